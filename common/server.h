@@ -1,0 +1,70 @@
+/* The HTTP server every masd binary runs (DESIGN.md §4). All h2o calls live behind this header:
+ * services see plain requests and answer through masd_respond(). */
+#pragma once
+#include "addr.h"
+#include "config.h"
+#include "routes.h"
+#include "str.h"
+
+struct masd_request {
+    masd_str method;
+    masd_str path;  /* below the listener prefix, without the query; not percent-decoded */
+    masd_str query; /* after '?', empty when none */
+    masd_str body;
+    int version;    /* 0x100, 0x101, 0x200 */
+    bool https;
+    const struct config_listener *listener;
+    const struct config_resource *resource; /* the resource of the matched route */
+    const struct route *route;
+    struct masd_addr client;                /* DESIGN.md §3 */
+    void *priv;                             /* the server's own state; do not touch */
+};
+
+typedef void (*masd_handler_fn)(struct masd_request *req);
+
+struct masd_handler {
+    const char *path; /* a routes[] path of one of the service's resources */
+    masd_handler_fn fn;
+};
+
+struct masd_service {
+    const char *name;                    /* "masd-discovery" */
+    const char *summary;                 /* one line for --help */
+    const char *const *resources;        /* NULL-terminated: the resources this binary owns */
+    const struct masd_handler *handlers; /* terminated by {NULL, NULL}; one per route */
+    /* After the config is loaded, before listeners open; also runs for --check. */
+    int (*setup)(const struct config *cfg);
+    /* SIGHUP (systemctl reload); may be NULL. Runs on the main thread while loops serve. */
+    int (*reload)(const struct config *cfg);
+};
+
+/* Parses the command line and runs the service. Returns the process exit status. */
+int masd_main(int argc, char **argv, const struct masd_service *svc);
+
+/* Request headers: `name` in lower case. Start with *cursor = -1; returns {NULL, 0} when there is
+ * no further value. */
+masd_str masd_req_header(const struct masd_request *req, const char *name, int *cursor);
+
+/* Memory that lives as long as the request. */
+void *masd_req_alloc(struct masd_request *req, size_t size);
+/* Runs fn(arg) when the request is freed (finished, or reset by the client). */
+void masd_req_on_dispose(struct masd_request *req, void (*fn)(void *), void *arg);
+
+/* Adds a response header; `name` in lower case; both copied. */
+void masd_add_header(struct masd_request *req, const char *name, masd_str value);
+
+/* Sends the response with a Content-Length. `body` must outlive the request (static, request
+ * memory, or kept alive through masd_req_on_dispose). For HEAD the body is not sent.
+ * content_type may be NULL. */
+void masd_respond(struct masd_request *req, int status, const char *content_type, masd_str body);
+/* A short text/plain response (copied). */
+void masd_respond_text(struct masd_request *req, int status, const char *text);
+/* The HTML "not found" page. */
+void masd_respond_not_found(struct masd_request *req);
+
+/* Runs work(arg) on the process's bounded worker pool, then done(req, arg) back on the request's
+ * loop thread. If the request is freed in between, done runs with req == NULL (free arg there).
+ * When the queue is full, done runs at once with req and *busy set... see masd_defer_status. */
+enum masd_defer_status { MASD_DEFER_QUEUED, MASD_DEFER_FULL };
+enum masd_defer_status masd_defer(struct masd_request *req, void (*work)(void *arg),
+                                  void (*done)(struct masd_request *req, void *arg), void *arg);

@@ -1,0 +1,56 @@
+/* Length-delimited strings: header values and request data are never assumed NUL-terminated. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct {
+    const char *ptr;
+    size_t len;
+} masd_str;
+
+#define MASD_STR(lit) ((masd_str){(lit), sizeof(lit) - 1})
+
+static inline masd_str masd_str_from(const char *s)
+{
+    return (masd_str){s, s ? strlen(s) : 0};
+}
+
+static inline bool masd_str_eq(masd_str a, masd_str b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
+
+static inline bool masd_str_caseeq(masd_str a, masd_str b)
+{
+    return a.len == b.len && (a.len == 0 || strncasecmp(a.ptr, b.ptr, a.len) == 0);
+}
+
+/* Strips leading and trailing spaces and tabs (HTTP optional whitespace). */
+static inline masd_str masd_str_trim(masd_str s)
+{
+    while (s.len > 0 && (s.ptr[0] == ' ' || s.ptr[0] == '\t'))
+        s.ptr++, s.len--;
+    while (s.len > 0 && (s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == '\t'))
+        s.len--;
+    return s;
+}
+
+/* Splits *rest at the first `sep`: returns the part before it and advances *rest past it.
+ * Returns false when *rest was already consumed. */
+static inline bool masd_str_next(masd_str *rest, char sep, masd_str *part)
+{
+    if (rest->ptr == NULL)
+        return false;
+    const char *p = rest->len ? memchr(rest->ptr, sep, rest->len) : NULL;
+    if (p == NULL) {
+        *part = *rest;
+        *rest = (masd_str){NULL, 0};
+    } else {
+        *part = (masd_str){rest->ptr, (size_t)(p - rest->ptr)};
+        rest->len -= (size_t)(p - rest->ptr) + 1;
+        rest->ptr = p + 1;
+    }
+    return true;
+}
