@@ -23,7 +23,13 @@ struct masd_cidr {
  * canonicalises ::ffff:a.b.c.d to IPv4. Returns 0 or -EINVAL. */
 int addr_parse(masd_str s, struct masd_addr *out);
 
-/* Converts a socket address (AF_INET, AF_INET6, AF_UNIX) to a masd_addr. Returns 0 or -EAFNOSUPPORT. */
+/* Fills *out from raw network-order bytes (4 for AF_INET, 16 for AF_INET6), canonicalising
+ * ::ffff:a.b.c.d to AF_INET: the one place that rule lives (the parsers and the PROXY v2 reader
+ * all go through it). */
+void addr_from_bytes(int family, const uint8_t *bytes, struct masd_addr *out);
+
+/* Converts a socket address (AF_INET, AF_INET6, AF_UNIX) to a masd_addr. Returns 0,
+ * -EAFNOSUPPORT for another family, or -EINVAL when len is too short for the family. */
 int addr_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct masd_addr *out);
 
 /* Writes the textual form ("unix" for AF_UNIX, "-" for AF_UNSPEC) into buf. Returns buf. */
