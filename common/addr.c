@@ -129,19 +129,9 @@ static unsigned family_bits(int family)
     return family == AF_INET ? 32 : 128;
 }
 
-/* True iff all bits of bytes from bit `prefix` on are zero. */
-static bool host_bits_clear(const uint8_t *bytes, unsigned prefix, unsigned bits)
-{
-    for (unsigned i = prefix; i < bits; i++)
-        if (bytes[i / 8] & (0x80u >> (i % 8)))
-            return false;
-    return true;
-}
-
 /* An IPv4-mapped network written in IPv6 form ("::ffff:10.0.0.0/104") is stored as the IPv4
  * network it denotes (10.0.0.0/8), since addresses are canonicalised the same way. A mapped
- * network with a prefix shorter than 96 necessarily has host bits set (the ffff), so it is
- * rejected by the host-bits rule. */
+ * network with a prefix shorter than 96 would span more than IPv4 and is rejected. */
 int cidr_parse(masd_str s, struct masd_cidr *out)
 {
     masd_str addr_part = s, prefix_part = {NULL, 0};
@@ -173,8 +163,10 @@ int cidr_parse(masd_str s, struct masd_cidr *out)
         prefix = family_bits(a.family);
     }
 
-    if (!host_bits_clear(a.bytes, prefix, family_bits(a.family)))
-        return -EINVAL;
+    /* "127.0.0.1/8" means 127.0.0.0/8, as in MAS (ipnetwork compares under the mask): configs
+     * written for MAS must load unchanged. */
+    for (unsigned i = prefix; i < family_bits(a.family); i++)
+        a.bytes[i / 8] &= (uint8_t) ~(0x80u >> (i % 8));
 
     *out = (struct masd_cidr){.family = a.family, .prefix = prefix};
     memcpy(out->bytes, a.bytes, sizeof(out->bytes));

@@ -35,8 +35,8 @@ int addr_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct masd_add
 /* Writes the textual form ("unix" for AF_UNIX, "-" for AF_UNSPEC) into buf. Returns buf. */
 const char *addr_format(const struct masd_addr *a, char buf[MASD_ADDR_STRLEN]);
 
-/* Parses "a.b.c.d/n", "x::/n" or a bare address (full-length prefix). Host bits set below the
- * prefix are an error, as in MAS ("10.0.0.1/8" is rejected). Returns 0 or -EINVAL. */
+/* Parses "a.b.c.d/n", "x::/n" or a bare address (full-length prefix). Host bits below the
+ * prefix are cleared ("127.0.0.1/8" is 127.0.0.0/8), as MAS reads them. Returns 0 or -EINVAL. */
 int cidr_parse(masd_str s, struct masd_cidr *out);
 
 /* True iff a is an IP address inside c (an IPv4 address never matches an IPv6 range). */

@@ -176,14 +176,15 @@ static void test_cidr_parse(void)
     CHECK_STR(cidr_fmt("::ffff:10.0.0.0/104", out), "10.0.0.0/8");
     CHECK_STR(cidr_fmt("::ffff:1.2.3.4", out), "1.2.3.4/32");
     CHECK_STR(cidr_fmt("::ffff:0:0/96", out), "0.0.0.0/0");
+    /* Host bits are cleared, as MAS reads "127.0.0.1/8". */
+    CHECK_STR(cidr_fmt("127.0.0.1/8", out), "127.0.0.0/8");
+    CHECK_STR(cidr_fmt("1.2.3.5/31", out), "1.2.3.4/31");
+    CHECK_STR(cidr_fmt("fd00::1/8", out), "fd00::/8");
 }
 
 static void test_cidr_parse_rejects(void)
 {
     static const char *const bad[] = {
-        "10.0.0.1/8", /* host bits set, as MAS rejects it */
-        "1.2.3.5/31",
-        "fd00::1/8",
         "::ffff:10.0.0.0/95",
         "10.0.0.0/33",
         "::/129",
