@@ -1,1 +1,409 @@
-/* placeholder */
+/* Loading config.yaml: YAML into a tree, every key checked against the table of MAS keys, then
+ * each implemented section parsed into struct config. */
+#include "config.h"
+#include "config_internal.h"
+#include "config_keys.h"
+#include "log.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A config file bigger than this is a mistake (MAS's full generated config is ~10 KiB). */
+#define CONFIG_YAML_MAX (16u << 20)
+
+static char *vformat_at(const struct config_loader *ld, const struct ynode *at, const char *fmt, va_list ap)
+{
+    char *msg = NULL, *full = NULL;
+    if (vasprintf(&msg, fmt, ap) < 0)
+        return NULL;
+    int n = at ? asprintf(&full, "%s:%u:%u: %s", ld->name, at->line, at->column, msg)
+               : asprintf(&full, "%s: %s", ld->name, msg);
+    free(msg);
+    return n < 0 ? NULL : full;
+}
+
+void config_quote_bytes(const char *s, size_t len, char *buf, size_t size)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 8 < size; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (o >= 64) {
+            while (o > 0 && ((unsigned char)buf[o - 1] & 0xC0) == 0x80)
+                o--; /* do not cut a UTF-8 sequence */
+            if (o > 0 && ((unsigned char)buf[o - 1] & 0x80))
+                o--;
+            o += (size_t)snprintf(buf + o, size - o, "...");
+            break;
+        }
+        if (c < 0x20 || c == 0x7f)
+            o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
+        else
+            buf[o++] = (char)c;
+    }
+    buf[o] = '\0';
+}
+
+void config_quote(const struct ynode *n, char *buf, size_t size)
+{
+    config_quote_bytes(n->kind == YNODE_SCALAR ? n->str : "", n->kind == YNODE_SCALAR ? n->len : 0, buf,
+                       size);
+}
+
+char *config_subpath(char *buf, const char *path, const char *key)
+{
+    snprintf(buf, CONFIG_PATH_MAX, "%s.%s", path, key);
+    return buf;
+}
+
+char *config_itempath(char *buf, const char *path, const char *key, size_t index)
+{
+    snprintf(buf, CONFIG_PATH_MAX, "%s.%s[%zu]", path, key, index);
+    return buf;
+}
+
+int config_error(struct config_loader *ld, const struct ynode *at, int r, const char *fmt, ...)
+{
+    if (ld->error)
+        return r;
+    va_list ap;
+    va_start(ap, fmt);
+    ld->error = vformat_at(ld, at, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+int config_warning(struct config_loader *ld, const struct ynode *at, const char *fmt, ...)
+{
+    struct config *cfg = ld->cfg;
+    char **w = realloc(cfg->warnings, (cfg->n_warnings + 1) * sizeof(*w));
+    if (!w)
+        return config_error(ld, NULL, -ENOMEM, "out of memory");
+    cfg->warnings = w;
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = vformat_at(ld, at, fmt, ap);
+    va_end(ap);
+    if (!msg)
+        return config_error(ld, NULL, -ENOMEM, "out of memory");
+    cfg->warnings[cfg->n_warnings++] = msg;
+    return 0;
+}
+
+int config_get_bool(struct config_loader *ld, const struct ynode *n, const char *path, bool *out)
+{
+    if (ynode_bool(n, out) < 0)
+        return config_error(ld, n, -EINVAL, "%s: expected a boolean", path);
+    return 0;
+}
+
+int config_get_string(struct config_loader *ld, const struct ynode *n, const char *path, char **out)
+{
+    const char *s;
+    *out = NULL;
+    if (ynode_string(n, &s) < 0)
+        return config_error(ld, n, -EINVAL, "%s: expected a string", path);
+    *out = strdup(s);
+    return *out ? 0 : config_error(ld, n, -ENOMEM, "out of memory");
+}
+
+int config_get_string_or_null(struct config_loader *ld, const struct ynode *n, const char *path, char **out)
+{
+    *out = NULL;
+    if (!n || ynode_is_null(n))
+        return 0;
+    return config_get_string(ld, n, path, out);
+}
+
+int config_get_int(struct config_loader *ld, const struct ynode *n, const char *path, long long min,
+                   long long max, long long *out)
+{
+    int r = ynode_int(n, min, max, out);
+    if (r == -ERANGE)
+        return config_error(ld, n, -EINVAL, "%s: %s is out of range (%lld to %lld)", path, n->str, min, max);
+    if (r < 0)
+        return config_error(ld, n, -EINVAL, "%s: expected an integer", path);
+    return 0;
+}
+
+static const char *kind_name(const struct ynode *n)
+{
+    if (n->kind == YNODE_MAPPING)
+        return "a mapping";
+    if (n->kind == YNODE_SEQUENCE)
+        return "a list";
+    return "a scalar";
+}
+
+int config_expect_mapping(struct config_loader *ld, const struct ynode *n, const char *path, bool null_ok)
+{
+    if (n->kind == YNODE_MAPPING || (null_ok && ynode_is_null(n)))
+        return 0;
+    return config_error(ld, n, -EINVAL, "%s: expected a mapping, found %s", path, kind_name(n));
+}
+
+int config_expect_sequence(struct config_loader *ld, const struct ynode *n, const char *path)
+{
+    if (n->kind == YNODE_SEQUENCE)
+        return 0;
+    return config_error(ld, n, -EINVAL, "%s: expected a list, found %s", path, kind_name(n));
+}
+
+/* O_NONBLOCK and the regular-file check keep a FIFO or a device from blocking the loader. */
+int read_small_file(const char *file, char **data, size_t *len)
+{
+    *data = NULL;
+    *len = 0;
+    int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    int r = 0;
+    if (fstat(fd, &st) < 0)
+        r = -errno;
+    else if (S_ISDIR(st.st_mode))
+        r = -EISDIR;
+    else if (!S_ISREG(st.st_mode))
+        r = -EBADFD;
+    char *buf = r < 0 ? NULL : malloc(CONFIG_FILE_MAX + 1);
+    size_t n = 0;
+    if (r >= 0 && !buf)
+        r = -ENOMEM;
+    while (r >= 0 && n <= CONFIG_FILE_MAX) {
+        ssize_t k = read(fd, buf + n, CONFIG_FILE_MAX + 1 - n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            r = -errno;
+        else if (k == 0)
+            break;
+        else
+            n += (size_t)k;
+    }
+    close(fd);
+    if (r >= 0 && n > CONFIG_FILE_MAX)
+        r = -EFBIG;
+    if (r < 0) {
+        free(buf);
+        return r;
+    }
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+static const char *file_error(int r)
+{
+    if (r == -EBADFD)
+        return "not a regular file";
+    if (r == -EFBIG)
+        return "file is larger than 1 MiB";
+    return strerror(-r);
+}
+
+int config_read_file(struct config_loader *ld, const struct ynode *at, const char *path, const char *file,
+                     char **data, size_t *len)
+{
+    int r = read_small_file(file, data, len);
+    if (r < 0)
+        return config_error(ld, at, r, "%s: cannot read '%s': %s", path, file, file_error(r));
+    return 0;
+}
+
+int config_one_of(struct config_loader *ld, const struct ynode *map, const char *path, const char *a,
+                  const char *b, bool required)
+{
+    const struct ynode *ka, *kb;
+    const struct ynode *va = ynode_get(map, a, &ka), *vb = ynode_get(map, b, &kb);
+    bool has_a = va && !ynode_is_null(va), has_b = vb && !ynode_is_null(vb);
+    if (has_a && has_b) {
+        const struct ynode *second =
+            ka->line > kb->line || (ka->line == kb->line && ka->column > kb->column) ? ka : kb;
+        return config_error(ld, second, -EINVAL, "%s: set either %s or %s, not both", path, a, b);
+    }
+    if (required && !has_a && !has_b)
+        return config_error(ld, map, -EINVAL, "%s: %s or %s is required", path, a, b);
+    return 0;
+}
+
+static int parse_account_and_oauth(struct config_loader *ld, const struct ynode *root)
+{
+    const struct ynode *account = ynode_get(root, "account", NULL);
+    const struct ynode *oauth = ynode_get(root, "oauth", NULL);
+    const struct ynode *v;
+    int r;
+    if (account) {
+        if ((r = config_expect_mapping(ld, account, "account", true)) < 0)
+            return r;
+        if ((v = ynode_get(account, "password_registration_enabled", NULL)) &&
+            (r = config_get_bool(ld, v, "account.password_registration_enabled",
+                                 &ld->cfg->password_registration_enabled)) < 0)
+            return r;
+    }
+    if (oauth) {
+        if ((r = config_expect_mapping(ld, oauth, "oauth", true)) < 0)
+            return r;
+        if ((v = ynode_get(oauth, "device_code_grant_enabled", NULL)) &&
+            (r = config_get_bool(ld, v, "oauth.device_code_grant_enabled",
+                                 &ld->cfg->device_code_grant_enabled)) < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int parse_document(struct config_loader *ld, const struct ynode *root)
+{
+    static const struct ynode empty = {.kind = YNODE_MAPPING};
+    if (!root || ynode_is_null(root))
+        root = &empty; /* an empty file: every default */
+    if (root->kind != YNODE_MAPPING)
+        return config_error(ld, root, -EINVAL,
+                            "expected a mapping of sections (http, database, ...) at the top level");
+    int r = config_keys_check(ld, root);
+    if (r < 0)
+        return r;
+    const struct ynode *key, *http = ynode_get(root, "http", &key);
+    r = http ? config_http_parse(ld, key, http) : config_http_defaults(ld);
+    if (r < 0)
+        return r;
+    const struct ynode *secrets = ynode_get(root, "secrets", NULL);
+    if (secrets && (r = config_secrets_parse(ld, secrets)) < 0)
+        return r;
+    return parse_account_and_oauth(ld, root);
+}
+
+int config_load_buffer(const char *name, const char *data, size_t len, struct config **out, char **error)
+{
+    struct config_loader ld = {.name = name};
+    struct ynode *root = NULL;
+    char *yaml_error = NULL;
+    *out = NULL;
+    if (error)
+        *error = NULL;
+    int r = yaml_tree_load(name, data, len, &root, &yaml_error);
+    if (r < 0) {
+        ld.error = yaml_error;
+        goto fail;
+    }
+    ld.cfg = calloc(1, sizeof(*ld.cfg));
+    ld.warned = calloc(n_config_keys, sizeof(*ld.warned));
+    if (!ld.cfg || !ld.warned || !(ld.cfg->path = strdup(name))) {
+        r = -ENOMEM;
+        goto fail;
+    }
+    ld.cfg->device_code_grant_enabled = true;
+    r = parse_document(&ld, root);
+    if (r < 0)
+        goto fail;
+    for (size_t i = 0; i < ld.cfg->n_warnings; i++)
+        log_warn("%s", ld.cfg->warnings[i]);
+    *out = ld.cfg;
+    ld.cfg = NULL;
+fail:
+    yaml_tree_free(root);
+    free(ld.warned);
+    config_free(ld.cfg);
+    if (r < 0 && !ld.error)
+        config_error(&ld, NULL, r, "%s", strerror(-r));
+    if (error)
+        *error = ld.error;
+    else
+        free(ld.error);
+    return r < 0 ? r : 0;
+}
+
+int config_load(const char *path, struct config **out, char **error)
+{
+    *out = NULL;
+    if (error)
+        *error = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        int r = -errno;
+        if (error && asprintf(error, "%s: cannot open: %s", path, strerror(-r)) < 0)
+            *error = NULL;
+        return r;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int r = 0;
+    for (;;) {
+        if (len == cap) {
+            cap = cap ? cap * 2 : 16384;
+            char *nb = cap <= CONFIG_YAML_MAX ? realloc(buf, cap + 1) : NULL;
+            if (!nb) {
+                r = cap <= CONFIG_YAML_MAX ? -ENOMEM : -EFBIG;
+                break;
+            }
+            buf = nb;
+        }
+        ssize_t n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            r = n < 0 ? -errno : 0;
+            break;
+        }
+        len += (size_t)n;
+    }
+    close(fd);
+    if (r >= 0)
+        r = config_load_buffer(path, buf, len, out, error);
+    else if (error && asprintf(error, "%s: cannot read: %s", path,
+                               r == -EFBIG ? "file is larger than 16 MiB" : strerror(-r)) < 0)
+        *error = NULL;
+    free(buf);
+    return r;
+}
+
+static void free_listener(struct config_listener *l)
+{
+    free(l->name);
+    for (size_t i = 0; i < l->n_resources; i++) {
+        free(l->resources[i].name);
+        free(l->resources[i].path);
+    }
+    free(l->resources);
+    free(l->prefix);
+    for (size_t i = 0; i < l->n_binds; i++) {
+        free(l->binds[i].address);
+        free(l->binds[i].host);
+        free(l->binds[i].socket);
+        free(l->binds[i].fd_name);
+    }
+    free(l->binds);
+    config_tls_free(l->tls);
+}
+
+void config_free(struct config *cfg)
+{
+    if (!cfg)
+        return;
+    free(cfg->path);
+    free(cfg->public_base);
+    free(cfg->issuer);
+    free(cfg->trusted_proxies);
+    for (size_t i = 0; i < cfg->n_listeners; i++)
+        free_listener(&cfg->listeners[i]);
+    free(cfg->listeners);
+    for (size_t i = 0; i < cfg->n_keys; i++)
+        free(cfg->keys[i].kid);
+    free(cfg->keys);
+    for (size_t i = 0; i < cfg->n_warnings; i++)
+        free(cfg->warnings[i]);
+    free(cfg->warnings);
+    free(cfg);
+}
+
+const struct config_resource *config_listener_resource(const struct config_listener *l, const char *name)
+{
+    for (size_t i = 0; l && i < l->n_resources; i++)
+        if (strcmp(l->resources[i].name, name) == 0)
+            return &l->resources[i];
+    return NULL;
+}

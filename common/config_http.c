@@ -1,1 +1,274 @@
-/* placeholder */
+/* The http section: public_base, issuer, trusted_proxies and the listeners, with MAS's defaults
+ * (reference/mas-behaviour.md §1). */
+#include "config_internal.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define DEFAULT_BASE "http://[::]:8080/"
+
+static bool is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static bool is_host_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+}
+
+const char *config_check_path(const char *path)
+{
+    for (const char *p = path; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '?')
+            return "must not have a query ('?')";
+        if (c == '#')
+            return "must not have a fragment ('#')";
+        if (c <= 0x20 || c >= 0x7f || strchr("\"<>\\^`{|}", c))
+            return "has a character that must be percent-encoded";
+        if (c == '%' && !(is_hex(p[1]) && is_hex(p[2])))
+            return "has a '%' that does not start a percent-encoded byte";
+    }
+    for (const char *seg = path; *seg;) {
+        size_t n = strcspn(seg, "/");
+        if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+            return "must not contain '.' or '..' path segments";
+        seg += n;
+        if (*seg == '/')
+            seg++;
+    }
+    return NULL;
+}
+
+static const char *parse_ipv6_host(const char *auth, size_t alen, char *host, size_t size, const char **hend)
+{
+    const char *close = memchr(auth, ']', alen);
+    char tmp[INET6_ADDRSTRLEN];
+    struct in6_addr a6;
+    size_t n = close ? (size_t)(close - auth - 1) : 0;
+    if (!close || n == 0 || n >= sizeof(tmp))
+        return "has an invalid IPv6 host";
+    memcpy(tmp, auth + 1, n);
+    tmp[n] = '\0';
+    if (inet_pton(AF_INET6, tmp, &a6) != 1 || !inet_ntop(AF_INET6, &a6, tmp, sizeof(tmp)))
+        return "has an invalid IPv6 host";
+    snprintf(host, size, "[%s]", tmp);
+    *hend = close + 1;
+    return NULL;
+}
+
+/* host[:port] of an http(s) URL, as the url crate would normalise it: host lower-case, IPv6 in
+ * canonical form, the scheme's default port dropped. *port is -1 when absent. */
+static const char *parse_authority(const char *auth, size_t alen, bool https, char *host, size_t size,
+                                   long *port)
+{
+    const char *hend, *aend = auth + alen;
+    *port = -1;
+    if (alen == 0)
+        return "has no host";
+    if (memchr(auth, '@', alen))
+        return "must not contain a user name or password";
+    if (auth[0] == '[') {
+        const char *why = parse_ipv6_host(auth, alen, host, size, &hend);
+        if (why)
+            return why;
+    } else {
+        hend = memchr(auth, ':', alen);
+        hend = hend ? hend : aend;
+        size_t n = (size_t)(hend - auth);
+        if (n == 0 || n >= size)
+            return n ? "has a host name that is too long" : "has no host";
+        for (size_t i = 0; i < n; i++) {
+            if (!is_host_char(auth[i]))
+                return "has a host name with a character other than letters, digits, '-', '.', '_', '~'";
+            host[i] = (auth[i] >= 'A' && auth[i] <= 'Z') ? (char)(auth[i] + 32) : auth[i];
+        }
+        host[n] = '\0';
+    }
+    if (hend == aend)
+        return NULL;
+    if (*hend != ':' || hend + 1 == aend)
+        return *hend != ':' ? "has unexpected characters after the host" : "has no port number after ':'";
+    long v = 0;
+    for (const char *p = hend + 1; p < aend; p++) {
+        if (*p < '0' || *p > '9')
+            return "has a port that is not a number";
+        v = v * 10 + (*p - '0');
+        if (v > 65535)
+            return "has a port above 65535";
+    }
+    *port = (https && v == 443) || (!https && v == 80) ? -1 : v;
+    return NULL;
+}
+
+/* Why s is not an acceptable absolute http(s) URL, or NULL with *out set to its normal form (path
+ * "/" when empty, and ending with '/' when dir). MAS asserts no query, fragment or userinfo. */
+static const char *normalise_url(const char *s, bool dir, char **out)
+{
+    *out = NULL;
+    const char *sep = strstr(s, "://");
+    size_t sl = sep ? (size_t)(sep - s) : 0;
+    bool https = sl == 5 && strncasecmp(s, "https", 5) == 0;
+    if (!sep || !(https || (sl == 4 && strncasecmp(s, "http", 4) == 0)))
+        return "is not an absolute http:// or https:// URL";
+    const char *auth = sep + 3;
+    size_t alen = strcspn(auth, "/?#");
+    char host[256], port[24] = "";
+    long p;
+    const char *why = parse_authority(auth, alen, https, host, sizeof(host), &p);
+    if (!why)
+        why = config_check_path(auth + alen);
+    if (why)
+        return why;
+    if (p >= 0)
+        snprintf(port, sizeof(port), ":%ld", p);
+    const char *path = auth[alen] ? auth + alen : "/";
+    bool slash = dir && path[strlen(path) - 1] != '/';
+    if (asprintf(out, "%s://%s%s%s%s", https ? "https" : "http", host, port, path, slash ? "/" : "") < 0) {
+        *out = NULL;
+        return "cannot be stored: out of memory";
+    }
+    return NULL;
+}
+
+static int parse_url(struct config_loader *ld, const struct ynode *n, const char *path, bool dir, char **out)
+{
+    const char *s;
+    if (ynode_string(n, &s) < 0)
+        return config_error(ld, n, -EINVAL, "%s: expected a URL", path);
+    const char *why = normalise_url(s, dir, out);
+    if (why)
+        return config_error(ld, n, -EINVAL, "%s: the URL %s", path, why);
+    return 0;
+}
+
+/* MAS's code values (its docs say 10.0.0.0/8; the code says /10). */
+static const char *const default_trusted_proxies[] = {
+    "192.168.0.0/16", "172.16.0.0/12", "10.0.0.0/10", "127.0.0.0/8", "fd00::/8", "::1/128",
+};
+
+static int set_default_proxies(struct config_loader *ld)
+{
+    size_t n = sizeof(default_trusted_proxies) / sizeof(default_trusted_proxies[0]);
+    struct config *cfg = ld->cfg;
+    cfg->trusted_proxies = calloc(n, sizeof(*cfg->trusted_proxies));
+    if (!cfg->trusted_proxies)
+        return config_error(ld, NULL, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        if (cidr_parse(masd_str_from(default_trusted_proxies[i]), &cfg->trusted_proxies[i]) < 0)
+            return config_error(ld, NULL, -EINVAL, "internal error: bad default trusted proxy %s",
+                                default_trusted_proxies[i]);
+    cfg->n_trusted_proxies = n;
+    return 0;
+}
+
+static int parse_trusted_proxies(struct config_loader *ld, const struct ynode *n)
+{
+    struct config *cfg = ld->cfg;
+    int r = config_expect_sequence(ld, n, "http.trusted_proxies");
+    if (r < 0)
+        return r;
+    cfg->trusted_proxies = calloc(n->n_items ? n->n_items : 1, sizeof(*cfg->trusted_proxies));
+    if (!cfg->trusted_proxies)
+        return config_error(ld, NULL, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < n->n_items; i++) {
+        const struct ynode *item = n->items[i];
+        const char *s;
+        char shown[96];
+        if (ynode_string(item, &s) < 0)
+            return config_error(ld, item, -EINVAL,
+                                "http.trusted_proxies[%zu]: expected an IP range such as 10.0.0.0/8", i);
+        if (cidr_parse(masd_str_from(s), &cfg->trusted_proxies[i]) < 0) {
+            config_quote(item, shown, sizeof(shown));
+            return config_error(ld, item, -EINVAL,
+                                "http.trusted_proxies[%zu]: '%s' is not an IP range "
+                                "(address/prefix-length, e.g. 10.0.0.0/8)",
+                                i, shown);
+        }
+        cfg->n_trusted_proxies++;
+    }
+    return 0;
+}
+
+static int parse_listeners(struct config_loader *ld, const struct ynode *n)
+{
+    struct config *cfg = ld->cfg;
+    int r = config_expect_sequence(ld, n, "http.listeners");
+    if (r < 0 || n->n_items == 0)
+        return r;
+    cfg->listeners = calloc(n->n_items, sizeof(*cfg->listeners));
+    if (!cfg->listeners)
+        return config_error(ld, NULL, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < n->n_items; i++) {
+        r = config_listener_parse(ld, n->items[i], i, &cfg->listeners[cfg->n_listeners++]);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+int config_http_parse(struct config_loader *ld, const struct ynode *key, const struct ynode *http)
+{
+    struct config *cfg = ld->cfg;
+    int r = config_expect_mapping(ld, http, "http", true);
+    if (r < 0)
+        return r;
+    const struct ynode *v = ynode_get(http, "public_base", NULL);
+    if (!v)
+        return config_error(ld, key, -EINVAL,
+                            "http.public_base is required when the http section is present");
+    if ((r = parse_url(ld, v, "http.public_base", true, &cfg->public_base)) < 0)
+        return r;
+    v = ynode_get(http, "issuer", NULL);
+    if (v && !ynode_is_null(v))
+        r = parse_url(ld, v, "http.issuer", false, &cfg->issuer);
+    else if (!(cfg->issuer = strdup(cfg->public_base)))
+        r = config_error(ld, NULL, -ENOMEM, "out of memory");
+    if (r < 0)
+        return r;
+    v = ynode_get(http, "trusted_proxies", NULL);
+    if ((r = v ? parse_trusted_proxies(ld, v) : set_default_proxies(ld)) < 0)
+        return r;
+    v = ynode_get(http, "listeners", NULL);
+    return v ? parse_listeners(ld, v) : 0;
+}
+
+/* Without an http section MAS serves `web` (every browser- and client-facing resource) on
+ * [::]:8080 and `internal` (health) on localhost:8081. */
+int config_http_defaults(struct config_loader *ld)
+{
+    static const char *const web[] = {"discovery", "human", "oauth", "compat", "graphql", "assets"};
+    struct config *cfg = ld->cfg;
+    struct config_listener *l = cfg->listeners = calloc(2, sizeof(*cfg->listeners));
+    if (!l || !(cfg->public_base = strdup(DEFAULT_BASE)) || !(cfg->issuer = strdup(DEFAULT_BASE)))
+        return config_error(ld, NULL, -ENOMEM, "out of memory");
+    cfg->n_listeners = 2;
+    l[0].name = strdup("web");
+    l[0].resources = calloc(6, sizeof(*l[0].resources));
+    l[0].binds = calloc(1, sizeof(*l[0].binds));
+    l[1].name = strdup("internal");
+    l[1].resources = calloc(1, sizeof(*l[1].resources));
+    l[1].binds = calloc(1, sizeof(*l[1].binds));
+    if (!l[0].name || !l[0].resources || !l[0].binds || !l[1].name || !l[1].resources || !l[1].binds)
+        return config_error(ld, NULL, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < 6; i++, l[0].n_resources++)
+        if (!(l[0].resources[i].name = strdup(web[i])))
+            return config_error(ld, NULL, -ENOMEM, "out of memory");
+    if (!(l[0].resources[5].path = strdup(CONFIG_ASSETS_DEFAULT_PATH)))
+        return config_error(ld, NULL, -ENOMEM, "out of memory");
+    l[0].n_binds = 1;
+    l[0].binds[0] = (struct config_bind){.kind = BIND_ADDRESS, .address = strdup("[::]:8080"), .mode = -1};
+    l[1].n_resources = 1;
+    l[1].resources[0].name = strdup("health");
+    l[1].n_binds = 1;
+    l[1].binds[0] =
+        (struct config_bind){.kind = BIND_HOST_PORT, .host = strdup("localhost"), .port = 8081, .mode = -1};
+    if (!l[0].binds[0].address || !l[1].resources[0].name || !l[1].binds[0].host)
+        return config_error(ld, NULL, -ENOMEM, "out of memory");
+    return set_default_proxies(ld);
+}

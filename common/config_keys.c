@@ -1,1 +1,417 @@
-/* placeholder */
+/* The table of every config key, and the walk that checks a document against it. */
+#include "config_keys.h"
+#include "config_internal.h"
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define IMPLEMENTED CONFIG_KEY_IMPLEMENTED
+#define KNOWN       CONFIG_KEY_KNOWN
+
+/* Keys whose value is a variant or free-form object (database.host, email.transport,
+ * policy.data, ...) have no entries below them: whatever they hold is accepted. */
+const struct config_key_entry config_keys[] = {
+    {"clients", KNOWN},
+    {"clients[].client_id", KNOWN},
+    {"clients[].client_auth_method", KNOWN},
+    {"clients[].client_name", KNOWN},
+    {"clients[].client_uri", KNOWN},
+    {"clients[].client_secret_file", KNOWN},
+    {"clients[].client_secret", KNOWN},
+    {"clients[].jwks", KNOWN},
+    {"clients[].jwks.keys", KNOWN},
+    {"clients[].jwks_uri", KNOWN},
+    {"clients[].redirect_uris", KNOWN},
+
+    {"http", IMPLEMENTED},
+    {"http.listeners", IMPLEMENTED},
+    {"http.listeners[].name", IMPLEMENTED},
+    {"http.listeners[].resources", IMPLEMENTED},
+    {"http.listeners[].resources[].name", IMPLEMENTED},
+    {"http.listeners[].resources[].playground", IMPLEMENTED},
+    {"http.listeners[].resources[].undocumented_oauth2_access", IMPLEMENTED},
+    {"http.listeners[].resources[].path", IMPLEMENTED},
+    {"http.listeners[].resources[].introspection", KNOWN}, /* MAS after 1.22 */
+    {"http.listeners[].prefix", IMPLEMENTED},
+    {"http.listeners[].binds", IMPLEMENTED},
+    {"http.listeners[].binds[].address", IMPLEMENTED},
+    {"http.listeners[].binds[].host", IMPLEMENTED},
+    {"http.listeners[].binds[].port", IMPLEMENTED},
+    {"http.listeners[].binds[].socket", IMPLEMENTED},
+    {"http.listeners[].binds[].mode", IMPLEMENTED},
+    {"http.listeners[].binds[].fd", IMPLEMENTED},
+    {"http.listeners[].binds[].kind", IMPLEMENTED},
+    {"http.listeners[].binds[].fd_name", IMPLEMENTED}, /* ours: FileDescriptorName= */
+    {"http.listeners[].proxy_protocol", IMPLEMENTED},
+    {"http.listeners[].http2", IMPLEMENTED}, /* ours */
+    {"http.listeners[].tls", IMPLEMENTED},
+    {"http.listeners[].tls.certificate", IMPLEMENTED},
+    {"http.listeners[].tls.certificate_file", IMPLEMENTED},
+    {"http.listeners[].tls.key", IMPLEMENTED},
+    {"http.listeners[].tls.key_file", IMPLEMENTED},
+    {"http.listeners[].tls.password", IMPLEMENTED},
+    {"http.listeners[].tls.password_file", IMPLEMENTED},
+    {"http.trusted_proxies", IMPLEMENTED},
+    {"http.public_base", IMPLEMENTED},
+    {"http.issuer", IMPLEMENTED},
+
+    {"database", KNOWN},
+    {"database.uri", KNOWN},
+    {"database.host", KNOWN},
+    {"database.port", KNOWN},
+    {"database.socket", KNOWN},
+    {"database.username", KNOWN},
+    {"database.password", KNOWN},
+    {"database.password_file", KNOWN},
+    {"database.database", KNOWN},
+    {"database.ssl_mode", KNOWN},
+    {"database.ssl_ca", KNOWN},
+    {"database.ssl_ca_file", KNOWN},
+    {"database.ssl_certificate", KNOWN},
+    {"database.ssl_certificate_file", KNOWN},
+    {"database.ssl_key", KNOWN},
+    {"database.ssl_key_file", KNOWN},
+    {"database.max_connections", KNOWN},
+    {"database.min_connections", KNOWN},
+    {"database.connect_timeout", KNOWN},
+    {"database.idle_timeout", KNOWN},
+    {"database.max_lifetime", KNOWN},
+
+    {"telemetry", KNOWN},
+    {"telemetry.tracing", KNOWN},
+    {"telemetry.tracing.exporter", KNOWN},
+    {"telemetry.tracing.endpoint", KNOWN},
+    {"telemetry.tracing.propagators", KNOWN},
+    {"telemetry.tracing.sample_rate", KNOWN},
+    {"telemetry.metrics", KNOWN},
+    {"telemetry.metrics.exporter", KNOWN},
+    {"telemetry.metrics.endpoint", KNOWN},
+    {"telemetry.sentry", KNOWN},
+    {"telemetry.sentry.dsn", KNOWN},
+    {"telemetry.sentry.environment", KNOWN},
+    {"telemetry.sentry.sample_rate", KNOWN},
+    {"telemetry.sentry.traces_sample_rate", KNOWN},
+
+    {"templates", KNOWN},
+    {"templates.path", KNOWN},
+    {"templates.assets_manifest", KNOWN},
+    {"templates.translations_path", KNOWN},
+
+    {"email", KNOWN},
+    {"email.from", KNOWN},
+    {"email.reply_to", KNOWN},
+    {"email.transport", KNOWN},
+    {"email.mode", KNOWN},
+    {"email.hostname", KNOWN},
+    {"email.port", KNOWN},
+    {"email.username", KNOWN},
+    {"email.password", KNOWN},
+    {"email.password_file", KNOWN},
+    {"email.command", KNOWN},
+
+    {"secrets", IMPLEMENTED},
+    {"secrets.encryption_file", KNOWN},
+    {"secrets.encryption", KNOWN},
+    {"secrets.keys", IMPLEMENTED},
+    {"secrets.keys[].kid", IMPLEMENTED}, /* MAS secrets.rs KeyConfig */
+    {"secrets.keys[].key", IMPLEMENTED},
+    {"secrets.keys[].key_file", IMPLEMENTED},
+    {"secrets.keys[].password", IMPLEMENTED},
+    {"secrets.keys[].password_file", IMPLEMENTED},
+    {"secrets.keys_dir", IMPLEMENTED},
+
+    {"passwords", KNOWN},
+    {"passwords.enabled", KNOWN},
+    {"passwords.schemes", KNOWN},
+    {"passwords.schemes[].version", KNOWN},
+    {"passwords.schemes[].algorithm", KNOWN},
+    {"passwords.schemes[].unicode_normalization", KNOWN},
+    {"passwords.schemes[].cost", KNOWN},
+    {"passwords.schemes[].secret", KNOWN},
+    {"passwords.schemes[].secret_file", KNOWN},
+    {"passwords.minimum_complexity", KNOWN},
+
+    {"matrix", KNOWN},
+    {"matrix.kind", KNOWN},
+    {"matrix.homeserver", KNOWN},
+    {"matrix.secret_file", KNOWN},
+    {"matrix.secret", KNOWN},
+    {"matrix.endpoint", KNOWN},
+
+    {"policy", KNOWN},
+    {"policy.wasm_module", KNOWN},
+    {"policy.client_registration_entrypoint", KNOWN},
+    {"policy.register_entrypoint", KNOWN},
+    {"policy.authorization_grant_entrypoint", KNOWN},
+    {"policy.compat_login_entrypoint", KNOWN},
+    {"policy.password_entrypoint", KNOWN},
+    {"policy.email_entrypoint", KNOWN},
+    {"policy.data", KNOWN},
+
+    {"rate_limiting", KNOWN},
+    {"rate_limiting.account_recovery", KNOWN},
+    {"rate_limiting.account_recovery.per_ip", KNOWN},
+    {"rate_limiting.account_recovery.per_ip.burst", KNOWN},
+    {"rate_limiting.account_recovery.per_ip.per_second", KNOWN},
+    {"rate_limiting.account_recovery.per_address", KNOWN},
+    {"rate_limiting.account_recovery.per_address.burst", KNOWN},
+    {"rate_limiting.account_recovery.per_address.per_second", KNOWN},
+    {"rate_limiting.login", KNOWN},
+    {"rate_limiting.login.per_ip", KNOWN},
+    {"rate_limiting.login.per_ip.burst", KNOWN},
+    {"rate_limiting.login.per_ip.per_second", KNOWN},
+    {"rate_limiting.login.per_account", KNOWN},
+    {"rate_limiting.login.per_account.burst", KNOWN},
+    {"rate_limiting.login.per_account.per_second", KNOWN},
+    {"rate_limiting.registration", KNOWN},
+    {"rate_limiting.registration.burst", KNOWN},
+    {"rate_limiting.registration.per_second", KNOWN},
+    {"rate_limiting.email_authentication", KNOWN},
+    {"rate_limiting.email_authentication.per_ip", KNOWN},
+    {"rate_limiting.email_authentication.per_ip.burst", KNOWN},
+    {"rate_limiting.email_authentication.per_ip.per_second", KNOWN},
+    {"rate_limiting.email_authentication.per_address", KNOWN},
+    {"rate_limiting.email_authentication.per_address.burst", KNOWN},
+    {"rate_limiting.email_authentication.per_address.per_second", KNOWN},
+    {"rate_limiting.email_authentication.emails_per_session", KNOWN},
+    {"rate_limiting.email_authentication.emails_per_session.burst", KNOWN},
+    {"rate_limiting.email_authentication.emails_per_session.per_second", KNOWN},
+    {"rate_limiting.email_authentication.attempt_per_session", KNOWN},
+    {"rate_limiting.email_authentication.attempt_per_session.burst", KNOWN},
+    {"rate_limiting.email_authentication.attempt_per_session.per_second", KNOWN},
+
+    {"upstream_oauth2", KNOWN},
+    {"upstream_oauth2.providers", KNOWN},
+    {"upstream_oauth2.providers[].enabled", KNOWN},
+    {"upstream_oauth2.providers[].id", KNOWN},
+    {"upstream_oauth2.providers[].synapse_idp_id", KNOWN},
+    {"upstream_oauth2.providers[].issuer", KNOWN},
+    {"upstream_oauth2.providers[].human_name", KNOWN},
+    {"upstream_oauth2.providers[].brand_name", KNOWN},
+    {"upstream_oauth2.providers[].client_id", KNOWN},
+    {"upstream_oauth2.providers[].client_secret_file", KNOWN},
+    {"upstream_oauth2.providers[].client_secret", KNOWN},
+    {"upstream_oauth2.providers[].token_endpoint_auth_method", KNOWN},
+    {"upstream_oauth2.providers[].sign_in_with_apple", KNOWN},
+    {"upstream_oauth2.providers[].sign_in_with_apple.private_key_file", KNOWN},
+    {"upstream_oauth2.providers[].sign_in_with_apple.private_key", KNOWN},
+    {"upstream_oauth2.providers[].sign_in_with_apple.team_id", KNOWN},
+    {"upstream_oauth2.providers[].sign_in_with_apple.key_id", KNOWN},
+    {"upstream_oauth2.providers[].token_endpoint_auth_signing_alg", KNOWN},
+    {"upstream_oauth2.providers[].id_token_signed_response_alg", KNOWN},
+    {"upstream_oauth2.providers[].scope", KNOWN},
+    {"upstream_oauth2.providers[].discovery_mode", KNOWN},
+    {"upstream_oauth2.providers[].pkce_method", KNOWN},
+    {"upstream_oauth2.providers[].fetch_userinfo", KNOWN},
+    {"upstream_oauth2.providers[].userinfo_signed_response_alg", KNOWN},
+    {"upstream_oauth2.providers[].authorization_endpoint", KNOWN},
+    {"upstream_oauth2.providers[].userinfo_endpoint", KNOWN},
+    {"upstream_oauth2.providers[].token_endpoint", KNOWN},
+    {"upstream_oauth2.providers[].jwks_uri", KNOWN},
+    {"upstream_oauth2.providers[].response_mode", KNOWN},
+    {"upstream_oauth2.providers[].claims_imports", KNOWN},
+    {"upstream_oauth2.providers[].claims_imports.subject", KNOWN},
+    {"upstream_oauth2.providers[].claims_imports.skip_confirmation", KNOWN},
+    {"upstream_oauth2.providers[].claims_imports.localpart", KNOWN},
+    {"upstream_oauth2.providers[].claims_imports.displayname", KNOWN},
+    {"upstream_oauth2.providers[].claims_imports.email", KNOWN},
+    {"upstream_oauth2.providers[].claims_imports.account_name", KNOWN},
+    {"upstream_oauth2.providers[].additional_authorization_parameters", KNOWN},
+    {"upstream_oauth2.providers[].forward_login_hint", KNOWN},
+    {"upstream_oauth2.providers[].on_backchannel_logout", KNOWN},
+    {"upstream_oauth2.providers[].registration_token_required", KNOWN},
+
+    {"branding", KNOWN},
+    {"branding.service_name", KNOWN},
+    {"branding.policy_uri", KNOWN},
+    {"branding.tos_uri", KNOWN},
+    {"branding.imprint", KNOWN},
+
+    {"captcha", KNOWN},
+    {"captcha.service", KNOWN},
+    {"captcha.site_key", KNOWN},
+    {"captcha.secret_key", KNOWN},
+
+    {"account", IMPLEMENTED},
+    {"account.email_change_allowed", KNOWN},
+    {"account.displayname_change_allowed", KNOWN},
+    {"account.password_registration_enabled", IMPLEMENTED},
+    {"account.password_registration_email_required", KNOWN},
+    {"account.password_change_allowed", KNOWN},
+    {"account.password_recovery_enabled", KNOWN},
+    {"account.password_registration_token_required", KNOWN},
+    {"account.account_deactivation_allowed", KNOWN},
+    {"account.login_with_email_allowed", KNOWN},
+    {"account.registration_token_required", KNOWN},
+
+    {"oauth", IMPLEMENTED},
+    {"oauth.device_code_grant_enabled", IMPLEMENTED},
+    {"oauth.device_code_user_code_auto_fill_enabled", KNOWN},
+
+    {"experimental", KNOWN},
+    {"experimental.access_token_ttl", KNOWN},
+    {"experimental.compat_token_ttl", KNOWN},
+    {"experimental.inactive_session_expiration", KNOWN},
+    {"experimental.inactive_session_expiration.ttl", KNOWN},
+    {"experimental.inactive_session_expiration.expire_compat_sessions", KNOWN},
+    {"experimental.inactive_session_expiration.expire_oauth_sessions", KNOWN},
+    {"experimental.inactive_session_expiration.expire_user_sessions", KNOWN},
+    {"experimental.plan_management_iframe_uri", KNOWN},
+    {"experimental.session_limit", KNOWN},
+    {"experimental.session_limit.soft_limit", KNOWN},
+    {"experimental.session_limit.hard_limit", KNOWN},
+    {"experimental.session_limit.max_session_threshold", KNOWN},
+    {"experimental.session_limit.dangerous_hard_limit_eviction", KNOWN},
+};
+const size_t n_config_keys = sizeof(config_keys) / sizeof(config_keys[0]);
+
+const struct config_key_entry *config_key_find(const char *path)
+{
+    for (size_t i = 0; i < n_config_keys; i++)
+        if (strcmp(config_keys[i].path, path) == 0)
+            return &config_keys[i];
+    return NULL;
+}
+
+/* True when some entry lies below `path` followed by `sep` ("." for a mapping, "[]." for the
+ * items of a list). */
+static bool has_children(const char *path, const char *sep)
+{
+    size_t n = strlen(path), m = strlen(sep);
+    for (size_t i = 0; i < n_config_keys; i++)
+        if (strncmp(config_keys[i].path, path, n) == 0 && strncmp(config_keys[i].path + n, sep, m) == 0)
+            return true;
+    return false;
+}
+
+struct walk {
+    struct config_loader *ld;
+    char generic[CONFIG_PATH_MAX]; /* table form: clients[].client_id */
+    char display[CONFIG_PATH_MAX]; /* message form: clients[2].client_id */
+};
+
+static int walk_mapping(struct walk *w, const struct ynode *map);
+
+static int warn_known(struct walk *w, const struct config_key_entry *e, const struct ynode *key)
+{
+    size_t i = (size_t)(e - config_keys);
+    if (w->ld->warned[i])
+        return 0;
+    w->ld->warned[i] = true;
+    return config_warning(w->ld, key, "%s is not implemented yet and is ignored", e->path);
+}
+
+/* Below a free-form value only duplicate keys are checked (serde_yaml refuses them too). */
+static int scan_duplicates(struct walk *w, const struct ynode *n)
+{
+    if (n->kind == YNODE_SEQUENCE) {
+        for (size_t i = 0; i < n->n_items; i++) {
+            int r = scan_duplicates(w, n->items[i]);
+            if (r < 0)
+                return r;
+        }
+    } else if (n->kind == YNODE_MAPPING) {
+        long d = ynode_find_duplicate(n);
+        if (d >= 0) {
+            char key[96];
+            config_quote(n->pairs[d].key, key, sizeof(key));
+            return config_error(w->ld, n->pairs[d].key, -EINVAL, "duplicate key '%s' under '%s'", key,
+                                w->display);
+        }
+        for (size_t i = 0; i < n->n_pairs; i++) {
+            int r = scan_duplicates(w, n->pairs[i].key);
+            if (r >= 0)
+                r = scan_duplicates(w, n->pairs[i].value);
+            if (r < 0)
+                return r;
+        }
+    }
+    return 0;
+}
+
+static int walk_items(struct walk *w, const struct config_key_entry *e, const struct ynode *key,
+                      const struct ynode *list)
+{
+    size_t glen = strlen(w->generic), dlen = strlen(w->display);
+    int r = 0;
+    if (glen + 3 >= sizeof(w->generic))
+        return config_error(w->ld, key, -EINVAL, "key path is too long");
+    strcat(w->generic, "[]");
+    for (size_t i = 0; i < list->n_items && r >= 0; i++) {
+        const struct ynode *item = list->items[i];
+        snprintf(w->display + dlen, sizeof(w->display) - dlen, "[%zu]", i);
+        if (item->kind == YNODE_MAPPING)
+            r = walk_mapping(w, item);
+        else if (e->status == CONFIG_KEY_KNOWN && (r = scan_duplicates(w, item)) >= 0)
+            r = warn_known(w, e, key);
+        /* a non-mapping item of an implemented list is the section parser's type error */
+    }
+    w->generic[glen] = '\0';
+    w->display[dlen] = '\0';
+    return r;
+}
+
+/* The value of a key found in the table: descend where the table lists keys below it, else it
+ * is a leaf (or a free-form object) that its section parser reads, or that we warn about. */
+static int walk_value(struct walk *w, const struct config_key_entry *e, const struct ynode *key,
+                      const struct ynode *value)
+{
+    if (value->kind == YNODE_MAPPING && has_children(w->generic, "."))
+        return walk_mapping(w, value);
+    if (value->kind == YNODE_SEQUENCE && has_children(w->generic, "[]."))
+        return walk_items(w, e, key, value);
+    int r = scan_duplicates(w, value);
+    if (r >= 0 && e->status == CONFIG_KEY_KNOWN)
+        r = warn_known(w, e, key);
+    return r;
+}
+
+static int walk_pair(struct walk *w, const struct ynode *key, const struct ynode *value)
+{
+    size_t glen = strlen(w->generic), dlen = strlen(w->display);
+    char shown[96];
+    const char *dot = glen ? "." : "";
+    if (key->kind != YNODE_SCALAR)
+        return config_error(w->ld, key, -EINVAL, "%s%sexpected a key name, not a %s", w->display,
+                            glen ? ": " : "", key->kind == YNODE_MAPPING ? "mapping" : "list");
+    config_quote(key, shown, sizeof(shown));
+    /* '.' and '[' would let "http.public_base" at the top level pass for the nested key */
+    bool plain_name = key->len > 0 && !memchr(key->str, '\0', key->len) && !strpbrk(key->str, ".[]");
+    const struct config_key_entry *e = NULL;
+    if (plain_name && glen + 1 + key->len < sizeof(w->generic)) {
+        snprintf(w->generic + glen, sizeof(w->generic) - glen, "%s%s", dot, key->str);
+        e = config_key_find(w->generic);
+    }
+    if (!e) {
+        w->generic[glen] = '\0';
+        return config_error(w->ld, key, -EINVAL, "unknown key '%s%s%s'", w->display, dot, shown);
+    }
+    snprintf(w->display + dlen, sizeof(w->display) - dlen, "%s%s", dot, key->str);
+    int r = walk_value(w, e, key, value);
+    w->generic[glen] = '\0';
+    w->display[dlen] = '\0';
+    return r;
+}
+
+static int walk_mapping(struct walk *w, const struct ynode *map)
+{
+    long d = ynode_find_duplicate(map);
+    if (d >= 0) {
+        char key[96];
+        config_quote(map->pairs[d].key, key, sizeof(key));
+        return config_error(w->ld, map->pairs[d].key, -EINVAL, "duplicate key '%s%s%s'", w->display,
+                            w->display[0] ? "." : "", key);
+    }
+    for (size_t i = 0; i < map->n_pairs; i++) {
+        int r = walk_pair(w, map->pairs[i].key, map->pairs[i].value);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+int config_keys_check(struct config_loader *ld, const struct ynode *root)
+{
+    struct walk w = {.ld = ld};
+    return walk_mapping(&w, root);
+}

@@ -1,0 +1,107 @@
+/* Shared by the config loader's files (config*.c); not for services. */
+#pragma once
+#include "config.h"
+#include "yaml_tree.h"
+#include <openssl/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Config paths in messages: "http.listeners[0].binds[1].port". */
+#define CONFIG_PATH_MAX 256
+/* Files named by the config (certificates, keys, passwords) are small; this bounds a mistake
+ * such as key_file: /dev/zero. */
+#define CONFIG_FILE_MAX (1u << 20)
+/* MAS's default for the assets resource's path (non-docker, non-dist build). */
+#define CONFIG_ASSETS_DEFAULT_PATH "./frontend/dist/"
+
+struct config_loader {
+    const char *name; /* file name in messages */
+    char *error;      /* the first error, "name:line:column: message" */
+    struct config *cfg;
+    bool *warned; /* per config_keys entry: warned once already */
+};
+
+/* Writes path + "." + key into buf (CONFIG_PATH_MAX bytes) and returns buf. */
+char *config_subpath(char *buf, const char *path, const char *key);
+/* Writes path + "." + key + "[index]" into buf (CONFIG_PATH_MAX bytes) and returns buf. */
+char *config_itempath(char *buf, const char *path, const char *key, size_t index);
+
+/* Records "name:line:column: message" (position of `at`, or none when NULL) as the error unless
+ * one is already recorded, and returns r (a negative errno). */
+int config_error(struct config_loader *ld, const struct ynode *at, int r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* A scalar as it may appear in a message: control characters escaped, cut after ~64 bytes.
+ * size should be at least 80. */
+void config_quote(const struct ynode *n, char *buf, size_t size);
+void config_quote_bytes(const char *s, size_t len, char *buf, size_t size);
+
+/* Records a warning "name:line:column: message" in cfg->warnings (logged after loading). */
+int config_warning(struct config_loader *ld, const struct ynode *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Typed reads of a value at `path`. On a mismatch they record "path: expected ..." at the value
+ * and return -EINVAL. */
+int config_get_bool(struct config_loader *ld, const struct ynode *n, const char *path, bool *out);
+/* Any non-null scalar; *out is malloc'd. */
+int config_get_string(struct config_loader *ld, const struct ynode *n, const char *path, char **out);
+/* Same, but null (or a missing value, n == NULL) gives *out = NULL. */
+int config_get_string_or_null(struct config_loader *ld, const struct ynode *n, const char *path, char **out);
+int config_get_int(struct config_loader *ld, const struct ynode *n, const char *path, long long min,
+                   long long max, long long *out);
+/* Checks that n is a mapping (null counts as an empty mapping when null_ok). */
+int config_expect_mapping(struct config_loader *ld, const struct ynode *n, const char *path, bool null_ok);
+int config_expect_sequence(struct config_loader *ld, const struct ynode *n, const char *path);
+
+/* Reads a regular file of at most CONFIG_FILE_MAX bytes named by the value at `path` (the
+ * file name is relative to the working directory, as in MAS). *data is NUL-terminated. Errors
+ * name the key and the file. */
+int config_read_file(struct config_loader *ld, const struct ynode *at, const char *path, const char *file,
+                     char **data, size_t *len);
+/* The same without a config position, for files found in a directory. */
+int read_small_file(const char *file, char **data, size_t *len);
+
+/* Both members of a mutually exclusive pair, e.g. key and key_file: an error at the second
+ * one when both are set (null counts as not set). Returns 0 or -EINVAL. */
+int config_one_of(struct config_loader *ld, const struct ynode *map, const char *path, const char *a,
+                  const char *b, bool required);
+
+/* Walks every key of the document against config_keys: unknown keys and duplicate keys are
+ * errors, known but unimplemented keys are warnings (once per key path). */
+int config_keys_check(struct config_loader *ld, const struct ynode *root);
+
+/* Why a URL path (or a listener prefix) is unacceptable, or NULL: no query or fragment, no
+ * character that needs percent-encoding, no '.' or '..' segment. */
+const char *config_check_path(const char *path);
+
+int config_http_parse(struct config_loader *ld, const struct ynode *key, const struct ynode *http);
+int config_http_defaults(struct config_loader *ld);
+int config_listener_parse(struct config_loader *ld, const struct ynode *n, size_t index,
+                          struct config_listener *l);
+int config_binds_parse(struct config_loader *ld, const struct ynode *n, const char *path,
+                       struct config_listener *l);
+int config_tls_parse(struct config_loader *ld, const struct ynode *n, const char *path,
+                     struct config_tls **out);
+void config_tls_free(struct config_tls *tls);
+int config_secrets_parse(struct config_loader *ld, const struct ynode *secrets);
+
+/* A private key in PEM or DER (PKCS#1, PKCS#8, SEC1; PKCS#8 encrypted with `password`). Returns
+ * 0 and the decoded key, or -EINVAL with a reason ("wrong password", ...) in *why. */
+int config_decode_private_key(const char *data, size_t len, const char *password, EVP_PKEY **out,
+                              const char **why);
+/* The family of a decoded key, or -EOPNOTSUPP with the key's type written to desc. */
+int config_key_family(EVP_PKEY *pkey, enum key_family *out, char *desc, size_t size);
+
+/* A private key given as key/key_file with an optional password/password_file (TLS and
+ * secrets.keys items): read, decoded and checked. */
+struct key_material {
+    char *data; /* the key bytes as given (PEM, or PEM/DER from a file), NUL-terminated */
+    size_t len;
+    char *password; /* NULL when none */
+    EVP_PKEY *pkey;
+    const struct ynode *at;           /* the key or key_file value, for later messages */
+    char what[CONFIG_PATH_MAX + 100]; /* "x.key_file: 'file'" for later messages */
+};
+int config_key_material(struct config_loader *ld, const struct ynode *map, const char *path,
+                        struct key_material *km);
+void key_material_clear(struct key_material *km);
