@@ -11,13 +11,13 @@ struct masd_request {
     masd_str path;  /* below the listener prefix, without the query; not percent-decoded */
     masd_str query; /* after '?', empty when none */
     masd_str body;
-    int version;    /* 0x100, 0x101, 0x200 */
+    int version; /* 0x100, 0x101, 0x200 */
     bool https;
     const struct config_listener *listener;
     const struct config_resource *resource; /* the resource of the matched route */
     const struct route *route;
-    struct masd_addr client;                /* DESIGN.md §3 */
-    void *priv;                             /* the server's own state; do not touch */
+    struct masd_addr client; /* DESIGN.md §3 */
+    void *priv;              /* the server's own state; do not touch */
 };
 
 typedef void (*masd_handler_fn)(struct masd_request *req);
@@ -63,8 +63,9 @@ void masd_respond_text(struct masd_request *req, int status, const char *text);
 void masd_respond_not_found(struct masd_request *req);
 
 /* Runs work(arg) on the process's bounded worker pool, then done(req, arg) back on the request's
- * loop thread. If the request is freed in between, done runs with req == NULL (free arg there).
- * When the queue is full, done runs at once with req and *busy set... see masd_defer_status. */
+ * loop thread. If the request was freed in between (client gone, HTTP/2 reset), done runs with
+ * req == NULL and must only free arg. MASD_DEFER_FULL: the queue is full, nothing was queued and
+ * done will not run; answer 429/503 in the route's error format. One job per request at a time. */
 enum masd_defer_status { MASD_DEFER_QUEUED, MASD_DEFER_FULL };
 enum masd_defer_status masd_defer(struct masd_request *req, void (*work)(void *arg),
                                   void (*done)(struct masd_request *req, void *arg), void *arg);

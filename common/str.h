@@ -27,6 +27,18 @@ static inline bool masd_str_caseeq(masd_str a, masd_str b)
     return a.len == b.len && (a.len == 0 || strncasecmp(a.ptr, b.ptr, a.len) == 0);
 }
 
+/* The value of a hexadecimal digit, or -1. */
+static inline int masd_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /* Strips leading and trailing spaces and tabs (HTTP optional whitespace). */
 static inline masd_str masd_str_trim(masd_str s)
 {

@@ -1,1 +1,79 @@
-int main(void) { return 77; } /* placeholder: skipped */
+/* The route table: matching, methods, and the nginx locations printed for split listeners. */
+#include "check.h"
+#include "routes.h"
+
+static const struct route *find(const char *path)
+{
+    for (size_t i = 0; i < n_routes; i++)
+        if (strcmp(routes[i].path, path) == 0)
+            return &routes[i];
+    return NULL;
+}
+
+static void test_matching(void)
+{
+    const struct route *oidc = find("/.well-known/openid-configuration");
+    const struct route *assets = find("/assets/");
+    const struct route *login = find("/_matrix/client/{version}/login");
+    const struct route *refresh = find("/_matrix/client/{version}/refresh");
+    CHECK(oidc && assets && login && refresh);
+    CHECK(route_matches(oidc, MASD_STR("/.well-known/openid-configuration")));
+    CHECK(!route_matches(oidc, MASD_STR("/.well-known/openid-configuration/")));
+    CHECK(!route_matches(oidc, MASD_STR("/.well-known/openid-configurationx")));
+    CHECK(!route_matches(oidc, MASD_STR("/.well-known/openid")));
+    CHECK(route_matches(assets, MASD_STR("/assets/app.js")));
+    CHECK(route_matches(assets, MASD_STR("/assets/")));
+    CHECK(!route_matches(assets, MASD_STR("/assets")));
+    CHECK(!route_matches(assets, MASD_STR("/asset/x")));
+    CHECK(route_matches(refresh, MASD_STR("/_matrix/client/v3/refresh")));
+    CHECK(route_matches(refresh, MASD_STR("/_matrix/client/r0/refresh")));
+    CHECK(!route_matches(refresh, MASD_STR("/_matrix/client//refresh")));
+    CHECK(!route_matches(refresh, MASD_STR("/_matrix/client/v3/x/refresh")));
+    CHECK(!route_matches(refresh, MASD_STR("/_matrix/client/v3/refresh/x")));
+    CHECK(route_matches(login, MASD_STR("/_matrix/client/v3/login/sso/redirect")));
+}
+
+static void test_methods(void)
+{
+    const struct route *oidc = find("/.well-known/openid-configuration");
+    CHECK(route_allows(oidc, MASD_STR("GET")));
+    CHECK(route_allows(oidc, MASD_STR("HEAD")));
+    CHECK(route_allows(oidc, MASD_STR("OPTIONS")));
+    CHECK(!route_allows(oidc, MASD_STR("POST")));
+    CHECK(!route_allows(oidc, MASD_STR("get")));
+    CHECK(!route_allows(oidc, MASD_STR("GE")));
+    CHECK(!route_allows(oidc, MASD_STR("")));
+}
+
+static void test_nginx_locations(void)
+{
+    char buf[256];
+    route_nginx_location(find("/.well-known/openid-configuration"), NULL, buf, sizeof(buf));
+    CHECK_STR(buf, "= /.well-known/openid-configuration");
+    route_nginx_location(find("/assets/"), "/auth", buf, sizeof(buf));
+    CHECK_STR(buf, "/auth/assets/");
+    route_nginx_location(find("/_matrix/client/{version}/refresh"), NULL, buf, sizeof(buf));
+    CHECK_STR(buf, "~ ^/_matrix/client/[^/]+/refresh$");
+}
+
+static void test_owners(void)
+{
+    CHECK_STR(resource_binary("discovery"), "masd-discovery");
+    CHECK_STR(resource_binary("assets"), "masd-assets");
+    CHECK_STR(resource_binary("compat"), "masd-oauth");
+    CHECK_STR(resource_binary("graphql"), "masd-human");
+    CHECK_STR(resource_binary("health"), "");
+    CHECK(resource_binary("adminapi") == NULL);
+    CHECK(resource_known("connection-info"));
+    CHECK(!resource_known("spa"));
+    CHECK(!resource_known("Discovery"));
+}
+
+int main(void)
+{
+    test_matching();
+    test_methods();
+    test_nginx_locations();
+    test_owners();
+    return check_report(__FILE__);
+}

@@ -1,0 +1,20 @@
+/* A bounded pool of threads for slow work (DESIGN.md §4). Results are posted back to the event
+ * loop that asked, through h2o's multithread queue. */
+#pragma once
+#include <h2o.h>
+#include <stdbool.h>
+
+struct workpool_job {
+    h2o_multithread_message_t msg; /* first: the loop receives the job back through it */
+    void (*work)(struct workpool_job *job);
+    h2o_multithread_receiver_t *reply_to;
+    struct workpool_job *next;
+};
+
+/* Starts `threads` threads with room for `capacity` queued jobs. */
+int workpool_start(unsigned threads, unsigned capacity);
+/* Queues job; returns -EAGAIN when the queue is full, -ESHUTDOWN after workpool_stop(). Once the
+ * work is done, the job is sent to job->reply_to. */
+int workpool_submit(struct workpool_job *job);
+/* Finishes queued jobs and joins the threads. */
+void workpool_stop(void);
