@@ -4,14 +4,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define PROXY_V1_MAX 107u
-#define PROXY_V2_MAX (16u + 65535u)
+#define PROXY_V1_MAX      107u
+#define PROXY_V2_MAX      (16u + 65535u)
 #define PROXY_DEADLINE_MS 5000
 
 struct proxy_header {
-    int version;                 /* 1 or 2 */
-    bool has_source;             /* false: LOCAL, UNKNOWN, UNSPEC, UNIX: keep the socket peer */
-    struct masd_addr source;     /* valid iff has_source */
+    int version;             /* 1 or 2 */
+    bool has_source;         /* false: LOCAL, UNKNOWN, UNSPEC, UNIX: keep the socket peer */
+    struct masd_addr source; /* valid iff has_source */
     uint16_t source_port;
 };
 

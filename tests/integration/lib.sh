@@ -1,0 +1,542 @@
+# Shared helpers for the integration tests; sourced by tests/integration/*.sh.
+#
+# Environment:
+#   BUILD    meson build directory holding the binaries (default: <root>/build)
+#   RESULTS  file to which every check appends "ok" or "not ok"; tests/run sums these files.
+#            Unset when a script runs alone: a private file is used and a summary printed.
+#
+# Rules: every process is started here in the foreground of a background job and stopped by its
+# PID; nothing is ever killed by name. Every temporary file lives under $T, removed on exit.
+# Traffic stays on loopback.
+
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-$ROOT/build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+DISCOVERY_BIN=$BUILD/services/discovery/masd-discovery
+ASSETS_BIN=$BUILD/services/assets/masd-assets
+NODE_DIR=$ROOT/tests/node
+SCRIPT_NAME=$(basename "$0" .sh)
+LABEL="$SCRIPT_NAME[$(basename "$BUILD")]"
+
+T=$(mktemp -d "/tmp/masd-$SCRIPT_NAME.XXXXXX")
+chmod 755 "$T" # nginx workers (www-data) must reach sockets and files below it
+mkdir -p "$T/logs" "$T/run"
+
+# Any sanitizer report is fatal (tests/run exports the same). tests/lsan.supp holds the one
+# LeakSanitizer suppression: libh2o's per-thread recycle caches, which it never frees.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/tests/lsan.supp:print_suppressions=0}
+SANITIZER_RE='ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:|UndefinedBehaviorSanitizer|SUMMARY: [A-Za-z]*Sanitizer'
+
+if [ -z "${RESULTS:-}" ]; then
+    RESULTS=$T/results
+    _OWN_RESULTS=1
+else
+    _OWN_RESULTS=0
+fi
+_FAILED=0
+_FINISHED=0
+_PIDS=()           # every background process started here
+declare -A PID_OF  # name -> pid
+declare -A LOG_OF  # name -> stderr log of that process
+declare -A _USED_PORTS
+
+# ---------------------------------------------------------------------------------------------
+# Checks
+
+# check "description" cmd args...: runs the command, its output captured; prints "ok - ..." or
+# "not ok - ..." followed by the captured output, and counts the result.
+check()
+{
+    local desc=$1
+    shift
+    local out=$T/check.out
+    if "$@" >"$out" 2>&1; then
+        echo "ok - $LABEL: $desc"
+        echo ok >>"$RESULTS"
+    else
+        echo "not ok - $LABEL: $desc"
+        sed -e 's/^/#   /' "$out" | head -n 60
+        echo "not ok" >>"$RESULTS"
+        _FAILED=$((_FAILED + 1))
+    fi
+    return 0
+}
+
+# fail_check "description" "why": records a failed check without running anything.
+fail_check()
+{
+    echo "not ok - $LABEL: $1"
+    echo "#   $2"
+    echo "not ok" >>"$RESULTS"
+    _FAILED=$((_FAILED + 1))
+}
+
+note() { echo "# $*"; }
+
+# Assertions for use inside check commands; each explains itself on failure.
+expect_eq()
+{
+    [ "$1" = "$2" ] && return 0
+    echo "expected: $2"
+    echo "     got: $1"
+    return 1
+}
+
+expect_match() # string regex
+{
+    [[ $1 =~ $2 ]] && return 0
+    echo "expected to match: $2"
+    echo "               got: $1"
+    return 1
+}
+
+expect_file_contains() # file regex (grep -E)
+{
+    grep -Eq -- "$2" "$1" && return 0
+    echo "no line matching /$2/ in $1:"
+    head -n 40 "$1"
+    return 1
+}
+
+expect_file_lacks() # file regex (grep -E)
+{
+    grep -Eq -- "$2" "$1" || return 0
+    echo "unexpected line matching /$2/ in $1:"
+    grep -E -- "$2" "$1" | head -n 20
+    return 1
+}
+
+# json_expect FILE 'js expression over d': evaluates the expression with d = the parsed document.
+json_expect()
+{
+    node -e '
+        const fs = require("fs");
+        let d;
+        try { d = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); }
+        catch (e) { console.log("not JSON: " + e.message); process.exit(1); }
+        let ok;
+        try { ok = eval(process.argv[2]); } catch (e) { console.log(String(e)); process.exit(1); }
+        if (!ok) { console.log("false: " + process.argv[2]); console.log(JSON.stringify(d, null, 1).slice(0, 3000)); process.exit(1); }
+    ' "$1" "$2"
+}
+
+# header FILE NAME: the value of the last NAME header in a curl -D dump (CR stripped).
+header()
+{
+    tr -d '\r' <"$1" | awk -v n="$(echo "$2" | tr 'A-Z' 'a-z')" '
+        /^HTTP\// { v = ""; found = 0 }
+        { i = index($0, ":"); if (i > 0 && tolower(substr($0, 1, i - 1)) == n) { v = substr($0, i + 1); sub(/^[ \t]+/, "", v); found = 1 } }
+        END { if (found) print v }'
+}
+
+# status FILE: the status code of the last response in a curl -D dump.
+status()
+{
+    tr -d '\r' <"$1" | awk '/^HTTP\// { s = $2 } END { print s }'
+}
+
+# http NAME curl-args...: runs curl, leaving $T/NAME.h (headers) and $T/NAME.b (body).
+# Returns curl's exit status.
+http()
+{
+    local name=$1
+    shift
+    curl -sS --max-time 10 -D "$T/$name.h" -o "$T/$name.b" "$@"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Ports and waiting
+
+# free_port: a TCP port on 127.0.0.1 nobody listens on, never handed out twice by this script.
+free_port()
+{
+    local p i
+    for i in $(seq 1 200); do
+        p=$((20000 + RANDOM % 40000))
+        [ -n "${_USED_PORTS[$p]:-}" ] && continue
+        if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then
+            _USED_PORTS[$p]=1
+            echo "$p"
+            return 0
+        fi
+    done
+    echo "no free port" >&2
+    return 1
+}
+
+# wait_listen SPEC [PID] [SECONDS]: waits until SPEC (HOST:PORT or a UNIX socket path) is in
+# LISTEN state. Fails early if PID exits.
+wait_listen()
+{
+    local spec=$1 pid=${2:-} secs=${3:-20} i
+    for i in $(seq 1 $((secs * 20))); do
+        if [[ $spec == /* ]]; then
+            # A socket bind is made as "<path>.<pid>.tmp" and renamed; ss shows the first name.
+            [ -S "$spec" ] && ss -Hxl 2>/dev/null | grep -qE -- " $spec(\.[0-9]+\.tmp)? " && return 0
+        else
+            [ -n "$(ss -Htln "( sport = :${spec##*:} )" 2>/dev/null)" ] && return 0
+        fi
+        if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+            echo "process $pid exited before listening on $spec"
+            return 1
+        fi
+        sleep 0.05
+    done
+    echo "nothing listens on $spec after ${secs}s"
+    return 1
+}
+
+# wait_exit PID SECONDS: waits until PID has exited (it must be our child). Returns 1 on timeout.
+wait_exit()
+{
+    local pid=$1 secs=$2 i
+    for i in $(seq 1 $((secs * 20))); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+now_ms() { date +%s%3N; }
+
+# ---------------------------------------------------------------------------------------------
+# Processes
+
+# spawn NAME LOGFILE cmd...: starts cmd in the background, stdout+stderr to LOGFILE.
+spawn()
+{
+    local name=$1 log=$2
+    shift 2
+    "$@" >"$log" 2>&1 </dev/null &
+    local pid=$!
+    _PIDS+=("$pid")
+    PID_OF[$name]=$pid
+    LOG_OF[$name]=$log
+}
+
+# stop NAME [SIGNAL] [SECONDS]: sends SIGNAL (TERM) to NAME's pid and waits; the exit status
+# lands in STOP_STATUS (999 when it had to be killed).
+stop()
+{
+    local name=$1 sig=${2:-TERM} secs=${3:-10}
+    local pid=${PID_OF[$name]:-}
+    STOP_STATUS=
+    [ -z "$pid" ] && { STOP_STATUS=998; return 1; }
+    kill -s "$sig" "$pid" 2>/dev/null
+    if wait_exit "$pid" "$secs"; then
+        wait "$pid" 2>/dev/null
+        STOP_STATUS=$?
+    else
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        STOP_STATUS=999
+    fi
+    unset "PID_OF[$name]"
+    return 0
+}
+
+# masd_start NAME BINARY CONFIG WAITSPEC... [-- ARGS...]: starts a masd binary with a config and
+# waits until every WAITSPEC (HOST:PORT or socket path) listens.
+masd_start()
+{
+    local name=$1 bin=$2 cfg=$3
+    shift 3
+    local waits=() args=()
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do waits+=("$1"); shift; done
+    [ $# -gt 0 ] && shift
+    args=("$@")
+    spawn "$name" "$T/logs/$name.log" "$bin" --config "$cfg" "${args[@]}"
+    local w
+    for w in "${waits[@]}"; do
+        if ! wait_listen "$w" "${PID_OF[$name]}" >"$T/wait.out" 2>&1; then
+            fail_check "$name starts and listens on $w" "$(cat "$T/wait.out"); log: $(tail -n 20 "$T/logs/$name.log")"
+            return 1
+        fi
+    done
+    return 0
+}
+
+# sanitizer_clean LOGFILE...: no sanitizer report in these logs.
+sanitizer_clean()
+{
+    local f bad=0
+    for f in "$@"; do
+        if grep -Eq -- "$SANITIZER_RE" "$f" 2>/dev/null; then
+            echo "sanitizer report in $f:"
+            grep -E -A 30 -- "$SANITIZER_RE" "$f" | head -n 60
+            bad=1
+        fi
+    done
+    return $bad
+}
+
+# masd_stop NAME: SIGTERM, then two checks: exit status 0 within 5 s, and no sanitizer report.
+masd_stop()
+{
+    local name=$1
+    local t0 t1
+    t0=$(now_ms)
+    stop "$name" TERM 5
+    t1=$(now_ms)
+    check "$name exits 0 on SIGTERM (status $STOP_STATUS, $((t1 - t0)) ms)" expect_eq "$STOP_STATUS" 0
+    check "$name logged no sanitizer report" sanitizer_clean "${LOG_OF[$name]}"
+}
+
+# ---------------------------------------------------------------------------------------------
+# The access log: "<ident>: access: <listener> <client> "<method> <path>" <status> <ms>ms"
+
+log_mark() # NAME: a position to search from
+{
+    wc -l <"${LOG_OF[$1]}"
+}
+
+# log_wait NAME MARK FIXEDSTRING [SECONDS]: prints the first access line after MARK that contains
+# FIXEDSTRING, waiting for the logger thread. Fails if none appears.
+log_wait()
+{
+    local name=$1 mark=$2 what=$3 secs=${4:-5} i line
+    for i in $(seq 1 $((secs > 0 ? secs * 20 : 1))); do
+        line=$(tail -n +"$((mark + 1))" "${LOG_OF[$name]}" | grep -F ': access: ' | grep -F -- "$what" | head -n 1)
+        if [ -n "$line" ]; then
+            echo "$line"
+            return 0
+        fi
+        sleep 0.05
+    done
+    echo "no access line containing '$what' in ${LOG_OF[$name]} after line $mark:" >&2
+    tail -n +"$((mark + 1))" "${LOG_OF[$name]}" | tail -n 20 >&2
+    return 1
+}
+
+# access_field LINE FIELD: listener | client | method | path | status
+access_field()
+{
+    local re='^[^:]*: access: ([^ ]*) ([^ ]*) "([^ ]*) ([^"]*)" ([0-9]+) ([0-9.]+)ms$'
+    [[ $1 =~ $re ]] || { echo "unparsable access line: $1" >&2; return 1; }
+    case $2 in
+    listener) echo "${BASH_REMATCH[1]}" ;;
+    client) echo "${BASH_REMATCH[2]}" ;;
+    method) echo "${BASH_REMATCH[3]}" ;;
+    path) echo "${BASH_REMATCH[4]}" ;;
+    status) echo "${BASH_REMATCH[5]}" ;;
+    duration) echo "${BASH_REMATCH[6]}" ;;
+    esac
+}
+
+# expect_logged_client NAME MARK PATH IP: the access line for PATH after MARK names client IP.
+expect_logged_client()
+{
+    local line client
+    line=$(log_wait "$1" "$2" "$3" 2>&1) || { echo "$line"; return 1; }
+    client=$(access_field "$line" client) || return 1
+    expect_eq "$client" "$4" || { echo "line: $line"; return 1; }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Configuration
+
+# Writes $T/keys/{rsa,ec}.pem once: signing keys for secrets.keys.
+make_keys()
+{
+    [ -f "$T/keys/rsa.pem" ] && return 0
+    mkdir -p "$T/keys"
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/keys/rsa.pem" 2>/dev/null
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/keys/ec.pem" 2>/dev/null
+    chmod 644 "$T/keys/"*.pem
+}
+
+# secrets_yaml: a MAS secrets section with one RSA and one P-256 key, from files.
+secrets_yaml()
+{
+    make_keys
+    cat <<EOF
+secrets:
+  encryption: 0000111122223333444455556666777788889999aaaabbbbccccddddeeeeffff
+  keys:
+    - kid: rsa-key
+      key_file: $T/keys/rsa.pem
+    - kid: ec-key
+      key_file: $T/keys/ec.pem
+EOF
+}
+
+# Writes assets under DIR: app.js with .gz and .br siblings, style.css, an image, a subdirectory.
+make_assets()
+{
+    local dir=$1 i
+    mkdir -p "$dir/sub"
+    {
+        echo "/* masd integration test asset */"
+        for i in $(seq 1 400); do
+            echo "export function f$i(x) { return x * $i + \"line $i of the test bundle\".length; }"
+        done
+    } >"$dir/app.js"
+    gzip -9 -k -n "$dir/app.js"
+    brotli -q 11 -k "$dir/app.js"
+    printf 'body { color: #123456; }\n' >"$dir/style.css"
+    printf '\x89PNG\r\n\x1a\n0000' >"$dir/logo.png"
+    printf '{"app.js":{"file":"app.js"}}\n' >"$dir/sub/manifest.json"
+    chmod -R a+rX "$dir"
+}
+
+# ---------------------------------------------------------------------------------------------
+# nginx and haproxy, in the foreground of a background job, by PID
+
+# render_nginx_snippets DIR [SED-ARGS...]: copies units/nginx/*.conf into DIR with the paths of
+# this test run (/etc/nginx/masd/ -> DIR/, /run/masd/ -> $T/run/, /usr/share/masd/assets/ ->
+# $T/assets/, the certificate -> $T/tls/), plus the given sed expressions (ports, variants).
+# The tests run the shipped text; only these substitutions differ.
+render_nginx_snippets()
+{
+    local dir=$1 f
+    shift
+    mkdir -p "$dir"
+    for f in "$ROOT"/units/nginx/*.conf; do
+        sed -e "s|/etc/nginx/masd/|$dir/|g" \
+            -e "s|/run/masd/|$T/run/|g" \
+            -e "s|/usr/share/masd/assets/|$T/assets/|g" \
+            -e "s|/etc/ssl/certs/auth.example.com.pem|$T/tls/cert.pem|g" \
+            -e "s|/etc/ssl/private/auth.example.com.key|$T/tls/key.pem|g" \
+            "$@" "$f" >"$dir/$(basename "$f")"
+    done
+}
+
+# make_cert NAME...: a self-signed certificate for these DNS names and 127.0.0.1, in
+# $T/tls/{cert,key}.pem.
+make_cert()
+{
+    local san="IP:127.0.0.1" n
+    for n in "$@"; do san="$san,DNS:$n"; done
+    mkdir -p "$T/tls"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -keyout "$T/tls/key.pem" -out "$T/tls/cert.pem" -subj "/CN=${1:-localhost}" \
+        -addext "subjectAltName=$san" 2>/dev/null
+    chmod 644 "$T/tls/"*.pem
+}
+
+# nginx_main_conf PREFIX HTTP_BODY [STREAM_BODY]: writes PREFIX/nginx.conf around the given
+# http {} (and stream {}) contents, with every path under PREFIX.
+nginx_main_conf()
+{
+    local prefix=$1 http_body=$2 stream_body=${3:-}
+    mkdir -p "$prefix/temp"
+    {
+        [ -n "$stream_body" ] && echo "load_module /usr/lib/nginx/modules/ngx_stream_module.so;"
+        cat <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+user www-data;
+pid $prefix/nginx.pid;
+error_log $prefix/error.log info;
+events { worker_connections 256; }
+http {
+    access_log $prefix/access.log;
+    client_body_temp_path $prefix/temp/body;
+    proxy_temp_path $prefix/temp/proxy;
+    fastcgi_temp_path $prefix/temp/fastcgi;
+    uwsgi_temp_path $prefix/temp/uwsgi;
+    scgi_temp_path $prefix/temp/scgi;
+    types { application/javascript js; text/css css; image/png png; application/json json; }
+    default_type application/octet-stream;
+$http_body
+}
+EOF
+        [ -n "$stream_body" ] && printf 'stream {\n%s\n}\n' "$stream_body"
+    } >"$prefix/nginx.conf"
+}
+
+# nginx_start NAME PREFIX WAITSPEC...: nginx -p PREFIX -c PREFIX/nginx.conf in the foreground.
+nginx_start()
+{
+    local name=$1 prefix=$2 w
+    shift 2
+    if ! nginx -t -q -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log" >"$T/nginx-t.out" 2>&1; then
+        fail_check "$name: nginx -t accepts the configuration" "$(cat "$T/nginx-t.out")"
+        return 1
+    fi
+    spawn "$name" "$prefix/stderr.log" nginx -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log"
+    LOG_OF[$name]=$prefix/error.log
+    for w in "$@"; do
+        if ! wait_listen "$w" "${PID_OF[$name]}" >"$T/wait.out" 2>&1; then
+            fail_check "$name starts and listens on $w" "$(cat "$T/wait.out"; cat "$prefix/error.log" "$prefix/stderr.log")"
+            return 1
+        fi
+    done
+}
+
+# haproxy_start NAME CONFIG WAITSPEC...
+haproxy_start()
+{
+    local name=$1 cfg=$2 w
+    shift 2
+    if ! haproxy -c -q -f "$cfg" >"$T/haproxy-c.out" 2>&1; then
+        fail_check "$name: haproxy -c accepts the configuration" "$(cat "$T/haproxy-c.out")"
+        return 1
+    fi
+    spawn "$name" "$T/logs/$name.log" haproxy -db -f "$cfg"
+    for w in "$@"; do
+        if ! wait_listen "$w" "${PID_OF[$name]}" >"$T/wait.out" 2>&1; then
+            fail_check "$name starts and listens on $w" "$(cat "$T/wait.out" "$T/logs/$name.log")"
+            return 1
+        fi
+    done
+}
+
+# ---------------------------------------------------------------------------------------------
+# Exit
+
+_cleanup()
+{
+    local rc=$? pid
+    trap '' INT TERM
+    for pid in "${_PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null
+    done
+    for pid in "${_PIDS[@]}"; do
+        if ! wait_exit "$pid" 3; then
+            kill -KILL "$pid" 2>/dev/null
+        fi
+        wait "$pid" 2>/dev/null
+    done
+    if [ "$_FINISHED" = 0 ]; then
+        echo "not ok - $LABEL: ran to the end (aborted with status $rc)"
+        echo "not ok" >>"$RESULTS"
+        rc=1
+    fi
+    if [ "$_OWN_RESULTS" = 1 ]; then
+        echo "$(grep -cx ok "$RESULTS") passed, $(grep -cx 'not ok' "$RESULTS") failed"
+    fi
+    if [ -n "${KEEP_TMP:-}" ]; then
+        echo "# kept $T"
+    else
+        rm -rf "$T"
+    fi
+    exit "$rc"
+}
+trap _cleanup EXIT
+trap 'exit 130' INT TERM
+
+# finish: the last line of every script.
+finish()
+{
+    _FINISHED=1
+    [ "$_FAILED" = 0 ] && exit 0
+    exit 1
+}
+
+# Preconditions shared by every script.
+require_binaries()
+{
+    local b
+    for b in "$@"; do
+        if [ ! -x "$b" ]; then
+            fail_check "binary $b exists" "build it first (BUILD=$BUILD)"
+            finish
+        fi
+    done
+}
