@@ -1,5 +1,6 @@
 /* YAML through libyaml's document API, copied into a tree of struct ynode with positions. */
 #include "yaml_tree.h"
+#include "str.h"
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -348,17 +349,6 @@ int ynode_bool(const struct ynode *n, bool *out)
     return -EINVAL;
 }
 
-static int digit_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return 99;
-}
-
 int ynode_int(const struct ynode *n, long long min, long long max, long long *out)
 {
     if (!n || n->kind != YNODE_SCALAR || !n->plain || n->len == 0)
@@ -378,7 +368,7 @@ int ynode_int(const struct ynode *n, long long min, long long max, long long *ou
     unsigned long long v = 0;
     bool overflow = false;
     for (; p < end; p++) {
-        unsigned d = (unsigned)digit_value(*p);
+        unsigned d = (unsigned)masd_hexval(*p); /* -1 wraps above any base */
         if (d >= base)
             return -EINVAL;
         if (v > (~0ULL - d) / base)
