@@ -274,6 +274,8 @@ static int parse_document(struct config_loader *ld, const struct ynode *root)
     const struct ynode *secrets = ynode_get(root, "secrets", NULL);
     if (secrets && (r = config_secrets_parse(ld, secrets)) < 0)
         return r;
+    if ((r = config_passwords_parse(ld, ynode_get(root, "passwords", NULL))) < 0)
+        return r;
     return parse_account_and_oauth(ld, root);
 }
 
@@ -391,9 +393,8 @@ void config_free(struct config *cfg)
     for (size_t i = 0; i < cfg->n_listeners; i++)
         free_listener(&cfg->listeners[i]);
     free(cfg->listeners);
-    for (size_t i = 0; i < cfg->n_keys; i++)
-        free(cfg->keys[i].kid);
-    free(cfg->keys);
+    config_secrets_free(cfg);
+    config_passwords_free(&cfg->passwords);
     for (size_t i = 0; i < cfg->n_warnings; i++)
         free(cfg->warnings[i]);
     free(cfg->warnings);

@@ -2,6 +2,7 @@
  * these plain structures and never see YAML. */
 #pragma once
 #include "addr.h"
+#include <openssl/types.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -68,6 +69,64 @@ enum key_family { KEY_RSA, KEY_EC_P256, KEY_EC_P384, KEY_EC_SECP256K1 };
 struct config_key {
     char *kid; /* NULL when not configured */
     enum key_family family;
+    EVP_PKEY *pkey;      /* the private key, decoded (owned by the config) */
+    char thumbprint[44]; /* RFC 7638 SHA-256 thumbprint, base64url: the kid when none is configured */
+};
+
+/* The key ID published in the JWKS and in JWT headers: the configured kid, else the
+ * thumbprint, so every host derives the same one from the same key (as MAS does). */
+static inline const char *config_key_id(const struct config_key *k)
+{
+    return k->kid ? k->kid : k->thumbprint;
+}
+
+enum password_algorithm { PASSWORD_ARGON2ID, PASSWORD_BCRYPT, PASSWORD_PBKDF2 };
+
+/* One item of passwords.schemes. */
+struct config_password_scheme {
+    unsigned version; /* unique; the highest hashes new passwords */
+    enum password_algorithm algorithm;
+    unsigned cost;         /* bcrypt: cost (default 12); pbkdf2: iterations (default 600000); argon2id: 0 */
+    unsigned char *secret; /* the pepper, from secret or secret_file (bytes as they are); NULL = none */
+    size_t secret_len;
+    bool unicode_normalization; /* NFKC before hashing (what Synapse does) */
+    struct config_pos pos;
+};
+
+/* The passwords section; always filled in (MAS's defaults when absent). */
+struct config_passwords {
+    bool enabled;                           /* default true */
+    unsigned minimum_complexity;            /* zxcvbn score 0..4, default 3 */
+    struct config_password_scheme *schemes; /* sorted by version, highest (the current one) first */
+    size_t n_schemes;
+};
+
+/* The database section (MAS: crates/config/src/sections/database.rs). Always filled in: without
+ * the section (or with none of uri and the connection fields) masd uses its embedded SQLite
+ * database, STORAGE_DEFAULT_URI in storage.h. */
+struct config_database {
+    char *uri; /* sqlite:…, postgresql://… or postgres://…; NULL when the separate fields are used */
+    /* The separate PostgreSQL fields (NULL / 0 when unset), mutually exclusive with uri. */
+    char *host;
+    unsigned port;
+    char *socket; /* directory of the server's UNIX socket */
+    char *username;
+    char *password; /* from password or password_file (trailing newline not part of it) */
+    char *database;
+    /* TLS for PostgreSQL, with uri or the fields. Inline PEM (ssl_ca, ssl_certificate, ssl_key)
+     * or file names (*_file); at most one of each pair. */
+    char *ssl_mode; /* disable, allow, prefer, require, verify-ca, verify-full; NULL: libpq's */
+    char *ssl_ca, *ssl_ca_file;
+    char *ssl_certificate, *ssl_certificate_file;
+    char *ssl_key, *ssl_key_file;
+    /* Pool settings: MAS's defaults. connect_timeout and max_lifetime/idle_timeout (checked
+     * when a connection is next used) apply; max/min_connections do not (one connection per
+     * thread that uses the database) and draw a warning when set. */
+    unsigned max_connections;   /* 10 */
+    unsigned min_connections;   /* 0 */
+    unsigned connect_timeout;   /* seconds, 30 */
+    unsigned idle_timeout;      /* seconds, 600; 0 = none */
+    unsigned max_lifetime;      /* seconds, 1800; 0 = none */
 };
 
 struct config {
@@ -79,12 +138,18 @@ struct config {
     size_t n_trusted_proxies;
     struct config_listener *listeners;
     size_t n_listeners;
-    /* secrets.keys (families only, for discovery) */
+    /* secrets.keys_dir, then secrets.keys */
     struct config_key *keys;
     size_t n_keys;
+    /* secrets.encryption or the trimmed contents of secrets.encryption_file; has_encryption is
+     * false only when the secrets section is absent (MAS requires one of the two in it) */
+    bool has_encryption;
+    unsigned char encryption[32];
     /* account, oauth: read by discovery */
     bool password_registration_enabled; /* account.password_registration_enabled, default false */
     bool device_code_grant_enabled;     /* oauth.device_code_grant_enabled, default true */
+    struct config_passwords passwords;
+    struct config_database database;
     /* "file:line:column: x.y is not implemented yet and is ignored", one per key path; also
      * logged by config_load*, kept here for `--check` output and tests */
     char **warnings;

@@ -84,6 +84,16 @@ int config_tls_parse(struct config_loader *ld, const struct ynode *n, const char
                      struct config_tls **out);
 void config_tls_free(struct config_tls *tls);
 int config_secrets_parse(struct config_loader *ld, const struct ynode *secrets);
+/* The passwords section (section may be NULL: MAS's defaults); config_passwords_free() wipes the
+ * peppers (part of config_free). */
+int config_passwords_parse(struct config_loader *ld, const struct ynode *section);
+void config_passwords_free(struct config_passwords *pw);
+/* Frees the keys and wipes the encryption secret (part of config_free). */
+void config_secrets_free(struct config *cfg);
+/* The database section (db may be NULL: the embedded SQLite default); config_database_free()
+ * wipes the password (part of config_free). */
+int config_database_parse(struct config_loader *ld, const struct ynode *db);
+void config_database_free(struct config_database *d);
 
 /* A private key in PEM or DER (PKCS#1, PKCS#8, SEC1; PKCS#8 encrypted with `password`). Returns
  * 0 and the decoded key, or -EINVAL with a reason ("wrong password", ...) in *why. */

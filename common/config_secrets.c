@@ -1,7 +1,11 @@
-/* Private keys (secrets.keys, secrets.keys_dir, TLS keys): decoded with OpenSSL 3 from PEM or
- * DER, PKCS#1, PKCS#8 or SEC1, PKCS#8 encrypted with a password. For secrets only the family of
- * each key is kept here (discovery lists the signing algorithms); the signer loads them itself. */
+/* The secrets section: secrets.encryption (or encryption_file) and the signing keys
+ * (secrets.keys_dir, secrets.keys). Private keys (also TLS keys) are decoded with OpenSSL 3 from
+ * PEM or DER, PKCS#1, PKCS#8 or SEC1, PKCS#8 encrypted with a password. Each signing key is kept
+ * decoded, with its family (discovery lists the signing algorithms) and its RFC 7638 thumbprint
+ * (the kid when none is configured, as in MAS). */
 #include "config_internal.h"
+#include "secrets.h"
+#include "str.h"
 #include <dirent.h>
 #include <errno.h>
 #include <openssl/decoder.h>
@@ -176,22 +180,47 @@ int config_key_material(struct config_loader *ld, const struct ynode *map, const
     return 0;
 }
 
-static int add_key(struct config_loader *ld, const struct ynode *at, const char *what, EVP_PKEY *pkey,
+/* A JWKS whose kids repeat for different keys leaves a verifier guessing (RFC 7517 §4.5). The
+ * same key listed twice is harmless: either entry verifies the same signatures. */
+static int check_key_id(struct config_loader *ld, const struct ynode *at, const char *what,
+                        const struct config_key *key)
+{
+    const char *id = config_key_id(key);
+    for (size_t i = 0; i < ld->cfg->n_keys; i++) {
+        const struct config_key *k = &ld->cfg->keys[i];
+        if (strcmp(config_key_id(k), id) == 0 && strcmp(k->thumbprint, key->thumbprint) != 0) {
+            char shown[96];
+            config_quote_bytes(id, strlen(id), shown, sizeof(shown));
+            return config_error(ld, at, -EINVAL, "%s: key ID '%s' is already used by another key", what,
+                                shown);
+        }
+    }
+    return 0;
+}
+
+/* Appends the key, taking *pkey and *kid. */
+static int add_key(struct config_loader *ld, const struct ynode *at, const char *what, EVP_PKEY **pkey,
                    char **kid)
 {
     struct config *cfg = ld->cfg;
-    enum key_family family;
+    struct config_key key = {.kid = *kid, .pkey = *pkey};
     char desc[128];
-    if (config_key_family(pkey, &family, desc, sizeof(desc)) < 0)
+    if (config_key_family(key.pkey, &key.family, desc, sizeof(desc)) < 0)
         return config_error(ld, at, -EINVAL,
                             "%s: unsupported key type %s (expected RSA, or EC on P-256, P-384 or secp256k1)",
                             what, desc);
+    int r = key_thumbprint(key.pkey, key.thumbprint);
+    if (r < 0)
+        return config_error(ld, at, r, "%s: cannot compute the key's thumbprint: %s", what, strerror(-r));
+    if ((r = check_key_id(ld, at, what, &key)) < 0)
+        return r;
     struct config_key *keys = realloc(cfg->keys, (cfg->n_keys + 1) * sizeof(*keys));
     if (!keys)
         return config_error(ld, NULL, -ENOMEM, "out of memory");
     cfg->keys = keys;
-    cfg->keys[cfg->n_keys++] = (struct config_key){.kid = *kid, .family = family};
+    cfg->keys[cfg->n_keys++] = key;
     *kid = NULL;
+    *pkey = NULL;
     return 0;
 }
 
@@ -213,7 +242,7 @@ static int parse_key_item(struct config_loader *ld, const struct ynode *n, size_
     if (r >= 0)
         r = config_key_material(ld, n, path, &km);
     if (r >= 0)
-        r = add_key(ld, km.at, km.what, km.pkey, &kid);
+        r = add_key(ld, km.at, km.what, &km.pkey, &kid);
     key_material_clear(&km);
     free(kid);
     return r;
@@ -237,10 +266,13 @@ static int load_dir_entry(struct config_loader *ld, const struct ynode *at, cons
     }
     if ((r = read_small_file(file, &data, &len)) < 0)
         r = config_error(ld, at, r, "%s: cannot read: %s", what, strerror(-r));
-    else if ((r = config_decode_private_key(data, len, NULL, &pkey, &why)) < 0)
+    else if ((r = config_decode_private_key(data, len, NULL, &pkey, &why)) < 0) {
+        if (strncmp(why, "the key is encrypted", 20) == 0) /* keys_dir has no password (as in MAS) */
+            why = "the key is encrypted, which keys_dir does not support: list it under secrets.keys "
+                  "with password or password_file";
         r = config_error(ld, at, r, "%s: cannot use the private key: %s", what, why);
-    else
-        r = add_key(ld, at, what, pkey, &kid);
+    } else
+        r = add_key(ld, at, what, &pkey, &kid);
     EVP_PKEY_free(pkey);
     if (data)
         OPENSSL_cleanse(data, len);
@@ -274,6 +306,69 @@ static int load_keys_dir(struct config_loader *ld, const struct ynode *v)
     return r;
 }
 
+/* 64 hexadecimal digits (either case, as MAS's hex decoding) into 32 bytes. Messages never
+ * show the value: it is the secret. */
+static int decode_encryption(struct config_loader *ld, const struct ynode *at, const char *what,
+                             const char *s, size_t len)
+{
+    unsigned char *out = ld->cfg->encryption;
+    if (len != 2 * SECRETS_ENCRYPTION_LEN)
+        return config_error(ld, at, -EINVAL,
+                            "%s: expected 64 hexadecimal digits (32 bytes), found %zu characters", what, len);
+    for (size_t i = 0; i < len; i += 2) {
+        int hi = masd_hexval(s[i]), lo = masd_hexval(s[i + 1]);
+        if (hi < 0 || lo < 0) {
+            OPENSSL_cleanse(out, SECRETS_ENCRYPTION_LEN);
+            return config_error(ld, at, -EINVAL,
+                                "%s: character %zu is not a hexadecimal digit (expected 64 hexadecimal "
+                                "digits, 32 bytes)",
+                                what, i + (hi < 0 ? 1 : 2));
+        }
+        out[i / 2] = (unsigned char)(hi << 4 | lo);
+    }
+    ld->cfg->has_encryption = true;
+    return 0;
+}
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* secrets.encryption, or secrets.encryption_file whose contents are trimmed of surrounding
+ * whitespace (MAS takes the bytes as they are and so rejects the newline `openssl rand -hex 32
+ * > file` writes; accepting it is a strict superset). */
+static int parse_encryption(struct config_loader *ld, const struct ynode *secrets)
+{
+    const struct ynode *at;
+    char *data = NULL, what[CONFIG_PATH_MAX + 100], shown[96];
+    size_t len = 0;
+    bool from_file;
+    int r = config_one_of(ld, secrets, "secrets", "encryption", "encryption_file", true);
+    if (r < 0)
+        return r;
+    r = read_value_or_file(ld, secrets, "secrets", "encryption", "encryption_file", &data, &len, &at,
+                           &from_file);
+    if (r < 0)
+        goto out;
+    const char *s = data, *end = data + len;
+    snprintf(what, sizeof(what), "secrets.encryption");
+    if (from_file) {
+        config_quote(at, shown, sizeof(shown));
+        snprintf(what, sizeof(what), "secrets.encryption_file: '%s'", shown);
+        while (s < end && is_blank(*s))
+            s++;
+        while (end > s && is_blank(end[-1]))
+            end--;
+    }
+    r = decode_encryption(ld, at, what, s, (size_t)(end - s));
+out:
+    if (data)
+        OPENSSL_cleanse(data, len);
+    free(data);
+    return r;
+}
+
 int config_secrets_parse(struct config_loader *ld, const struct ynode *secrets)
 {
     int r = config_expect_mapping(ld, secrets, "secrets", true);
@@ -283,12 +378,25 @@ int config_secrets_parse(struct config_loader *ld, const struct ynode *secrets)
     if (dir && !ynode_is_null(dir) && (r = load_keys_dir(ld, dir)) < 0)
         return r;
     const struct ynode *keys = ynode_get(secrets, "keys", NULL);
-    if (!keys || ynode_is_null(keys))
-        return 0;
-    if ((r = config_expect_sequence(ld, keys, "secrets.keys")) < 0)
-        return r;
-    for (size_t i = 0; i < keys->n_items; i++)
-        if ((r = parse_key_item(ld, keys->items[i], i)) < 0)
+    if (keys && !ynode_is_null(keys)) {
+        if ((r = config_expect_sequence(ld, keys, "secrets.keys")) < 0)
             return r;
-    return 0;
+        for (size_t i = 0; i < keys->n_items; i++)
+            if ((r = parse_key_item(ld, keys->items[i], i)) < 0)
+                return r;
+    }
+    return parse_encryption(ld, secrets);
+}
+
+void config_secrets_free(struct config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_keys; i++) {
+        free(cfg->keys[i].kid);
+        EVP_PKEY_free(cfg->keys[i].pkey);
+    }
+    free(cfg->keys);
+    cfg->keys = NULL;
+    cfg->n_keys = 0;
+    OPENSSL_cleanse(cfg->encryption, sizeof(cfg->encryption));
+    cfg->has_encryption = false;
 }

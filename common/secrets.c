@@ -1,0 +1,386 @@
+/* Sealed values and the public side of the signing keys (see secrets.h).
+ *
+ * AEAD: AES-256-GCM. Both of DESIGN.md's candidates give 96-bit random nonces and 128-bit tags;
+ * AES-GCM wins here because it is in OpenSSL's FIPS provider (ChaCha20-Poly1305 is not, so a
+ * host running OpenSSL in FIPS mode could not even fetch it) and runs in constant time in
+ * hardware (AES-NI + CLMUL, ARMv8 crypto extensions) on the servers masd targets. Random nonces
+ * are safe for 2^32 seals per key (NIST SP 800-38D); each purpose has its own key, and the
+ * version byte lets a later format move on before that matters.
+ *
+ * Key per purpose: HKDF-SHA256(ikm = secrets.encryption, no salt, info = purpose), so a value
+ * sealed for one purpose (a cookie) can never be replayed as another (a stored client secret).
+ * The version byte is the additional authenticated data, so it cannot be changed either. */
+#include "secrets.h"
+#include "base64.h"
+#include "config_internal.h"
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NONCE_LEN  12
+#define TAG_LEN    16
+#define HEADER_LEN (1 + NONCE_LEN)
+#define KEY_LEN    32
+
+struct secrets {
+    EVP_CIPHER *aead;
+    EVP_MAC *mac;
+    /* HMAC-SHA256 with its digest already set, copied for every MAC computed. HKDF is built on
+     * it rather than on EVP_KDF because OpenSSL 3.0 cannot copy an HKDF context, and naming the
+     * digest on a fresh one would fetch it again on every call. */
+    EVP_MAC_CTX *hmac;
+    unsigned char secret[SECRETS_ENCRYPTION_LEN];
+};
+
+/* --- set-up --- */
+
+int secrets_new(const unsigned char secret[SECRETS_ENCRYPTION_LEN], struct secrets **out)
+{
+    *out = NULL;
+    struct secrets *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    s->aead = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    s->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    s->hmac = s->mac ? EVP_MAC_CTX_new(s->mac) : NULL;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (!s->aead || !s->hmac || EVP_MAC_CTX_set_params(s->hmac, params) != 1) {
+        ERR_clear_error();
+        secrets_free(s);
+        return -ENOSYS;
+    }
+    memcpy(s->secret, secret, SECRETS_ENCRYPTION_LEN);
+    *out = s;
+    return 0;
+}
+
+int secrets_from_config(const struct config *cfg, struct secrets **out)
+{
+    *out = NULL;
+    if (!cfg->has_encryption)
+        return -ENOKEY;
+    return secrets_new(cfg->encryption, out);
+}
+
+void secrets_free(struct secrets *s)
+{
+    if (!s)
+        return;
+    EVP_CIPHER_free(s->aead);
+    EVP_MAC_CTX_free(s->hmac);
+    EVP_MAC_free(s->mac);
+    OPENSSL_cleanse(s->secret, sizeof(s->secret));
+    free(s);
+}
+
+/* --- HKDF and AEAD --- */
+
+struct part {
+    const void *p;
+    size_t n;
+};
+
+/* HMAC-SHA256(key, parts[0] || parts[1] || ...) on a copy of the prepared context. */
+static int hmac_sha256(const struct secrets *s, const void *key, size_t key_len, const struct part *parts,
+                       size_t n_parts, unsigned char out[32])
+{
+    EVP_MAC_CTX *c = EVP_MAC_CTX_dup(s->hmac);
+    size_t len = 0;
+    if (!c)
+        return -ENOMEM;
+    int ok = EVP_MAC_init(c, key, key_len, NULL) == 1;
+    for (size_t i = 0; ok && i < n_parts; i++)
+        ok = parts[i].n == 0 || EVP_MAC_update(c, parts[i].p, parts[i].n) == 1;
+    ok = ok && EVP_MAC_final(c, out, &len, 32) == 1 && len == 32;
+    EVP_MAC_CTX_free(c);
+    if (!ok) {
+        ERR_clear_error();
+        return -EIO;
+    }
+    return 0;
+}
+
+int secrets_hkdf(const struct secrets *s, const void *ikm, size_t ikm_len, const void *salt, size_t salt_len,
+                 const void *info, size_t info_len, void *out, size_t out_len)
+{
+    static const unsigned char zeros[32];
+    unsigned char prk[32], t[32], *o = out;
+    if (out_len > 255 * sizeof(t))
+        return -EINVAL;
+    /* Extract (RFC 5869 §2.2): no salt means HashLen zero bytes. */
+    struct part extract[] = {{ikm, ikm_len}};
+    int r = hmac_sha256(s, salt_len ? salt : zeros, salt_len ? salt_len : sizeof(zeros), extract, 1, prk);
+    /* Expand (§2.3): T(i) = HMAC(PRK, T(i-1) || info || i). */
+    for (unsigned i = 1; r >= 0 && out_len > 0; i++) {
+        unsigned char counter = (unsigned char)i;
+        struct part expand[] = {{t, i > 1 ? sizeof(t) : 0}, {info, info_len}, {&counter, 1}};
+        r = hmac_sha256(s, prk, sizeof(prk), expand, 3, t);
+        size_t n = out_len < sizeof(t) ? out_len : sizeof(t);
+        if (r >= 0)
+            memcpy(o, t, n);
+        o += n;
+        out_len -= n;
+    }
+    OPENSSL_cleanse(prk, sizeof(prk));
+    OPENSSL_cleanse(t, sizeof(t));
+    return r;
+}
+
+static int purpose_key(const struct secrets *s, const char *purpose, unsigned char key[KEY_LEN])
+{
+    return secrets_hkdf(s, s->secret, sizeof(s->secret), NULL, 0, purpose, strlen(purpose), key, KEY_LEN);
+}
+
+/* One AES-256-GCM pass over buf = header || data || tag (header = version || nonce, the version
+ * being the AAD). Encrypting fills data and tag in place; decrypting checks the tag. */
+static int gcm(const struct secrets *s, bool encrypt, const unsigned char key[KEY_LEN], unsigned char *buf,
+               size_t data_len, unsigned char *data_out)
+{
+    unsigned char *nonce = buf + 1, *data = buf + HEADER_LEN, *tag = data + data_len;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int n = 0, m = 0;
+    if (!c)
+        return -ENOMEM;
+    int ok = EVP_CipherInit_ex2(c, s->aead, key, nonce, encrypt, NULL) == 1 &&
+             EVP_CipherUpdate(c, NULL, &n, buf, 1) == 1 &&
+             (data_len == 0 || EVP_CipherUpdate(c, data_out, &n, data, (int)data_len) == 1) &&
+             (encrypt || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, tag) == 1) &&
+             EVP_CipherFinal_ex(c, data_out + (data_len ? n : 0), &m) == 1 &&
+             (!encrypt || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, TAG_LEN, tag) == 1);
+    EVP_CIPHER_CTX_free(c);
+    if (!ok) {
+        ERR_clear_error();
+        return encrypt ? -EIO : -EBADMSG;
+    }
+    return 0;
+}
+
+int secrets_seal(const struct secrets *s, const char *purpose, const void *plain, size_t len, char **out)
+{
+    unsigned char key[KEY_LEN];
+    *out = NULL;
+    if (!purpose || !*purpose)
+        return -EINVAL;
+    if (len > SECRETS_PLAIN_MAX)
+        return -EMSGSIZE;
+    size_t total = HEADER_LEN + len + TAG_LEN;
+    unsigned char *buf = malloc(total);
+    if (!buf)
+        return -ENOMEM;
+    buf[0] = SECRETS_VERSION;
+    if (len > 0)
+        memcpy(buf + HEADER_LEN, plain, len);
+    /* OpenSSL's DRBG: per thread, reseeded from the OS, and fork-safe since OpenSSL 1.1.1. */
+    int r = RAND_bytes(buf + 1, NONCE_LEN) == 1 ? 0 : -EIO;
+    if (r >= 0)
+        r = purpose_key(s, purpose, key);
+    if (r >= 0)
+        r = gcm(s, true, key, buf, len, buf + HEADER_LEN);
+    OPENSSL_cleanse(key, sizeof(key));
+    if (r >= 0 && !(*out = base64url_encode(buf, total)))
+        r = -ENOMEM;
+    OPENSSL_cleanse(buf, total);
+    free(buf);
+    return r;
+}
+
+int secrets_open_len(const struct secrets *s, const char *purpose, const char *sealed, size_t sealed_len,
+                     void **plain, size_t *len)
+{
+    unsigned char key[KEY_LEN];
+    size_t total = 0;
+    *plain = NULL;
+    *len = 0;
+    if (!purpose || !*purpose)
+        return -EINVAL;
+    /* Longer than anything secrets_seal() writes: refused before decoding. */
+    if (sealed_len > (HEADER_LEN + SECRETS_PLAIN_MAX + TAG_LEN) / 3 * 4 + 4)
+        return -EBADMSG;
+    unsigned char *buf = malloc(sealed_len / 4 * 3 + 3);
+    if (!buf)
+        return -ENOMEM;
+    int r = base64url_decode(sealed, sealed_len, buf, &total);
+    if (r >= 0 && (total < HEADER_LEN + TAG_LEN || buf[0] != SECRETS_VERSION))
+        r = -EBADMSG;
+    size_t data_len = r >= 0 ? total - HEADER_LEN - TAG_LEN : 0;
+    unsigned char *out = r >= 0 ? malloc(data_len + 1) : NULL;
+    if (r >= 0 && !out)
+        r = -ENOMEM;
+    if (r >= 0)
+        r = purpose_key(s, purpose, key);
+    if (r >= 0)
+        r = gcm(s, false, key, buf, data_len, out);
+    OPENSSL_cleanse(key, sizeof(key));
+    free(buf);
+    if (r < 0) {
+        if (out)
+            OPENSSL_cleanse(out, data_len);
+        free(out);
+        return r;
+    }
+    out[data_len] = '\0';
+    *plain = out;
+    *len = data_len;
+    return 0;
+}
+
+int secrets_open(const struct secrets *s, const char *purpose, const char *sealed, void **plain, size_t *len)
+{
+    return secrets_open_len(s, purpose, sealed, strlen(sealed), plain, len);
+}
+
+bool secret_equal(const void *a, size_t alen, const void *b, size_t blen)
+{
+    /* The lengths of tokens and secrets are public (fixed by their format); only the bytes
+     * must not leak through timing. */
+    if (alen != blen)
+        return false;
+    return alen == 0 || CRYPTO_memcmp(a, b, alen) == 0;
+}
+
+/* --- JWK public members --- */
+
+/* The public members of a key as RFC 7518 §6 spells them: RSA n and e as unsigned big-endian
+ * integers without leading zeros; EC x and y padded to the full coordinate size. */
+struct public_jwk {
+    const char *kty, *crv; /* crv: NULL for RSA */
+    char *m1, *m2;         /* RSA: n, e; EC: x, y (base64url) */
+};
+
+static void public_jwk_clear(struct public_jwk *j)
+{
+    free(j->m1);
+    free(j->m2);
+    *j = (struct public_jwk){0};
+}
+
+/* BIGNUM parameter `name` of pkey as base64url; pad = 0 for the minimal length. */
+static int bn_param_b64u(EVP_PKEY *pkey, const char *name, size_t pad, char **out)
+{
+    BIGNUM *bn = NULL;
+    if (EVP_PKEY_get_bn_param(pkey, name, &bn) != 1) {
+        ERR_clear_error();
+        return -EIO;
+    }
+    size_t n = pad ? pad : (size_t)BN_num_bytes(bn);
+    unsigned char *bytes = malloc(n ? n : 1);
+    int r = bytes ? 0 : -ENOMEM;
+    if (r >= 0 && (size_t)BN_num_bytes(bn) > n)
+        r = -EIO;
+    if (r >= 0 && BN_bn2binpad(bn, bytes, (int)n) != (int)n)
+        r = -EIO;
+    if (r >= 0 && !(*out = base64url_encode(bytes, n)))
+        r = -ENOMEM;
+    free(bytes);
+    BN_free(bn);
+    return r;
+}
+
+static int public_jwk_get(EVP_PKEY *pkey, struct public_jwk *j)
+{
+    enum key_family family;
+    char desc[128];
+    int r;
+    *j = (struct public_jwk){0};
+    if (config_key_family(pkey, &family, desc, sizeof(desc)) < 0)
+        return -EOPNOTSUPP;
+    if (family == KEY_RSA) {
+        j->kty = "RSA";
+        if ((r = bn_param_b64u(pkey, OSSL_PKEY_PARAM_RSA_N, 0, &j->m1)) < 0 ||
+            (r = bn_param_b64u(pkey, OSSL_PKEY_PARAM_RSA_E, 0, &j->m2)) < 0)
+            goto fail;
+        return 0;
+    }
+    /* Names from the IANA "JSON Web Key Elliptic Curve" registry (RFC 7518, RFC 8812). */
+    j->kty = "EC";
+    j->crv = family == KEY_EC_P256 ? "P-256" : family == KEY_EC_P384 ? "P-384" : "secp256k1";
+    size_t size = family == KEY_EC_P384 ? 48 : 32;
+    if ((r = bn_param_b64u(pkey, OSSL_PKEY_PARAM_EC_PUB_X, size, &j->m1)) < 0 ||
+        (r = bn_param_b64u(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, size, &j->m2)) < 0)
+        goto fail;
+    return 0;
+fail:
+    public_jwk_clear(j);
+    return r;
+}
+
+int key_thumbprint(EVP_PKEY *pkey, char out[KEY_THUMBPRINT_SIZE])
+{
+    struct public_jwk j;
+    char *json = NULL;
+    unsigned char digest[32];
+    unsigned int dlen = 0;
+    out[0] = '\0';
+    int r = public_jwk_get(pkey, &j);
+    if (r < 0)
+        return r;
+    /* RFC 7638 §3.2: required members only, sorted by name, no whitespace. The values are
+     * base64url and fixed names, so no JSON escaping can arise. */
+    int n = j.crv ? asprintf(&json, "{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", j.crv, j.m1,
+                             j.m2)
+                  : asprintf(&json, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", j.m2, j.m1);
+    public_jwk_clear(&j);
+    if (n < 0)
+        return -ENOMEM;
+    if (EVP_Digest(json, (size_t)n, digest, &dlen, EVP_sha256(), NULL) != 1 || dlen != sizeof(digest))
+        r = -EIO;
+    free(json);
+    char *b = r >= 0 ? base64url_encode(digest, sizeof(digest)) : NULL;
+    if (r >= 0 && !b)
+        r = -ENOMEM;
+    if (r >= 0)
+        memcpy(out, b, KEY_THUMBPRINT_SIZE); /* 43 characters and the NUL */
+    free(b);
+    ERR_clear_error();
+    return r;
+}
+
+/* --- JWKS --- */
+
+static json_t *public_jwk_json(const struct config_key *k)
+{
+    struct public_jwk j;
+    if (public_jwk_get(k->pkey, &j) < 0)
+        return NULL;
+    json_t *o = json_object();
+    /* MAS's member order: kty and the key's own members, then use and kid. */
+    bool ok = o && json_object_set_new(o, "kty", json_string(j.kty)) == 0;
+    if (j.crv)
+        ok = ok && json_object_set_new(o, "crv", json_string(j.crv)) == 0 &&
+             json_object_set_new(o, "x", json_string(j.m1)) == 0 &&
+             json_object_set_new(o, "y", json_string(j.m2)) == 0;
+    else
+        ok = ok && json_object_set_new(o, "n", json_string(j.m1)) == 0 &&
+             json_object_set_new(o, "e", json_string(j.m2)) == 0;
+    ok = ok && json_object_set_new(o, "use", json_string("sig")) == 0 &&
+         json_object_set_new(o, "kid", json_string(config_key_id(k))) == 0;
+    public_jwk_clear(&j);
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+char *keys_public_jwks(const struct config *cfg)
+{
+    json_t *doc = json_object(), *keys = json_array();
+    bool ok = doc && keys;
+    for (size_t i = 0; ok && i < cfg->n_keys; i++)
+        ok = json_array_append_new(keys, public_jwk_json(&cfg->keys[i])) == 0;
+    ok = ok && json_object_set(doc, "keys", keys) == 0;
+    char *out = ok ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(keys);
+    json_decref(doc);
+    return out;
+}

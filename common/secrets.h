@@ -1,0 +1,67 @@
+/* What masd does with `secrets`: authenticated encryption of small values (cookies, CSRF tokens,
+ * stored client secrets) under per-purpose keys derived from secrets.encryption, constant-time
+ * comparison, and the public side of the signing keys (RFC 7638 thumbprints, the JWKS served at
+ * /oauth2/keys.json). Pure computation: no I/O, nothing global. One struct secrets is built at
+ * start-up and shared read-only by every thread. */
+#pragma once
+#include "config.h"
+#include <openssl/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* secrets.encryption: 32 bytes. */
+#define SECRETS_ENCRYPTION_LEN 32
+/* The format byte that leads every sealed value. A later format (another AEAD, a rotated
+ * encryption secret) takes the next value; secrets_open() refuses versions it does not know. */
+#define SECRETS_VERSION 1
+/* Largest value secrets_seal() accepts: cookies and client secrets are far smaller, and a bound
+ * keeps secrets_open() from decoding arbitrarily large input. */
+#define SECRETS_PLAIN_MAX (64u * 1024)
+/* An RFC 7638 SHA-256 thumbprint in base64url: 43 characters and a NUL. */
+#define KEY_THUMBPRINT_SIZE 44
+
+struct secrets;
+
+/* Fetches the OpenSSL algorithms once (AES-256-GCM, HMAC-SHA256) and keeps a copy of the
+ * encryption secret. Returns 0, -ENOMEM, or -ENOSYS when the OpenSSL providers lack an
+ * algorithm. */
+int secrets_new(const unsigned char secret[SECRETS_ENCRYPTION_LEN], struct secrets **out);
+/* The same from a loaded configuration: -ENOKEY when it has no secrets.encryption (the
+ * section is optional for the binaries that never encrypt, such as masd-discovery). */
+int secrets_from_config(const struct config *cfg, struct secrets **out);
+void secrets_free(struct secrets *s);
+
+/* Encrypts and authenticates `plain` under the key for `purpose` ("cookie", "csrf",
+ * "client-secret", ...). *out (malloc'd) is base64url without padding of
+ * version(1) || nonce(12) || ciphertext || tag(16). Returns 0, -EINVAL (empty purpose),
+ * -EMSGSIZE (len > SECRETS_PLAIN_MAX), -ENOMEM or -EIO. */
+int secrets_seal(const struct secrets *s, const char *purpose, const void *plain, size_t len, char **out);
+
+/* Reverses secrets_seal(). *plain is malloc'd with a NUL after the len bytes. Any change to the
+ * sealed text, another purpose, another secret or an unknown version gives -EBADMSG (and
+ * nothing else about why); -EINVAL for an empty purpose, -ENOMEM. */
+int secrets_open(const struct secrets *s, const char *purpose, const char *sealed, void **plain, size_t *len);
+/* The same for a length-delimited value such as a cookie inside a header. */
+int secrets_open_len(const struct secrets *s, const char *purpose, const char *sealed, size_t sealed_len,
+                     void **plain, size_t *len);
+
+/* HKDF-SHA256 (RFC 5869, extract then expand) on the HMAC fetched by secrets_new(): the code
+ * path of the per-purpose keys, exposed for its known-answer test. salt may be NULL/0; out_len
+ * at most 255 * 32. Returns 0, -EINVAL, -ENOMEM or -EIO. */
+int secrets_hkdf(const struct secrets *s, const void *ikm, size_t ikm_len, const void *salt, size_t salt_len,
+                 const void *info, size_t info_len, void *out, size_t out_len);
+
+/* a and b hold the same bytes. The time taken depends on the lengths, never on the contents. */
+bool secret_equal(const void *a, size_t alen, const void *b, size_t blen);
+
+/* The RFC 7638 thumbprint of a key's public part: base64url SHA-256 of the canonical JSON of
+ * the required members (RSA: e, kty, n; EC: crv, kty, x, y with crv P-256, P-384 or secp256k1).
+ * The same key in any encoding gives the same thumbprint. Returns 0, -EOPNOTSUPP for other key
+ * types, -ENOMEM or -EIO. */
+int key_thumbprint(EVP_PKEY *pkey, char out[KEY_THUMBPRINT_SIZE]);
+
+/* The public JWKS of cfg->keys as MAS serves it at /oauth2/keys.json, in configuration order:
+ * {"keys":[{"kty":"RSA","n":…,"e":…,"use":"sig","kid":…}, {"kty":"EC","crv":…,"x":…,"y":…,
+ * "use":"sig","kid":…}]}; no "alg" (a key may sign with several) and never a private member.
+ * Returns malloc'd compact JSON, or NULL when out of memory. */
+char *keys_public_jwks(const struct config *cfg);
