@@ -276,6 +276,8 @@ static int parse_document(struct config_loader *ld, const struct ynode *root)
         return r;
     if ((r = config_passwords_parse(ld, ynode_get(root, "passwords", NULL))) < 0)
         return r;
+    if ((r = config_database_parse(ld, ynode_get(root, "database", NULL))) < 0)
+        return r;
     return parse_account_and_oauth(ld, root);
 }
 
@@ -395,6 +397,7 @@ void config_free(struct config *cfg)
     free(cfg->listeners);
     config_secrets_free(cfg);
     config_passwords_free(&cfg->passwords);
+    config_database_free(&cfg->database);
     for (size_t i = 0; i < cfg->n_warnings; i++)
         free(cfg->warnings[i]);
     free(cfg->warnings);

@@ -1,0 +1,519 @@
+/* The data layer (DESIGN.md §5): one interface, two backends chosen by database.uri —
+ * SQLite (the embedded default) and PostgreSQL (libpq) — with the same logical schema and the
+ * same behaviour on both.
+ *
+ * Conventions
+ *  - Every function returns 0 (or a documented positive value) on success and a negative errno
+ *    on failure: -ENOENT nothing matched, -EEXIST a uniqueness rule refused the row (duplicate
+ *    username, e-mail, or an active session on the same (user, device)), -EALREADY a single-use
+ *    row was consumed already (compare-and-set lost), -EINVAL a bad argument (not UTF-8, too
+ *    long, empty), -EAGAIN a transient failure that outlived the retries, -ESTALE pending
+ *    migrations, -EIO any other database error. storage_last_error() then says what failed.
+ *  - IDs are ULIDs, 26 characters of text (char id[STORAGE_ID_SIZE]); an empty string ("")
+ *    in an ID field means NULL. Times are int64 milliseconds since the epoch (UTC), taken by
+ *    the caller from masd_now() and passed in as `now`; 0 in a time field means NULL.
+ *  - Tokens and codes are passed in clear and stored only as their SHA-256 (lowercase hex);
+ *    lookups hash the presented value. The clear value never reaches the database.
+ *  - Text must be valid UTF-8 without NUL bytes (PostgreSQL refuses anything else, so SQLite
+ *    is held to the same rule): anything else is -EINVAL on both backends.
+ *  - These are synchronous functions: they run on the worker pool (workpool.h), never on an
+ *    event loop (DESIGN.md §4). A struct storage is shared by every thread of a process; each
+ *    thread gets its own connection (opened on first use, with its own cache of prepared
+ *    statements) so threads never wait for each other inside the process.
+ *  - After fork() a child must open its own struct storage; it must not use the parent's.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+struct storage;
+struct storage_tx;
+
+#define STORAGE_ID_SIZE        27  /* a ULID + NUL */
+#define STORAGE_HASH_SIZE      65  /* SHA-256 as lowercase hex + NUL */
+#define STORAGE_USERNAME_MAX   255 /* bytes; a Matrix user ID is at most 255 bytes */
+#define STORAGE_PASSWORD_MAX   511 /* a stored hash (PHC string, bcrypt) */
+#define STORAGE_EMAIL_MAX      320
+#define STORAGE_DEVICE_ID_MAX  255 /* MAS does not validate device IDs; we bound them */
+#define STORAGE_SHORT_TEXT_MAX 255 /* user agents, session names: longer input is cut (UTF-8-safe) */
+#define STORAGE_SCOPE_MAX      2047
+#define STORAGE_URI_MAX        2047 /* redirect URIs */
+#define STORAGE_IP_SIZE        46   /* INET6_ADDRSTRLEN */
+
+/* The default when config.yaml has no database section (DESIGN.md §5: SQLite is embedded). */
+#define STORAGE_DEFAULT_URI "sqlite:///var/lib/masd/masd.db"
+
+enum storage_backend { STORAGE_SQLITE = 1, STORAGE_POSTGRESQL = 2 };
+
+/* ---------------------------------------------------------------------------------------------
+ * Opening, migrations, maintenance */
+
+/* Opens the database named by cfg->database (storage_open) or by a URI: "sqlite:///abs/path.db",
+ * "sqlite://relative/path.db", "postgresql://…" or "postgres://…" (libpq syntax). Nothing is
+ * connected yet beyond one check connection that is kept for the calling thread, so a wrong
+ * path, host or password fails here with a message an operator can act on. */
+int storage_open(const struct config *cfg, struct storage **out);
+int storage_open_uri(const char *uri, struct storage **out);
+/* Closes every thread's connection. No thread may be inside a storage call. */
+void storage_close(struct storage *st);
+
+enum storage_backend storage_backend(const struct storage *st);
+/* The database for messages, without a password: "sqlite:/var/lib/masd/masd.db",
+ * "postgresql://masd@db.example.com:5432/masd". */
+const char *storage_describe(const struct storage *st);
+
+/* The last error message of a storage call on this thread ("" when none): what failed, with
+ * the database's own words, e.g. "users: duplicate username 'alice'" or
+ * "database has 2 pending migrations (at version 1, this masd needs 3): run `masctl database
+ * migrate`". Valid until the next storage call on the same thread. */
+const char *storage_last_error(void);
+
+/* Applies every pending migration, each in its own transaction; concurrent migrators wait for
+ * each other (PostgreSQL advisory lock, SQLite BEGIN IMMEDIATE). *applied (may be NULL) is the
+ * number applied. -EPROTO when the database is newer than this binary. */
+int storage_migrate(struct storage *st, unsigned *applied);
+/* 0 when the schema is current; -ESTALE when migrations are pending (the message names
+ * `masctl database migrate`); -EPROTO when the database is newer than this binary. Services
+ * call this at start-up and refuse to start on failure. */
+int storage_check_migrations(struct storage *st);
+/* The version the database is at (0: empty) and the latest this binary knows. */
+int storage_schema_version(struct storage *st, unsigned *current, unsigned *latest);
+
+/* SQLite: a PASSIVE WAL checkpoint, run by masd-worker (services open with
+ * wal_autocheckpoint=0 so that no request ever pays for a checkpoint). PostgreSQL: nothing. */
+int storage_checkpoint(struct storage *st);
+
+/* ---------------------------------------------------------------------------------------------
+ * Transactions */
+
+enum {
+    STORAGE_TX_READ = 0,         /* a consistent snapshot; SQLite BEGIN, PostgreSQL BEGIN READ ONLY */
+    STORAGE_TX_WRITE = 1u << 0,  /* SQLite BEGIN IMMEDIATE, PostgreSQL BEGIN; survives a process crash */
+    STORAGE_TX_DURABLE = 1u << 1 /* with WRITE: on disk (fsync) before storage_tx returns, so it
+                                  * survives power loss: accounts, passwords, e-mails, admin flags */
+};
+
+typedef int (*storage_tx_fn)(struct storage_tx *tx, void *arg);
+
+/* Runs fn(tx, arg) inside one transaction and commits when fn returns >= 0 (the result of
+ * storage_tx is then fn's result). When fn returns < 0, or when any statement inside failed
+ * (even if fn ignored the error), everything is rolled back: a transaction never half-commits.
+ * Transient failures (SQLITE_BUSY, PostgreSQL serialization failures, deadlocks, a dropped
+ * connection — reconnected and re-prepared) roll back and run fn again from the start, a
+ * bounded number of times. fn may therefore run more than once: it must not act outside the
+ * database, and must reset anything it fills in arg at its start. Not reentrant: no storage_tx
+ * inside fn. */
+int storage_tx(struct storage *st, unsigned flags, storage_tx_fn fn, void *arg);
+
+/* SHA-256 of a token or code, as stored: 64 lowercase hex digits + NUL. */
+void storage_token_hash(const char *token, char out[STORAGE_HASH_SIZE]);
+
+/* The folded form of a username, the column every username comparison uses: ASCII A-Z
+ * lowered, every other byte kept (Matrix localparts are ASCII; computed in C so both backends
+ * agree to the byte, whatever their collation). out holds STORAGE_USERNAME_MAX + 1 bytes. */
+void storage_username_fold(const char *username, char *out);
+
+/* ---------------------------------------------------------------------------------------------
+ * Users, passwords, e-mails */
+
+struct storage_user {
+    char id[STORAGE_ID_SIZE];
+    char username[STORAGE_USERNAME_MAX + 1];
+    int64_t created_at;
+    int64_t locked_at;      /* 0: not locked */
+    int64_t deactivated_at; /* 0: active */
+    bool can_request_admin; /* MAS's admin flag (promote-admin / demote-admin) */
+};
+
+/* -EEXIST when the folded username is taken; -EINVAL when empty or too long. */
+int storage_user_create(struct storage_tx *tx, const char *username, bool can_request_admin, int64_t now,
+                        struct storage_user *out);
+int storage_user_get(struct storage_tx *tx, const char *user_id, struct storage_user *out);
+/* By folded username (case-insensitive, as MAS's LOWER(username) = LOWER($1)). -ENOENT. */
+int storage_user_find(struct storage_tx *tx, const char *username, struct storage_user *out);
+/* Each returns 1 when the row changed, 0 when it was already so, -ENOENT for an unknown user.
+ * lock keeps the first locked_at; unlock clears it (and reactivate clears deactivated_at). */
+int storage_user_lock(struct storage_tx *tx, const char *user_id, int64_t now);
+int storage_user_unlock(struct storage_tx *tx, const char *user_id);
+int storage_user_deactivate(struct storage_tx *tx, const char *user_id, int64_t now);
+int storage_user_reactivate(struct storage_tx *tx, const char *user_id);
+int storage_user_set_admin(struct storage_tx *tx, const char *user_id, bool can_request_admin);
+/* Users with can_request_admin, by username; *out is malloc'd (free()), *n may be 0. */
+int storage_user_list_admins(struct storage_tx *tx, struct storage_user **out, size_t *n);
+
+struct storage_password {
+    char id[STORAGE_ID_SIZE];
+    char user_id[STORAGE_ID_SIZE];
+    char hash[STORAGE_PASSWORD_MAX + 1];
+    unsigned version;                    /* passwords.schemes[].version */
+    char upgraded_from[STORAGE_ID_SIZE]; /* the row this one re-hashed ("" when set anew) */
+    int64_t created_at;
+};
+
+/* A new row: the user's active password from now on (older rows stay, as in MAS). */
+int storage_password_add(struct storage_tx *tx, const char *user_id, const char *hash, unsigned version,
+                         const char *upgraded_from, int64_t now, struct storage_password *out);
+/* The newest row of the user; -ENOENT when the user has no password. */
+int storage_password_get_active(struct storage_tx *tx, const char *user_id, struct storage_password *out);
+
+struct storage_email {
+    char id[STORAGE_ID_SIZE];
+    char user_id[STORAGE_ID_SIZE];
+    char email[STORAGE_EMAIL_MAX + 1];
+    int64_t created_at;
+};
+
+/* -EEXIST when any user has this address already (compared with ASCII case folded). */
+int storage_email_add(struct storage_tx *tx, const char *user_id, const char *email, int64_t now,
+                      struct storage_email *out);
+/* The user's addresses, oldest first; *out is malloc'd (free()). */
+int storage_email_list(struct storage_tx *tx, const char *user_id, struct storage_email **out, size_t *n);
+int storage_email_find(struct storage_tx *tx, const char *email, struct storage_email *out);
+int storage_email_remove(struct storage_tx *tx, const char *email_id); /* -ENOENT */
+
+/* ---------------------------------------------------------------------------------------------
+ * Browser sessions (the human side's login cookie) and their authentications */
+
+struct storage_browser_session {
+    char id[STORAGE_ID_SIZE];
+    char user_id[STORAGE_ID_SIZE];
+    int64_t created_at, finished_at;
+    char user_agent[STORAGE_SHORT_TEXT_MAX + 1];
+    int64_t last_active_at;
+    char last_active_ip[STORAGE_IP_SIZE];
+};
+
+int storage_browser_session_create(struct storage_tx *tx, const char *user_id, const char *user_agent,
+                                   int64_t now, struct storage_browser_session *out);
+int storage_browser_session_get(struct storage_tx *tx, const char *id, struct storage_browser_session *out);
+/* 1 finished now, 0 already finished, -ENOENT. */
+int storage_browser_session_finish(struct storage_tx *tx, const char *id, int64_t now);
+/* Records that the session authenticated now (password_id may be NULL for other methods). */
+int storage_browser_session_authenticate(struct storage_tx *tx, const char *session_id,
+                                         const char *password_id, int64_t now, char auth_id[STORAGE_ID_SIZE]);
+/* Time of the newest authentication; -ENOENT when none. */
+int storage_browser_session_last_auth(struct storage_tx *tx, const char *session_id, int64_t *at);
+
+/* ---------------------------------------------------------------------------------------------
+ * Devices: at most one ACTIVE session per (user, device_id) across compat and OAuth sessions,
+ * enforced by the primary key of one table that both kinds of session feed (session_devices).
+ * Creating a session on a taken device is -EEXIST; a login that replaces a device ends the
+ * holder first with storage_device_finish_sessions(). */
+
+/* Ends whatever active session (compat or OAuth) holds (user, device). 1 ended, 0 none. */
+int storage_device_finish_sessions(struct storage_tx *tx, const char *user_id, const char *device_id,
+                                   int64_t now);
+
+/* ---------------------------------------------------------------------------------------------
+ * Compat (Matrix C-S API) sessions and tokens */
+
+struct storage_compat_session {
+    char id[STORAGE_ID_SIZE];
+    char user_id[STORAGE_ID_SIZE];
+    char device_id[STORAGE_DEVICE_ID_MAX + 1]; /* "" for a session without a device */
+    char browser_session_id[STORAGE_ID_SIZE];  /* the SSO login's browser session, or "" */
+    int64_t created_at, finished_at;
+    bool is_synapse_admin;
+    char human_name[STORAGE_SHORT_TEXT_MAX + 1]; /* initial_device_display_name */
+    char user_agent[STORAGE_SHORT_TEXT_MAX + 1];
+    int64_t last_active_at;
+    char last_active_ip[STORAGE_IP_SIZE];
+};
+
+/* device_id NULL or "": no device. browser_session_id, human_name, user_agent may be NULL.
+ * -EEXIST when (user, device) has an active compat or OAuth session. */
+int storage_compat_session_create(struct storage_tx *tx, const char *user_id, const char *device_id,
+                                  bool is_synapse_admin, const char *browser_session_id,
+                                  const char *human_name, const char *user_agent, int64_t now,
+                                  struct storage_compat_session *out);
+int storage_compat_session_get(struct storage_tx *tx, const char *id, struct storage_compat_session *out);
+/* 1 finished now, 0 already finished, -ENOENT. Frees its device. */
+int storage_compat_session_finish(struct storage_tx *tx, const char *id, int64_t now);
+/* Ends every active compat session of the user (/logout/all); *n (may be NULL) how many. */
+int storage_compat_sessions_finish_user(struct storage_tx *tx, const char *user_id, int64_t now, unsigned *n);
+/* Ends every active compat, OAuth and browser session of the user (kill-sessions). */
+int storage_user_finish_all_sessions(struct storage_tx *tx, const char *user_id, int64_t now, unsigned *n);
+
+struct storage_access_token {
+    char id[STORAGE_ID_SIZE];
+    char session_id[STORAGE_ID_SIZE];
+    int64_t created_at;
+    int64_t expires_at;    /* 0: never */
+    int64_t revoked_at;    /* 0: not revoked */
+    int64_t first_used_at; /* OAuth only (introspection marks it), 0 otherwise */
+};
+
+struct storage_refresh_token {
+    char id[STORAGE_ID_SIZE];
+    char session_id[STORAGE_ID_SIZE];
+    char access_token_id[STORAGE_ID_SIZE]; /* the access token issued with it */
+    int64_t created_at;
+    int64_t consumed_at;           /* 0: not consumed */
+    int64_t revoked_at;            /* 0: not revoked */
+    char next_id[STORAGE_ID_SIZE]; /* the refresh token that replaced it, or "" */
+};
+
+/* A token found by its hash, with its session and user. Validity (expiry, revocation, session
+ * finished, user locked or deactivated) is the caller's to judge, with its own `now`. */
+struct storage_compat_access_lookup {
+    struct storage_access_token token;
+    struct storage_compat_session session;
+    struct storage_user user;
+};
+struct storage_compat_refresh_lookup {
+    struct storage_refresh_token token;
+    struct storage_compat_session session;
+    struct storage_user user;
+};
+
+int storage_compat_access_token_add(struct storage_tx *tx, const char *session_id, const char *token,
+                                    int64_t expires_at, int64_t now, struct storage_access_token *out);
+int storage_compat_access_token_lookup(struct storage_tx *tx, const char *token,
+                                       struct storage_compat_access_lookup *out);
+/* 1 revoked now, 0 already revoked, -ENOENT. */
+int storage_compat_access_token_revoke(struct storage_tx *tx, const char *id, int64_t now);
+/* Sets expires_at to now when later or unset (a refresh retires the previous access token). */
+int storage_compat_access_token_expire(struct storage_tx *tx, const char *id, int64_t now);
+
+int storage_compat_refresh_token_add(struct storage_tx *tx, const char *session_id,
+                                     const char *access_token_id, const char *token, int64_t now,
+                                     struct storage_refresh_token *out);
+int storage_compat_refresh_token_lookup(struct storage_tx *tx, const char *token,
+                                        struct storage_compat_refresh_lookup *out);
+/* Compare-and-set: UPDATE … WHERE consumed_at IS NULL. 0 when this call consumed it,
+ * -EALREADY when someone else did first (in any process), -ENOENT for an unknown ID.
+ * next_id (may be NULL) links the replacement. */
+int storage_compat_refresh_token_consume(struct storage_tx *tx, const char *id, const char *next_id,
+                                         int64_t now);
+
+/* ---------------------------------------------------------------------------------------------
+ * Compat SSO logins (login tokens handed to the client after the browser step) */
+
+struct storage_compat_sso_login {
+    char id[STORAGE_ID_SIZE];
+    char redirect_uri[STORAGE_URI_MAX + 1];
+    int64_t created_at, fulfilled_at, exchanged_at;
+    char browser_session_id[STORAGE_ID_SIZE]; /* set when fulfilled */
+    char compat_session_id[STORAGE_ID_SIZE];  /* set when exchanged */
+};
+
+int storage_compat_sso_login_create(struct storage_tx *tx, const char *login_token, const char *redirect_uri,
+                                    int64_t now, struct storage_compat_sso_login *out);
+int storage_compat_sso_login_get(struct storage_tx *tx, const char *id, struct storage_compat_sso_login *out);
+int storage_compat_sso_login_lookup(struct storage_tx *tx, const char *login_token,
+                                    struct storage_compat_sso_login *out);
+/* Compare-and-set, each once: 0, -EALREADY, -ENOENT. */
+int storage_compat_sso_login_fulfill(struct storage_tx *tx, const char *id, const char *browser_session_id,
+                                     int64_t now);
+int storage_compat_sso_login_exchange(struct storage_tx *tx, const char *id, const char *compat_session_id,
+                                      int64_t now);
+
+/* ---------------------------------------------------------------------------------------------
+ * OAuth 2.0: clients, authorization grants, sessions, tokens, device-code grants */
+
+struct storage_oauth_client {
+    char id[STORAGE_ID_SIZE];                /* client_id (a ULID, or the configured id) */
+    char *encrypted_secret;                  /* secrets.h AEAD output, or NULL (public client) */
+    char token_endpoint_auth_method[32];     /* none, client_secret_basic, … */
+    char *redirect_uris;                     /* JSON array */
+    char *grant_types;                       /* JSON array */
+    char *metadata;                          /* JSON object: every other registration field */
+    char metadata_digest[STORAGE_HASH_SIZE]; /* SHA-256 of the sorted metadata ("" when none):
+                                              * secret-less clients are deduplicated by it */
+    bool is_static;                          /* from config.yaml `clients` */
+    int64_t created_at;
+};
+
+/* in->id empty: a new ULID is made. out (may be in) receives the row. -EEXIST on a duplicate
+ * id or digest. */
+int storage_oauth_client_create(struct storage_tx *tx, const struct storage_oauth_client *in, int64_t now,
+                                struct storage_oauth_client *out);
+int storage_oauth_client_get(struct storage_tx *tx, const char *id, struct storage_oauth_client *out);
+int storage_oauth_client_find_by_digest(struct storage_tx *tx, const char *digest,
+                                        struct storage_oauth_client *out);
+/* Frees the heap fields (not c itself). */
+void storage_oauth_client_clear(struct storage_oauth_client *c);
+
+struct storage_authorization_grant {
+    char id[STORAGE_ID_SIZE];
+    char client_id[STORAGE_ID_SIZE];
+    char redirect_uri[STORAGE_URI_MAX + 1];
+    char scope[STORAGE_SCOPE_MAX + 1];
+    char state[STORAGE_SHORT_TEXT_MAX + 1]; /* "" when none */
+    char nonce[STORAGE_SHORT_TEXT_MAX + 1]; /* "" when none */
+    char response_mode[16];                 /* query, fragment, form_post */
+    bool response_type_id_token;
+    char code_challenge[129];      /* "" without PKCE */
+    char code_challenge_method[8]; /* plain, S256, or "" */
+    char login_hint[STORAGE_SHORT_TEXT_MAX + 1];
+    int64_t created_at, fulfilled_at, cancelled_at, exchanged_at;
+    char browser_session_id[STORAGE_ID_SIZE]; /* who consented (set when fulfilled) */
+    char session_id[STORAGE_ID_SIZE];         /* the OAuth session made at exchange */
+};
+
+/* The grant from *in (id, times and session fields ignored), with its authorization code (clear,
+ * stored hashed; NULL when the response type has no code). */
+int storage_authorization_grant_create(struct storage_tx *tx, const struct storage_authorization_grant *in,
+                                       const char *code, int64_t now,
+                                       struct storage_authorization_grant *out);
+int storage_authorization_grant_get(struct storage_tx *tx, const char *id,
+                                    struct storage_authorization_grant *out);
+int storage_authorization_grant_lookup_code(struct storage_tx *tx, const char *code,
+                                            struct storage_authorization_grant *out);
+/* Compare-and-set, each once: 0, -EALREADY, -ENOENT. */
+int storage_authorization_grant_fulfill(struct storage_tx *tx, const char *id, const char *browser_session_id,
+                                        int64_t now);
+int storage_authorization_grant_exchange(struct storage_tx *tx, const char *id, const char *session_id,
+                                         int64_t now);
+
+struct storage_oauth_session {
+    char id[STORAGE_ID_SIZE];
+    char client_id[STORAGE_ID_SIZE];
+    char user_id[STORAGE_ID_SIZE];            /* "" for client_credentials */
+    char browser_session_id[STORAGE_ID_SIZE]; /* "" when none */
+    char scope[STORAGE_SCOPE_MAX + 1];
+    int64_t created_at, finished_at;
+    char human_name[STORAGE_SHORT_TEXT_MAX + 1];
+    char user_agent[STORAGE_SHORT_TEXT_MAX + 1];
+    int64_t last_active_at;
+    char last_active_ip[STORAGE_IP_SIZE];
+};
+
+int storage_oauth_session_create(struct storage_tx *tx, const char *client_id, const char *user_id,
+                                 const char *browser_session_id, const char *scope, const char *user_agent,
+                                 int64_t now, struct storage_oauth_session *out);
+/* Claims (user, device) for this session (a device scope). -EEXIST when taken. */
+int storage_oauth_session_add_device(struct storage_tx *tx, const char *session_id, const char *device_id);
+int storage_oauth_session_get(struct storage_tx *tx, const char *id, struct storage_oauth_session *out);
+/* 1 finished now, 0 already finished, -ENOENT. Frees its devices. */
+int storage_oauth_session_finish(struct storage_tx *tx, const char *id, int64_t now);
+
+struct storage_oauth_access_lookup {
+    struct storage_access_token token;
+    struct storage_oauth_session session;
+    bool has_user;
+    struct storage_user user; /* when has_user */
+};
+struct storage_oauth_refresh_lookup {
+    struct storage_refresh_token token;
+    struct storage_oauth_session session;
+    bool has_user;
+    struct storage_user user;
+};
+
+int storage_oauth_access_token_add(struct storage_tx *tx, const char *session_id, const char *token,
+                                   int64_t expires_at, int64_t now, struct storage_access_token *out);
+int storage_oauth_access_token_lookup(struct storage_tx *tx, const char *token,
+                                      struct storage_oauth_access_lookup *out);
+int storage_oauth_access_token_revoke(struct storage_tx *tx, const char *id, int64_t now);
+/* Sets first_used_at once (introspection). 1 set now, 0 already set. */
+int storage_oauth_access_token_mark_used(struct storage_tx *tx, const char *id, int64_t now);
+
+int storage_oauth_refresh_token_add(struct storage_tx *tx, const char *session_id,
+                                    const char *access_token_id, const char *token, int64_t now,
+                                    struct storage_refresh_token *out);
+int storage_oauth_refresh_token_lookup(struct storage_tx *tx, const char *token,
+                                       struct storage_oauth_refresh_lookup *out);
+/* As storage_compat_refresh_token_consume. */
+int storage_oauth_refresh_token_consume(struct storage_tx *tx, const char *id, const char *next_id,
+                                        int64_t now);
+int storage_oauth_refresh_token_revoke(struct storage_tx *tx, const char *id, int64_t now);
+
+struct storage_device_code_grant {
+    char id[STORAGE_ID_SIZE];
+    char client_id[STORAGE_ID_SIZE];
+    char scope[STORAGE_SCOPE_MAX + 1];
+    char user_code[16];
+    int64_t created_at, expires_at, fulfilled_at, rejected_at, exchanged_at;
+    char browser_session_id[STORAGE_ID_SIZE]; /* who approved or rejected */
+    char session_id[STORAGE_ID_SIZE];         /* the OAuth session made at exchange */
+    char ip[STORAGE_IP_SIZE];
+    char user_agent[STORAGE_SHORT_TEXT_MAX + 1];
+};
+
+/* device_code is stored hashed; the user code in clear (a person types it; it is short-lived
+ * and unique among grants). -EEXIST on a user-code collision (draw another). */
+int storage_device_code_grant_create(struct storage_tx *tx, const char *client_id, const char *scope,
+                                     const char *device_code, const char *user_code, int64_t expires_at,
+                                     const char *ip, const char *user_agent, int64_t now,
+                                     struct storage_device_code_grant *out);
+int storage_device_code_grant_lookup_device_code(struct storage_tx *tx, const char *device_code,
+                                                 struct storage_device_code_grant *out);
+int storage_device_code_grant_lookup_user_code(struct storage_tx *tx, const char *user_code,
+                                               struct storage_device_code_grant *out);
+/* Compare-and-set: fulfil or reject once (0, -EALREADY, -ENOENT); exchange once, and only after
+ * fulfilment (-EALREADY when exchanged already or not fulfilled). */
+int storage_device_code_grant_fulfill(struct storage_tx *tx, const char *id, const char *browser_session_id,
+                                      int64_t now);
+int storage_device_code_grant_reject(struct storage_tx *tx, const char *id, const char *browser_session_id,
+                                     int64_t now);
+int storage_device_code_grant_exchange(struct storage_tx *tx, const char *id, const char *session_id,
+                                       int64_t now);
+
+/* ---------------------------------------------------------------------------------------------
+ * Session activity: written in batches by the per-process activity map (DESIGN.md §5), never
+ * once per request. last_active_at only moves forward; ip NULL keeps the stored one. */
+
+enum storage_session_kind { STORAGE_SESSION_COMPAT, STORAGE_SESSION_OAUTH, STORAGE_SESSION_BROWSER };
+
+int storage_session_activity_record(struct storage_tx *tx, enum storage_session_kind kind, const char *id,
+                                    int64_t at, const char *ip);
+
+/* ---------------------------------------------------------------------------------------------
+ * Rate limits: GCRA with one row per key holding the theoretical arrival time, updated by one
+ * INSERT … ON CONFLICT … DO UPDATE … RETURNING, so every process and host on the database
+ * shares the bucket. burst >= 1 requests may arrive at once; then one per 1/per_second s.
+ * Returns 1 allowed, 0 limited (*retry_after_ms > 0: when the next request would pass). */
+int storage_rate_limit_check(struct storage_tx *tx, const char *key, unsigned burst, double per_second,
+                             int64_t now, int64_t *retry_after_ms);
+/* Deletes the rows whose TAT has passed (they mean the same as no row): masd-worker's clean-up.
+ * *n (may be NULL): how many. */
+int storage_rate_limit_purge(struct storage_tx *tx, int64_t now, unsigned *n);
+
+/* ---------------------------------------------------------------------------------------------
+ * Job queue. A job is enqueued in the transaction of the change that needs it (so a rollback
+ * leaves none). masd-worker claims with a lease; a job whose lease expired (its worker died) is
+ * claimable again; failures back off 5 s × 2^(attempt−1) as MAS does, and after
+ * STORAGE_JOB_MAX_ATTEMPTS attempts the job is left in the failed state. Jobs must be
+ * idempotent: a lease can expire while the job still runs. */
+
+#define STORAGE_JOB_MAX_ATTEMPTS 10
+#define STORAGE_JOB_BACKOFF_MS   5000
+#define STORAGE_QUEUE_MAX        63
+
+enum storage_job_status {
+    STORAGE_JOB_AVAILABLE,
+    STORAGE_JOB_RUNNING,
+    STORAGE_JOB_COMPLETED,
+    STORAGE_JOB_FAILED
+};
+
+struct storage_job {
+    char id[STORAGE_ID_SIZE];
+    char queue[STORAGE_QUEUE_MAX + 1];
+    char *payload; /* JSON text, malloc'd: storage_job_clear() */
+    enum storage_job_status status;
+    unsigned attempts; /* claims so far, this one included */
+    int64_t created_at, scheduled_at, lease_expires_at, completed_at;
+    char worker_id[STORAGE_QUEUE_MAX + 1];
+    char last_error[STORAGE_SHORT_TEXT_MAX + 1];
+};
+
+/* Runs at run_at (0: now). id (may be NULL) receives the job's ID. */
+int storage_job_enqueue(struct storage_tx *tx, const char *queue, const char *payload_json, int64_t run_at,
+                        int64_t now, char id[STORAGE_ID_SIZE]);
+/* In its own write transaction: the next due job of queue (NULL: any queue), leased to
+ * worker_id until now + lease_ms. 1 and *job filled, 0 when nothing is due. */
+int storage_job_claim(struct storage *st, const char *queue, const char *worker_id, int64_t lease_ms,
+                      int64_t now, struct storage_job *job);
+/* Both check the lease (same worker, still running): -ESTALE when it was lost, in which case
+ * the job belongs to someone else now and the caller must not touch it further. */
+int storage_job_complete(struct storage_tx *tx, const char *job_id, const char *worker_id, int64_t now);
+/* Reschedules with backoff, or marks failed after the last attempt. Returns 1 when retried,
+ * 0 when the job is now failed for good. */
+int storage_job_fail(struct storage_tx *tx, const char *job_id, const char *worker_id, const char *error,
+                     int64_t now);
+int storage_job_get(struct storage_tx *tx, const char *job_id, struct storage_job *job);
+void storage_job_clear(struct storage_job *job);

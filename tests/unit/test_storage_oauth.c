@@ -1,0 +1,377 @@
+/* Storage: OAuth clients, grants, sessions and tokens, device-code grants, compat SSO logins,
+ * rate limits, the job queue within one process, migrations, and reconnection after PostgreSQL
+ * drops the connection. Every case runs on SQLite and on PostgreSQL. */
+#include "storage_test.h"
+#include "token.h"
+
+static const int64_t NOW = 1700000000000;
+
+static void test_oauth(struct storage *st)
+{
+    char code[] = "0123456789abcdefghijklmnopqrstuv", at[TOKEN_LEN + 1], rt[TOKEN_LEN + 1], cc[TOKEN_LEN + 1];
+    token_generate(TOKEN_ACCESS, at);
+    token_generate(TOKEN_REFRESH, rt);
+    token_generate(TOKEN_ACCESS, cc);
+    struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    struct storage_user u;
+    struct storage_oauth_client in = {.token_endpoint_auth_method = "client_secret_basic",
+                                      .encrypted_secret = "v1.sealed",
+                                      .redirect_uris = "[\"https://app.example.com/cb\"]",
+                                      .grant_types = "[\"authorization_code\",\"refresh_token\"]",
+                                      .metadata = "{\"client_name\":\"App\"}",
+                                      .metadata_digest = "d1"};
+    struct storage_oauth_client client, got;
+    CHECK_INT(storage_user_create(tx, "lena", false, NOW, &u), 0);
+    CHECK_INT(storage_oauth_client_create(tx, &in, NOW, &client), 0);
+    CHECK_INT(strlen(client.id), 26);
+    CHECK_INT(storage_oauth_client_get(tx, client.id, &got), 0);
+    CHECK_STR(got.encrypted_secret, "v1.sealed");
+    CHECK_STR(got.redirect_uris, "[\"https://app.example.com/cb\"]");
+    CHECK_STR(got.metadata_digest, "d1");
+    CHECK(!got.is_static);
+    storage_oauth_client_clear(&got);
+    CHECK_INT(storage_oauth_client_find_by_digest(tx, "d1", &got), 0);
+    CHECK_STR(got.id, client.id);
+    storage_oauth_client_clear(&got);
+
+    struct storage_authorization_grant g = {.redirect_uri = "https://app.example.com/cb",
+                                            .scope = "openid urn:matrix:client:api:*",
+                                            .state = "xyz",
+                                            .response_mode = "query",
+                                            .code_challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                                            .code_challenge_method = "S256"};
+    memcpy(g.client_id, client.id, sizeof(g.client_id));
+    struct storage_authorization_grant grant, gg;
+    CHECK_INT(storage_authorization_grant_create(tx, &g, code, NOW, &grant), 0);
+    CHECK_INT(storage_authorization_grant_lookup_code(tx, code, &gg), 0);
+    CHECK_STR(gg.id, grant.id);
+    CHECK_STR(gg.state, "xyz");
+    CHECK_STR(gg.nonce, "");
+    CHECK_STR(gg.code_challenge_method, "S256");
+    struct storage_browser_session bs;
+    CHECK_INT(storage_browser_session_create(tx, u.id, NULL, NOW, &bs), 0);
+    CHECK_INT(storage_authorization_grant_fulfill(tx, grant.id, bs.id, NOW + 1), 0);
+    CHECK_INT(storage_authorization_grant_fulfill(tx, grant.id, bs.id, NOW + 2), -EALREADY);
+
+    struct storage_oauth_session s;
+    struct storage_access_token a;
+    struct storage_refresh_token r;
+    CHECK_INT(storage_oauth_session_create(tx, client.id, u.id, bs.id, g.scope, "curl/8", NOW + 3, &s), 0);
+    CHECK_INT(storage_authorization_grant_exchange(tx, grant.id, s.id, NOW + 3), 0);
+    CHECK_INT(storage_authorization_grant_exchange(tx, grant.id, s.id, NOW + 4), -EALREADY);
+    CHECK_INT(storage_authorization_grant_get(tx, grant.id, &gg), 0);
+    CHECK_STR(gg.session_id, s.id);
+    CHECK_STR(gg.browser_session_id, bs.id);
+    CHECK_INT(storage_oauth_access_token_add(tx, s.id, at, NOW + 300000, NOW + 3, &a), 0);
+    CHECK_INT(storage_oauth_refresh_token_add(tx, s.id, a.id, rt, NOW + 3, &r), 0);
+    storage_oauth_client_clear(&client);
+
+    /* A client_credentials session has no user. */
+    struct storage_oauth_session cs;
+    struct storage_access_token ca;
+    CHECK_INT(storage_oauth_session_create(tx, got.id, NULL, NULL, "urn:mas:admin", NULL, NOW, &cs), 0);
+    CHECK_INT(storage_oauth_access_token_add(tx, cs.id, cc, 0, NOW, &ca), 0);
+    CHECK_INT(storage_oauth_session_add_device(tx, cs.id, "DEV"), -ENOENT);
+    CHECK_INT(test_tx_end(tx, true), 0);
+
+    tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    struct storage_oauth_access_lookup al;
+    CHECK_INT(storage_oauth_access_token_lookup(tx, at, &al), 0);
+    CHECK(al.has_user);
+    CHECK_STR(al.user.username, "lena");
+    CHECK_STR(al.session.scope, "openid urn:matrix:client:api:*");
+    CHECK_STR(al.session.user_agent, "curl/8");
+    CHECK_INT(al.token.expires_at, NOW + 300000);
+    CHECK_INT(al.token.first_used_at, 0);
+    CHECK_INT(storage_oauth_access_token_mark_used(tx, a.id, NOW + 5), 1);
+    CHECK_INT(storage_oauth_access_token_mark_used(tx, a.id, NOW + 6), 0);
+    CHECK_INT(storage_oauth_access_token_lookup(tx, cc, &al), 0);
+    CHECK(!al.has_user);
+    CHECK_STR(al.session.user_id, "");
+    struct storage_oauth_refresh_lookup rl;
+    CHECK_INT(storage_oauth_refresh_token_lookup(tx, rt, &rl), 0);
+    CHECK_STR(rl.token.access_token_id, a.id);
+    CHECK_INT(storage_oauth_refresh_token_consume(tx, r.id, NULL, NOW + 7), 0);
+    CHECK_INT(storage_oauth_refresh_token_consume(tx, r.id, NULL, NOW + 8), -EALREADY);
+    CHECK_INT(storage_oauth_refresh_token_revoke(tx, r.id, NOW + 9), 1);
+    CHECK_INT(storage_oauth_access_token_revoke(tx, a.id, NOW + 9), 1);
+    CHECK_INT(storage_session_activity_record(tx, STORAGE_SESSION_OAUTH, s.id, NOW + 10, "2001:db8::1"), 0);
+    CHECK_INT(storage_oauth_session_get(tx, s.id, &s), 0);
+    CHECK_INT(s.last_active_at, NOW + 10);
+    CHECK_STR(s.last_active_ip, "2001:db8::1");
+    CHECK_INT(storage_oauth_session_finish(tx, s.id, NOW + 11), 1);
+    CHECK_INT(test_tx_end(tx, true), 0);
+}
+
+static void test_device_codes_and_sso(struct storage *st)
+{
+    struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    struct storage_user u;
+    struct storage_oauth_client c = {.token_endpoint_auth_method = "none"};
+    struct storage_device_code_grant g, got;
+    struct storage_browser_session bs;
+    CHECK_INT(storage_user_create(tx, "mia", false, NOW, &u), 0);
+    CHECK_INT(storage_browser_session_create(tx, u.id, NULL, NOW, &bs), 0);
+    CHECK_INT(storage_oauth_client_create(tx, &c, NOW, &c), 0);
+    CHECK_INT(storage_device_code_grant_create(tx, c.id, "openid", "devicecode1", "ABC123", NOW + 1200000,
+                                               "192.0.2.7", "TV", NOW, &g),
+              0);
+    CHECK_INT(storage_device_code_grant_lookup_user_code(tx, "ABC123", &got), 0);
+    CHECK_STR(got.id, g.id);
+    CHECK_STR(got.ip, "192.0.2.7");
+    CHECK_INT(storage_device_code_grant_lookup_device_code(tx, "devicecode1", &got), 0);
+    CHECK_INT(got.expires_at, NOW + 1200000);
+    CHECK_INT(storage_device_code_grant_exchange(tx, g.id, NULL, NOW), -EALREADY); /* not approved yet */
+    CHECK_INT(storage_device_code_grant_fulfill(tx, g.id, bs.id, NOW + 1), 0);
+    CHECK_INT(storage_device_code_grant_reject(tx, g.id, bs.id, NOW + 2), -EALREADY);
+    CHECK_INT(storage_device_code_grant_exchange(tx, g.id, NULL, NOW + 3), 0);
+    CHECK_INT(storage_device_code_grant_exchange(tx, g.id, NULL, NOW + 4), -EALREADY);
+    CHECK_INT(test_tx_end(tx, true), 0);
+
+    tx = test_tx_begin(st, STORAGE_TX_WRITE); /* a user code is unique */
+    CHECK_INT(storage_device_code_grant_create(tx, c.id, "openid", "devicecode2", "ABC123", NOW, NULL, NULL,
+                                               NOW, &g),
+              -EEXIST);
+    CHECK_INT(test_tx_end(tx, true), -EEXIST);
+    storage_oauth_client_clear(&c);
+
+    tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    struct storage_compat_sso_login l, lg;
+    struct storage_compat_session s;
+    CHECK_INT(
+        storage_compat_sso_login_create(tx, "logintoken32chars", "https://client.example/?a=b", NOW, &l), 0);
+    CHECK_INT(storage_compat_sso_login_lookup(tx, "logintoken32chars", &lg), 0);
+    CHECK_STR(lg.id, l.id);
+    CHECK_STR(lg.redirect_uri, "https://client.example/?a=b");
+    CHECK_INT(storage_compat_sso_login_fulfill(tx, l.id, bs.id, NOW + 1), 0);
+    CHECK_INT(storage_compat_sso_login_fulfill(tx, l.id, bs.id, NOW + 2), -EALREADY);
+    CHECK_INT(storage_compat_session_create(tx, u.id, "SSODEV", false, bs.id, NULL, NULL, NOW + 3, &s), 0);
+    CHECK_INT(storage_compat_sso_login_exchange(tx, l.id, s.id, NOW + 3), 0);
+    CHECK_INT(storage_compat_sso_login_exchange(tx, l.id, s.id, NOW + 4), -EALREADY);
+    CHECK_INT(storage_compat_sso_login_get(tx, l.id, &lg), 0);
+    CHECK_INT(lg.fulfilled_at, NOW + 1);
+    CHECK_INT(lg.exchanged_at, NOW + 3);
+    CHECK_STR(lg.compat_session_id, s.id);
+    CHECK_INT(test_tx_end(tx, true), 0);
+}
+
+/* GCRA: the burst passes at once, then one request per 1/per_second; retry_after says when. */
+static void test_rate_limit(struct storage *st)
+{
+    struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    int64_t retry = -1;
+    for (int i = 0; i < 3; i++)
+        CHECK_INT(storage_rate_limit_check(tx, "login.per_ip:192.0.2.1", 3, 0.05, NOW, &retry), 1);
+    CHECK_INT(storage_rate_limit_check(tx, "login.per_ip:192.0.2.1", 3, 0.05, NOW, &retry), 0);
+    CHECK_INT(retry, 20000); /* one request per 20 s */
+    CHECK_INT(storage_rate_limit_check(tx, "login.per_ip:192.0.2.1", 3, 0.05, NOW + 19999, &retry), 0);
+    CHECK_INT(retry, 1);
+    CHECK_INT(storage_rate_limit_check(tx, "login.per_ip:192.0.2.1", 3, 0.05, NOW + 20000, &retry), 1);
+    CHECK_INT(storage_rate_limit_check(tx, "login.per_ip:192.0.2.1", 3, 0.05, NOW + 20000, &retry), 0);
+    CHECK_INT(retry, 20000);
+    /* Another key has its own bucket; after a long pause the whole burst is back. */
+    CHECK_INT(storage_rate_limit_check(tx, "login.per_ip:192.0.2.2", 3, 0.05, NOW, &retry), 1);
+    for (int i = 0; i < 3; i++)
+        CHECK_INT(storage_rate_limit_check(tx, "login.per_ip:192.0.2.1", 3, 0.05, NOW + 200000, &retry), 1);
+    CHECK_INT(storage_rate_limit_check(tx, "login.per_ip:192.0.2.1", 3, 0.05, NOW + 200000, &retry), 0);
+    /* Fast rates keep their precision (microseconds). */
+    for (int i = 0; i < 5; i++)
+        CHECK_INT(storage_rate_limit_check(tx, "fast", 5, 4000, NOW, &retry), 1);
+    CHECK_INT(storage_rate_limit_check(tx, "fast", 5, 4000, NOW, &retry), 0);
+    CHECK_INT(retry, 1);
+    CHECK_INT(storage_rate_limit_check(tx, "bad", 0, 1, NOW, &retry), -EINVAL);
+    unsigned purged = 0;
+    CHECK_INT(storage_rate_limit_purge(tx, NOW + 10000000, &purged), 0);
+    CHECK_INT(purged, 3);
+    CHECK_INT(test_tx_end(tx, true), 0);
+}
+
+/* The job queue in one process: rollback, lease expiry, backoff, the failed state. */
+static void test_jobs(struct storage *st)
+{
+    char id[STORAGE_ID_SIZE], kept[STORAGE_ID_SIZE];
+    struct storage_job job = {0};
+    struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    CHECK_INT(storage_job_enqueue(tx, "sync-devices", "{\"user\":1}", 0, NOW, id), 0);
+    CHECK_INT(test_tx_end(tx, false), 0); /* rolled back with the change that needed it */
+    tx = test_tx_begin(st, STORAGE_TX_READ);
+    CHECK_INT(storage_job_get(tx, id, &job), -ENOENT);
+    CHECK_INT(test_tx_end(tx, true), 0);
+    CHECK_INT(storage_job_claim(st, NULL, "w1", 60000, NOW + 100000, &job), 0);
+
+    tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    CHECK_INT(storage_job_enqueue(tx, "sync-devices", "{\"user\":2}", 0, NOW, kept), 0);
+    CHECK_INT(storage_job_enqueue(tx, "email", "{}", NOW + 5000, NOW, id), 0);
+    CHECK_INT(test_tx_end(tx, true), 0);
+
+    CHECK_INT(storage_job_claim(st, "other", "w1", 60000, NOW, &job), 0);
+    CHECK_INT(storage_job_claim(st, "sync-devices", "w1", 60000, NOW, &job), 1);
+    CHECK_STR(job.id, kept);
+    CHECK_STR(job.payload, "{\"user\":2}");
+    CHECK_INT(job.attempts, 1);
+    CHECK_INT(job.lease_expires_at, NOW + 60000);
+    storage_job_clear(&job);
+    CHECK_INT(storage_job_claim(st, "sync-devices", "w2", 60000, NOW + 59999, &job), 0); /* leased */
+    /* w1 died: once the lease expires, w2 gets the job. */
+    CHECK_INT(storage_job_claim(st, "sync-devices", "w2", 60000, NOW + 60000, &job), 1);
+    CHECK_STR(job.id, kept);
+    CHECK_INT(job.attempts, 2);
+    CHECK_STR(job.worker_id, "w2");
+    storage_job_clear(&job);
+
+    tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    CHECK_INT(storage_job_complete(tx, kept, "w1", NOW + 60001), -ESTALE); /* w1 lost its lease */
+    CHECK_INT(storage_job_fail(tx, kept, "w2", "homeserver said 502", NOW + 61000), 1);
+    CHECK_INT(storage_job_get(tx, kept, &job), 0);
+    CHECK_INT(job.status, STORAGE_JOB_AVAILABLE);
+    CHECK_INT(job.scheduled_at, NOW + 61000 + 10000); /* attempt 2 failed: 5 s × 2^1 */
+    CHECK_STR(job.last_error, "homeserver said 502");
+    storage_job_clear(&job);
+    CHECK_INT(test_tx_end(tx, true), 0);
+
+    /* Back off 5 s × 2^(n−1) after the n-th attempt, failed for good after the 10th. */
+    int64_t t = NOW + 71000;
+    for (unsigned attempt = 3; attempt <= STORAGE_JOB_MAX_ATTEMPTS; attempt++) {
+        CHECK_INT(storage_job_claim(st, "sync-devices", "w3", 60000, t - 1, &job), 0);
+        CHECK_INT(storage_job_claim(st, "sync-devices", "w3", 60000, t, &job), 1);
+        CHECK_INT(job.attempts, attempt);
+        storage_job_clear(&job);
+        tx = test_tx_begin(st, STORAGE_TX_WRITE);
+        CHECK_INT(storage_job_fail(tx, kept, "w3", "still down", t),
+                  attempt < STORAGE_JOB_MAX_ATTEMPTS ? 1 : 0);
+        CHECK_INT(test_tx_end(tx, true), 0);
+        t += (int64_t)STORAGE_JOB_BACKOFF_MS << (attempt - 1);
+    }
+    tx = test_tx_begin(st, STORAGE_TX_READ);
+    CHECK_INT(storage_job_get(tx, kept, &job), 0);
+    CHECK_INT(job.status, STORAGE_JOB_FAILED);
+    CHECK_INT(job.attempts, STORAGE_JOB_MAX_ATTEMPTS);
+    storage_job_clear(&job);
+    CHECK_INT(test_tx_end(tx, true), 0);
+    CHECK_INT(storage_job_claim(st, "sync-devices", "w3", 60000, t + 100000000, &job), 0);
+
+    CHECK_INT(storage_job_claim(st, NULL, "w4", 1000, NOW + 5000, &job), 1);
+    CHECK_STR(job.id, id);
+    storage_job_clear(&job);
+    tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    CHECK_INT(storage_job_complete(tx, id, "w4", NOW + 5001), 0);
+    CHECK_INT(storage_job_complete(tx, id, "w4", NOW + 5002), -ESTALE);
+    CHECK_INT(test_tx_end(tx, true), 0);
+    CHECK_INT(storage_job_claim(st, NULL, "w4", 1000, NOW + 100000000, &job), 0); /* completed: never again */
+}
+
+/* A service refuses a database with pending migrations and names the command to run. */
+static void test_migrations(enum storage_backend b)
+{
+    char uri[512];
+    unsigned current = 99, latest = 0, applied = 99;
+    struct storage *st = NULL;
+    test_db(b, "mig", uri, sizeof(uri));
+    CHECK_INT(storage_open_uri(uri, &st), 0);
+    if (!st)
+        return;
+    CHECK_INT(storage_schema_version(st, &current, &latest), 0);
+    CHECK_INT(current, 0);
+    CHECK(latest >= 1);
+    CHECK_INT(storage_check_migrations(st), -ESTALE);
+    CHECK(strstr(storage_last_error(), "masctl database migrate") != NULL);
+    CHECK_INT(storage_migrate(st, &applied), 0);
+    CHECK_INT(applied, latest);
+    CHECK_INT(storage_check_migrations(st), 0);
+    CHECK_INT(storage_migrate(st, &applied), 0);
+    CHECK_INT(applied, 0);
+
+    static struct storage_stmt future = {
+        .sql = "INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 0)"};
+    struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    CHECK_INT(sq_exec(tx, &future, NULL, 0, NULL), 0);
+    CHECK_INT(test_tx_end(tx, true), 0);
+    CHECK_INT(storage_check_migrations(st), -EPROTO);
+    CHECK(strstr(storage_last_error(), "upgrade masd") != NULL);
+    CHECK_INT(storage_migrate(st, &applied), -EPROTO);
+    storage_close(st);
+}
+
+static void test_open_errors(void)
+{
+    struct storage *st = NULL;
+    CHECK_INT(storage_open_uri("mysql://x", &st), -EINVAL);
+    CHECK(strstr(storage_last_error(), "expected sqlite://") != NULL);
+    CHECK_INT(storage_open_uri("sqlite://", &st), -EINVAL);
+    CHECK_INT(storage_open_uri("sqlite:///tmp/x.db?mode=ro", &st), -EINVAL);
+    CHECK(storage_open_uri("sqlite:///nonexistent-dir/masd.db", &st) < 0);
+    CHECK(strstr(storage_last_error(), "nonexistent-dir") != NULL);
+    CHECK(st == NULL);
+}
+
+struct counter {
+    int calls;
+};
+
+static int count_fn(struct storage_tx *tx, void *arg)
+{
+    struct counter *c = arg;
+    struct storage_user u;
+    c->calls++;
+    return storage_user_find(tx, "lena", &u);
+}
+
+/* PostgreSQL: the server ends our session; the next transaction reconnects, prepares its
+ * statements again and succeeds. */
+static void test_reconnect(struct storage *st)
+{
+    static struct storage_stmt pid = {.sql = "SELECT pg_backend_pid()"};
+    struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_READ);
+    struct sq q;
+    CHECK_INT(sq_run(tx, &pid, NULL, 0, &q), 0);
+    CHECK_INT(sq_next(&q), 1);
+    char sql[96], old[32];
+    snprintf(old, sizeof(old), "%s", sq_text(&q, 0));
+    snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%s)", old);
+    sq_done(&q);
+    CHECK_INT(test_tx_end(tx, true), 0);
+    PGconn *admin = PQconnectdb(getenv("MASD_TEST_PG_URI"));
+    PQclear(PQexec(admin, sql));
+    PQfinish(admin);
+    usleep(100000);
+    struct counter c = {0};
+    CHECK_INT(storage_tx(st, STORAGE_TX_READ, count_fn, &c), 0);
+    CHECK_INT(c.calls, 1); /* BEGIN met the dead connection; the retry ran on a new one */
+    tx = test_tx_begin(st, STORAGE_TX_READ);
+    CHECK_INT(sq_run(tx, &pid, NULL, 0, &q), 0); /* prepared again on the new connection */
+    CHECK_INT(sq_next(&q), 1);
+    CHECK(strcmp(old, sq_text(&q, 0)) != 0);
+    sq_done(&q);
+    /* The timeouts are set on every connection, the new one included. */
+    static struct storage_stmt timeouts = {.sql = "SELECT current_setting('statement_timeout'),"
+                                                  " current_setting('lock_timeout')"};
+    CHECK_INT(sq_run(tx, &timeouts, NULL, 0, &q), 0);
+    CHECK_INT(sq_next(&q), 1);
+    CHECK_STR(sq_text(&q, 0), "30s");
+    CHECK_STR(sq_text(&q, 1), "5s");
+    sq_done(&q);
+    CHECK_INT(test_tx_end(tx, true), 0);
+}
+
+int main(void)
+{
+    test_init();
+    test_open_errors();
+    enum storage_backend backends[2];
+    int n = test_backends(backends);
+    for (int i = 0; i < n; i++) {
+        char uri[512];
+        fprintf(stderr, "# backend %s\n", test_backend_name(backends[i]));
+        test_db(backends[i], "oauth", uri, sizeof(uri));
+        struct storage *st = test_open(uri);
+        test_oauth(st);
+        test_device_codes_and_sso(st);
+        test_rate_limit(st);
+        test_jobs(st);
+        if (backends[i] == STORAGE_POSTGRESQL)
+            test_reconnect(st);
+        storage_close(st);
+        test_migrations(backends[i]);
+    }
+    return check_report(__FILE__);
+}
