@@ -8,11 +8,14 @@ const struct route routes[] = {
     {"discovery", "/.well-known/openid-configuration", ROUTE_EXACT, "GET, HEAD, OPTIONS"},
     {"discovery", "/.well-known/webfinger", ROUTE_EXACT, "GET, HEAD, OPTIONS"},
     {"assets", "/assets/", ROUTE_PREFIX, "GET, HEAD"},
-    /* Served by binaries still to come; listed so that split-listener advice is complete. */
-    {"oauth", "/oauth2/", ROUTE_PREFIX, "GET, POST, OPTIONS"},
-    {"compat", "/_matrix/client/{version}/login", ROUTE_PREFIX, "GET, POST, OPTIONS"},
-    {"compat", "/_matrix/client/{version}/logout", ROUTE_PREFIX, "POST, OPTIONS"},
+    {"oauth", "/oauth2/keys.json", ROUTE_EXACT, "GET, HEAD, OPTIONS"},
+    {"oauth", "/oauth2/introspect", ROUTE_EXACT, "POST, OPTIONS"},
+    {"oauth", "/oauth2/revoke", ROUTE_EXACT, "POST, OPTIONS"},
+    {"compat", "/_matrix/client/{version}/login", ROUTE_EXACT, "GET, HEAD, POST, OPTIONS"},
+    {"compat", "/_matrix/client/{version}/logout", ROUTE_EXACT, "POST, OPTIONS"},
+    {"compat", "/_matrix/client/{version}/logout/all", ROUTE_EXACT, "POST, OPTIONS"},
     {"compat", "/_matrix/client/{version}/refresh", ROUTE_EXACT, "POST, OPTIONS"},
+    /* Served by binaries still to come; listed so that split-listener advice is complete. */
     {"graphql", "/graphql", ROUTE_PREFIX, "GET, POST, OPTIONS"},
     {"human", "/", ROUTE_PREFIX, "GET, POST"},
 };

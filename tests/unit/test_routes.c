@@ -30,7 +30,8 @@ static void test_matching(void)
     CHECK(!route_matches(refresh, MASD_STR("/_matrix/client//refresh")));
     CHECK(!route_matches(refresh, MASD_STR("/_matrix/client/v3/x/refresh")));
     CHECK(!route_matches(refresh, MASD_STR("/_matrix/client/v3/refresh/x")));
-    CHECK(route_matches(login, MASD_STR("/_matrix/client/v3/login/sso/redirect")));
+    CHECK(!route_matches(login, MASD_STR("/_matrix/client/v3/login/sso/redirect")));
+    CHECK(route_matches(login, MASD_STR("/_matrix/client/v3/login")));
 }
 
 static void test_methods(void)
