@@ -5,7 +5,7 @@
  *
  * URI: sqlite:///path.db or postgresql://…. "durable" runs every transaction with
  * STORAGE_TX_DURABLE (SQLite: synchronous=FULL), as account and password changes do. Run by
- * hand; results go in bench/README.md. */
+ * hand; results go in bench/RESULTS.md (bench/storage.sh runs both backends). */
 #include "clock.h"
 #include "storage.h"
 #include "token.h"
