@@ -195,6 +195,20 @@ void storage_new_id(char id[STORAGE_ID_SIZE]);
 /* Appends one element to a malloc'd array (*items, *n), growing it; returns the new slot. */
 void *storage_array_push(void **items, size_t *n, size_t *cap, size_t size);
 
+/* Compat and OAuth tokens are stored alike, each family in its own tables: these do the work for
+ * both, given the family's statements. The clear token is hashed here and goes no further. */
+int storage_access_token_insert(struct storage_tx *tx, struct storage_stmt *insert, const char *session_id,
+                                const char *token, int64_t expires_at, int64_t now,
+                                struct storage_access_token *out);
+int storage_refresh_token_insert(struct storage_tx *tx, struct storage_stmt *insert, const char *session_id,
+                                 const char *access_token_id, const char *token, int64_t now,
+                                 struct storage_refresh_token *out);
+int storage_token_lookup(struct storage_tx *tx, struct storage_stmt *lookup, const char *token,
+                         int (*read)(struct sq *q, void *out), void *out);
+/* UPDATE … WHERE id = $1 (with $2 = now), then storage_changed_or_missing(). */
+int storage_update_by_id(struct storage_tx *tx, struct storage_stmt *update, struct storage_stmt *exists,
+                         const char *id, int64_t now);
+
 /* A compare-and-set UPDATE of a single-use row (… WHERE id = $1 AND x IS NULL): 0 when it
  * changed the row, -EALREADY when the row exists but was taken already, -ENOENT otherwise. */
 int storage_cas(struct storage_tx *tx, struct storage_stmt *stmt, const struct sq_param *p, size_t n,

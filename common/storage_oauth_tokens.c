@@ -63,65 +63,36 @@ static int read_refresh_lookup(struct sq *q, void *out)
 int storage_oauth_access_token_add(struct storage_tx *tx, const char *session_id, const char *token,
                                    int64_t expires_at, int64_t now, struct storage_access_token *out)
 {
-    struct storage_access_token t = {.created_at = now, .expires_at = expires_at};
-    char hash[STORAGE_HASH_SIZE];
-    storage_new_id(t.id);
-    snprintf(t.session_id, sizeof(t.session_id), "%s", session_id);
-    storage_token_hash(token, hash);
-    int r = sq_exec(tx, &access_insert,
-                    SQ_ARGS(P_TEXT(t.id), P_TEXT(session_id), P_INT(now), P_TIME(expires_at), P_TEXT(hash)),
-                    NULL);
-    if (r >= 0 && out)
-        *out = t;
-    return r;
+    return storage_access_token_insert(tx, &access_insert, session_id, token, expires_at, now, out);
 }
 
 int storage_oauth_access_token_lookup(struct storage_tx *tx, const char *token,
                                       struct storage_oauth_access_lookup *out)
 {
-    char hash[STORAGE_HASH_SIZE];
-    storage_token_hash(token, hash);
-    return sq_one(tx, &access_lookup, SQ_ARGS(P_TEXT(hash)), read_access_lookup, out);
+    return storage_token_lookup(tx, &access_lookup, token, read_access_lookup, out);
 }
 
 int storage_oauth_access_token_revoke(struct storage_tx *tx, const char *id, int64_t now)
 {
-    int64_t changes = 0;
-    int r = sq_exec(tx, &access_revoke, SQ_ARGS(P_TEXT(id), P_INT(now)), &changes);
-    return r < 0 ? r : storage_changed_or_missing(tx, changes, &access_exists, id);
+    return storage_update_by_id(tx, &access_revoke, &access_exists, id, now);
 }
 
 int storage_oauth_access_token_mark_used(struct storage_tx *tx, const char *id, int64_t now)
 {
-    int64_t changes = 0;
-    int r = sq_exec(tx, &access_used, SQ_ARGS(P_TEXT(id), P_INT(now)), &changes);
-    return r < 0 ? r : storage_changed_or_missing(tx, changes, &access_exists, id);
+    return storage_update_by_id(tx, &access_used, &access_exists, id, now);
 }
 
 int storage_oauth_refresh_token_add(struct storage_tx *tx, const char *session_id,
                                     const char *access_token_id, const char *token, int64_t now,
                                     struct storage_refresh_token *out)
 {
-    struct storage_refresh_token t = {.created_at = now};
-    char hash[STORAGE_HASH_SIZE];
-    storage_new_id(t.id);
-    snprintf(t.session_id, sizeof(t.session_id), "%s", session_id);
-    snprintf(t.access_token_id, sizeof(t.access_token_id), "%s", access_token_id ? access_token_id : "");
-    storage_token_hash(token, hash);
-    int r = sq_exec(
-        tx, &refresh_insert,
-        SQ_ARGS(P_TEXT(t.id), P_TEXT(session_id), P_OPT(access_token_id), P_INT(now), P_TEXT(hash)), NULL);
-    if (r >= 0 && out)
-        *out = t;
-    return r;
+    return storage_refresh_token_insert(tx, &refresh_insert, session_id, access_token_id, token, now, out);
 }
 
 int storage_oauth_refresh_token_lookup(struct storage_tx *tx, const char *token,
                                        struct storage_oauth_refresh_lookup *out)
 {
-    char hash[STORAGE_HASH_SIZE];
-    storage_token_hash(token, hash);
-    return sq_one(tx, &refresh_lookup, SQ_ARGS(P_TEXT(hash)), read_refresh_lookup, out);
+    return storage_token_lookup(tx, &refresh_lookup, token, read_refresh_lookup, out);
 }
 
 int storage_oauth_refresh_token_consume(struct storage_tx *tx, const char *id, const char *next_id,
@@ -133,9 +104,7 @@ int storage_oauth_refresh_token_consume(struct storage_tx *tx, const char *id, c
 
 int storage_oauth_refresh_token_revoke(struct storage_tx *tx, const char *id, int64_t now)
 {
-    int64_t changes = 0;
-    int r = sq_exec(tx, &refresh_revoke, SQ_ARGS(P_TEXT(id), P_INT(now)), &changes);
-    return r < 0 ? r : storage_changed_or_missing(tx, changes, &refresh_exists, id);
+    return storage_update_by_id(tx, &refresh_revoke, &refresh_exists, id, now);
 }
 
 /* ---------------------------------------------------------------------------------------------
