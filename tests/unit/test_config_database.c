@@ -1,7 +1,7 @@
 /* The database section: MAS's uri-or-fields rule, ssl_*, the pool settings, masd's SQLite
  * default, every error at its line and column; and storage_open() from the parsed section,
  * separate fields included, against the PostgreSQL test server when there is one. */
-#include "check.h"
+#include "config_check.h"
 #include "config.h"
 #include "storage.h"
 #include <errno.h>
@@ -10,31 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static struct config *load(const char *yaml)
-{
-    struct config *cfg = NULL;
-    char *err = NULL;
-    int r = config_load_buffer("config.yaml", yaml, strlen(yaml), &cfg, &err);
-    if (r < 0)
-        fprintf(stderr, "unexpected error: %s\n", err ? err : "(none)");
-    CHECK_INT(r, 0);
-    free(err);
-    return cfg;
-}
-
-#define CHECK_ERROR(yaml, expected) check_error(__LINE__, yaml, expected)
-static void check_error(int line, const char *yaml, const char *expected)
-{
-    struct config *cfg = NULL;
-    char *err = NULL;
-    CHECK(config_load_buffer("config.yaml", yaml, strlen(yaml), &cfg, &err) < 0);
-    if (!err || strcmp(err, expected) != 0)
-        fprintf(stderr, "  (the error case at line %d)\n", line);
-    CHECK_STR(err, expected);
-    free(err);
-    config_free(cfg);
-}
 
 static void test_defaults(void)
 {

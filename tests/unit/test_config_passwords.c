@@ -1,7 +1,7 @@
 /* The passwords section as MAS reads it (crates/config/src/sections/passwords.rs): its defaults,
  * every key of a scheme, secrets inline and from files, and every error with its exact line and
  * column. Runs in tests/unit (data/). */
-#include "check.h"
+#include "config_check.h"
 #include "config.h"
 #include "passwords.h"
 #include <errno.h>
@@ -9,34 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static struct config *load(const char *yaml)
-{
-    struct config *cfg = NULL;
-    char *err = NULL;
-    int r = config_load_buffer("config.yaml", yaml, strlen(yaml), &cfg, &err);
-    if (r < 0)
-        fprintf(stderr, "unexpected error: %s\n", err ? err : "(none)");
-    CHECK_INT(r, 0);
-    CHECK(err == NULL);
-    free(err);
-    return cfg;
-}
-
-#define CHECK_ERROR(yaml, expected) check_error(__LINE__, yaml, expected)
-static void check_error(int line, const char *yaml, const char *expected)
-{
-    struct config *cfg = NULL;
-    char *err = NULL;
-    int r = config_load_buffer("config.yaml", yaml, strlen(yaml), &cfg, &err);
-    CHECK(r < 0);
-    CHECK(cfg == NULL);
-    if (!err || strcmp(err, expected) != 0)
-        fprintf(stderr, "  (the error case at line %d)\n", line);
-    CHECK_STR(err, expected);
-    free(err);
-    config_free(cfg);
-}
 
 /* A temporary file holding len bytes; the caller unlinks and frees the name. */
 static char *temp_file(const char *data, size_t len)

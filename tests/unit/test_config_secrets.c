@@ -2,7 +2,7 @@
  * signing keys in every encoding MAS accepts (one key, one thumbprint, whatever the encoding),
  * and every mistake reported at its line and column without ever showing the secret. Runs in
  * tests/unit (data/secrets/). */
-#include "check.h"
+#include "config_check.h"
 #include "config.h"
 #include "config_internal.h"
 #include "secrets.h"
@@ -18,31 +18,6 @@
 #define P384_TP  "SxldqPedhnS1Vo6N9tEWvQOshbJiAHCSJNK7gBCoDDQ"
 #define K256_TP  "FcFLWRnwnOc_5MN-lcWvQuYy8S70M66kI8N3PwxLcEg"
 #define PASSWORD "masd-secrets-test"
-
-static struct config *load(const char *yaml)
-{
-    struct config *cfg = NULL;
-    char *err = NULL;
-    int r = config_load_buffer("config.yaml", yaml, strlen(yaml), &cfg, &err);
-    if (r < 0)
-        fprintf(stderr, "unexpected error: %s\n", err ? err : "(none)");
-    CHECK_INT(r, 0);
-    free(err);
-    return cfg;
-}
-
-#define CHECK_ERROR(yaml, expected) check_error(__LINE__, yaml, expected)
-static void check_error(int line, const char *yaml, const char *expected)
-{
-    struct config *cfg = NULL;
-    char *err = NULL;
-    CHECK(config_load_buffer("config.yaml", yaml, strlen(yaml), &cfg, &err) < 0);
-    CHECK(cfg == NULL);
-    if (!err || strcmp(err, expected) != 0)
-        fprintf(stderr, "  (the error case at line %d)\n", line);
-    CHECK_STR(err, expected);
-    free(err);
-}
 
 static void check_encryption(const struct config *cfg, const char *hex)
 {
