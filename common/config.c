@@ -278,6 +278,11 @@ static int parse_document(struct config_loader *ld, const struct ynode *root)
         return r;
     if ((r = config_database_parse(ld, ynode_get(root, "database", NULL))) < 0)
         return r;
+    if ((r = config_matrix_parse(ld, ynode_get(root, "matrix", NULL))) < 0 ||
+        (r = config_rate_limiting_parse(ld, ynode_get(root, "rate_limiting", NULL))) < 0)
+        return r;
+    if ((r = config_clients_parse(ld, ynode_get(root, "clients", NULL))) < 0)
+        return r;
     return parse_account_and_oauth(ld, root);
 }
 
@@ -398,6 +403,8 @@ void config_free(struct config *cfg)
     config_secrets_free(cfg);
     config_passwords_free(&cfg->passwords);
     config_database_free(&cfg->database);
+    config_matrix_free(&cfg->matrix);
+    config_clients_free(cfg);
     for (size_t i = 0; i < cfg->n_warnings; i++)
         free(cfg->warnings[i]);
     free(cfg->warnings);

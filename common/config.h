@@ -129,6 +129,45 @@ struct config_database {
     unsigned max_lifetime;      /* seconds, 1800; 0 = none */
 };
 
+/* The matrix section (MAS: crates/config/src/sections/matrix.rs). Always filled in. */
+struct config_matrix {
+    char *homeserver;      /* the server name of user IDs, default "localhost:8008" */
+    char *endpoint;        /* the homeserver's base URL, default "http://localhost:8008/" */
+    char *kind;            /* synapse (default), synapse_legacy, synapse_modern, synapse_read_only */
+    unsigned char *secret; /* shared secret (secret, or secret_file's bytes); NULL when unset */
+    size_t secret_len;
+};
+
+/* One GCRA bucket of the rate_limiting section: burst requests at once, then per_second. */
+struct config_rate_limit {
+    unsigned burst;
+    double per_second;
+};
+
+/* The rate_limiting section, MAS's defaults when absent (reference/mas-behaviour.md §10). */
+struct config_rate_limiting {
+    struct config_rate_limit login_per_ip, login_per_account, registration;
+    struct config_rate_limit account_recovery_per_ip, account_recovery_per_address;
+    struct config_rate_limit email_per_ip, email_per_address, email_emails_per_session,
+        email_attempt_per_session;
+};
+
+/* One item of the clients section (MAS: crates/config/src/sections/clients.rs): a static
+ * OAuth client, written to the database by `masctl config sync` (and by masd-oauth at start
+ * when the section changed since the last sync). */
+struct config_client {
+    char *client_id;          /* a ULID */
+    char *client_auth_method; /* none, client_secret_basic, client_secret_post, client_secret_jwt,
+                               * private_key_jwt */
+    char *client_name, *client_uri; /* NULL when unset */
+    char *client_secret;      /* from client_secret or client_secret_file; NULL when none */
+    char *jwks;               /* the inline JWKS as compact JSON; NULL when none */
+    char *jwks_uri;           /* NULL when none */
+    char **redirect_uris;
+    size_t n_redirect_uris;
+    struct config_pos pos;
+};
+
 struct config {
     char *path;
     /* http */
@@ -150,6 +189,11 @@ struct config {
     bool device_code_grant_enabled;     /* oauth.device_code_grant_enabled, default true */
     struct config_passwords passwords;
     struct config_database database;
+    struct config_matrix matrix;
+    struct config_rate_limiting rate_limiting;
+    /* clients */
+    struct config_client *clients;
+    size_t n_clients;
     /* "file:line:column: x.y is not implemented yet and is ignored", one per key path; also
      * logged by config_load*, kept here for `--check` output and tests */
     char **warnings;

@@ -115,3 +115,12 @@ struct key_material {
 int config_key_material(struct config_loader *ld, const struct ynode *map, const char *path,
                         struct key_material *km);
 void key_material_clear(struct key_material *km);
+/* The matrix section (may be NULL: MAS's defaults, no secret); config_matrix_free() wipes the
+ * secret (part of config_free). */
+int config_matrix_parse(struct config_loader *ld, const struct ynode *section);
+void config_matrix_free(struct config_matrix *m);
+/* The rate_limiting section (may be NULL: MAS's defaults). */
+int config_rate_limiting_parse(struct config_loader *ld, const struct ynode *section);
+/* The clients section (may be NULL: none); config_clients_free() wipes the secrets. */
+int config_clients_parse(struct config_loader *ld, const struct ynode *section);
+void config_clients_free(struct config *cfg);

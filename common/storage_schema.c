@@ -250,8 +250,22 @@ static const char migration_1[] =
     "CREATE INDEX queue_jobs_available_idx ON queue_jobs (status, scheduled_at);"
     "CREATE INDEX queue_jobs_lease_idx ON queue_jobs (status, lease_expires_at);";
 
+/* Client-assertion replay protection (storage_jti.c) and the digest of the last sync of the
+ * configuration's static clients. */
+static const char migration_2[] =
+    "CREATE TABLE client_assertion_jtis ("
+    " client_id TEXT NOT NULL,"
+    " jti TEXT NOT NULL,"
+    " expires_at BIGINT NOT NULL,"
+    " PRIMARY KEY (client_id, jti));"
+    "CREATE TABLE config_digests ("
+    " name TEXT NOT NULL PRIMARY KEY,"
+    " digest TEXT NOT NULL,"
+    " updated_at BIGINT NOT NULL);";
+
 static const struct migration migrations[] = {
     {1, "initial schema", migration_1},
+    {2, "client assertion jtis, config digests", migration_2},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -220,6 +220,7 @@ static int cmd_check(struct masctl *m, int argc, char **argv)
 }
 
 int masctl_config_dump(struct masctl *m, int argc, char **argv);
+int masctl_config_sync(struct masctl *m, int argc, char **argv);
 
 static const struct masctl_command CONFIG_COMMANDS[] = {
     {"generate", "[-o FILE]",
@@ -232,6 +233,8 @@ static const struct masctl_command CONFIG_COMMANDS[] = {
      "  -o, --output FILE                 write to FILE (mode 0600, replaced atomically) instead of standard "
      "output\n",
      masctl_config_dump},
+    {"sync", "[--prune] [--dry-run]", "Write the clients section to the database", "      --prune                       delete static clients no longer configured\n"
+     "      --dry-run                     change nothing; say what would change\n", masctl_config_sync},
 };
 
 const struct masctl_group masctl_config_group = {"config", "Generate, check and print the configuration",

@@ -1,0 +1,102 @@
+/* The matrix section (MAS: crates/config/src/sections/matrix.rs): the homeserver's server name
+ * (the domain of every user ID masd hands out), its base URL, its kind, and the shared secret
+ * the homeserver presents to the introspection endpoint. Without the section masd uses MAS's
+ * defaults and has no secret (introspection then needs client authentication). */
+#include "config_internal.h"
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const kinds[] = {"synapse", "synapse_legacy", "synapse_modern", "synapse_read_only"};
+
+static int get_string_default(struct config_loader *ld, const struct ynode *m, const char *key,
+                              const char *dflt, char **out)
+{
+    char p[CONFIG_PATH_MAX];
+    int r = config_get_string_or_null(ld, ynode_get(m, key, NULL), config_subpath(p, "matrix", key), out);
+    if (r >= 0 && !*out && !(*out = strdup(dflt)))
+        r = -ENOMEM;
+    return r;
+}
+
+/* secret as UTF-8 bytes, or secret_file's bytes exactly as they are, as MAS reads them. */
+static int parse_secret(struct config_loader *ld, const struct ynode *m, struct config_matrix *out)
+{
+    char p[CONFIG_PATH_MAX], *text = NULL, *file = NULL, *data = NULL;
+    const struct ynode *fv = ynode_get(m, "secret_file", NULL);
+    size_t len = 0;
+    int r = config_one_of(ld, m, "matrix", "secret", "secret_file", false);
+    if (r >= 0)
+        r = config_get_string_or_null(ld, ynode_get(m, "secret", NULL), "matrix.secret", &text);
+    if (r >= 0)
+        r = config_get_string_or_null(ld, fv, config_subpath(p, "matrix", "secret_file"), &file);
+    if (r >= 0 && file)
+        r = config_read_file(ld, fv, p, file, &data, &len);
+    else if (r >= 0 && text)
+        data = text, len = strlen(text), text = NULL;
+    if (r >= 0 && data && len == 0)
+        r = config_error(ld, fv ? fv : ynode_get(m, "secret", NULL), -EINVAL, "matrix: the secret is empty");
+    if (r >= 0 && data) {
+        out->secret = (unsigned char *)data, out->secret_len = len;
+        data = NULL;
+    }
+    if (data)
+        OPENSSL_cleanse(data, len);
+    if (text)
+        OPENSSL_cleanse(text, strlen(text));
+    free(data);
+    free(text);
+    free(file);
+    return r;
+}
+
+static int check_kind(struct config_loader *ld, const struct ynode *m, const char *kind)
+{
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        if (strcmp(kind, kinds[i]) == 0)
+            return 0;
+    char shown[96];
+    config_quote_bytes(kind, strlen(kind), shown, sizeof(shown));
+    return config_error(ld, ynode_get(m, "kind", NULL), -EINVAL,
+                        "matrix.kind: '%s': expected synapse, synapse_legacy, synapse_modern or "
+                        "synapse_read_only",
+                        shown);
+}
+
+int config_matrix_parse(struct config_loader *ld, const struct ynode *m)
+{
+    struct config_matrix *out = &ld->cfg->matrix;
+    static const struct ynode empty = {.kind = YNODE_MAPPING};
+    if (!m || ynode_is_null(m))
+        m = &empty;
+    int r = config_expect_mapping(ld, m, "matrix", true);
+    if (r >= 0)
+        r = get_string_default(ld, m, "homeserver", "localhost:8008", &out->homeserver);
+    if (r >= 0 && !out->homeserver[0])
+        r = config_error(ld, ynode_get(m, "homeserver", NULL), -EINVAL,
+                         "matrix.homeserver: may not be empty");
+    if (r >= 0)
+        r = get_string_default(ld, m, "endpoint", "http://localhost:8008/", &out->endpoint);
+    if (r >= 0 && strncmp(out->endpoint, "http://", 7) != 0 && strncmp(out->endpoint, "https://", 8) != 0)
+        r = config_error(ld, ynode_get(m, "endpoint", NULL), -EINVAL,
+                         "matrix.endpoint: expected an http:// or https:// URL");
+    if (r >= 0)
+        r = get_string_default(ld, m, "kind", "synapse", &out->kind);
+    if (r >= 0)
+        r = check_kind(ld, m, out->kind);
+    if (r >= 0)
+        r = parse_secret(ld, m, out);
+    return r;
+}
+
+void config_matrix_free(struct config_matrix *m)
+{
+    free(m->homeserver);
+    free(m->endpoint);
+    free(m->kind);
+    if (m->secret)
+        OPENSSL_cleanse(m->secret, m->secret_len);
+    free(m->secret);
+    memset(m, 0, sizeof(*m));
+}
