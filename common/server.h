@@ -36,6 +36,13 @@ struct masd_service {
     int (*setup)(const struct config *cfg);
     /* SIGHUP (systemctl reload); may be NULL. Runs on the main thread while loops serve. */
     int (*reload)(const struct config *cfg);
+    /* After the loops and the worker pool stopped, before exit (flush what is held in memory,
+     * such as session activity); may be NULL. */
+    void (*shutdown)(void);
+    /* The health route's check (DESIGN.md §1: DB-backed binaries answer 500 when the database
+     * is unreachable); may be NULL (always healthy). Runs on the worker pool, never on a loop:
+     * returns 0 when healthy, a negative errno otherwise. */
+    int (*health)(void);
 };
 
 /* Parses the command line and runs the service. Returns the process exit status. */

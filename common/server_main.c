@@ -18,9 +18,35 @@
 #define DEFAULT_CONFIG   "/etc/masd/config.yaml"
 #define MAX_REQUEST_BODY (1024 * 1024)
 
+static void health_check(void *arg)
+{
+    *(int *)arg = server.svc->health();
+}
+
+static void health_done(struct masd_request *r, void *arg)
+{
+    int rc = *(int *)arg;
+    free(arg);
+    if (!r)
+        return;
+    if (rc < 0)
+        masd_respond_text(r, 500, "unhealthy");
+    else
+        masd_respond(r, 200, "text/plain; charset=utf-8", MASD_STR("ok"));
+}
+
+/* The service's own check (a database round trip) is slow work: it goes to the worker pool. */
 static void health(struct masd_request *r)
 {
-    masd_respond(r, 200, "text/plain; charset=utf-8", MASD_STR("ok"));
+    if (!server.svc->health) {
+        masd_respond(r, 200, "text/plain; charset=utf-8", MASD_STR("ok"));
+        return;
+    }
+    int *rc = malloc(sizeof(*rc));
+    if (!rc || masd_defer(r, health_check, health_done, rc) != MASD_DEFER_QUEUED) {
+        free(rc);
+        masd_respond_text(r, 500, "unhealthy: the worker pool is full");
+    }
 }
 
 static bool owns(const struct masd_service *svc, const char *resource)
@@ -332,6 +358,8 @@ static int serve(const struct masd_service *svc)
     sd_notify(0, "STOPPING=1");
     server_threads_stop();
     workpool_stop();
+    if (svc->shutdown)
+        svc->shutdown();
     access_log_stop();
     return 0;
 }

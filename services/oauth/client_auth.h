@@ -1,0 +1,107 @@
+/* What the OAuth endpoints of masd-oauth share: their state (set up once by
+ * oauth_handlers_setup), MAS's OAuth error bodies and CORS, and client authentication
+ * (reference/mas-behaviour.md §8.1; client assertions per RFC 7523 and DESIGN.md §6). */
+#pragma once
+#include "server.h"
+#include "storage.h"
+#include <stdbool.h>
+#include <jansson.h>
+#include <stdint.h>
+
+struct secrets;
+
+struct oauth_state {
+    const struct config *cfg;
+    struct storage *st;
+    struct secrets *secrets; /* NULL without secrets.encryption: no client secret can be opened */
+    char *introspect_url;    /* public_base + oauth2/introspect: an assertion's accepted `aud` */
+    char *revoke_url;
+    char *token_url;
+};
+extern struct oauth_state oauth;
+
+/* {"error": error, "error_description": description (MAS's canned text when NULL)}. */
+void oauth_error(struct masd_request *r, int status, const char *error, const char *description);
+/* CORS as MAS's oauth resource; true when the request was a preflight and is answered. */
+bool oauth_cors(struct masd_request *r);
+/* keys.c: renders the public JWKS once, at setup. */
+int oauth_keys_render(const struct config *cfg);
+
+enum client_auth_method {
+    CLIENT_AUTH_NONE,
+    CLIENT_AUTH_SECRET_BASIC,
+    CLIENT_AUTH_SECRET_POST,
+    CLIENT_AUTH_SECRET_JWT,
+    CLIENT_AUTH_PRIVATE_KEY_JWT,
+};
+
+/* "none", "client_secret_basic", …; and back (-EINVAL for an unknown name). */
+const char *client_auth_method_name(enum client_auth_method m);
+int client_auth_method_parse(const char *name, enum client_auth_method *out);
+
+/* What the caller presented, read on the loop from the Authorization header and the form. */
+struct client_credentials {
+    bool bearer;        /* Authorization: Bearer …; only introspection accepts it */
+    char *bearer_token; /* malloc'd */
+    bool jwt;           /* client_assertion: client_secret_jwt or private_key_jwt, the client decides */
+    enum client_auth_method method; /* when !jwt */
+    char *client_id;                /* malloc'd */
+    char *client_secret;            /* malloc'd, or NULL */
+    char *assertion;                /* malloc'd, or NULL */
+};
+
+/* Reads the credentials. Returns 0; -ENODATA when none were presented; -EINVAL when they are
+ * malformed (*why says how; 400 invalid_request, or invalid_grant for a Basic/form client_id
+ * mismatch, as MAS). */
+int client_credentials_parse(struct masd_request *r, masd_str form, struct client_credentials *c,
+                             const char **error, const char **why);
+void client_credentials_clear(struct client_credentials *c);
+
+/* On the worker pool, outside any transaction, before the first client_authenticate(): writes
+ * the configuration's static clients when the section changed since the last sync (once per
+ * process; a failure is logged and the clients in the database are used as they are). Not at
+ * setup, so that `--check` never writes. */
+void client_auth_sync_once(void);
+
+/* The result of client_authenticate(): 0 authenticated; otherwise the OAuth error to answer. */
+struct client_auth_result {
+    int status;        /* 401, 500 */
+    const char *error; /* invalid_client, server_error */
+    const char *why;
+};
+
+/* On the worker pool: loads the client and checks the presented credentials against its
+ * registered method and secret or keys. `audience` is the URL of the endpoint called (the
+ * issuer and the token endpoint are accepted too, as MAS). *client is filled on success
+ * (storage_oauth_client_clear). Returns 0, or -EACCES / -EIO with *res set. */
+int client_authenticate(struct storage_tx *tx, const struct client_credentials *c, const char *audience,
+                        int64_t now, struct storage_oauth_client *client, struct client_auth_result *res);
+
+/* ---- client assertions (RFC 7523), exposed for the tests and the fuzz target -------------- */
+
+struct client_assertion {
+    char alg[8];
+    char *kid; /* malloc'd or NULL */
+    char *iss, *sub, *jti;
+    json_t *aud;           /* string or array (a reference) */
+    int64_t exp, nbf, iat; /* seconds; 0 when absent */
+    unsigned char *sig;    /* decoded signature */
+    size_t sig_len;
+    size_t signed_len; /* bytes of "header.payload" at the start of the assertion */
+};
+
+/* Parses a compact JWS (header.payload.signature) without checking it. -EINVAL on any defect. */
+int client_assertion_parse(const char *jwt, size_t len, struct client_assertion *a);
+void client_assertion_clear(struct client_assertion *a);
+
+/* The claims of RFC 7523 §3: iss = sub = client_id, aud contains one of `audiences`
+ * (NULL-terminated), exp in the future (CLIENT_ASSERTION_LEEWAY_S), nbf not in the future, and
+ * a jti present. The alg must be one the method allows. Returns 0 or -EACCES (*why). */
+#define CLIENT_ASSERTION_LEEWAY_S 30
+int client_assertion_check_claims(const struct client_assertion *a, const char *client_id,
+                                  enum client_auth_method method, const char *const *audiences,
+                                  int64_t now_ms, const char **why);
+/* Checks the signature: HMAC with `secret` (client_secret_jwt) or a key of the JWKS `jwks`
+ * (private_key_jwt; by kid when given). Returns 0 or -EACCES. */
+int client_assertion_verify(const struct client_assertion *a, const char *jwt, enum client_auth_method method,
+                            const char *secret, size_t secret_len, const json_t *jwks);

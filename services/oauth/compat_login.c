@@ -1,0 +1,306 @@
+/* GET and POST /_matrix/client/{version}/login (reference/mas-behaviour.md §4.2, §4.3).
+ *
+ * A password login is one job on the worker pool: the per-IP limit (before the user lookup, so
+ * a 429 never tells whether an account exists), the lookup, the per-account limit, the password
+ * check on the hashing thread, and the session in one write transaction. */
+#include "hashpool.h"
+#include "log.h"
+#include "matrix_error.h"
+#include "oauth.h"
+#include "passwords.h"
+#include "random.h"
+#include "session.h"
+#include "clock.h"
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEVICE_ID_LEN 10 /* MAS: 10 alphanumeric characters */
+
+enum login_outcome { LOGIN_OK, LOGIN_FORBIDDEN, LOGIN_LOCKED, LOGIN_LIMITED, LOGIN_BUSY, LOGIN_INTERNAL };
+
+struct login_job {
+    /* in: copies, since the request may be gone while the job runs */
+    char username[STORAGE_USERNAME_MAX + 1];
+    bool username_too_long;
+    char *password;
+    size_t password_len;
+    char device_id[STORAGE_DEVICE_ID_MAX + 1]; /* "" until drawn */
+    char *display_name, *user_agent;
+    bool refresh;
+    char ip_key[32 + MASD_ADDR_STRLEN];
+    /* the job's own state */
+    struct storage_user user;
+    struct storage_password pw;
+    bool has_password, upgrade;
+    char *new_hash;
+    unsigned new_version;
+    int verify;
+    /* out */
+    enum login_outcome outcome;
+    int64_t retry_after_ms;
+    struct compat_session_tokens tokens;
+};
+
+static json_t *flows;
+
+static void login_job_free(struct login_job *j)
+{
+    if (j->password)
+        OPENSSL_cleanse(j->password, j->password_len);
+    free(j->password);
+    free(j->new_hash);
+    free(j->display_name);
+    free(j->user_agent);
+    OPENSSL_cleanse(j, sizeof(*j));
+    free(j);
+}
+
+/* Per IP, then (for an existing, usable account) per account, then the lookup's result. */
+static int login_precheck(struct storage_tx *tx, void *arg)
+{
+    struct login_job *j = arg;
+    const struct config_rate_limiting *rl = &oauth_config->rate_limiting;
+    int64_t now = masd_now();
+    char key[64];
+    j->outcome = LOGIN_OK, j->has_password = false;
+    int r = storage_rate_limit_check(tx, j->ip_key, rl->login_per_ip.burst, rl->login_per_ip.per_second, now,
+                                     &j->retry_after_ms);
+    if (r <= 0) {
+        j->outcome = LOGIN_LIMITED;
+        return r;
+    }
+    r = j->username_too_long ? -ENOENT : storage_user_find(tx, j->username, &j->user);
+    if (r == -ENOENT || (r >= 0 && j->user.deactivated_at)) {
+        j->outcome = LOGIN_FORBIDDEN;
+        return 0;
+    }
+    if (r < 0)
+        return r;
+    if (j->user.locked_at) {
+        j->outcome = LOGIN_LOCKED;
+        return 0;
+    }
+    snprintf(key, sizeof(key), "login.per_account:%s", j->user.id);
+    r = storage_rate_limit_check(tx, key, rl->login_per_account.burst, rl->login_per_account.per_second, now,
+                                 &j->retry_after_ms);
+    if (r <= 0) {
+        j->outcome = LOGIN_LIMITED;
+        return r;
+    }
+    r = storage_password_get_active(tx, j->user.id, &j->pw);
+    if (r == -ENOENT) {
+        j->outcome = LOGIN_FORBIDDEN; /* no password set: as a wrong one */
+        return 0;
+    }
+    j->has_password = r >= 0;
+    return r;
+}
+
+/* On the hashing thread: the check, and the re-hash with the newest scheme when it is due. */
+static void login_verify(void *arg)
+{
+    struct login_job *j = arg;
+    const struct config_passwords *cfg = &oauth_config->passwords;
+    j->verify = password_verify(cfg, j->pw.version, j->pw.hash, j->password, j->password_len, &j->upgrade);
+    if (j->verify == 0 && j->upgrade &&
+        password_hash(cfg, j->password, j->password_len, &j->new_hash, &j->new_version) < 0) {
+        log_warn("cannot re-hash the password of user %s with the newest scheme", j->user.id);
+        j->upgrade = false; /* the login still succeeds; the upgrade waits for the next one */
+    }
+}
+
+static int login_commit(struct storage_tx *tx, void *arg)
+{
+    struct login_job *j = arg;
+    int64_t now = masd_now();
+    struct storage_compat_session session;
+    struct storage_password upgraded;
+    int r = 0;
+    if (j->upgrade)
+        r = storage_password_add(tx, j->user.id, j->new_hash, j->new_version, j->pw.id, now, &upgraded);
+    if (r >= 0)
+        r = compat_session_start(tx, &j->user, j->device_id, j->display_name, j->user_agent, j->refresh, now,
+                                 &session, &j->tokens);
+    return r;
+}
+
+static void login_work(void *arg)
+{
+    struct login_job *j = arg;
+    long retry = 0;
+    int r = storage_tx(oauth_storage, STORAGE_TX_WRITE, login_precheck, j);
+    if (r < 0 || j->outcome != LOGIN_OK || !j->has_password) {
+        if (r < 0) {
+            log_error("login: %s", storage_last_error());
+            j->outcome = LOGIN_INTERNAL;
+        }
+        return;
+    }
+    r = hashpool_run(login_verify, j, &retry);
+    if (r < 0) {
+        j->outcome = r == -EAGAIN ? LOGIN_BUSY : LOGIN_INTERNAL;
+        j->retry_after_ms = retry;
+        return;
+    }
+    if (j->verify < 0) {
+        if (j->verify != -EPERM)
+            log_warn("login: the stored password of user %s cannot be used: %s", j->user.id,
+                     strerror(-j->verify));
+        j->outcome = LOGIN_FORBIDDEN;
+        return;
+    }
+    if (!j->device_id[0] && random_alnum(j->device_id, DEVICE_ID_LEN) < 0) {
+        j->outcome = LOGIN_INTERNAL;
+        return;
+    }
+    r = storage_tx(oauth_storage, STORAGE_TX_WRITE | (j->upgrade ? STORAGE_TX_DURABLE : 0), login_commit, j);
+    if (r < 0) {
+        log_error("login: %s", storage_last_error());
+        j->outcome = LOGIN_INTERNAL;
+    }
+}
+
+static void login_respond_ok(struct masd_request *r, struct login_job *j)
+{
+    char user_id[STORAGE_USERNAME_MAX + 300];
+    snprintf(user_id, sizeof(user_id), "@%s:%s", j->user.username, oauth_config->matrix.homeserver);
+    json_t *doc = json_pack("{s:s, s:s, s:s}", "access_token", j->tokens.access_token, "device_id",
+                            j->device_id, "user_id", user_id);
+    if (doc && j->refresh) {
+        json_object_set_new(doc, "refresh_token", json_string(j->tokens.refresh_token));
+        json_object_set_new(doc, "expires_in_ms", json_integer(COMPAT_TOKEN_TTL_MS));
+    }
+    matrix_respond_json(r, 200, doc);
+}
+
+static void login_done(struct masd_request *r, void *arg)
+{
+    struct login_job *j = arg;
+    if (r) {
+        switch (j->outcome) {
+        case LOGIN_OK:
+            login_respond_ok(r, j);
+            break;
+        case LOGIN_FORBIDDEN:
+            matrix_error(r, 403, "M_FORBIDDEN", "Invalid username/password");
+            break;
+        case LOGIN_LOCKED:
+            matrix_error(r, 401, "M_USER_LOCKED", "User account has been locked");
+            break;
+        case LOGIN_LIMITED:
+            matrix_error_limited(r, "Too many login attempts", j->retry_after_ms);
+            break;
+        case LOGIN_BUSY:
+            matrix_error_limited(r, "Too many logins in progress", j->retry_after_ms);
+            break;
+        case LOGIN_INTERNAL:
+            matrix_error_internal(r);
+            break;
+        }
+    }
+    login_job_free(j);
+}
+
+/* The per-IP bucket. Without a client address (a UNIX-socket peer that sent no usable
+ * X-Forwarded-For) every such request shares one bucket (DESIGN.md §3): warn the operator, at
+ * most once a minute, to fix the proxy. */
+static void login_ip_key(const struct masd_request *r, char *key, size_t size)
+{
+    static _Atomic int64_t last_warned;
+    char ip[MASD_ADDR_STRLEN];
+    if (r->client.family == AF_INET || r->client.family == AF_INET6) {
+        snprintf(key, size, "login.per_ip:%s", addr_format(&r->client, ip));
+        return;
+    }
+    snprintf(key, size, "login.per_ip:-");
+    int64_t now = masd_now(), prev = atomic_load(&last_warned);
+    if (now - prev >= 60000 && atomic_compare_exchange_strong(&last_warned, &prev, now))
+        log_warn("login: a request without a client address: every such request shares one rate-limit "
+                 "bucket; let the proxy send X-Forwarded-For or the PROXY protocol");
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* The job for a parsed request, or NULL (out of memory). */
+static struct login_job *login_job_new(struct masd_request *r, const struct compat_login_request *in)
+{
+    struct login_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return NULL;
+    j->username_too_long = compat_login_username(in->user, oauth_config->matrix.homeserver, j->username,
+                                                 sizeof(j->username)) < 0;
+    if (in->device_id)
+        snprintf(j->device_id, sizeof(j->device_id), "%s", in->device_id);
+    j->refresh = in->refresh_token;
+    j->password_len = in->password_len;
+    j->password = malloc(in->password_len + 1);
+    j->display_name = dup_or_null(in->display_name);
+    j->user_agent = dup_or_null(compat_request_header(r, "user-agent", STORAGE_SHORT_TEXT_MAX));
+    login_ip_key(r, j->ip_key, sizeof(j->ip_key));
+    if (!j->password || (in->display_name && !j->display_name)) {
+        login_job_free(j);
+        return NULL;
+    }
+    memcpy(j->password, in->password, in->password_len + 1);
+    return j;
+}
+
+static void login_post(struct masd_request *r)
+{
+    json_t *doc;
+    struct compat_login_request in;
+    struct compat_error err;
+    if (compat_request_json(r, false, &doc) < 0)
+        return;
+    if (compat_login_parse(doc, &in, &err) < 0) {
+        json_decref(doc);
+        matrix_error(r, err.status, err.errcode, err.error);
+        return;
+    }
+    if (!oauth_config->passwords.enabled) {
+        json_decref(doc);
+        matrix_error(r, 400, "M_UNKNOWN", "Invalid login type");
+        return;
+    }
+    struct login_job *j = login_job_new(r, &in);
+    json_decref(doc);
+    if (!j) {
+        matrix_error_internal(r);
+        return;
+    }
+    if (masd_defer(r, login_work, login_done, j) != MASD_DEFER_QUEUED) {
+        login_job_free(j);
+        matrix_error_limited(r, "The server is busy", 1000);
+    }
+}
+
+void compat_login(struct masd_request *r)
+{
+    if (oauth_cors(r))
+        return;
+    if (masd_str_eq(r->method, MASD_STR("POST"))) {
+        login_post(r);
+        return;
+    }
+    matrix_respond_json(r, 200, json_incref(flows));
+}
+
+/* The flows masd offers: password login when passwords are enabled; no SSO or login tokens yet. */
+int compat_login_setup(const struct config *cfg)
+{
+    json_t *list = json_array();
+    if (cfg->passwords.enabled)
+        json_array_append_new(list, json_pack("{s:s}", "type", "m.login.password"));
+    json_decref(flows);
+    flows = json_pack("{s:o}", "flows", list);
+    if (!flows)
+        return -ENOMEM;
+    return hashpool_start();
+}

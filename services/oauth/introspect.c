@@ -1,0 +1,397 @@
+/* POST /oauth2/introspect (reference/mas-behaviour.md §7, reference/homeserver-contract.md): the
+ * homeserver's question "is this token good, and whose is it?" on every request that misses its
+ * cache. The hot path: the format is checked on the loop (a malformed token is inactive with no
+ * lookup), the lookup is one read transaction on the worker pool, and activity goes to the
+ * in-memory map (activity.c), never a write per call. */
+#include "activity.h"
+#include "client_auth.h"
+#include "clock.h"
+#include "form.h"
+#include "oauth_handlers.h"
+#include "secrets.h"
+#include "token.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define API_SCOPE           "urn:matrix:client:api:*"
+#define API_SCOPE_UNSTABLE  "urn:matrix:org.matrix.msc2967.client:api:*"
+#define DEVICE_PREFIX       "urn:matrix:client:device:"
+#define DEVICE_PREFIX_UNST  "urn:matrix:org.matrix.msc2967.client:device:"
+#define SYNAPSE_ADMIN_SCOPE "urn:synapse:admin:*"
+#define INACTIVE            "{\"active\":false}"
+
+enum hint { HINT_NONE, HINT_ACCESS, HINT_REFRESH };
+
+struct introspect {
+    struct client_credentials creds;
+    char *token;
+    enum token_kind kind;
+    enum hint hint;
+    bool device_header; /* X-MAS-Supports-Device-Id: 1 */
+    int64_t now;
+    /* results */
+    struct client_auth_result auth;
+    int rc;
+    char *body;                      /* the active answer; NULL: inactive */
+    char mark_used[STORAGE_ID_SIZE]; /* an OAuth access token introspected for the first time */
+};
+
+static void introspect_free(struct introspect *in)
+{
+    client_credentials_clear(&in->creds);
+    free(in->token);
+    free(in->body);
+    free(in);
+}
+
+/* RFC 6749 §3.3 scope-token characters: a device ID outside them cannot be put in a scope. */
+static bool scope_token_ok(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x21 || *s == 0x22 || *s == 0x5c || (unsigned char)*s > 0x7e)
+            return false;
+    return true;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sorted (MAS sorts lexicographically), without duplicates, space-separated. */
+static char *join_sorted(char **items, size_t n)
+{
+    qsort(items, n, sizeof(*items), cmp_str);
+    size_t len = 1;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(items[i]) + 1;
+    char *out = malloc(len), *p = out;
+    if (!out)
+        return NULL;
+    *p = '\0';
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && strcmp(items[i], items[i - 1]) == 0)
+            continue;
+        p += sprintf(p, "%s%s", p == out ? "" : " ", items[i]);
+    }
+    return out;
+}
+
+/* The stable and unstable twin of an API or device scope token (MAS adds both), or NULL. */
+static char *scope_twin(const char *t)
+{
+    char *out = NULL;
+    if (strcmp(t, API_SCOPE) == 0)
+        return strdup(API_SCOPE_UNSTABLE);
+    if (strcmp(t, API_SCOPE_UNSTABLE) == 0)
+        return strdup(API_SCOPE);
+    if (strncmp(t, DEVICE_PREFIX, strlen(DEVICE_PREFIX)) == 0)
+        return asprintf(&out, "%s%s", DEVICE_PREFIX_UNST, t + strlen(DEVICE_PREFIX)) < 0 ? NULL : out;
+    if (strncmp(t, DEVICE_PREFIX_UNST, strlen(DEVICE_PREFIX_UNST)) == 0)
+        return asprintf(&out, "%s%s", DEVICE_PREFIX, t + strlen(DEVICE_PREFIX_UNST)) < 0 ? NULL : out;
+    return NULL;
+}
+
+static char *oauth_scope(const char *scope)
+{
+    size_t n = 0, cap = 2 * (strlen(scope) / 2 + 2);
+    char **items = calloc(cap, sizeof(*items));
+    char *copy = strdup(scope), *save = NULL, *out = NULL;
+    if (!items || !copy)
+        goto out;
+    for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+        items[n++] = strdup(t);
+        char *twin = scope_twin(t);
+        if (twin)
+            items[n++] = twin;
+    }
+    out = join_sorted(items, n);
+out:
+    for (size_t i = 0; i < n; i++)
+        free(items[i]);
+    free(items);
+    free(copy);
+    return out;
+}
+
+static char *compat_scope(const struct storage_compat_session *s, bool device_header)
+{
+    char *items[5], *dev = NULL, *dev_unst = NULL;
+    size_t n = 0;
+    items[n++] = API_SCOPE;
+    items[n++] = API_SCOPE_UNSTABLE;
+    if (s->device_id[0] && !device_header) {
+        if (asprintf(&dev, "%s%s", DEVICE_PREFIX, s->device_id) < 0 ||
+            asprintf(&dev_unst, "%s%s", DEVICE_PREFIX_UNST, s->device_id) < 0) {
+            free(dev);
+            return NULL;
+        }
+        items[n++] = dev;
+        items[n++] = dev_unst;
+    }
+    if (s->is_synapse_admin)
+        items[n++] = SYNAPSE_ADMIN_SCOPE;
+    char *out = join_sorted(items, n);
+    free(dev);
+    free(dev_unst);
+    return out;
+}
+
+static bool user_ok(const struct storage_user *u)
+{
+    return u->locked_at == 0 && u->deactivated_at == 0;
+}
+
+/* The fields every active answer has; exp/expires_in only for an expiring access token. */
+static json_t *answer(const char *scope, const char *client_id, const struct storage_user *user,
+                      const char *token_type, int64_t created_at, int64_t expires_at, int64_t now)
+{
+    json_t *o = json_pack("{s:b, s:s, s:s, s:s, s:I, s:I}", "active", 1, "scope", scope, "client_id",
+                          client_id, "token_type", token_type, "iat", (json_int_t)(created_at / 1000), "nbf",
+                          (json_int_t)(created_at / 1000));
+    if (o && user) {
+        json_object_set_new(o, "username", json_string(user->username));
+        json_object_set_new(o, "sub", json_string(user->id));
+    }
+    if (o && expires_at) {
+        json_object_set_new(o, "exp", json_integer(expires_at / 1000));
+        json_object_set_new(o, "expires_in", json_integer((expires_at - now) / 1000));
+    }
+    return o;
+}
+
+static char *dump(json_t *o)
+{
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return s;
+}
+
+static int compat_access(struct storage_tx *tx, struct introspect *in)
+{
+    struct storage_compat_access_lookup l;
+    int r = storage_compat_access_token_lookup(tx, in->token, &l);
+    if (r < 0)
+        return r == -ENOENT ? 0 : r;
+    if (l.token.revoked_at || (l.token.expires_at && l.token.expires_at <= in->now) ||
+        l.session.finished_at || !user_ok(&l.user))
+        return 0;
+    if (l.session.device_id[0] && !in->device_header && !scope_token_ok(l.session.device_id))
+        return 0;
+    char *scope = compat_scope(&l.session, in->device_header);
+    json_t *o = scope ? answer(scope, "legacy", &l.user, "access_token", l.token.created_at,
+                               l.token.expires_at, in->now)
+                      : NULL;
+    free(scope);
+    if (o && l.session.device_id[0])
+        json_object_set_new(o, "device_id", json_string(l.session.device_id));
+    if (!(in->body = dump(o)))
+        return -ENOMEM;
+    activity_note(STORAGE_SESSION_COMPAT, l.session.id, in->now);
+    return 0;
+}
+
+static int compat_refresh(struct storage_tx *tx, struct introspect *in)
+{
+    struct storage_compat_refresh_lookup l;
+    int r = storage_compat_refresh_token_lookup(tx, in->token, &l);
+    if (r < 0)
+        return r == -ENOENT ? 0 : r;
+    if (l.token.consumed_at || l.token.revoked_at || l.session.finished_at || !user_ok(&l.user))
+        return 0;
+    if (l.session.device_id[0] && !in->device_header && !scope_token_ok(l.session.device_id))
+        return 0;
+    char *scope = compat_scope(&l.session, in->device_header);
+    json_t *o =
+        scope ? answer(scope, "legacy", &l.user, "refresh_token", l.token.created_at, 0, in->now) : NULL;
+    free(scope);
+    if (o && l.session.device_id[0])
+        json_object_set_new(o, "device_id", json_string(l.session.device_id));
+    if (!(in->body = dump(o)))
+        return -ENOMEM;
+    activity_note(STORAGE_SESSION_COMPAT, l.session.id, in->now);
+    return 0;
+}
+
+/* OAuth tokens: the session's scope with twins, jti the token's ID. */
+static int oauth_token(struct storage_tx *tx, struct introspect *in, bool access)
+{
+    struct storage_oauth_access_lookup a;
+    struct storage_oauth_refresh_lookup f;
+    int r = access ? storage_oauth_access_token_lookup(tx, in->token, &a)
+                   : storage_oauth_refresh_token_lookup(tx, in->token, &f);
+    if (r < 0)
+        return r == -ENOENT ? 0 : r;
+    const struct storage_oauth_session *s = access ? &a.session : &f.session;
+    const struct storage_user *u = (access ? a.has_user : f.has_user) ? (access ? &a.user : &f.user) : NULL;
+    bool valid = access ? !a.token.revoked_at && (!a.token.expires_at || a.token.expires_at > in->now)
+                        : !f.token.consumed_at && !f.token.revoked_at;
+    if (!valid || s->finished_at || (u && !user_ok(u)))
+        return 0;
+    char *scope = oauth_scope(s->scope);
+    json_t *o = scope ? answer(scope, s->client_id, u, access ? "access_token" : "refresh_token",
+                               access ? a.token.created_at : f.token.created_at,
+                               access ? a.token.expires_at : 0, in->now)
+                      : NULL;
+    free(scope);
+    if (o)
+        json_object_set_new(o, "jti", json_string(access ? a.token.id : f.token.id));
+    if (!(in->body = dump(o)))
+        return -ENOMEM;
+    if (access && !a.token.first_used_at)
+        memcpy(in->mark_used, a.token.id, STORAGE_ID_SIZE);
+    activity_note(STORAGE_SESSION_OAUTH, s->id, in->now);
+    return 0;
+}
+
+static int introspect_tx(struct storage_tx *tx, void *arg)
+{
+    struct introspect *in = arg;
+    free(in->body);
+    in->body = NULL;
+    in->mark_used[0] = '\0';
+    in->auth = (struct client_auth_result){0};
+    if (!in->creds.bearer) {
+        struct storage_oauth_client client;
+        int r = client_authenticate(tx, &in->creds, oauth.introspect_url, in->now, &client, &in->auth);
+        if (r < 0)
+            return in->auth.status >= 500 ? r : 0; /* a refusal still commits a claimed jti */
+        bool public = strcmp(client.token_endpoint_auth_method, "none") == 0;
+        storage_oauth_client_clear(&client);
+        if (public) {
+            in->auth = (struct client_auth_result){401, "access_denied", NULL};
+            return 0;
+        }
+    }
+    switch (in->kind) {
+    case TOKEN_COMPAT_ACCESS:
+        return in->hint == HINT_REFRESH ? 0 : compat_access(tx, in);
+    case TOKEN_COMPAT_REFRESH:
+        return in->hint == HINT_ACCESS ? 0 : compat_refresh(tx, in);
+    case TOKEN_ACCESS:
+        return in->hint == HINT_REFRESH ? 0 : oauth_token(tx, in, true);
+    case TOKEN_REFRESH:
+        return in->hint == HINT_ACCESS ? 0 : oauth_token(tx, in, false);
+    default: /* personal access tokens: not issued by masd */
+        return 0;
+    }
+}
+
+static int mark_used_tx(struct storage_tx *tx, void *arg)
+{
+    struct introspect *in = arg;
+    int r = storage_oauth_access_token_mark_used(tx, in->mark_used, in->now);
+    return r == -ENOENT ? 0 : r;
+}
+
+static void introspect_work(void *arg)
+{
+    struct introspect *in = arg;
+    if (!in->creds.bearer)
+        client_auth_sync_once();
+    /* a client assertion claims its jti: that is a write */
+    unsigned flags = in->creds.jwt ? STORAGE_TX_WRITE : STORAGE_TX_READ;
+    in->rc = storage_tx(oauth.st, flags, introspect_tx, in);
+    /* once per OAuth access token (MAS marks first use for refresh-replay detection) */
+    if (in->rc >= 0 && in->mark_used[0])
+        storage_tx(oauth.st, STORAGE_TX_WRITE, mark_used_tx, in);
+}
+
+static void respond_inactive(struct masd_request *r)
+{
+    masd_respond(r, 200, "application/json", MASD_STR(INACTIVE));
+}
+
+static void free_string(void *p)
+{
+    free(p);
+}
+
+static void introspect_done(struct masd_request *r, void *arg)
+{
+    struct introspect *in = arg;
+    if (!r) {
+        introspect_free(in);
+        return;
+    }
+    if (in->rc < 0) {
+        oauth_error(r, 500, "server_error", NULL);
+    } else if (in->auth.status) {
+        oauth_error(r, in->auth.status, in->auth.error, in->auth.why);
+    } else if (in->body) {
+        masd_req_on_dispose(r, free_string, in->body);
+        masd_respond(r, 200, "application/json", masd_str_from(in->body));
+        in->body = NULL;
+    } else {
+        respond_inactive(r);
+    }
+    introspect_free(in);
+}
+
+/* Everything that needs no database, on the loop: caller authentication by the shared secret,
+ * the form, the token's format. Returns true when the request is answered. */
+static bool introspect_front(struct masd_request *r, struct introspect *in)
+{
+    const char *error, *why;
+    int rc = client_credentials_parse(r, r->body, &in->creds, &error, &why);
+    if (rc < 0) {
+        oauth_error(r, 400, rc == -ENOMEM ? "server_error" : error, why);
+        return true;
+    }
+    if (in->creds.bearer) {
+        const struct config_matrix *m = &oauth.cfg->matrix;
+        const char *t = in->creds.bearer_token;
+        if (!m->secret || !secret_equal(m->secret, m->secret_len, t, strlen(t))) {
+            oauth_error(r, 401, "access_denied", NULL);
+            return true;
+        }
+    }
+    char *hint = NULL;
+    if (form_get(r->body, "token", &in->token) <= 0 || form_get(r->body, "token_type_hint", &hint) < 0) {
+        oauth_error(r, 400, "invalid_request", NULL);
+        return true;
+    }
+    in->hint = !hint                                ? HINT_NONE
+               : strcmp(hint, "access_token") == 0  ? HINT_ACCESS
+               : strcmp(hint, "refresh_token") == 0 ? HINT_REFRESH
+                                                    : -1;
+    free(hint);
+    if ((int)in->hint < 0) {
+        oauth_error(r, 400, "invalid_request", "Unknown token_type_hint");
+        return true;
+    }
+    int cursor = -1;
+    in->device_header = masd_str_eq(masd_req_header(r, "x-mas-supports-device-id", &cursor), MASD_STR("1"));
+    in->now = masd_now();
+    /* with the shared secret, a malformed token needs nothing more; client credentials must
+     * still be checked first, so that the answer never depends on the token for a stranger */
+    if (in->creds.bearer && token_check(in->token, strlen(in->token), &in->kind) < 0) {
+        respond_inactive(r);
+        return true;
+    }
+    return false;
+}
+
+void oauth_introspect(struct masd_request *r)
+{
+    if (oauth_cors(r))
+        return;
+    struct introspect *in = calloc(1, sizeof(*in));
+    if (!in) {
+        oauth_error(r, 500, "server_error", NULL);
+        return;
+    }
+    if (introspect_front(r, in)) {
+        introspect_free(in);
+        return;
+    }
+    if (!in->creds.bearer && token_check(in->token, strlen(in->token), &in->kind) < 0)
+        in->kind = (enum token_kind) - 1; /* authenticate the client, then answer inactive */
+    if (masd_defer(r, introspect_work, introspect_done, in) != MASD_DEFER_QUEUED) {
+        introspect_free(in);
+        oauth_error(r, 503, "temporarily_unavailable", NULL);
+    }
+}

@@ -1,0 +1,64 @@
+/* masd-oauth: the Matrix compat API (login, logout, refresh) and the OAuth 2.0 endpoints the
+ * homeserver and clients call (introspection, revocation, keys). It owns the resources `oauth`
+ * and `compat` and keeps its state in the shared database. */
+#include "log.h"
+#include "oauth.h"
+#include "oauth_handlers.h"
+#include "server.h"
+#include "storage.h"
+#include <errno.h>
+
+const struct config *oauth_config;
+struct storage *oauth_storage;
+
+/* The database must be reachable and its schema current: a service that started on an old
+ * schema would fail request by request instead of once, here. */
+static int setup(const struct config *cfg)
+{
+    oauth_config = cfg;
+    int r = storage_open(cfg, &oauth_storage);
+    if (r < 0)
+        return log_errno(r, "cannot open the database: %s", storage_last_error());
+    r = storage_check_migrations(oauth_storage);
+    if (r < 0)
+        return log_errno(r, "%s", storage_last_error());
+    r = compat_login_setup(cfg);
+    if (r >= 0)
+        r = oauth_handlers_setup(cfg, oauth_storage);
+    return r;
+}
+
+/* The health route: one round trip to the database (on the worker pool). */
+static int health(void)
+{
+    unsigned current, latest;
+    return storage_schema_version(oauth_storage, &current, &latest);
+}
+
+static const char *const resources[] = {"oauth", "compat", NULL};
+
+static const struct masd_handler handlers[] = {
+    {"/oauth2/keys.json", oauth_keys},
+    {"/oauth2/introspect", oauth_introspect},
+    {"/oauth2/revoke", oauth_revoke},
+    {"/_matrix/client/{version}/login", compat_login},
+    {"/_matrix/client/{version}/logout", compat_logout},
+    {"/_matrix/client/{version}/logout/all", compat_logout_all},
+    {"/_matrix/client/{version}/refresh", compat_refresh},
+    {NULL, NULL},
+};
+
+static const struct masd_service service = {
+    .name = "masd-oauth",
+    .summary = "Serves the Matrix compat API (login, logout, refresh) and the OAuth 2.0 endpoints of masd.",
+    .resources = resources,
+    .handlers = handlers,
+    .setup = setup,
+    .shutdown = oauth_handlers_shutdown,
+    .health = health,
+};
+
+int main(int argc, char **argv)
+{
+    return masd_main(argc, argv, &service);
+}

@@ -1,0 +1,52 @@
+/* Compat sessions: where they begin, rotate and end. */
+#include "session.h"
+#include "oauth.h"
+#include <errno.h>
+
+/* A fresh access token (and refresh token) for session_id, written to the database. */
+static int issue_tokens(struct storage_tx *tx, const char *session_id, bool refresh, int64_t now,
+                        struct compat_session_tokens *t, struct storage_refresh_token *rt_out)
+{
+    struct storage_access_token at;
+    int r = token_generate(TOKEN_COMPAT_ACCESS, t->access_token);
+    t->refresh_token[0] = '\0';
+    t->expires_at = refresh ? now + COMPAT_TOKEN_TTL_MS : 0;
+    if (r >= 0)
+        r = storage_compat_access_token_add(tx, session_id, t->access_token, t->expires_at, now, &at);
+    if (r >= 0 && refresh)
+        r = token_generate(TOKEN_COMPAT_REFRESH, t->refresh_token);
+    if (r >= 0 && refresh)
+        r = storage_compat_refresh_token_add(tx, session_id, at.id, t->refresh_token, now, rt_out);
+    return r < 0 ? r : 0;
+}
+
+int compat_session_start(struct storage_tx *tx, const struct storage_user *user, const char *device_id,
+                         const char *display_name, const char *user_agent, bool refresh, int64_t now,
+                         struct storage_compat_session *session, struct compat_session_tokens *tokens)
+{
+    struct storage_refresh_token rt;
+    int r = storage_device_finish_sessions(tx, user->id, device_id, now);
+    if (r >= 0)
+        r = storage_compat_session_create(tx, user->id, device_id, false, NULL, display_name, user_agent, now,
+                                          session);
+    if (r >= 0)
+        r = issue_tokens(tx, session->id, refresh, now, tokens, &rt);
+    return r < 0 ? r : 0;
+}
+
+int compat_session_end(struct storage_tx *tx, const char *session_id, int64_t now)
+{
+    return storage_compat_session_finish(tx, session_id, now);
+}
+
+int compat_session_refresh(struct storage_tx *tx, const struct storage_refresh_token *old, int64_t now,
+                           struct compat_session_tokens *tokens)
+{
+    struct storage_refresh_token next;
+    int r = issue_tokens(tx, old->session_id, true, now, tokens, &next);
+    if (r >= 0)
+        r = storage_compat_refresh_token_consume(tx, old->id, next.id, now);
+    if (r >= 0 && old->access_token_id[0])
+        r = storage_compat_access_token_expire(tx, old->access_token_id, now);
+    return r < 0 ? r : 0;
+}

@@ -1,0 +1,39 @@
+/* Client assertions (services/oauth/client_assertion.c) on arbitrary bytes: parsing, the claim
+ * checks and both kinds of signature check must neither crash nor read outside the input, and
+ * an input that is not a compact JWS must never verify. */
+#include "client_auth.h"
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    /* NUL-terminated private copy: the verifiers read the signing input as a string prefix */
+    char *s = malloc(size + 1);
+    if (!s)
+        return 0;
+    memcpy(s, data, size);
+    s[size] = '\0';
+    struct client_assertion a;
+    if (client_assertion_parse(s, size, &a) == 0) {
+        static const char *const aud[] = {"https://auth.example.com/", NULL};
+        const char *why;
+        client_assertion_check_claims(&a, "client", CLIENT_AUTH_SECRET_JWT, aud, 1700000000000, &why);
+        client_assertion_check_claims(&a, "client", CLIENT_AUTH_PRIVATE_KEY_JWT, aud, 1700000000000, &why);
+        if (a.signed_len >= size || s[a.signed_len] != '.')
+            abort();
+        client_assertion_verify(&a, s, CLIENT_AUTH_SECRET_JWT, "secret", 6, NULL);
+        json_t *jwks = json_loads("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\","
+                                  "\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\","
+                                  "\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\"},"
+                                  "{\"kty\":\"RSA\",\"n\":\"sXch\",\"e\":\"AQAB\"}]}",
+                                  0, NULL);
+        client_assertion_verify(&a, s, CLIENT_AUTH_PRIVATE_KEY_JWT, NULL, 0, jwks);
+        json_decref(jwks);
+        client_assertion_clear(&a);
+    }
+    free(s);
+    return 0;
+}

@@ -1,0 +1,29 @@
+/* The compat login body on arbitrary input: the JSON body rules, the login parser and the
+ * username rule never crash, and a parsed login always names a user and a password. */
+#include "compat_parse.h"
+#include <stdint.h>
+#include <stdlib.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    json_t *doc = NULL;
+    struct compat_error err;
+    struct compat_login_request in;
+    char name[256];
+    if (compat_json_body(MASD_STR("application/json"), (masd_str){(const char *)data, size}, false, &doc,
+                         &err) < 0)
+        return 0;
+    if (compat_login_parse(doc, &in, &err) == 0) {
+        if (!in.user || !in.password)
+            abort();
+        long n = compat_login_username(in.user, "example.com", name, sizeof(name));
+        if (n >= (long)sizeof(name))
+            abort();
+    } else if (err.status != 400 || !err.errcode) {
+        abort();
+    }
+    json_decref(doc);
+    return 0;
+}

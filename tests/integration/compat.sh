@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# masd-oauth's Matrix compat API behind nginx (the shipped units/nginx/*.conf), on SQLite and,
+# when MASD_TEST_PG_URI is set, on PostgreSQL: matrix-js-sdk 37 end to end; every error in
+# Matrix JSON with MAS's status and errcode; the login rate limits per client IP through nginx
+# (X-Forwarded-For), against a forged X-Forwarded-For, and across two processes sharing the
+# database; device replacement; a locked user; the password re-hash on login; refusing to start
+# on pending migrations; health.
+. "$(dirname "$0")/lib.sh"
+OAUTH_BIN=$BUILD/services/oauth/masd-oauth
+MASCTL_BIN=$BUILD/tools/masctl
+require_binaries "$OAUTH_BIN" "$MASCTL_BIN"
+if [ ! -d "$NODE_DIR/node_modules/matrix-js-sdk" ]; then
+    (cd "$NODE_DIR" && npm ci --no-audit --no-fund >/dev/null 2>&1) ||
+        { fail_check "npm ci in tests/node" "matrix-js-sdk is not installed"; finish; }
+fi
+
+ORIGIN=auth.example.com
+PW='correct horse battery staple'
+make_cert "$ORIGIN"
+J='content-type: application/json'
+
+# config FILE DB-URI PORT SCHEMES [SOCKET]: a masd-oauth config. nginx is the only trusted proxy
+# over TCP (127.0.0.1); test clients connect from other loopback addresses.
+config()
+{
+    local file=$1 uri=$2 port=$3 schemes=$4 sock=${5:-}
+    {
+        printf 'http:\n  public_base: https://%s/\n  trusted_proxies: [127.0.0.1/32]\n' "$ORIGIN"
+        printf '  listeners:\n    - name: oauth\n'
+        printf '      resources: [{name: oauth}, {name: compat}, {name: health}]\n'
+        printf '      binds:\n        - address: 127.0.0.1:%s\n' "$port"
+        [ -n "$sock" ] && printf '        - socket: %s\n          mode: "666"\n' "$sock"
+        printf 'database:\n  uri: "%s"\n' "$uri"
+        printf 'matrix:\n  homeserver: example.com\n  secret: shared-secret-for-the-homeserver\n'
+        printf 'passwords:\n  schemes:\n%s\n' "$schemes"
+        secrets_yaml
+    } >"$file"
+}
+ARGON_BCRYPT='    - {version: 2, algorithm: argon2id}
+    - {version: 1, algorithm: bcrypt, cost: 4}'
+ARGON_ONLY='    - {version: 2, algorithm: argon2id}'
+BCRYPT_ONLY='    - {version: 1, algorithm: bcrypt, cost: 4}'
+
+# call NAME FROM-IP curl-args...: a request from a given loopback source address.
+call() { local name=$1 ip=$2; shift 2; http "$name" --interface "$ip" -k "$@"; }
+
+# matrix_error NAME STATUS ERRCODE: the response NAME is that Matrix error, in JSON.
+matrix_error()
+{
+    expect_eq "$(status "$T/$1.h")" "$2" || return 1
+    expect_match "$(header "$T/$1.h" content-type)" '^application/json' || return 1
+    json_expect "$T/$1.b" "d.errcode === '$3' && typeof d.error === 'string'"
+}
+
+# login_body USER PASSWORD [EXTRA-JSON-MEMBERS]
+login_body() { printf '{"type":"m.login.password","identifier":{"type":"m.id.user","user":"%s"},"password":"%s"%s}' "$1" "$2" "${3:-}"; }
+
+# login NAME FROM-IP URL USER PASSWORD [EXTRA]: POST /login.
+login() { call "$1" "$2" -X POST "$3/_matrix/client/v3/login" -H "$J" --data-binary "$(login_body "$4" "$5" "${6:-}")"; }
+
+# token NAME FIELD: a member of the JSON response NAME.
+token() { node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))[process.argv[2]])' "$T/$1.b" "$2"; }
+
+# A pending migration: masd-oauth refuses to start and says what to run.
+refuses_unmigrated()
+{
+    local cfg=$1 log=$T/logs/unmigrated.log
+    timeout 10 "$OAUTH_BIN" --config "$cfg" >"$log" 2>&1 && { echo "started"; return 1; }
+    expect_file_contains "$log" 'masctl database migrate'
+}
+
+# Every compat endpoint, malformed: the right Matrix error, and the service stays up.
+malformed()
+{
+    local b=$1 base=$2 ip=127.0.0.9 big=$T/big.json
+    head -c 70000 /dev/zero | tr '\0' ' ' >"$big"
+    printf '{}' >>"$big"
+    local L=$base/_matrix/client/v3/login
+    call m1 $ip -X POST "$L" -H 'content-type: text/plain' --data-binary '{}'
+    check "$b: login with Content-Type text/plain: 400 M_NOT_JSON" matrix_error m1 400 M_NOT_JSON
+    call m2 $ip -X POST "$L" -H "$J" --data-binary '{"type":'
+    check "$b: login with invalid JSON: 400 M_NOT_JSON" matrix_error m2 400 M_NOT_JSON
+    call m3 $ip -X POST "$L" -H "$J" --data-binary ''
+    check "$b: login with an empty body: 400 M_NOT_JSON" matrix_error m3 400 M_NOT_JSON
+    call m4 $ip -X POST "$L" -H "$J" --data-binary '{"type":"m.login.password","password":"x"}'
+    check "$b: login without identifier: 400 M_BAD_JSON" matrix_error m4 400 M_BAD_JSON
+    call m5 $ip -X POST "$L" -H "$J" --data-binary '{"type":"m.login.password","user":["a"],"password":"x"}'
+    check "$b: login with a wrong shape: 400 M_BAD_JSON" matrix_error m5 400 M_BAD_JSON
+    call m6 $ip -X POST "$L" -H "$J" --data-binary '{"type":"m.login.sso"}'
+    check "$b: login with an unsupported type: 400 M_UNKNOWN" matrix_error m6 400 M_UNKNOWN
+    call m7 $ip -X POST "$L" -H "$J" \
+        --data-binary '{"type":"m.login.password","identifier":{"type":"m.id.thirdparty","medium":"email","address":"a@b.c"},"password":"x"}'
+    check "$b: login with an unsupported identifier: 400 M_UNKNOWN" matrix_error m7 400 M_UNKNOWN
+    call m8 $ip -X POST "$L" -H "$J" --data-binary "@$big"
+    check "$b: login with a 70 KB body: 413 M_TOO_LARGE" matrix_error m8 413 M_TOO_LARGE
+    call m9 $ip -X POST "$L" -H "$J" --data-binary '{"a":1,"a":2}'
+    check "$b: login with duplicate keys: 400 M_NOT_JSON" matrix_error m9 400 M_NOT_JSON
+    call m10 $ip -X POST "$base/_matrix/client/v3/logout"
+    check "$b: logout without a token: 401 M_MISSING_TOKEN" matrix_error m10 401 M_MISSING_TOKEN
+    call m11 $ip -X POST "$base/_matrix/client/v3/logout" -H 'authorization: Bearer mat_nope'
+    check "$b: logout with a malformed token: 401 M_UNKNOWN_TOKEN" matrix_error m11 401 M_UNKNOWN_TOKEN
+    call m12 $ip -X POST "$base/_matrix/client/r0/logout/all" -H 'authorization: Bearer x' -H "$J" --data-binary '{'
+    check "$b: logout/all with invalid JSON: 400 M_NOT_JSON" matrix_error m12 400 M_NOT_JSON
+    call m13 $ip -X POST "$base/_matrix/client/v3/logout/all"
+    check "$b: logout/all without a token: 401 M_MISSING_TOKEN" matrix_error m13 401 M_MISSING_TOKEN
+    local R=$base/_matrix/client/v3/refresh
+    call m14 $ip -X POST "$R" -H "$J" --data-binary 'nope'
+    check "$b: refresh with invalid JSON: 400 M_NOT_JSON (Matrix JSON, unlike MAS)" matrix_error m14 400 M_NOT_JSON
+    call m15 $ip -X POST "$R" -H "$J" --data-binary '{"refresh_token":5}'
+    check "$b: refresh with a wrong shape: 400 M_BAD_JSON" matrix_error m15 400 M_BAD_JSON
+    call m16 $ip -X POST "$R" -H "$J" --data-binary '{"refresh_token":"mcr_cxG6gZXyvelQWW9XqfNbm5KAQovodf_XvJz43"}'
+    check "$b: refresh with a bad token: 401 M_UNKNOWN_TOKEN" matrix_error m16 401 M_UNKNOWN_TOKEN
+    call m17 $ip -X POST "$R" -H "$J" --data-binary "@$big"
+    check "$b: refresh with a 70 KB body: 413 M_TOO_LARGE" matrix_error m17 413 M_TOO_LARGE
+    call m18 $ip -X POST "$R" -H 'content-type: application/x-www-form-urlencoded' --data-binary 'refresh_token=x'
+    check "$b: refresh with a form body: 400 M_NOT_JSON" matrix_error m18 400 M_NOT_JSON
+    call m19 $ip -X OPTIONS "$R" -H 'origin: https://app.example' -H 'access-control-request-method: POST'
+    check "$b: CORS preflight on /refresh: 204 with allow-origin *" \
+        eval "[ \"\$(status $T/m19.h)\" = 204 ] && [ \"\$(header $T/m19.h access-control-allow-origin)\" = '*' ]"
+    call m20 $ip "$base/_matrix/client/v3/login"
+    check "$b: GET /login lists m.login.password only" json_expect "$T/m20.b" \
+        "JSON.stringify(d) === '{\"flows\":[{\"type\":\"m.login.password\"}]}'"
+}
+
+# The login limits: 3 per client IP (burst), keyed by what nginx forwards; a forged
+# X-Forwarded-For from an untrusted peer counts against its real address; the buckets live in
+# the database, so a second process sees the first one's attempts.
+rate_limits()
+{
+    local b=$1 nginx=$2 p1=$3 p2=$4 i
+    for i in 1 2 3; do login rl5-$i 127.0.0.5 "$nginx" nobody wrong; done
+    login rl5-4 127.0.0.5 "$nginx" nobody wrong
+    check "$b: 3 failed logins from 127.0.0.5 through nginx: 403 M_FORBIDDEN" matrix_error rl5-3 403 M_FORBIDDEN
+    check "$b: the 4th from 127.0.0.5: 429 M_LIMIT_EXCEEDED with retry_after_ms" \
+        eval "matrix_error rl5-4 429 M_LIMIT_EXCEEDED && json_expect $T/rl5-4.b 'd.retry_after_ms > 0'"
+    login rl6 127.0.0.6 "$nginx" nobody wrong
+    check "$b: 127.0.0.6 has its own bucket (403, not 429)" matrix_error rl6 403 M_FORBIDDEN
+    login rl5-known 127.0.0.5 "$nginx" alice "$PW"
+    check "$b: a limited IP is refused before the user lookup (429 for an existing user too)" \
+        matrix_error rl5-known 429 M_LIMIT_EXCEEDED
+    for i in 1 2 3 4; do
+        call xff-$i 127.0.0.7 -X POST "http://127.0.0.1:$p1/_matrix/client/v3/login" -H "$J" \
+            -H "X-Forwarded-For: 10.1.2.$i" --data-binary "$(login_body nobody wrong)"
+    done
+    check "$b: forged X-Forwarded-For from an untrusted peer: limited by its real address" \
+        eval "matrix_error xff-3 403 M_FORBIDDEN && matrix_error xff-4 429 M_LIMIT_EXCEEDED"
+    login pp-1 127.0.0.8 "http://127.0.0.1:$p1" nobody wrong
+    login pp-2 127.0.0.8 "http://127.0.0.1:$p2" nobody wrong
+    login pp-3 127.0.0.8 "http://127.0.0.1:$p1" nobody wrong
+    login pp-4 127.0.0.8 "http://127.0.0.1:$p2" nobody wrong
+    check "$b: the limit holds across two masd-oauth processes on one database" \
+        eval "matrix_error pp-3 403 M_FORBIDDEN && matrix_error pp-4 429 M_LIMIT_EXCEEDED"
+    # A UNIX-socket peer without X-Forwarded-For has no address: one shared bucket, one warning.
+    for i in 1 2 3 4 5; do
+        http ux-$i --unix-socket "$T/run/oauth.sock" -X POST "http://x/_matrix/client/v3/login" -H "$J" \
+            --data-binary "$(login_body nobody wrong)"
+    done
+    check "$b: requests without a client address share one bucket" \
+        eval "matrix_error ux-3 403 M_FORBIDDEN && matrix_error ux-4 429 M_LIMIT_EXCEEDED"
+    check "$b: ... and draw one warning, not one per request" \
+        eval "[ \$(grep -c 'without a client address' '${LOG_OF[oauth1-$b]}') = 1 ]"
+}
+
+# Device replacement, a locked user, and the re-hash of an old-scheme password.
+sessions()
+{
+    local b=$1 p1=$2 p2=$3 u1=http://127.0.0.1:$2
+    login dev-1 127.0.0.11 "$u1" ALICE "$PW" ',"device_id":"DEVICE1"'
+    login dev-2 127.0.0.11 "$u1" "@alice:example.com" "$PW" ',"device_id":"DEVICE1"'
+    check "$b: case-insensitive login and MXID localpart; device_id kept" \
+        json_expect "$T/dev-2.b" "d.device_id === 'DEVICE1' && d.user_id === '@alice:example.com'"
+    call dev-old 127.0.0.11 -X POST "$u1/_matrix/client/v3/logout" -H "authorization: Bearer $(token dev-1 access_token)"
+    check "$b: a login on the same device ends the previous session" matrix_error dev-old 401 M_UNKNOWN_TOKEN
+    call dev-all 127.0.0.11 -X POST "$u1/_matrix/client/v3/logout/all" -H "authorization: Bearer $(token dev-2 access_token)" \
+        -H "$J" --data-binary '{"io.element.only_compat_is_fine":true}'
+    check "$b: logout/all with io.element.only_compat_is_fine: 200 {}" \
+        eval "[ \"\$(status $T/dev-all.h)\" = 200 ] && json_expect $T/dev-all.b 'Object.keys(d).length === 0'"
+    login other 127.0.0.11 "$u1" "@alice:elsewhere.example" "$PW"
+    check "$b: a user ID on another server is not ours: 403 M_FORBIDDEN" matrix_error other 403 M_FORBIDDEN
+    login locked 127.0.0.10 "$u1" carol "$PW"
+    check "$b: a locked user: 401 M_USER_LOCKED" matrix_error locked 401 M_USER_LOCKED
+    login gone 127.0.0.10 "$u1" dave "$PW"
+    check "$b: a deactivated user: 403 M_FORBIDDEN" matrix_error gone 403 M_FORBIDDEN
+    login up-0 127.0.0.12 "http://127.0.0.1:$p2" erin "$PW"
+    check "$b: erin's bcrypt password is unknown to an argon2-only process" matrix_error up-0 403 M_FORBIDDEN
+    login up-1 127.0.0.12 "$u1" erin "$PW"
+    login up-2 127.0.0.12 "http://127.0.0.1:$p2" erin "$PW"
+    check "$b: a login re-hashes an old-scheme password with the newest scheme" \
+        eval "json_expect $T/up-1.b 'd.access_token' && json_expect $T/up-2.b 'd.user_id === \"@erin:example.com\"'"
+}
+
+# run_backend NAME DB-URI [DROP-SQL-URI DBNAME]: the whole scenario on one database.
+run_backend()
+{
+    local b=$1 uri=$2 admin=${3:-} dbname=${4:-}
+    local p1 p2 ng dir=$T/$b
+    p1=$(free_port) p2=$(free_port) ng=$(free_port)
+    mkdir -p "$dir"
+    config "$dir/oauth1.yaml" "$uri" "$p1" "$ARGON_BCRYPT" "$T/run/oauth.sock"
+    config "$dir/oauth2.yaml" "$uri" "$p2" "$ARGON_ONLY"
+    config "$dir/bcrypt.yaml" "$uri" "$p2" "$BCRYPT_ONLY"
+    check "$b: masd-oauth refuses to start before \`masctl database migrate\`" refuses_unmigrated "$dir/oauth1.yaml"
+    local M=("$MASCTL_BIN" -c "$dir/oauth1.yaml")
+    if ! { "${M[@]}" database migrate && for u in alice carol dave; do
+        "${M[@]}" manage register-user -y -p "$PW" --ignore-password-complexity "$u" || exit 1
+    done && "$MASCTL_BIN" -c "$dir/bcrypt.yaml" manage register-user -y -p "$PW" --ignore-password-complexity erin &&
+        "${M[@]}" manage lock-user carol && "${M[@]}" manage lock-user --deactivate dave; } >"$dir/masctl.log" 2>&1; then
+        fail_check "$b: masctl sets up the database" "$(tail -n 20 "$dir/masctl.log")"
+        return
+    fi
+    masd_start oauth1-$b "$OAUTH_BIN" "$dir/oauth1.yaml" 127.0.0.1:$p1 "$T/run/oauth.sock" || return
+    masd_start oauth2-$b "$OAUTH_BIN" "$dir/oauth2.yaml" 127.0.0.1:$p2 || return
+    render_nginx_snippets "$dir/nginx/masd" -e "s|listen 443 ssl http2;|listen 127.0.0.1:$ng ssl http2;|" \
+        -e '/listen \[::\]:443/d'
+    nginx_main_conf "$dir/nginx" "
+    include $dir/nginx/masd/masd-upstreams-unix.conf;
+    include $dir/nginx/masd/masd.conf;"
+    nginx_start nginx-$b "$dir/nginx" 127.0.0.1:$ng || return
+    local base=https://127.0.0.1:$ng
+
+    NODE_EXTRA_CA_CERTS=$T/tls/cert.pem node "$NODE_DIR/compat.mjs" "$base" alice "$PW" example.com >"$dir/sdk.out" 2>&1
+    local line
+    while IFS= read -r line; do
+        case $line in
+        '{"step"'*'"ok":true'*) check "$b: matrix-js-sdk: $(node -e 'console.log(JSON.parse(process.argv[1]).step)' "$line")" true ;;
+        '{"step"'*) check "$b: matrix-js-sdk: $line" false ;;
+        esac
+    done <"$dir/sdk.out"
+    check "$b: matrix-js-sdk ran every step" eval "[ \$(grep -c '\"ok\":true' $dir/sdk.out) = 6 ] || { cat $dir/sdk.out; false; }"
+
+    malformed "$b" "$base"
+    rate_limits "$b" "$base" "$p1" "$p2"
+    sessions "$b" "$p1" "$p2"
+    http health "http://127.0.0.1:$p1/health"
+    check "$b: health 200 with the database up" expect_eq "$(status "$T/health.h")" 200
+    if [ -n "$admin" ]; then
+        psql -q "$admin" -c "DROP DATABASE $dbname WITH (FORCE)" >"$dir/drop.log" 2>&1
+        http health-down "http://127.0.0.1:$p1/health"
+        check "$b: health 500 once the database is gone" expect_eq "$(status "$T/health-down.h")" 500
+    fi
+    http alive "http://127.0.0.1:$p1/_matrix/client/v3/login"
+    check "$b: masd-oauth still serves after all of it" expect_eq "$(status "$T/alive.h")" 200
+    stop nginx-$b
+    check "$b: nginx logged no upstream error" expect_file_lacks "$dir/nginx/error.log" '\[(error|crit|alert|emerg)\]'
+    masd_stop oauth1-$b
+    masd_stop oauth2-$b
+}
+
+run_backend sqlite "sqlite://$T/masd.db"
+if [ -n "${MASD_TEST_PG_URI:-}" ]; then
+    db=compat_$$_$RANDOM
+    if psql -q "$MASD_TEST_PG_URI" -c "CREATE DATABASE $db TEMPLATE template0" >"$T/pg.log" 2>&1; then
+        run_backend pg "${MASD_TEST_PG_URI/\/masd\?//$db?}" "$MASD_TEST_PG_URI" "$db"
+        psql -q "$MASD_TEST_PG_URI" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
+    else
+        fail_check "pg: create a test database" "$(cat "$T/pg.log")"
+    fi
+else
+    note "MASD_TEST_PG_URI is not set: PostgreSQL skipped (tests/run sets it)"
+fi
+finish

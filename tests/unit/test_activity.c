@@ -1,0 +1,131 @@
+/* The session activity map (services/oauth/activity.c): bounded and lossy when full, written at
+ * most once a minute per session, everything on the exit flush, stale sessions forgotten, and
+ * the batch writes reaching the database on both backends. */
+#include "activity.h"
+#include "storage_test.h"
+
+#define ID_A "01HZZZZZZZZZZZZZZZZZZZZZZA"
+#define ID_B "01HZZZZZZZZZZZZZZZZZZZZZZB"
+#define ID_C "01HZZZZZZZZZZZZZZZZZZZZZZC"
+#define ID_D "01HZZZZZZZZZZZZZZZZZZZZZZD"
+
+static void test_bounded(void)
+{
+    struct activity_map *m;
+    CHECK_INT(activity_map_new(0, &m), -EINVAL);
+    CHECK_INT(activity_map_new(2, &m), 0);
+    int64_t t = 1000000;
+    CHECK_INT(activity_record(m, STORAGE_SESSION_COMPAT, ID_A, t), 0);
+    CHECK_INT(activity_record(m, STORAGE_SESSION_COMPAT, ID_B, t), 0);
+    /* full: a new session is lost and counted, a known one still updates */
+    CHECK_INT(activity_record(m, STORAGE_SESSION_COMPAT, ID_C, t), -ENOSPC);
+    CHECK_INT(activity_record(m, STORAGE_SESSION_OAUTH, ID_A, t), -ENOSPC); /* kind is part of the key */
+    CHECK_INT(activity_dropped(m), 2);
+    CHECK_INT(activity_record(m, STORAGE_SESSION_COMPAT, ID_A, t + 5), 0);
+    CHECK_INT(activity_map_size(m), 2);
+    CHECK_INT(activity_record(m, STORAGE_SESSION_COMPAT, "short", t), -EINVAL);
+    activity_map_free(m);
+}
+
+static void test_once_a_minute(void)
+{
+    struct activity_map *m;
+    struct activity_entry e[8];
+    CHECK_INT(activity_map_new(8, &m), 0);
+    int64_t t = masd_now();
+    activity_record(m, STORAGE_SESSION_COMPAT, ID_A, t);
+    activity_record(m, STORAGE_SESSION_COMPAT, ID_A, t + 10); /* the latest wins */
+    activity_record(m, STORAGE_SESSION_OAUTH, ID_B, t + 3);
+    CHECK_INT(activity_take_due(m, t + 20, false, e, 8), 2); /* first sight: due at once */
+    for (int i = 0; i < 2; i++)
+        if (e[i].kind == STORAGE_SESSION_COMPAT) {
+            CHECK_STR(e[i].id, ID_A);
+            CHECK_INT(e[i].at, t + 10);
+        } else {
+            CHECK_STR(e[i].id, ID_B);
+            CHECK_INT(e[i].at, t + 3);
+        }
+    CHECK_INT(activity_take_due(m, t + 21, false, e, 8), 0); /* nothing new */
+    activity_record(m, STORAGE_SESSION_COMPAT, ID_A, t + 30000);
+    CHECK_INT(activity_take_due(m, t + 30001, false, e, 8), 0); /* written < 1 min ago: waits */
+    CHECK_INT(activity_take_due(m, t + 20 + ACTIVITY_INTERVAL_MS - 1, false, e, 8), 0);
+    CHECK_INT(activity_take_due(m, t + 20 + ACTIVITY_INTERVAL_MS, false, e, 8), 1);
+    CHECK_INT(e[0].at, t + 30000);
+    /* the exit flush takes what waits, whatever the interval */
+    activity_record(m, STORAGE_SESSION_COMPAT, ID_A, t + 70000);
+    CHECK_INT(activity_take_due(m, t + 70001, false, e, 8), 0);
+    CHECK_INT(activity_take_due(m, t + 70001, true, e, 8), 1);
+    CHECK_INT(activity_take_due(m, t + 70002, true, e, 8), 0);
+    activity_map_free(m);
+}
+
+/* A session with nothing new for an interval is forgotten, which makes room again. */
+static void test_forget_and_batches(void)
+{
+    struct activity_map *m;
+    struct activity_entry e[8];
+    CHECK_INT(activity_map_new(3, &m), 0);
+    int64_t t = 5000000;
+    activity_record(m, STORAGE_SESSION_COMPAT, ID_A, t);
+    activity_record(m, STORAGE_SESSION_COMPAT, ID_B, t);
+    activity_record(m, STORAGE_SESSION_COMPAT, ID_C, t);
+    CHECK_INT(activity_record(m, STORAGE_SESSION_COMPAT, ID_D, t), -ENOSPC);
+    CHECK_INT(activity_take_due(m, t, false, e, 2), 2); /* batches of at most max */
+    CHECK_INT(activity_take_due(m, t, false, e, 2), 1);
+    CHECK_INT(activity_map_size(m), 3);
+    activity_record(m, STORAGE_SESSION_COMPAT, ID_A, t + 100);
+    CHECK_INT(activity_take_due(m, t + ACTIVITY_INTERVAL_MS, false, e, 8), 1); /* A; B, C forgotten */
+    CHECK_INT(activity_map_size(m), 1);
+    CHECK_INT(activity_record(m, STORAGE_SESSION_COMPAT, ID_D, t + ACTIVITY_INTERVAL_MS), 0);
+    CHECK_INT(activity_map_size(m), 2);
+    activity_map_free(m);
+}
+
+static void test_flush(enum storage_backend b)
+{
+    char uri[512];
+    test_db(b, "activity", uri, sizeof(uri));
+    struct storage *st = test_open(uri);
+    int64_t t = masd_now();
+    struct storage_user u;
+    struct storage_compat_session s[3];
+    struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    CHECK_INT(storage_user_create(tx, "alice", false, t, &u), 0);
+    for (int i = 0; i < 3; i++) {
+        char dev[8];
+        snprintf(dev, sizeof(dev), "DEV%d", i);
+        CHECK_INT(storage_compat_session_create(tx, u.id, dev, false, NULL, NULL, NULL, t, &s[i]), 0);
+    }
+    CHECK_INT(test_tx_end(tx, true), 0);
+
+    struct activity_map *m;
+    CHECK_INT(activity_map_new(ACTIVITY_BATCH * 2, &m), 0);
+    for (int i = 0; i < 3; i++)
+        activity_record(m, STORAGE_SESSION_COMPAT, s[i].id, t + 1000 + i);
+    /* a session unknown to the database does not lose the batch */
+    activity_record(m, STORAGE_SESSION_COMPAT, ID_A, t + 1000);
+    CHECK_INT(activity_flush(m, st, t + 2000, false), 4);
+    CHECK_INT(activity_flush(m, st, t + 2001, false), 0);
+    tx = test_tx_begin(st, STORAGE_TX_READ);
+    for (int i = 0; i < 3; i++) {
+        struct storage_compat_session got;
+        CHECK_INT(storage_compat_session_get(tx, s[i].id, &got), 0);
+        CHECK_INT(got.last_active_at, t + 1000 + i);
+    }
+    test_tx_end(tx, false);
+    activity_map_free(m);
+    storage_close(st);
+}
+
+int main(void)
+{
+    test_init();
+    test_bounded();
+    test_once_a_minute();
+    test_forget_and_batches();
+    enum storage_backend backends[2];
+    int n = test_backends(backends);
+    for (int i = 0; i < n; i++)
+        test_flush(backends[i]);
+    return check_report("test_activity");
+}
