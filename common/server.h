@@ -76,3 +76,12 @@ void masd_respond_not_found(struct masd_request *req);
 enum masd_defer_status { MASD_DEFER_QUEUED, MASD_DEFER_FULL };
 enum masd_defer_status masd_defer(struct masd_request *req, void (*work)(void *arg),
                                   void (*done)(struct masd_request *req, void *arg), void *arg);
+
+/* The same for CPU-heavy work (password hashing): one low-priority thread behind a queue of
+ * MASD_CPU_QUEUE, so a login storm queues here instead of taking the cores from the event loops
+ * or the worker pool from introspection. MASD_DEFER_FULL: answer 429; a slot frees up within
+ * about MASD_CPU_RETRY_AFTER_MS. */
+#define MASD_CPU_QUEUE          4
+#define MASD_CPU_RETRY_AFTER_MS (MASD_CPU_QUEUE * 50) /* argon2id with MAS's parameters, with margin */
+enum masd_defer_status masd_defer_cpu(struct masd_request *req, void (*work)(void *arg),
+                                      void (*done)(struct masd_request *req, void *arg), void *arg);

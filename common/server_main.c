@@ -17,6 +17,7 @@
 
 #define DEFAULT_CONFIG   "/etc/masd/config.yaml"
 #define MAX_REQUEST_BODY (1024 * 1024)
+#define CPU_POOL_NICE    10 /* password hashing yields the CPU to the event loops */
 
 static void health_check(void *arg)
 {
@@ -346,7 +347,10 @@ static int serve(const struct masd_service *svc)
     atomic_store(&server_last_activity, now_ms());
     int r = access_log_start();
     if (r == 0)
-        r = workpool_start(server.opt.worker_threads, server.opt.worker_queue);
+        r = workpool_start(&server.pool, "worker pool", server.opt.worker_threads, server.opt.worker_queue,
+                           0);
+    if (r == 0)
+        r = workpool_start(&server.cpu_pool, "password hashing", 1, MASD_CPU_QUEUE, CPU_POOL_NICE);
     if (r == 0)
         r = server_threads_start();
     if (r < 0)
@@ -357,7 +361,8 @@ static int serve(const struct masd_service *svc)
     wait_for_stop(svc, &sigs);
     sd_notify(0, "STOPPING=1");
     server_threads_stop();
-    workpool_stop();
+    workpool_stop(server.pool);
+    workpool_stop(server.cpu_pool);
     if (svc->shutdown)
         svc->shutdown();
     access_log_stop();

@@ -316,8 +316,8 @@ void server_jobs_received(h2o_multithread_receiver_t *receiver, h2o_linklist_t *
     }
 }
 
-enum masd_defer_status masd_defer(struct masd_request *r, void (*work)(void *arg),
-                                  void (*done)(struct masd_request *req, void *arg), void *arg)
+static enum masd_defer_status defer_on(struct workpool *pool, struct masd_request *r, void (*work)(void *arg),
+                                       void (*done)(struct masd_request *req, void *arg), void *arg)
 {
     struct request_state *st = r->priv;
     struct job *job = calloc(1, sizeof(*job));
@@ -329,10 +329,22 @@ enum masd_defer_status masd_defer(struct masd_request *r, void (*work)(void *arg
     job->work = work;
     job->done = done;
     job->arg = arg;
-    if (workpool_submit(&job->base) < 0) {
+    if (workpool_submit(pool, &job->base) < 0) {
         free(job);
         return MASD_DEFER_FULL;
     }
     st->job = job;
     return MASD_DEFER_QUEUED;
+}
+
+enum masd_defer_status masd_defer(struct masd_request *r, void (*work)(void *arg),
+                                  void (*done)(struct masd_request *req, void *arg), void *arg)
+{
+    return defer_on(server.pool, r, work, done, arg);
+}
+
+enum masd_defer_status masd_defer_cpu(struct masd_request *r, void (*work)(void *arg),
+                                      void (*done)(struct masd_request *req, void *arg), void *arg)
+{
+    return defer_on(server.cpu_pool, r, work, done, arg);
 }

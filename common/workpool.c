@@ -3,81 +3,109 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t nonempty = PTHREAD_COND_INITIALIZER;
-static struct workpool_job *head, *tail;
-static unsigned queued, capacity_;
-static bool stopping;
-static pthread_t *threads_;
-static unsigned n_threads;
+struct workpool {
+    const char *name;
+    pthread_mutex_t lock;
+    pthread_cond_t nonempty;
+    struct workpool_job *head, *tail;
+    unsigned queued, capacity;
+    bool stopping;
+    int nice;
+    pthread_t *threads;
+    unsigned n_threads;
+};
+
+static struct workpool_job *next_job(struct workpool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    while (!p->head && !p->stopping)
+        pthread_cond_wait(&p->nonempty, &p->lock);
+    struct workpool_job *job = p->head;
+    if (job) {
+        p->head = job->next;
+        if (!p->head)
+            p->tail = NULL;
+        p->queued--;
+    }
+    pthread_mutex_unlock(&p->lock);
+    return job;
+}
 
 static void *worker_main(void *arg)
 {
-    for (;;) {
-        pthread_mutex_lock(&lock);
-        while (!head && !stopping)
-            pthread_cond_wait(&nonempty, &lock);
-        struct workpool_job *job = head;
-        if (job) {
-            head = job->next;
-            if (!head)
-                tail = NULL;
-            queued--;
-        }
-        pthread_mutex_unlock(&lock);
-        if (!job)
-            return NULL;
+    struct workpool *p = arg;
+    /* Failure costs latency, not safety: the work still runs. */
+    if (p->nice > 0 && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), p->nice) < 0)
+        log_warn("cannot lower the priority of the %s threads: %m", p->name);
+    struct workpool_job *job;
+    while ((job = next_job(p))) {
         job->work(job);
         h2o_multithread_send_message(job->reply_to, &job->msg);
     }
+    return NULL;
 }
 
-int workpool_start(unsigned threads, unsigned capacity)
+int workpool_start(struct workpool **out, const char *name, unsigned threads, unsigned capacity, int nice)
 {
-    capacity_ = capacity;
-    threads_ = calloc(threads, sizeof(*threads_));
-    if (!threads_)
+    struct workpool *p = calloc(1, sizeof(*p));
+    if (!p || !(p->threads = calloc(threads, sizeof(*p->threads)))) {
+        free(p);
         return -ENOMEM;
-    for (n_threads = 0; n_threads < threads; n_threads++) {
-        int r = pthread_create(&threads_[n_threads], NULL, worker_main, NULL);
-        if (r != 0)
-            return log_errno(-r, "cannot start a worker thread: %m");
     }
+    p->name = name;
+    p->capacity = capacity;
+    p->nice = nice;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->nonempty, NULL);
+    for (; p->n_threads < threads; p->n_threads++) {
+        int r = pthread_create(&p->threads[p->n_threads], NULL, worker_main, p);
+        if (r != 0) {
+            workpool_stop(p);
+            return log_errno(-r, "cannot start a %s thread: %m", name);
+        }
+    }
+    *out = p;
     return 0;
 }
 
-int workpool_submit(struct workpool_job *job)
+int workpool_submit(struct workpool *p, struct workpool_job *job)
 {
     int r = 0;
     job->next = NULL;
-    pthread_mutex_lock(&lock);
-    if (stopping || n_threads == 0)
+    pthread_mutex_lock(&p->lock);
+    if (p->stopping || p->n_threads == 0)
         r = -ESHUTDOWN;
-    else if (queued >= capacity_)
+    else if (p->queued >= p->capacity)
         r = -EAGAIN;
     else {
-        if (tail)
-            tail->next = job;
+        if (p->tail)
+            p->tail->next = job;
         else
-            head = job;
-        tail = job;
-        queued++;
-        pthread_cond_signal(&nonempty);
+            p->head = job;
+        p->tail = job;
+        p->queued++;
+        pthread_cond_signal(&p->nonempty);
     }
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&p->lock);
     return r;
 }
 
-void workpool_stop(void)
+void workpool_stop(struct workpool *p)
 {
-    pthread_mutex_lock(&lock);
-    stopping = true;
-    pthread_cond_broadcast(&nonempty);
-    pthread_mutex_unlock(&lock);
-    for (unsigned i = 0; i < n_threads; i++)
-        pthread_join(threads_[i], NULL);
-    free(threads_);
-    threads_ = NULL;
-    n_threads = 0;
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->stopping = true;
+    pthread_cond_broadcast(&p->nonempty);
+    pthread_mutex_unlock(&p->lock);
+    for (unsigned i = 0; i < p->n_threads; i++)
+        pthread_join(p->threads[i], NULL);
+    pthread_cond_destroy(&p->nonempty);
+    pthread_mutex_destroy(&p->lock);
+    free(p->threads);
+    free(p);
 }

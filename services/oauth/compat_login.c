@@ -1,9 +1,10 @@
 /* GET and POST /_matrix/client/{version}/login (reference/mas-behaviour.md §4.2, §4.3).
  *
- * A password login is one job on the worker pool: the per-IP limit (before the user lookup, so
- * a 429 never tells whether an account exists), the lookup, the per-account limit, the password
- * check on the hashing thread, and the session in one write transaction. */
-#include "hashpool.h"
+ * A password login runs in three steps, each handed back to the event loop before the next:
+ * on the worker pool the per-IP limit (before the user lookup, so a 429 never tells whether an
+ * account exists), the lookup and the per-account limit; on the password-hashing thread the
+ * check; on the worker pool again the session, in one write transaction. No worker thread ever
+ * waits for a hash, so a login storm cannot take the pool from introspection. */
 #include "log.h"
 #include "matrix_error.h"
 #include "oauth.h"
@@ -128,36 +129,26 @@ static int login_commit(struct storage_tx *tx, void *arg)
     return r;
 }
 
-static void login_work(void *arg)
+/* Step 1, on the worker pool. */
+static void login_lookup(void *arg)
 {
     struct login_job *j = arg;
-    long retry = 0;
-    int r = storage_tx(oauth_storage, STORAGE_TX_WRITE, login_precheck, j);
-    if (r < 0 || j->outcome != LOGIN_OK || !j->has_password) {
-        if (r < 0) {
-            log_error("login: %s", storage_last_error());
-            j->outcome = LOGIN_INTERNAL;
-        }
-        return;
+    if (storage_tx(oauth_storage, STORAGE_TX_WRITE, login_precheck, j) < 0) {
+        log_error("login: %s", storage_last_error());
+        j->outcome = LOGIN_INTERNAL;
     }
-    r = hashpool_run(login_verify, j, &retry);
-    if (r < 0) {
-        j->outcome = r == -EAGAIN ? LOGIN_BUSY : LOGIN_INTERNAL;
-        j->retry_after_ms = retry;
-        return;
-    }
-    if (j->verify < 0) {
-        if (j->verify != -EPERM)
-            log_warn("login: the stored password of user %s cannot be used: %s", j->user.id,
-                     strerror(-j->verify));
-        j->outcome = LOGIN_FORBIDDEN;
-        return;
-    }
+}
+
+/* Step 3, on the worker pool. */
+static void login_finish(void *arg)
+{
+    struct login_job *j = arg;
     if (!j->device_id[0] && random_alnum(j->device_id, DEVICE_ID_LEN) < 0) {
         j->outcome = LOGIN_INTERNAL;
         return;
     }
-    r = storage_tx(oauth_storage, STORAGE_TX_WRITE | (j->upgrade ? STORAGE_TX_DURABLE : 0), login_commit, j);
+    int r =
+        storage_tx(oauth_storage, STORAGE_TX_WRITE | (j->upgrade ? STORAGE_TX_DURABLE : 0), login_commit, j);
     if (r < 0) {
         log_error("login: %s", storage_last_error());
         j->outcome = LOGIN_INTERNAL;
@@ -203,6 +194,41 @@ static void login_done(struct masd_request *r, void *arg)
         }
     }
     login_job_free(j);
+}
+
+static void login_checked(struct masd_request *r, void *arg);
+
+/* After step 1, on the loop: go on to the password check, or answer. */
+static void login_looked_up(struct masd_request *r, void *arg)
+{
+    struct login_job *j = arg;
+    if (j->outcome == LOGIN_OK && !j->has_password)
+        j->outcome = LOGIN_INTERNAL; /* cannot happen: the lookup either finds one or fails */
+    if (r && j->outcome == LOGIN_OK) {
+        if (masd_defer_cpu(r, login_verify, login_checked, j) == MASD_DEFER_QUEUED)
+            return;
+        j->outcome = LOGIN_BUSY;
+        j->retry_after_ms = MASD_CPU_RETRY_AFTER_MS;
+    }
+    login_done(r, j);
+}
+
+/* After step 2, on the loop: a wrong password is answered, a right one goes on to step 3. */
+static void login_checked(struct masd_request *r, void *arg)
+{
+    struct login_job *j = arg;
+    if (r && j->verify < 0) {
+        if (j->verify != -EPERM)
+            log_warn("login: the stored password of user %s cannot be used: %s", j->user.id,
+                     strerror(-j->verify));
+        j->outcome = LOGIN_FORBIDDEN;
+    } else if (r && masd_defer(r, login_finish, login_done, j) == MASD_DEFER_QUEUED) {
+        return;
+    } else if (r) {
+        j->outcome = LOGIN_BUSY;
+        j->retry_after_ms = 1000;
+    }
+    login_done(r, j);
 }
 
 /* The per-IP bucket. Without a client address (a UNIX-socket peer that sent no usable
@@ -275,7 +301,7 @@ static void login_post(struct masd_request *r)
         matrix_error_internal(r);
         return;
     }
-    if (masd_defer(r, login_work, login_done, j) != MASD_DEFER_QUEUED) {
+    if (masd_defer(r, login_lookup, login_looked_up, j) != MASD_DEFER_QUEUED) {
         login_job_free(j);
         matrix_error_limited(r, "The server is busy", 1000);
     }
@@ -300,7 +326,5 @@ int compat_login_setup(const struct config *cfg)
         json_array_append_new(list, json_pack("{s:s}", "type", "m.login.password"));
     json_decref(flows);
     flows = json_pack("{s:o}", "flows", list);
-    if (!flows)
-        return -ENOMEM;
-    return hashpool_start();
+    return flows ? 0 : -ENOMEM;
 }

@@ -3,7 +3,6 @@
 #include "check.h"
 #include "compat_parse.h"
 #include "config.h"
-#include "hashpool.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -212,41 +211,6 @@ static void test_config_sections(void)
     }
 }
 
-/* A slow "hash" that records the priority of the thread it ran on. */
-static void slow_hash(void *arg)
-{
-    *(int *)arg = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
-    usleep(300 * 1000);
-}
-
-static void *hash_caller(void *arg)
-{
-    long retry = 0;
-    int *slot = arg;
-    slot[1] = hashpool_run(slow_hash, &slot[0], &retry);
-    return NULL;
-}
-
-/* The hashing thread runs at a lower priority, and refuses callers beyond its bound at once. */
-static void test_hashpool(void)
-{
-    int slots[HASHPOOL_CAPACITY][2], prio = -100;
-    pthread_t threads[HASHPOOL_CAPACITY];
-    long retry = 0;
-    CHECK_INT(hashpool_start(), 0);
-    for (int i = 0; i < HASHPOOL_CAPACITY; i++)
-        pthread_create(&threads[i], NULL, hash_caller, slots[i]);
-    usleep(100 * 1000); /* let every caller take its place */
-    CHECK_INT(hashpool_run(slow_hash, &prio, &retry), -EAGAIN);
-    CHECK(retry > 0);
-    for (int i = 0; i < HASHPOOL_CAPACITY; i++) {
-        pthread_join(threads[i], NULL);
-        CHECK_INT(slots[i][1], 0);
-        CHECK_INT(slots[i][0], 10);
-    }
-    CHECK_INT(hashpool_run(slow_hash, &prio, &retry), 0);
-}
-
 int main(void)
 {
     test_body_rules();
@@ -254,6 +218,5 @@ int main(void)
     test_usernames();
     test_bearer();
     test_config_sections();
-    test_hashpool();
     return check_report(__FILE__);
 }

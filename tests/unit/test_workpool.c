@@ -5,6 +5,8 @@
 #include "workpool.h"
 #include <errno.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
@@ -12,6 +14,7 @@ struct test_job {
     struct workpool_job base;
     pthread_t ran_on;
     int value;
+    int nice;
 };
 
 static pthread_t loop_thread;
@@ -23,6 +26,7 @@ static void work(struct workpool_job *j)
     struct test_job *t = (struct test_job *)j;
     t->ran_on = pthread_self();
     t->value *= 2;
+    t->nice = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
 }
 
 static void blocking_work(struct workpool_job *j)
@@ -52,14 +56,15 @@ int main(void)
     h2o_multithread_queue_t *queue = h2o_multithread_create_queue(loop);
     h2o_multithread_receiver_t receiver;
     h2o_multithread_register_receiver(queue, &receiver, on_done);
-    CHECK_INT(workpool_start(2, 4), 0);
+    struct workpool *pool;
+    CHECK_INT(workpool_start(&pool, "test pool", 2, 4, 0), 0);
 
     static struct test_job jobs[8];
     int expected = 0;
     for (int i = 0; i < 4; i++) {
         jobs[i] = (struct test_job){.base = {.work = work, .reply_to = &receiver}, .value = i + 1};
         expected += 2 * (i + 1);
-        CHECK_INT(workpool_submit(&jobs[i].base), 0);
+        CHECK_INT(workpool_submit(pool, &jobs[i].base), 0);
     }
     for (int spins = 0; received < expected && spins < 1000; spins++)
         h2o_evloop_run(loop, 10);
@@ -71,7 +76,7 @@ int main(void)
     int accepted = 0;
     for (int i = 0; i < 7; i++) {
         jobs[i] = (struct test_job){.base = {.work = blocking_work, .reply_to = &receiver}, .value = 1};
-        int r = workpool_submit(&jobs[i].base);
+        int r = workpool_submit(pool, &jobs[i].base);
         if (r == 0)
             accepted++;
         else
@@ -85,9 +90,20 @@ int main(void)
         h2o_evloop_run(loop, 10);
     CHECK_INT(received, 2 * accepted);
 
-    workpool_stop();
-    struct test_job late = {.base = {.work = work, .reply_to = &receiver}};
-    CHECK_INT(workpool_submit(&late.base), -ESHUTDOWN);
+    CHECK_INT(jobs[0].nice, 0);
+    workpool_stop(pool);
+
+    /* A pool for CPU-heavy work runs below the event loops' priority. */
+    struct workpool *low;
+    CHECK_INT(workpool_start(&low, "low pool", 1, 1, 10), 0);
+    received = 0;
+    jobs[0] = (struct test_job){.base = {.work = work, .reply_to = &receiver}, .value = 1};
+    CHECK_INT(workpool_submit(low, &jobs[0].base), 0);
+    for (int spins = 0; received < 2 && spins < 1000; spins++)
+        h2o_evloop_run(loop, 10);
+    CHECK_INT(received, 2);
+    CHECK_INT(jobs[0].nice, 10);
+    workpool_stop(low);
     h2o_multithread_unregister_receiver(queue, &receiver);
     h2o_multithread_destroy_queue(queue);
     return check_report(__FILE__);
