@@ -3,8 +3,9 @@
 # when MASD_TEST_PG_URI is set, on PostgreSQL: matrix-js-sdk 37 end to end; every error in
 # Matrix JSON with MAS's status and errcode; the login rate limits per client IP through nginx
 # (X-Forwarded-For), against a forged X-Forwarded-For, and across two processes sharing the
-# database; device replacement; a locked user; the password re-hash on login; refusing to start
-# on pending migrations; health.
+# database, and through haproxy's PROXY v2; device replacement; a locked user; the password
+# re-hash on login; introspection through a token's life (login, refresh, logout); refusing to
+# start on pending migrations; health.
 . "$(dirname "$0")/lib.sh"
 OAUTH_BIN=$BUILD/services/oauth/masd-oauth
 MASCTL_BIN=$BUILD/tools/masctl
@@ -23,13 +24,14 @@ J='content-type: application/json'
 # over TCP (127.0.0.1); test clients connect from other loopback addresses.
 config()
 {
-    local file=$1 uri=$2 port=$3 schemes=$4 sock=${5:-}
+    local file=$1 uri=$2 port=$3 schemes=$4 sock=${5:-} pp=${6:-}
     {
         printf 'http:\n  public_base: https://%s/\n  trusted_proxies: [127.0.0.1/32]\n' "$ORIGIN"
         printf '  listeners:\n    - name: oauth\n'
         printf '      resources: [{name: oauth}, {name: compat}, {name: health}]\n'
         printf '      binds:\n        - address: 127.0.0.1:%s\n' "$port"
         [ -n "$sock" ] && printf '        - socket: %s\n          mode: "666"\n' "$sock"
+        [ -n "$pp" ] && printf '    - name: oauth-proxy\n      proxy_protocol: true\n      resources: [{name: compat}]\n      binds: [{address: "127.0.0.1:%s"}]\n' "$pp"
         printf 'database:\n  uri: "%s"\n' "$uri"
         printf 'matrix:\n  homeserver: example.com\n  secret: shared-secret-for-the-homeserver\n'
         printf 'passwords:\n  schemes:\n%s\n' "$schemes"
@@ -161,6 +163,60 @@ rate_limits()
         eval "[ \$(grep -c 'without a client address' '${LOG_OF[oauth1-$b]}') = 1 ]"
 }
 
+# introspect NAME TOKEN PORT: POST /oauth2/introspect exactly as Synapse sends it.
+introspect()
+{
+    http "$1" -X POST "http://127.0.0.1:$3/oauth2/introspect" \
+        -H 'content-type: application/x-www-form-urlencoded' -H 'accept: application/json' \
+        -H 'x-mas-supports-device-id: 1' -H 'authorization: Bearer shared-secret-for-the-homeserver' \
+        --data-binary "token=$2&token_type_hint=access_token"
+}
+inactive() { json_expect "$T/$1.b" 'JSON.stringify(d) === "{\"active\":false}"'; }
+
+# What the homeserver sees of a token through its life: login with and without a refresh
+# token, refresh (the old access token dies), logout.
+introspection_lifecycle()
+{
+    local b=$1 p1=$2 u1=http://127.0.0.1:$2 fields
+    fields="d.active === true && d.sub && d.username === 'alice' && d.scope.split(' ').includes('urn:matrix:client:api:*')"
+    login life-1 127.0.0.13 "$u1" alice "$PW" ',"device_id":"LIFEDEV1"'
+    introspect in-1 "$(token life-1 access_token)" "$p1"
+    check "$b: introspection of a compat token (no refresh): active, sub, username, device_id, api scope, no expiry" \
+        json_expect "$T/in-1.b" "$fields && d.device_id === 'LIFEDEV1' && d.expires_in === undefined"
+    login life-2 127.0.0.14 "$u1" alice "$PW" ',"device_id":"LIFEDEV2","refresh_token":true'
+    introspect in-2 "$(token life-2 access_token)" "$p1"
+    check "$b: introspection of a compat token with refresh: active, integer expires_in <= 300" \
+        json_expect "$T/in-2.b" "$fields && d.device_id === 'LIFEDEV2' && Number.isInteger(d.expires_in) && d.expires_in > 0 && d.expires_in <= 300"
+    call life-3 127.0.0.14 -X POST "$u1/_matrix/client/v3/refresh" -H "$J" \
+        --data-binary "{\"refresh_token\":\"$(token life-2 refresh_token)\"}"
+    introspect in-3old "$(token life-2 access_token)" "$p1"
+    introspect in-3new "$(token life-3 access_token)" "$p1"
+    check "$b: after /refresh the old access token is inactive" inactive in-3old
+    check "$b: ... and the new one is active on the same device" \
+        json_expect "$T/in-3new.b" "$fields && d.device_id === 'LIFEDEV2'"
+    call life-4 127.0.0.14 -X POST "$u1/_matrix/client/v3/logout" -H "authorization: Bearer $(token life-3 access_token)"
+    introspect in-4 "$(token life-3 access_token)" "$p1"
+    check "$b: after /logout the token is inactive" inactive in-4
+}
+
+# The login limits through haproxy's PROXY v2 (mode tcp): the client address comes from the
+# header, so two clients behind one haproxy are limited independently.
+haproxy_rate_limits()
+{
+    local b=$1 pp=$2 hp dir=$T/$b
+    hp=$(free_port)
+    printf 'defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 30s\n    timeout server 30s\nfrontend fe\n    bind 127.0.0.1:%s\n    default_backend be\nbackend be\n    server masd 127.0.0.1:%s send-proxy-v2\n' \
+        "$hp" "$pp" >"$dir/haproxy.cfg"
+    haproxy_start haproxy-$b "$dir/haproxy.cfg" 127.0.0.1:$hp || return
+    local i
+    for i in 1 2 3 4; do login hp15-$i 127.0.0.15 "http://127.0.0.1:$hp" nobody wrong; done
+    login hp16 127.0.0.16 "http://127.0.0.1:$hp" nobody wrong
+    check "$b: through haproxy send-proxy-v2: the 4th failed login from 127.0.0.15 is 429" \
+        eval "matrix_error hp15-3 403 M_FORBIDDEN && matrix_error hp15-4 429 M_LIMIT_EXCEEDED"
+    check "$b: ... while 127.0.0.16 behind the same haproxy has its own bucket" matrix_error hp16 403 M_FORBIDDEN
+    stop haproxy-$b
+}
+
 # Device replacement, a locked user, and the re-hash of an old-scheme password.
 sessions()
 {
@@ -193,10 +249,10 @@ sessions()
 run_backend()
 {
     local b=$1 uri=$2 admin=${3:-} dbname=${4:-}
-    local p1 p2 ng dir=$T/$b
-    p1=$(free_port) p2=$(free_port) ng=$(free_port)
+    local p1 p2 ng pp dir=$T/$b
+    p1=$(free_port) p2=$(free_port) ng=$(free_port) pp=$(free_port)
     mkdir -p "$dir"
-    config "$dir/oauth1.yaml" "$uri" "$p1" "$ARGON_BCRYPT" "$T/run/oauth.sock"
+    config "$dir/oauth1.yaml" "$uri" "$p1" "$ARGON_BCRYPT" "$T/run/oauth.sock" "$pp"
     config "$dir/oauth2.yaml" "$uri" "$p2" "$ARGON_ONLY"
     config "$dir/bcrypt.yaml" "$uri" "$p2" "$BCRYPT_ONLY"
     check "$b: masd-oauth refuses to start before \`masctl database migrate\`" refuses_unmigrated "$dir/oauth1.yaml"
@@ -208,7 +264,7 @@ run_backend()
         fail_check "$b: masctl sets up the database" "$(tail -n 20 "$dir/masctl.log")"
         return
     fi
-    masd_start oauth1-$b "$OAUTH_BIN" "$dir/oauth1.yaml" 127.0.0.1:$p1 "$T/run/oauth.sock" || return
+    masd_start oauth1-$b "$OAUTH_BIN" "$dir/oauth1.yaml" 127.0.0.1:$p1 "$T/run/oauth.sock" 127.0.0.1:$pp || return
     masd_start oauth2-$b "$OAUTH_BIN" "$dir/oauth2.yaml" 127.0.0.1:$p2 || return
     render_nginx_snippets "$dir/nginx/masd" -e "s|listen 443 ssl http2;|listen 127.0.0.1:$ng ssl http2;|" \
         -e '/listen \[::\]:443/d'
@@ -231,6 +287,8 @@ run_backend()
     malformed "$b" "$base"
     rate_limits "$b" "$base" "$p1" "$p2"
     sessions "$b" "$p1" "$p2"
+    introspection_lifecycle "$b" "$p1"
+    haproxy_rate_limits "$b" "$pp"
     http health "http://127.0.0.1:$p1/health"
     check "$b: health 200 with the database up" expect_eq "$(status "$T/health.h")" 200
     if [ -n "$admin" ]; then
