@@ -43,6 +43,9 @@ struct masd_service {
      * is unreachable); may be NULL (always healthy). Runs on the worker pool, never on a loop:
      * returns 0 when healthy, a negative errno otherwise. */
     int (*health)(void);
+    /* Answers a method the matched route does not allow, in the route's own error format (the
+     * Allow header is already set); may be NULL: plain text. */
+    void (*method_not_allowed)(struct masd_request *req);
 };
 
 /* Parses the command line and runs the service. Returns the process exit status. */

@@ -166,7 +166,10 @@ static bool strip_prefix(const struct config_listener *l, masd_str *path)
 static void respond_405(struct masd_request *r, const char *allow)
 {
     masd_add_header(r, "allow", masd_str_from(allow));
-    masd_respond_text(r, 405, "Method Not Allowed");
+    if (server.svc->method_not_allowed)
+        server.svc->method_not_allowed(r);
+    else
+        masd_respond_text(r, 405, "Method Not Allowed");
 }
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)

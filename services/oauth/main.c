@@ -1,12 +1,15 @@
 /* masd-oauth: the Matrix compat API (login, logout, refresh) and the OAuth 2.0 endpoints the
  * homeserver and clients call (introspection, revocation, keys). It owns the resources `oauth`
  * and `compat` and keeps its state in the shared database. */
+#include "client_auth.h"
 #include "log.h"
+#include "matrix_error.h"
 #include "oauth.h"
 #include "oauth_handlers.h"
 #include "server.h"
 #include "storage.h"
 #include <errno.h>
+#include <string.h>
 
 const struct config *oauth_config;
 struct storage *oauth_storage;
@@ -35,6 +38,16 @@ static int health(void)
     return storage_schema_version(oauth_storage, &current, &latest);
 }
 
+/* A method the route does not take, in the route's own error format: Matrix JSON for the compat
+ * API (as the Matrix spec asks of unknown endpoints), OAuth JSON for the OAuth endpoints. */
+static void method_not_allowed(struct masd_request *r)
+{
+    if (r->resource && strcmp(r->resource->name, "compat") == 0)
+        matrix_error(r, 405, "M_UNRECOGNIZED", "Unrecognized request");
+    else
+        oauth_error(r, 405, "invalid_request", "This endpoint does not take that method");
+}
+
 static const char *const resources[] = {"oauth", "compat", NULL};
 
 static const struct masd_handler handlers[] = {
@@ -56,6 +69,7 @@ static const struct masd_service service = {
     .setup = setup,
     .shutdown = oauth_handlers_shutdown,
     .health = health,
+    .method_not_allowed = method_not_allowed,
 };
 
 int main(int argc, char **argv)

@@ -97,6 +97,12 @@ malformed()
     check "$b: login with a 70 KB body: 413 M_TOO_LARGE" matrix_error m8 413 M_TOO_LARGE
     call m9 $ip -X POST "$L" -H "$J" --data-binary '{"a":1,"a":2}'
     check "$b: login with duplicate keys: 400 M_NOT_JSON" matrix_error m9 400 M_NOT_JSON
+    call m9b $ip -X GET "$base/_matrix/client/v3/logout"
+    check "$b: GET /logout: 405 M_UNRECOGNIZED with Allow" \
+        eval "matrix_error m9b 405 M_UNRECOGNIZED && expect_match \"\$(header $T/m9b.h allow)\" POST"
+    call m9c $ip -X PUT "$base/oauth2/introspect"
+    check "$b: PUT /oauth2/introspect: 405 in OAuth JSON" \
+        eval "expect_eq \"\$(status $T/m9c.h)\" 405 && json_expect $T/m9c.b \"d.error === 'invalid_request'\""
     call m10 $ip -X POST "$base/_matrix/client/v3/logout"
     check "$b: logout without a token: 401 M_MISSING_TOKEN" matrix_error m10 401 M_MISSING_TOKEN
     call m11 $ip -X POST "$base/_matrix/client/v3/logout" -H 'authorization: Bearer mat_nope'
