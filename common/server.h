@@ -69,6 +69,10 @@ void masd_add_header(struct masd_request *req, const char *name, masd_str value)
 void masd_respond(struct masd_request *req, int status, const char *content_type, masd_str body);
 /* A short text/plain response (copied). */
 void masd_respond_text(struct masd_request *req, int status, const char *text);
+/* CORS as MAS does it: any origin; an OPTIONS preflight is answered here (204, any method, the
+ * given request headers, max-age one hour) and then true is returned: the handler is done. */
+bool masd_cors(struct masd_request *req, const char *allow_headers);
+
 /* The HTML "not found" page. */
 void masd_respond_not_found(struct masd_request *req);
 

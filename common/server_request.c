@@ -290,6 +290,18 @@ void masd_respond_text(struct masd_request *r, int status, const char *text)
     masd_respond(r, status, "text/plain; charset=utf-8", (masd_str){copy, n + 1});
 }
 
+bool masd_cors(struct masd_request *r, const char *allow_headers)
+{
+    masd_add_header(r, "access-control-allow-origin", MASD_STR("*"));
+    if (!masd_str_eq(r->method, MASD_STR("OPTIONS")))
+        return false;
+    masd_add_header(r, "access-control-allow-methods", MASD_STR("*"));
+    masd_add_header(r, "access-control-allow-headers", masd_str_from(allow_headers));
+    masd_add_header(r, "access-control-max-age", MASD_STR("3600"));
+    masd_respond(r, 204, NULL, MASD_STR(""));
+    return true;
+}
+
 void masd_respond_not_found(struct masd_request *r)
 {
     static const char page[] = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

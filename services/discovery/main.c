@@ -15,19 +15,11 @@ static char *document;
 static size_t document_len;
 static const char *issuer;
 
-/* CORS as MAS: any origin and method; preflights get 204 with the allowed headers. */
+/* CORS as MAS's discovery router: any origin and method. */
 static bool cors(struct masd_request *r)
 {
-    masd_add_header(r, "access-control-allow-origin", MASD_STR("*"));
-    if (!masd_str_eq(r->method, MASD_STR("OPTIONS")))
-        return false;
-    masd_add_header(r, "access-control-allow-methods", MASD_STR("*"));
-    masd_add_header(r, "access-control-allow-headers",
-                    MASD_STR("authorization, accept, accept-language, content-language, content-type, "
-                             "traceparent, tracestate, baggage"));
-    masd_add_header(r, "access-control-max-age", MASD_STR("3600"));
-    masd_respond(r, 204, NULL, MASD_STR(""));
-    return true;
+    return masd_cors(r, "authorization, accept, accept-language, content-language, content-type, "
+                        "traceparent, tracestate, baggage");
 }
 
 static void openid_configuration(struct masd_request *r)

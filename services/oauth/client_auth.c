@@ -72,16 +72,8 @@ void oauth_error(struct masd_request *r, int status, const char *error, const ch
 
 bool oauth_cors(struct masd_request *r)
 {
-    masd_add_header(r, "access-control-allow-origin", MASD_STR("*"));
-    if (!masd_str_eq(r->method, MASD_STR("OPTIONS")))
-        return false;
-    masd_add_header(r, "access-control-allow-methods", MASD_STR("*"));
-    masd_add_header(r, "access-control-allow-headers",
-                    MASD_STR("authorization, accept, accept-language, content-language, content-type, "
-                             "x-requested-with, traceparent, tracestate, baggage"));
-    masd_add_header(r, "access-control-max-age", MASD_STR("3600"));
-    masd_respond(r, 204, NULL, MASD_STR(""));
-    return true;
+    return masd_cors(r, "authorization, accept, accept-language, content-language, content-type, "
+                        "x-requested-with, traceparent, tracestate, baggage");
 }
 
 static char *endpoint_url(const struct config *cfg, const char *path)

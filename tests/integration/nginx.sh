@@ -119,6 +119,19 @@ webfinger()
         d.links[0].href === "https://auth.example.com/"'
 }
 
+# CORS as MAS's discovery router: a preflight is 204 with the headers; POST is 405.
+discovery_cors()
+{
+    through "$1" pre -X OPTIONS -H 'origin: https://app.example' -H 'access-control-request-method: GET' \
+        /.well-known/openid-configuration || return 1
+    expect_eq "$(status "$T/pre.h")" 204 || return 1
+    expect_eq "$(header "$T/pre.h" access-control-allow-origin)" '*' || return 1
+    expect_match "$(header "$T/pre.h" access-control-allow-headers)" 'authorization' || return 1
+    through "$1" post -X POST /.well-known/openid-configuration || return 1
+    expect_eq "$(status "$T/post.h")" 405 || return 1
+    expect_match "$(header "$T/post.h" allow)" 'GET'
+}
+
 asset_variant() # KIND ACCEPT-ENCODING EXPECTED-ENCODING EXPECTED-FILE
 {
     through "$1" av -H "Accept-Encoding: $2" /assets/app.js || return 1
@@ -171,6 +184,7 @@ client_ip_through()
 for kind in unix tcp; do
     check "$kind: discovery document through nginx, URLs built from public_base" discovery_document $kind
     check "$kind: webfinger through nginx" webfinger $kind
+    check "$kind: discovery CORS preflight 204, POST 405 with Allow" discovery_cors $kind
     check "$kind: asset gzip variant through nginx" asset_variant $kind "gzip" gzip "$T/assets/app.js.gz"
     check "$kind: asset br variant through nginx" asset_variant $kind "gzip, deflate, br" br "$T/assets/app.js.br"
     check "$kind: asset identity through nginx" asset_variant $kind "identity" "" "$T/assets/app.js"
