@@ -21,6 +21,7 @@
 struct server server;
 atomic_uint server_connections;
 atomic_llong server_last_activity;
+atomic_uint server_jobs_outstanding;
 
 struct thread;
 
@@ -303,8 +304,9 @@ static bool timeouts_empty(h2o_timeout_t *const *list, size_t n)
 }
 
 /* h2o asserts that nothing is linked when a context is disposed. Closing a connection can leave
- * deferred work for the next turn of the loop, so run a few zero-wait turns first, and dispose
- * only once every timeout of the context is empty. */
+ * deferred work for the next turn of the loop, so run a few short turns first, and dispose only
+ * once every timeout of the context is empty and no deferred job anywhere is still to come back
+ * (its reply would land in this loop's queue; a request gone meanwhile still gets its job back). */
 static bool loop_quiescent(struct thread *t)
 {
     h2o_timeout_unlink(&t->ctx.http2._graceful_shutdown_timeout); /* armed by request_shutdown */
@@ -313,9 +315,12 @@ static bool loop_quiescent(struct thread *t)
                                   &t->ctx.handshake_timeout,  &t->ctx.http1.req_timeout,
                                   &t->ctx.http2.idle_timeout, &t->ctx.http2.graceful_shutdown_timeout};
     size_t n = sizeof(all) / sizeof(all[0]);
-    for (int i = 0; i < 10 && !(t->connections == 0 && timeouts_empty(all, n)); i++)
-        h2o_evloop_run(t->ctx.loop, 0);
-    return t->connections == 0 && timeouts_empty(all, n);
+    for (int i = 0; i < 10; i++) {
+        if (t->connections == 0 && timeouts_empty(all, n) && atomic_load(&server_jobs_outstanding) == 0)
+            return true;
+        h2o_evloop_run(t->ctx.loop, 10);
+    }
+    return false;
 }
 
 static void *thread_main(void *arg)

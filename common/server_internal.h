@@ -46,8 +46,9 @@ struct server {
 };
 
 extern struct server server;
-extern atomic_uint server_connections;    /* open connections, all threads */
-extern atomic_llong server_last_activity; /* monotonic ms of the last accept or close */
+extern atomic_uint server_connections;      /* open connections, all threads */
+extern atomic_llong server_last_activity;   /* monotonic ms of the last accept or close */
+extern atomic_uint server_jobs_outstanding; /* deferred jobs not yet back on their loop */
 
 /* server_request.c */
 int server_request_setup(h2o_hostconf_t *host, struct server_listener *l);

@@ -328,6 +328,7 @@ void server_jobs_received(h2o_multithread_receiver_t *receiver, h2o_linklist_t *
             st->job = NULL;
         job->done(st ? &st->mreq : NULL, job->arg);
         free(job);
+        atomic_fetch_sub(&server_jobs_outstanding, 1);
     }
 }
 
@@ -344,7 +345,9 @@ static enum masd_defer_status defer_on(struct workpool *pool, struct masd_reques
     job->work = work;
     job->done = done;
     job->arg = arg;
+    atomic_fetch_add(&server_jobs_outstanding, 1);
     if (workpool_submit(pool, &job->base) < 0) {
+        atomic_fetch_sub(&server_jobs_outstanding, 1);
         free(job);
         return MASD_DEFER_FULL;
     }
