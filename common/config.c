@@ -6,6 +6,7 @@
 #include "log.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,6 +214,31 @@ int config_read_file(struct config_loader *ld, const struct ynode *at, const cha
     if (r < 0)
         return config_error(ld, at, r, "%s: cannot read '%s': %s", path, file, file_error(r));
     return 0;
+}
+
+int config_get_secret(struct config_loader *ld, const struct ynode *map, const char *path, const char *key,
+                      bool read, char **data, size_t *len, const struct ynode **where)
+{
+    char p[CONFIG_PATH_MAX], fkey[64], *text = NULL, *file = NULL;
+    snprintf(fkey, sizeof(fkey), "%s_file", key);
+    const struct ynode *tv = ynode_get(map, key, NULL), *fv = ynode_get(map, fkey, NULL);
+    *data = NULL, *len = 0;
+    if (where)
+        *where = fv ? fv : tv;
+    int r = config_get_string_or_null(ld, tv, config_subpath(p, path, key), &text);
+    if (r >= 0)
+        r = config_get_string_or_null(ld, fv, config_subpath(p, path, fkey), &file);
+    if (r >= 0 && read)
+        r = config_one_of(ld, map, path, key, fkey, false);
+    if (r >= 0 && read && file)
+        r = config_read_file(ld, fv, p, file, data, len);
+    else if (r >= 0 && read && text)
+        *data = text, *len = strlen(text), text = NULL;
+    if (text)
+        OPENSSL_cleanse(text, strlen(text));
+    free(text);
+    free(file);
+    return r;
 }
 
 int config_one_of(struct config_loader *ld, const struct ynode *map, const char *path, const char *a,

@@ -68,21 +68,13 @@ static int parse_jwks(struct config_loader *ld, const struct ynode *n, const cha
 static int parse_secret(struct config_loader *ld, const struct ynode *m, const char *path,
                         struct config_client *c)
 {
-    char p[CONFIG_PATH_MAX], *file = NULL, *data = NULL;
-    const struct ynode *fv = ynode_get(m, "client_secret_file", NULL);
-    size_t len = 0;
-    int r = config_one_of(ld, m, path, "client_secret", "client_secret_file", false);
-    if (r >= 0)
-        r = config_get_string_or_null(ld, ynode_get(m, "client_secret", NULL),
-                                      config_subpath(p, path, "client_secret"), &c->client_secret);
-    if (r >= 0)
-        r = config_get_string_or_null(ld, fv, config_subpath(p, path, "client_secret_file"), &file);
-    if (r >= 0 && file && (r = config_read_file(ld, fv, p, file, &data, &len)) >= 0) {
-        if (strlen(data) != len)
-            r = config_error(ld, fv, -EINVAL, "%s: the secret holds a NUL byte", p);
-        c->client_secret = data; /* as MAS: the file's contents as they are */
-    }
-    free(file);
+    char p[CONFIG_PATH_MAX];
+    size_t len;
+    const struct ynode *where;
+    int r = config_get_secret(ld, m, path, "client_secret", true, &c->client_secret, &len, &where);
+    if (r >= 0 && c->client_secret && strlen(c->client_secret) != len) /* as MAS: the bytes as they are */
+        r = config_error(ld, where, -EINVAL, "%s: the secret holds a NUL byte",
+                         config_subpath(p, path, "client_secret_file"));
     return r;
 }
 

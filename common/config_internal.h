@@ -58,6 +58,13 @@ int config_expect_sequence(struct config_loader *ld, const struct ynode *n, cons
  * name the key and the file. */
 int config_read_file(struct config_loader *ld, const struct ynode *at, const char *path, const char *file,
                      char **data, size_t *len);
+/* A secret given inline (`key`) or in a file (`key`_file), at most one of them as in MAS: with
+ * `read`, *data is the inline text's bytes or the file's bytes exactly as they are
+ * (NUL-terminated, malloc'd; NULL when neither is set), else both are only type-checked.
+ * *where (may be NULL) is the node the value came from, for the caller's own checks. The caller
+ * wipes and frees *data. */
+int config_get_secret(struct config_loader *ld, const struct ynode *map, const char *path, const char *key,
+                      bool read, char **data, size_t *len, const struct ynode **where);
 /* The same without a config position, for files found in a directory. */
 int read_small_file(const char *file, char **data, size_t *len);
 

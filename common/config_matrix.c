@@ -23,31 +23,19 @@ static int get_string_default(struct config_loader *ld, const struct ynode *m, c
 /* secret as UTF-8 bytes, or secret_file's bytes exactly as they are, as MAS reads them. */
 static int parse_secret(struct config_loader *ld, const struct ynode *m, struct config_matrix *out)
 {
-    char p[CONFIG_PATH_MAX], *text = NULL, *file = NULL, *data = NULL;
-    const struct ynode *fv = ynode_get(m, "secret_file", NULL);
-    size_t len = 0;
-    int r = config_one_of(ld, m, "matrix", "secret", "secret_file", false);
-    if (r >= 0)
-        r = config_get_string_or_null(ld, ynode_get(m, "secret", NULL), "matrix.secret", &text);
-    if (r >= 0)
-        r = config_get_string_or_null(ld, fv, config_subpath(p, "matrix", "secret_file"), &file);
-    if (r >= 0 && file)
-        r = config_read_file(ld, fv, p, file, &data, &len);
-    else if (r >= 0 && text)
-        data = text, len = strlen(text), text = NULL;
+    char *data;
+    size_t len;
+    const struct ynode *where;
+    int r = config_get_secret(ld, m, "matrix", "secret", true, &data, &len, &where);
     if (r >= 0 && data && len == 0)
-        r = config_error(ld, fv ? fv : ynode_get(m, "secret", NULL), -EINVAL, "matrix: the secret is empty");
+        r = config_error(ld, where, -EINVAL, "matrix: the secret is empty");
     if (r >= 0 && data) {
         out->secret = (unsigned char *)data, out->secret_len = len;
-        data = NULL;
+        return r;
     }
     if (data)
         OPENSSL_cleanse(data, len);
-    if (text)
-        OPENSSL_cleanse(text, strlen(text));
     free(data);
-    free(text);
-    free(file);
     return r;
 }
 

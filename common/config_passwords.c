@@ -79,34 +79,20 @@ static int parse_cost(struct scheme_ctx *c, struct config_password_scheme *s)
  * newline included), because MAS hashed with exactly those bytes. */
 static int parse_secret(struct scheme_ctx *c, struct config_password_scheme *s)
 {
-    char p[CONFIG_PATH_MAX], *text = NULL, *file = NULL, *data = NULL;
-    const struct ynode *sv = ynode_get(c->item, "secret", NULL),
-                       *fv = ynode_get(c->item, "secret_file", NULL);
-    size_t len = 0;
-    int r = config_get_string_or_null(c->ld, sv, config_subpath(p, c->path, "secret"), &text);
-    if (r >= 0)
-        r = config_get_string_or_null(c->ld, fv, config_subpath(p, c->path, "secret_file"), &file);
-    if (r >= 0 && c->enabled)
-        r = config_one_of(c->ld, c->item, c->path, "secret", "secret_file", false);
-    if (r >= 0 && c->enabled && (text || file)) {
-        if (file)
-            r = config_read_file(c->ld, fv, p, file, &data, &len);
-        else
-            data = text, len = strlen(text), text = NULL;
-    }
+    char p[CONFIG_PATH_MAX], *data;
+    size_t len;
+    const struct ynode *where;
+    int r = config_get_secret(c->ld, c->item, c->path, "secret", c->enabled, &data, &len, &where);
     if (r >= 0 && data && s->algorithm == PASSWORD_BCRYPT && memchr(data, '\0', len))
-        r = config_error(c->ld, fv, -EINVAL, "%s: bcrypt cannot use a secret that contains a NUL byte", p);
+        r = config_error(c->ld, where, -EINVAL, "%s: bcrypt cannot use a secret that contains a NUL byte",
+                         config_subpath(p, c->path, "secret_file"));
     if (r >= 0 && data) {
         s->secret = (unsigned char *)data, s->secret_len = len;
-        data = NULL;
+        return r;
     }
     if (data)
         OPENSSL_cleanse(data, len);
-    if (text)
-        OPENSSL_cleanse(text, strlen(text));
     free(data);
-    free(text);
-    free(file);
     return r;
 }
 
