@@ -1,6 +1,7 @@
 /* The matrix section (MAS: crates/config/src/sections/matrix.rs): the homeserver's server name
  * (the domain of every user ID masd hands out), its base URL, its kind, and the shared secret
- * the homeserver presents to the introspection endpoint. Without the section masd uses MAS's
+ * both sides present: masd to the homeserver's /_synapse/mas API, the homeserver to the
+ * introspection endpoint. Without the section masd uses MAS's
  * defaults and has no secret (introspection then needs client authentication). */
 #include "config_internal.h"
 #include <errno.h>
@@ -8,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const kinds[] = {"synapse", "synapse_legacy", "synapse_modern", "synapse_read_only"};
+static const char *const kinds[] = {"synapse", "synapse_modern", "synapse_read_only"};
 
 static int get_string_default(struct config_loader *ld, const struct ynode *m, const char *key,
                               const char *dflt, char **out)
@@ -20,13 +21,25 @@ static int get_string_default(struct config_loader *ld, const struct ynode *m, c
     return r;
 }
 
-/* secret as UTF-8 bytes, or secret_file's bytes exactly as they are, as MAS reads them. */
+/* secret as UTF-8 bytes, or secret_file's bytes with surrounding whitespace trimmed (MAS trims
+ * them, to match Synapse, which strip()s its secret_path). */
 static int parse_secret(struct config_loader *ld, const struct ynode *m, struct config_matrix *out)
 {
     char *data;
     size_t len;
     const struct ynode *where;
     int r = config_get_secret(ld, m, "matrix", "secret", true, &data, &len, &where);
+    if (r >= 0 && data && where != ynode_get(m, "secret", NULL)) {
+        size_t start = 0;
+        while (start < len && strchr(" \t\r\n\v\f", data[start]) && data[start])
+            start++;
+        while (len > start && strchr(" \t\r\n\v\f", data[len - 1]) && data[len - 1])
+            len--;
+        size_t whole = strlen(data);
+        memmove(data, data + start, len - start);
+        len -= start;
+        memset(data + len, 0, whole - len); /* no copy of the secret's tail left behind */
+    }
     if (r >= 0 && data && len == 0)
         r = config_error(ld, where, -EINVAL, "matrix: the secret is empty");
     if (r >= 0 && data) {
@@ -39,17 +52,24 @@ static int parse_secret(struct config_loader *ld, const struct ynode *m, struct 
     return r;
 }
 
+/* synapse and synapse_modern are Synapse's /_synapse/mas API; synapse_read_only the same without
+ * writes. synapse_legacy (the admin API) only works with Synapse's MSC3861 mode, which Synapse
+ * 1.157 removed (reference/homeserver-sync.md §4.4): refused, with the way out. */
 static int check_kind(struct config_loader *ld, const struct ynode *m, const char *kind)
 {
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
         if (strcmp(kind, kinds[i]) == 0)
             return 0;
+    const struct ynode *at = ynode_get(m, "kind", NULL);
+    if (strcmp(kind, "synapse_legacy") == 0)
+        return config_error(ld, at, -EINVAL,
+                            "matrix.kind: synapse_legacy (Synapse's admin API) is not supported by masd: it "
+                            "needs Synapse's MSC3861 mode, removed in Synapse 1.157; use synapse (Synapse "
+                            ">= 1.136 with matrix_authentication_service enabled)");
     char shown[96];
     config_quote_bytes(kind, strlen(kind), shown, sizeof(shown));
-    return config_error(ld, ynode_get(m, "kind", NULL), -EINVAL,
-                        "matrix.kind: '%s': expected synapse, synapse_legacy, synapse_modern or "
-                        "synapse_read_only",
-                        shown);
+    return config_error(ld, at, -EINVAL,
+                        "matrix.kind: '%s': expected synapse, synapse_modern or synapse_read_only", shown);
 }
 
 int config_matrix_parse(struct config_loader *ld, const struct ynode *m)

@@ -46,6 +46,9 @@ struct masd_service {
     /* Answers a method the matched route does not allow, in the route's own error format (the
      * Allow header is already set); may be NULL: plain text. */
     void (*method_not_allowed)(struct masd_request *req);
+    /* The service calls other servers (the homeserver) while answering: it gets a pool for
+     * those calls, masd_defer_outbound(). */
+    bool outbound;
 };
 
 /* Parses the command line and runs the service. Returns the process exit status. */
@@ -92,3 +95,11 @@ enum masd_defer_status masd_defer(struct masd_request *req, void (*work)(void *a
 #define MASD_CPU_RETRY_AFTER_MS (MASD_CPU_QUEUE * 50) /* argon2id with MAS's parameters, with margin */
 enum masd_defer_status masd_defer_cpu(struct masd_request *req, void (*work)(void *arg),
                                       void (*done)(struct masd_request *req, void *arg), void *arg);
+
+/* The same for calls to other servers (svc->outbound): a pool of its own, so a slow homeserver
+ * holds up the logins that wait for it, never introspection or the database work of others.
+ * Each call is bounded by its own timeout (HOMESERVER_TIMEOUT_MS). */
+#define MASD_OUTBOUND_THREADS 16
+#define MASD_OUTBOUND_QUEUE   256
+enum masd_defer_status masd_defer_outbound(struct masd_request *req, void (*work)(void *arg),
+                                           void (*done)(struct masd_request *req, void *arg), void *arg);

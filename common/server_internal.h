@@ -41,8 +41,9 @@ struct server {
     size_t n_socks;
     size_t *sock_listener; /* index into listeners[] for each socket */
     h2o_globalconf_t globalconf;
-    struct workpool *pool;     /* storage round trips and other waiting: masd_defer() */
-    struct workpool *cpu_pool; /* one low-priority thread for hashing: masd_defer_cpu() */
+    struct workpool *pool;          /* storage round trips and other waiting: masd_defer() */
+    struct workpool *cpu_pool;      /* one low-priority thread for hashing: masd_defer_cpu() */
+    struct workpool *outbound_pool; /* calls to other servers: masd_defer_outbound(), when svc->outbound */
 };
 
 extern struct server server;

@@ -351,6 +351,9 @@ static int serve(const struct masd_service *svc)
                            0);
     if (r == 0)
         r = workpool_start(&server.cpu_pool, "password hashing", 1, MASD_CPU_QUEUE, CPU_POOL_NICE);
+    if (r == 0 && svc->outbound)
+        r = workpool_start(&server.outbound_pool, "outbound calls", MASD_OUTBOUND_THREADS,
+                           MASD_OUTBOUND_QUEUE, 0);
     if (r == 0)
         r = server_threads_start();
     if (r < 0)
@@ -363,6 +366,8 @@ static int serve(const struct masd_service *svc)
     server_threads_stop();
     workpool_stop(server.pool);
     workpool_stop(server.cpu_pool);
+    if (server.outbound_pool)
+        workpool_stop(server.outbound_pool);
     if (svc->shutdown)
         svc->shutdown();
     access_log_stop();

@@ -366,3 +366,9 @@ enum masd_defer_status masd_defer_cpu(struct masd_request *r, void (*work)(void 
 {
     return defer_on(server.cpu_pool, r, work, done, arg);
 }
+
+enum masd_defer_status masd_defer_outbound(struct masd_request *r, void (*work)(void *arg),
+                                           void (*done)(struct masd_request *req, void *arg), void *arg)
+{
+    return server.outbound_pool ? defer_on(server.outbound_pool, r, work, done, arg) : MASD_DEFER_FULL;
+}

@@ -479,7 +479,7 @@ int storage_rate_limit_purge(struct storage_tx *tx, int64_t now, unsigned *n);
  * STORAGE_JOB_MAX_ATTEMPTS attempts the job is left in the failed state. Jobs must be
  * idempotent: a lease can expire while the job still runs. */
 
-#define STORAGE_JOB_MAX_ATTEMPTS 10
+#define STORAGE_JOB_MAX_ATTEMPTS 11 /* the first run and MAS's 10 retries (5 s … 2560 s) */
 #define STORAGE_JOB_BACKOFF_MS   5000
 #define STORAGE_QUEUE_MAX        63
 
@@ -511,9 +511,31 @@ int storage_job_claim(struct storage *st, const char *queue, const char *worker_
 /* Both check the lease (same worker, still running): -ESTALE when it was lost, in which case
  * the job belongs to someone else now and the caller must not touch it further. */
 int storage_job_complete(struct storage_tx *tx, const char *job_id, const char *worker_id, int64_t now);
-/* Reschedules with backoff, or marks failed after the last attempt. Returns 1 when retried,
- * 0 when the job is now failed for good. */
+/* Reschedules with backoff, or marks failed after the last attempt or when !retry (a job that
+ * can never succeed). Returns 1 when retried, 0 when the job is now failed for good. */
 int storage_job_fail(struct storage_tx *tx, const char *job_id, const char *worker_id, const char *error,
-                     int64_t now);
+                     bool retry, int64_t now);
 int storage_job_get(struct storage_tx *tx, const char *job_id, struct storage_job *job);
 void storage_job_clear(struct storage_job *job);
+/* masd-worker's clean-up: completed and failed jobs that ended before `before`. */
+int storage_job_purge(struct storage_tx *tx, int64_t before, unsigned *n);
+
+/* ---------------------------------------------------------------------------------------------
+ * Homeserver sync (reference/homeserver-sync.md §5, §6.1) */
+
+/* The device IDs of the user's active sessions (compat and OAuth), sorted: what sync_devices
+ * sends. *out is malloc'd: storage_strings_free(). */
+int storage_user_devices(struct storage_tx *tx, const char *user_id, char ***out, size_t *n);
+/* Up to limit user IDs after after_id (NULL: from the start), in ID order: walks every user. */
+int storage_user_ids(struct storage_tx *tx, const char *after_id, unsigned limit, char ***out, size_t *n);
+void storage_strings_free(char **list, size_t n);
+
+/* The per-user device-sync lock, a lease held by a sync_devices job across reading the device
+ * set and calling the homeserver. begin: 1 taken (or renewed by the same holder) until `until`,
+ * 0 someone else holds it, -ENOENT no such user. end releases it if holder still has it.
+ * busy: 1 when a sync holds it now, 0 when free; a session that brings a device checks it in
+ * its own transaction and does not start while it is 1 (storage_tx runs it again later). */
+int storage_user_device_sync_begin(struct storage_tx *tx, const char *user_id, const char *holder,
+                                   int64_t until, int64_t now);
+int storage_user_device_sync_end(struct storage_tx *tx, const char *user_id, const char *holder);
+int storage_user_device_sync_busy(struct storage_tx *tx, const char *user_id, int64_t now);

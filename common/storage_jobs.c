@@ -143,7 +143,7 @@ static int read_attempts(struct sq *q, void *out)
 /* MAS's schedule: the attempt that failed was number n (1-based), the next one waits
  * 5 s × 2^(n−1); after STORAGE_JOB_MAX_ATTEMPTS the job is failed for good. */
 int storage_job_fail(struct storage_tx *tx, const char *job_id, const char *worker_id, const char *error,
-                     int64_t now)
+                     bool may_retry, int64_t now)
 {
     int64_t attempts = 0, changes = 0;
     int r = sq_one(tx, &job_attempts, SQ_ARGS(P_TEXT(job_id), P_TEXT(worker_id)), read_attempts, &attempts);
@@ -151,7 +151,7 @@ int storage_job_fail(struct storage_tx *tx, const char *job_id, const char *work
         return storage_fail(-ESTALE, "job %s is not leased to %s any more", job_id, worker_id);
     if (r < 0)
         return r;
-    bool retry = attempts < STORAGE_JOB_MAX_ATTEMPTS;
+    bool retry = may_retry && attempts < STORAGE_JOB_MAX_ATTEMPTS;
     int shift = attempts < 1 ? 0 : attempts > 30 ? 30 : (int)attempts - 1;
     char cut[STORAGE_SHORT_TEXT_MAX + 1];
     storage_copy_cut(cut, sizeof(cut), error);

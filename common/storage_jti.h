@@ -8,6 +8,9 @@
  * 0 first use; -EALREADY when it was used already (in any process or host), -EINVAL. */
 int storage_jti_use(struct storage_tx *tx, const char *client_id, const char *jti, int64_t expires_at,
                     int64_t now);
+/* Deletes the jtis whose assertion expired (replay is refused by `exp` from then on): masd-worker's
+ * clean-up. *n (may be NULL): how many. */
+int storage_jti_purge(struct storage_tx *tx, int64_t now, unsigned *n);
 
 /* The stored digest of a synchronised configuration part ("clients"); "" and 0 when never. */
 int storage_config_digest_get(struct storage_tx *tx, const char *name, char digest[STORAGE_HASH_SIZE]);

@@ -252,20 +252,26 @@ static const char migration_1[] =
 
 /* Client-assertion replay protection (storage_jti.c) and the digest of the last sync of the
  * configuration's static clients. */
-static const char migration_2[] =
-    "CREATE TABLE client_assertion_jtis ("
-    " client_id TEXT NOT NULL,"
-    " jti TEXT NOT NULL,"
-    " expires_at BIGINT NOT NULL,"
-    " PRIMARY KEY (client_id, jti));"
-    "CREATE TABLE config_digests ("
-    " name TEXT NOT NULL PRIMARY KEY,"
-    " digest TEXT NOT NULL,"
-    " updated_at BIGINT NOT NULL);";
+static const char migration_2[] = "CREATE TABLE client_assertion_jtis ("
+                                  " client_id TEXT NOT NULL,"
+                                  " jti TEXT NOT NULL,"
+                                  " expires_at BIGINT NOT NULL,"
+                                  " PRIMARY KEY (client_id, jti));"
+                                  "CREATE TABLE config_digests ("
+                                  " name TEXT NOT NULL PRIMARY KEY,"
+                                  " digest TEXT NOT NULL,"
+                                  " updated_at BIGINT NOT NULL);";
+
+/* The homeserver sync's per-user device-sync lock (storage_hs.c) and the worker's purge of old
+ * jobs. */
+static const char migration_3[] = "ALTER TABLE users ADD COLUMN device_sync_until BIGINT;"
+                                  "ALTER TABLE users ADD COLUMN device_sync_holder TEXT;"
+                                  "CREATE INDEX queue_jobs_completed_idx ON queue_jobs (completed_at);";
 
 static const struct migration migrations[] = {
     {1, "initial schema", migration_1},
     {2, "client assertion jtis, config digests", migration_2},
+    {3, "device-sync lock, job purge index", migration_3},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -12,11 +12,19 @@
 
 /* ---- shared ---------------------------------------------------------------------------------- */
 
+static const struct config_matrix *loaded_matrix;
+
+const struct config_matrix *manage_matrix(void)
+{
+    return loaded_matrix;
+}
+
 int manage_open(struct masctl *m, struct manage *g)
 {
     *g = (struct manage){0};
     if (masctl_load_config(m, &g->cfg) < 0)
         return -EINVAL;
+    loaded_matrix = &g->cfg->matrix;
     int r = masctl_open_storage(m, g->cfg, MASCTL_DB_CHECK_SCHEMA, &g->st);
     if (r < 0) {
         config_free(g->cfg);
@@ -51,7 +59,7 @@ int manage_tx(struct masctl *m, struct manage *g, unsigned flags, storage_tx_fn 
     if (flags & STORAGE_TX_WRITE)
         flags |= STORAGE_TX_DURABLE; /* an administrator's change survives power loss */
     err[0] = '\0';
-    int r = storage_tx(g->st, flags, fn, arg);
+    int r = hs_session_tx(g->st, flags, fn, arg); /* storage_tx, waiting out a device sync */
     if (r < 0 && r != -ECANCELED) {
         const char *why = *err ? err : *storage_last_error() ? storage_last_error() : strerror(-r);
         masctl_fail(m, "%s", why);
@@ -69,19 +77,13 @@ int manage_find_user(struct storage_tx *tx, char *err, const char *username, str
     return r;
 }
 
-int manage_enqueue(struct storage_tx *tx, char *err, const char *queue, json_t *payload, int64_t now)
+int manage_queued(char *err, int r, const char *queue)
 {
-    char *text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
-    json_decref(payload);
-    if (!text) {
-        snprintf(err, MANAGE_ERR_MAX, "cannot encode the %s job (not UTF-8?)", queue);
-        return -EINVAL;
-    }
-    int r = storage_job_enqueue(tx, queue, text, 0, now, NULL);
-    free(text);
-    if (r < 0)
-        return manage_fail(err, r, "cannot queue the %s job", queue);
-    return 0;
+    if (r == -EINVAL)
+        snprintf(err, MANAGE_ERR_MAX, "cannot queue the %s job (a value is not UTF-8)", queue);
+    else if (r < 0)
+        manage_fail(err, r, "cannot queue the %s job", queue);
+    return r < 0 ? r : 0;
 }
 
 /* Simple long options take values above the range of short ones. */
@@ -210,10 +212,13 @@ static int add_email_tx(struct storage_tx *tx, void *arg)
     }
     if (r != -ENOENT)
         return manage_fail(a->err, r, "cannot look up '%s'", a->email);
-    r = storage_email_add(tx, u.id, a->email, masd_now(), NULL);
+    int64_t now = masd_now();
+    r = storage_email_add(tx, u.id, a->email, now, NULL);
     if (r < 0)
         return manage_fail(a->err, r, "cannot add '%s'", a->email);
-    return 0;
+    /* the homeserver learns the new address (MAS forgot this one: reference §6) */
+    return manage_queued(a->err, hs_queue_provision_user(tx, manage_matrix(), u.id, NULL, now),
+                         HS_QUEUE_PROVISION_USER);
 }
 
 static int cmd_add_email(struct masctl *m, int argc, char **argv)
@@ -350,6 +355,8 @@ static const struct masctl_command MANAGE_COMMANDS[] = {
      "                                    the session gets Synapse admin rights\n"
      "  DEVICE_ID when not given: 10 random letters and digits\n",
      manage_issue_compat_token},
+    {"provision-all-users", "", "Queue a job per user that (re)creates it on the homeserver", NULL,
+     manage_provision_all_users},
 };
 
 const struct masctl_group masctl_manage_group = {"manage", "Manage users and their sessions", MANAGE_COMMANDS,

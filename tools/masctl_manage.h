@@ -2,6 +2,7 @@
  * makes all its changes inside one storage transaction, so a failure changes nothing. */
 #pragma once
 #include "masctl.h"
+#include "hs_sync.h"
 #include "storage.h"
 #include <jansson.h>
 
@@ -28,9 +29,11 @@ int manage_fail(char *err, int r, const char *fmt, ...) __attribute__((format(pr
 /* For fn: the user by name (case-insensitive); records "user 'x' not found" on -ENOENT. */
 int manage_find_user(struct storage_tx *tx, char *err, const char *username, struct storage_user *u);
 
-/* For fn: enqueues a job for masd-worker with MAS's queue name and payload, e.g.
- * ("provision-user", {"user_id": …, "set_display_name": null}). Steals the payload reference. */
-int manage_enqueue(struct storage_tx *tx, char *err, const char *queue, json_t *payload, int64_t now);
+/* The loaded configuration's matrix section (after manage_open), for the hs_queue_*() calls
+ * with which fn tells masd-worker what the homeserver must learn (hs_sync.h). */
+const struct config_matrix *manage_matrix(void);
+/* For fn: r is what an hs_queue_*() call returned; on failure records why in err. */
+int manage_queued(char *err, int r, const char *queue);
 
 /* Refuses a password when passwords are disabled, or (unless ignore) when it scores below
  * passwords.minimum_complexity; prints why, naming ignore_flag. Returns 0 or -EPERM. */
@@ -50,3 +53,4 @@ int manage_lock_user(struct masctl *m, int argc, char **argv);
 int manage_unlock_user(struct masctl *m, int argc, char **argv);
 int manage_kill_sessions(struct masctl *m, int argc, char **argv);
 int manage_issue_compat_token(struct masctl *m, int argc, char **argv);
+int manage_provision_all_users(struct masctl *m, int argc, char **argv);

@@ -167,10 +167,8 @@ static int register_tx(struct storage_tx *tx, void *arg)
             return manage_fail(a->err, r, "cannot add '%s'", a->emails[i]);
     }
     /* As MAS: masd-worker creates the user on the homeserver (and sets the display name). */
-    json_t *job = json_pack("{s:s, s:s?}", "user_id", u.id, "set_display_name", a->display_name);
-    if (job && !a->display_name)
-        json_object_set_new(job, "set_display_name", json_null());
-    r = manage_enqueue(tx, a->err, "provision-user", job, now);
+    r = manage_queued(a->err, hs_queue_provision_user(tx, manage_matrix(), u.id, a->display_name, now),
+                      HS_QUEUE_PROVISION_USER);
     if (r < 0)
         return r;
     memcpy(a->user_id, u.id, sizeof(a->user_id));

@@ -3,6 +3,7 @@
  * transaction; masd-worker tells the homeserver afterwards. */
 #include "masctl_manage.h"
 #include "clock.h"
+#include "config.h"
 #include "random.h"
 #include "token.h"
 #include <errno.h>
@@ -34,15 +35,17 @@ static int parse_flag_user(struct masctl *m, int argc, char **argv, const char *
     return 0;
 }
 
-static json_t *user_job(const char *user_id)
+/* MAS's ProvisionUserJob without a display name: the homeserver learns the lock state. */
+static int queue_provision(struct storage_tx *tx, char *err, const char *user_id, int64_t now)
 {
-    return json_pack("{s:s}", "user_id", user_id);
+    return manage_queued(err, hs_queue_provision_user(tx, manage_matrix(), user_id, NULL, now),
+                         HS_QUEUE_PROVISION_USER);
 }
 
-/* MAS's ProvisionUserJob without a display name: the homeserver learns the lock state. */
-static json_t *provision_job(const char *user_id)
+static int queue_sync(struct storage_tx *tx, char *err, const char *user_id, int64_t now)
 {
-    return json_pack("{s:s, s:n}", "user_id", user_id, "set_display_name");
+    return manage_queued(err, hs_queue_sync_devices(tx, manage_matrix(), user_id, now),
+                         HS_QUEUE_SYNC_DEVICES);
 }
 
 /* ---- lock-user, unlock-user ------------------------------------------------------------------ */
@@ -70,7 +73,7 @@ static int lock_tx(struct storage_tx *tx, void *arg)
         return r;
     if ((a->locked = storage_user_lock(tx, u.id, now)) < 0)
         return manage_fail(a->err, a->locked, "cannot lock '%s'", a->username);
-    if ((r = manage_enqueue(tx, a->err, "provision-user", provision_job(u.id), now)) < 0)
+    if ((r = queue_provision(tx, a->err, u.id, now)) < 0)
         return r;
     if (!a->flag)
         return 0;
@@ -78,8 +81,8 @@ static int lock_tx(struct storage_tx *tx, void *arg)
         return manage_fail(a->err, a->flagged, "cannot deactivate '%s'", a->username);
     if ((r = storage_user_finish_all_sessions(tx, u.id, now, &a->ended)) < 0)
         return manage_fail(a->err, r, "cannot end the sessions of '%s'", a->username);
-    return manage_enqueue(tx, a->err, "deactivate-user",
-                          json_pack("{s:s, s:b}", "user_id", u.id, "hs_erase", 0), now);
+    return manage_queued(a->err, hs_queue_deactivate_user(tx, manage_matrix(), u.id, false, now),
+                         HS_QUEUE_DEACTIVATE_USER);
 }
 
 static int unlock_tx(struct storage_tx *tx, void *arg)
@@ -96,10 +99,12 @@ static int unlock_tx(struct storage_tx *tx, void *arg)
     if (a->flag) {
         if ((a->flagged = storage_user_reactivate(tx, u.id)) < 0)
             return manage_fail(a->err, a->flagged, "cannot reactivate '%s'", a->username);
-        if ((r = manage_enqueue(tx, a->err, "reactivate-user", user_job(u.id), now)) < 0)
+        r = manage_queued(a->err, hs_queue_reactivate_user(tx, manage_matrix(), u.id, now),
+                          HS_QUEUE_REACTIVATE_USER);
+        if (r < 0)
             return r;
     }
-    return manage_enqueue(tx, a->err, "provision-user", provision_job(u.id), now);
+    return queue_provision(tx, a->err, u.id, now);
 }
 
 static int lock_or_unlock(struct masctl *m, int argc, char **argv, bool lock)
@@ -159,7 +164,7 @@ static int kill_tx(struct storage_tx *tx, void *arg)
         return r;
     if ((r = storage_user_finish_all_sessions(tx, u.id, now, &a->ended)) < 0)
         return manage_fail(a->err, r, "cannot end the sessions of '%s'", a->username);
-    if ((r = manage_enqueue(tx, a->err, "sync-devices", user_job(u.id), now)) < 0)
+    if ((r = queue_sync(tx, a->err, u.id, now)) < 0)
         return r;
     return a->dry_run ? -ECANCELED : 0;
 }
@@ -191,27 +196,31 @@ struct issue {
     char err[MANAGE_ERR_MAX];
     const char *username, *device_id;
     bool admin;
-    char token[TOKEN_LEN + 1]; /* out */
+    /* out */
+    char token[TOKEN_LEN + 1];
+    struct storage_user user;
+    struct storage_compat_session session;
 };
 
 static int issue_tx(struct storage_tx *tx, void *arg)
 {
     struct issue *a = arg;
-    struct storage_user u;
-    struct storage_compat_session s;
+    struct storage_user *u = &a->user;
     int64_t now = masd_now();
     a->token[0] = '\0';
-    int r = manage_find_user(tx, a->err, a->username, &u);
+    int r = manage_find_user(tx, a->err, a->username, u);
     if (r < 0)
         return r;
     /* MAS issues to any user; a token for a locked or deactivated one would be refused on its
      * first use, so say so now instead. */
-    if (u.locked_at || u.deactivated_at) {
+    if (u->locked_at || u->deactivated_at) {
         snprintf(a->err, MANAGE_ERR_MAX, "'%s' is %s", a->username,
-                 u.deactivated_at ? "deactivated" : "locked");
+                 u->deactivated_at ? "deactivated" : "locked");
         return -EPERM;
     }
-    r = storage_compat_session_create(tx, u.id, a->device_id, a->admin, NULL, NULL, NULL, now, &s);
+    if ((r = hs_session_may_start(tx, u->id, now)) < 0)
+        return r; /* -EBUSY: manage_tx waits for the device sync and runs this again */
+    r = storage_compat_session_create(tx, u->id, a->device_id, a->admin, NULL, NULL, NULL, now, &a->session);
     if (r == -EEXIST) {
         snprintf(a->err, MANAGE_ERR_MAX,
                  "device '%s' of '%s' has an active session already (kill-sessions ends it, or pick another "
@@ -226,10 +235,28 @@ static int issue_tx(struct storage_tx *tx, void *arg)
         return r;
     }
     /* No expiry and no refresh token: what MAS's command issues. */
-    if ((r = storage_compat_access_token_add(tx, s.id, a->token, 0, now, NULL)) < 0)
+    if ((r = storage_compat_access_token_add(tx, a->session.id, a->token, 0, now, NULL)) < 0)
         return manage_fail(a->err, r, "cannot store the token");
-    /* MAS creates the device on the homeserver before committing; masd-worker does it here. */
-    return manage_enqueue(tx, a->err, "sync-devices", user_job(u.id), now);
+    return 0;
+}
+
+/* As a login: the device exists on the homeserver before anyone sees the token; on failure the
+ * session is ended again and the token never printed. */
+static int issue_device(struct masctl *m, struct manage *g, struct issue *a)
+{
+    struct homeserver *hs = NULL;
+    struct homeserver_result res = {0};
+    int r = homeserver_global_init();
+    if (r >= 0)
+        r = homeserver_open(&g->cfg->matrix, &hs);
+    if (r < 0)
+        return masctl_fail(m, "matrix: cannot set up the homeserver connection: %s", strerror(-r)), r;
+    r = hs_device_create(g->st, hs, &g->cfg->matrix, &a->user, a->device_id, NULL, a->session.id, &res);
+    if (r < 0)
+        masctl_fail(m, "cannot create device %s on the homeserver, the session is ended again: %s",
+                    a->device_id, res.message);
+    homeserver_close(hs);
+    return r;
 }
 
 int manage_issue_compat_token(struct masctl *m, int argc, char **argv)
@@ -251,13 +278,80 @@ int manage_issue_compat_token(struct masctl *m, int argc, char **argv)
     struct manage g;
     if (manage_open(m, &g) < 0)
         return MASCTL_FAILED;
+    if (hs_config_read_only(&g.cfg->matrix)) {
+        masctl_fail(m, "cannot issue a compatibility token: masd cannot create its device on the homeserver "
+                       "(matrix.kind is synapse_read_only)");
+        manage_close(&g);
+        return MASCTL_FAILED;
+    }
     r = manage_tx(m, &g, STORAGE_TX_WRITE, issue_tx, &a, a.err);
+    if (r == 0)
+        r = issue_device(m, &g, &a);
     if (r == 0) {
         printf("%s\n", a.token);
         fprintf(stderr, "masctl: issued a compatibility token for '%s' on device %s%s\n", a.username,
                 a.device_id, a.admin ? " with Synapse admin privileges" : "");
     }
     explicit_bzero(a.token, sizeof(a.token));
+    manage_close(&g);
+    return r < 0 ? MASCTL_FAILED : MASCTL_OK;
+}
+
+/* ---- provision-all-users --------------------------------------------------------------------- */
+
+#define PROVISION_PAGE 1000
+
+struct provision_all {
+    char err[MANAGE_ERR_MAX];
+    char after[STORAGE_ID_SIZE]; /* in: the page starts after this user ("" from the first) */
+    char last[STORAGE_ID_SIZE];  /* out: the page's last user */
+    size_t queued;               /* out: users in this page */
+};
+
+/* One page of users per transaction, so a million users never make one huge transaction. */
+static int provision_page_tx(struct storage_tx *tx, void *arg)
+{
+    struct provision_all *a = arg;
+    char **ids = NULL;
+    size_t n = 0;
+    int64_t now = masd_now();
+    a->queued = 0;
+    int r = storage_user_ids(tx, a->after[0] ? a->after : NULL, PROVISION_PAGE, &ids, &n);
+    if (r < 0)
+        return manage_fail(a->err, r, "cannot list the users");
+    for (size_t i = 0; i < n && r >= 0; i++)
+        r = queue_provision(tx, a->err, ids[i], now);
+    if (r >= 0 && n) {
+        a->queued = n;
+        snprintf(a->last, sizeof(a->last), "%s", ids[n - 1]);
+    }
+    storage_strings_free(ids, n);
+    return r;
+}
+
+int manage_provision_all_users(struct masctl *m, int argc, char **argv)
+{
+    int r = masctl_parse_plain(m, argc, argv, 0, 0);
+    if (r != MASCTL_GO_ON)
+        return r;
+    struct manage g;
+    if (manage_open(m, &g) < 0)
+        return MASCTL_FAILED;
+    if (hs_config_read_only(&g.cfg->matrix)) {
+        masctl_fail(
+            m, "nothing to do: masd does not write to the homeserver (matrix.kind is synapse_read_only)");
+        manage_close(&g);
+        return MASCTL_FAILED;
+    }
+    struct provision_all a = {0};
+    size_t total = 0;
+    do {
+        r = manage_tx(m, &g, STORAGE_TX_WRITE, provision_page_tx, &a, a.err);
+        total += r < 0 ? 0 : a.queued;
+        memcpy(a.after, a.last, sizeof(a.after)); /* IDs only grow: the next page starts after it */
+    } while (r >= 0 && a.queued == PROVISION_PAGE);
+    if (r >= 0)
+        printf("queued %zu provision-user job%s; masd-worker runs them\n", total, total == 1 ? "" : "s");
     manage_close(&g);
     return r < 0 ? MASCTL_FAILED : MASCTL_OK;
 }

@@ -3,8 +3,14 @@
  * A password login runs in three steps, each handed back to the event loop before the next:
  * on the worker pool the per-IP limit (before the user lookup, so a 429 never tells whether an
  * account exists), the lookup and the per-account limit; on the password-hashing thread the
- * check; on the worker pool again the session, in one write transaction. No worker thread ever
- * waits for a hash, so a login storm cannot take the pool from introspection. */
+ * check; on the outbound pool the session, in one write transaction, and then its device on the
+ * homeserver (hs_device_create), so the client never holds a token the homeserver would refuse.
+ * No worker thread ever waits for a hash or for the homeserver, so neither a login storm nor a
+ * slow homeserver can take the pool from introspection.
+ *
+ * With matrix.kind synapse_read_only masd cannot create devices: password login is not offered
+ * and is refused with a clear error before any work. */
+#include "hs_sync.h"
 #include "log.h"
 #include "matrix_error.h"
 #include "oauth.h"
@@ -40,6 +46,7 @@ struct login_job {
     char *new_hash;
     unsigned new_version;
     int verify;
+    struct storage_compat_session session;
     /* out */
     enum login_outcome outcome;
     int64_t retry_after_ms;
@@ -118,14 +125,13 @@ static int login_commit(struct storage_tx *tx, void *arg)
 {
     struct login_job *j = arg;
     int64_t now = masd_now();
-    struct storage_compat_session session;
     struct storage_password upgraded;
     int r = 0;
     if (j->upgrade)
         r = storage_password_add(tx, j->user.id, j->new_hash, j->new_version, j->pw.id, now, &upgraded);
     if (r >= 0)
         r = compat_session_start(tx, &j->user, j->device_id, j->display_name, j->user_agent, j->refresh, now,
-                                 &session, &j->tokens);
+                                 &j->session, &j->tokens);
     return r;
 }
 
@@ -139,7 +145,8 @@ static void login_lookup(void *arg)
     }
 }
 
-/* Step 3, on the worker pool. */
+/* Step 3, on the outbound pool: the session (waiting while a device sync of the user runs), then
+ * its device on the homeserver; a failure there ends the session again (MAS: 500 M_UNKNOWN). */
 static void login_finish(void *arg)
 {
     struct login_job *j = arg;
@@ -147,10 +154,19 @@ static void login_finish(void *arg)
         j->outcome = LOGIN_INTERNAL;
         return;
     }
-    int r =
-        storage_tx(oauth_storage, STORAGE_TX_WRITE | (j->upgrade ? STORAGE_TX_DURABLE : 0), login_commit, j);
+    int r = hs_session_tx(oauth_storage, STORAGE_TX_WRITE | (j->upgrade ? STORAGE_TX_DURABLE : 0),
+                          login_commit, j);
     if (r < 0) {
-        log_error("login: %s", storage_last_error());
+        log_error("login: %s", r == -EBUSY ? "a device sync of the user did not end" : storage_last_error());
+        j->outcome = LOGIN_INTERNAL;
+        return;
+    }
+    struct homeserver_result res = {0};
+    r = hs_device_create(oauth_storage, oauth_homeserver, &oauth_config->matrix, &j->user, j->device_id,
+                         j->display_name, j->session.id, &res);
+    if (r < 0) {
+        log_error("login of user %s: cannot create device %s on the homeserver, session ended: %s",
+                  j->user.id, j->device_id, res.message);
         j->outcome = LOGIN_INTERNAL;
     }
 }
@@ -222,7 +238,7 @@ static void login_checked(struct masd_request *r, void *arg)
             log_warn("login: the stored password of user %s cannot be used: %s", j->user.id,
                      strerror(-j->verify));
         j->outcome = LOGIN_FORBIDDEN;
-    } else if (r && masd_defer(r, login_finish, login_done, j) == MASD_DEFER_QUEUED) {
+    } else if (r && masd_defer_outbound(r, login_finish, login_done, j) == MASD_DEFER_QUEUED) {
         return;
     } else if (r) {
         j->outcome = LOGIN_BUSY;
@@ -295,6 +311,13 @@ static void login_post(struct masd_request *r)
         matrix_error(r, 400, "M_UNKNOWN", "Invalid login type");
         return;
     }
+    if (hs_config_read_only(&oauth_config->matrix)) {
+        json_decref(doc);
+        matrix_error(r, 400, "M_UNKNOWN",
+                     "Password login is not possible: masd cannot create devices on the homeserver "
+                     "(matrix.kind is synapse_read_only)");
+        return;
+    }
     struct login_job *j = login_job_new(r, &in);
     json_decref(doc);
     if (!j) {
@@ -318,11 +341,12 @@ void compat_login(struct masd_request *r)
     matrix_respond_json(r, 200, json_incref(flows));
 }
 
-/* The flows masd offers: password login when passwords are enabled; no SSO or login tokens yet. */
+/* The flows masd offers: password login when passwords are enabled and devices can be created
+ * on the homeserver; no SSO or login tokens yet. */
 int compat_login_setup(const struct config *cfg)
 {
     json_t *list = json_array();
-    if (cfg->passwords.enabled)
+    if (cfg->passwords.enabled && !hs_config_read_only(&cfg->matrix))
         json_array_append_new(list, json_pack("{s:s}", "type", "m.login.password"));
     json_decref(flows);
     flows = json_pack("{s:o}", "flows", list);

@@ -2,6 +2,7 @@
  * §4.6): a live compat access token ends its own session, or (/logout/all, only with
  * io.element.only_compat_is_fine) every compat session of its user. */
 #include "clock.h"
+#include "hs_sync.h"
 #include "log.h"
 #include "matrix_error.h"
 #include "oauth.h"
@@ -40,9 +41,12 @@ static int logout_tx(struct storage_tx *tx, void *arg)
     }
     if (r < 0)
         return r;
-    if (j->all)
-        return storage_compat_sessions_finish_user(tx, l.user.id, now, NULL);
-    return compat_session_end(tx, l.session.id, now);
+    if (!j->all)
+        return compat_session_end(tx, &l.session, now);
+    r = storage_compat_sessions_finish_user(tx, l.user.id, now, NULL);
+    if (r >= 0)
+        r = hs_queue_sync_devices(tx, &oauth_config->matrix, l.user.id, now);
+    return r;
 }
 
 static void logout_work(void *arg)

@@ -1,7 +1,9 @@
 /* masd-oauth: the Matrix compat API (login, logout, refresh) and the OAuth 2.0 endpoints the
  * homeserver and clients call (introspection, revocation, keys). It owns the resources `oauth`
- * and `compat` and keeps its state in the shared database. */
+ * and `compat`, keeps its state in the shared database, and tells the homeserver about new
+ * devices (hs_sync.h): synchronously at login, through masd-worker's jobs otherwise. */
 #include "client_auth.h"
+#include "homeserver.h"
 #include "log.h"
 #include "matrix_error.h"
 #include "oauth.h"
@@ -13,6 +15,7 @@
 
 const struct config *oauth_config;
 struct storage *oauth_storage;
+struct homeserver *oauth_homeserver;
 
 /* The database must be reachable and its schema current: a service that started on an old
  * schema would fail request by request instead of once, here. */
@@ -25,10 +28,20 @@ static int setup(const struct config *cfg)
     r = storage_check_migrations(oauth_storage);
     if (r < 0)
         return log_errno(r, "%s", storage_last_error());
+    if ((r = homeserver_global_init()) < 0 || (r = homeserver_open(&cfg->matrix, &oauth_homeserver)) < 0)
+        return log_errno(r, "matrix: cannot set up the homeserver connection: %s", strerror(-r));
     r = compat_login_setup(cfg);
     if (r >= 0)
         r = oauth_handlers_setup(cfg, oauth_storage);
     return r;
+}
+
+/* After the loops and pools stopped: the activity map's last flush, then the connections. */
+static void shutdown_service(void)
+{
+    oauth_handlers_shutdown();
+    homeserver_close(oauth_homeserver);
+    oauth_homeserver = NULL;
 }
 
 /* The health route: one round trip to the database (on the worker pool). */
@@ -67,9 +80,10 @@ static const struct masd_service service = {
     .resources = resources,
     .handlers = handlers,
     .setup = setup,
-    .shutdown = oauth_handlers_shutdown,
+    .shutdown = shutdown_service,
     .health = health,
     .method_not_allowed = method_not_allowed,
+    .outbound = true, /* a login creates its device on the homeserver before it answers */
 };
 
 int main(int argc, char **argv)

@@ -13,6 +13,7 @@
 
 extern const struct config *oauth_config;
 extern struct storage *oauth_storage;
+extern struct homeserver *oauth_homeserver;
 
 /* The request's JSON body under compat_json_body's rules; on failure the Matrix error is sent
  * and -EINVAL returned. */

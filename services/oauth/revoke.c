@@ -6,6 +6,8 @@
 #include "client_auth.h"
 #include "clock.h"
 #include "form.h"
+#include "hs_sync.h"
+#include "oauth.h"
 #include "oauth_handlers.h"
 #include "token.h"
 #include <errno.h>
@@ -87,10 +89,8 @@ static int revoke_tx(struct storage_tx *tx, void *arg)
         return r == -ENOENT ? 0 : r;
     if (!user_id[0])
         return 0;
-    /* MAS's sync-devices job: masd-worker tells the homeserver the device is gone */
-    char payload[64];
-    snprintf(payload, sizeof(payload), "{\"user_id\":\"%s\"}", user_id);
-    return storage_job_enqueue(tx, "sync-devices", payload, 0, rv->now, NULL);
+    /* masd-worker tells the homeserver the device is gone */
+    return hs_queue_sync_devices(tx, &oauth_config->matrix, user_id, rv->now);
 }
 
 static void revoke_work(void *arg)

@@ -1,5 +1,6 @@
 /* Compat sessions: where they begin, rotate and end. */
 #include "session.h"
+#include "hs_sync.h"
 #include "oauth.h"
 #include <errno.h>
 
@@ -25,7 +26,9 @@ int compat_session_start(struct storage_tx *tx, const struct storage_user *user,
                          struct storage_compat_session *session, struct compat_session_tokens *tokens)
 {
     struct storage_refresh_token rt;
-    int r = storage_device_finish_sessions(tx, user->id, device_id, now);
+    int r = hs_session_may_start(tx, user->id, now);
+    if (r >= 0)
+        r = storage_device_finish_sessions(tx, user->id, device_id, now);
     if (r >= 0)
         r = storage_compat_session_create(tx, user->id, device_id, false, NULL, display_name, user_agent, now,
                                           session);
@@ -34,9 +37,12 @@ int compat_session_start(struct storage_tx *tx, const struct storage_user *user,
     return r < 0 ? r : 0;
 }
 
-int compat_session_end(struct storage_tx *tx, const char *session_id, int64_t now)
+int compat_session_end(struct storage_tx *tx, const struct storage_compat_session *s, int64_t now)
 {
-    return storage_compat_session_finish(tx, session_id, now);
+    int r = storage_compat_session_finish(tx, s->id, now);
+    if (r > 0 && s->device_id[0] && hs_queue_sync_devices(tx, &oauth_config->matrix, s->user_id, now) < 0)
+        return -EIO;
+    return r;
 }
 
 int compat_session_refresh(struct storage_tx *tx, const struct storage_refresh_token *old, int64_t now,

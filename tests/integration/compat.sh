@@ -17,6 +17,8 @@ fi
 
 ORIGIN=auth.example.com
 PW='correct horse battery staple'
+HS_SECRET=shared-secret-for-the-homeserver
+homeserver_start "$HS_SECRET" || finish
 make_cert "$ORIGIN"
 J='content-type: application/json'
 
@@ -33,7 +35,7 @@ config()
         [ -n "$sock" ] && printf '        - socket: %s\n          mode: "666"\n' "$sock"
         [ -n "$pp" ] && printf '    - name: oauth-proxy\n      proxy_protocol: true\n      resources: [{name: compat}]\n      binds: [{address: "127.0.0.1:%s"}]\n' "$pp"
         printf 'database:\n  uri: "%s"\n' "$uri"
-        printf 'matrix:\n  homeserver: example.com\n  secret: shared-secret-for-the-homeserver\n'
+        printf 'matrix:\n  homeserver: example.com\n  secret: %s\n  endpoint: %s\n' "$HS_SECRET" "$HS_ENDPOINT"
         printf 'passwords:\n  schemes:\n%s\n' "$schemes"
         secrets_yaml
     } >"$file"

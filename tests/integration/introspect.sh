@@ -12,6 +12,7 @@ require_binaries "$MASCTL_BIN" "$OAUTH_BIN"
 command -v node >/dev/null || { fail_check "node is installed" "apt-get install nodejs"; finish; }
 
 SECRET='homeserver-shared-secret-0123456789'
+homeserver_start "$SECRET" example.org || finish
 PASSWORD='correct-Horse-battery-staple-42'
 CLIENT_SECRET='a-static-client-secret-42'
 BASIC_ID=01J0000000000000000000BAS1
@@ -43,6 +44,7 @@ database:
 matrix:
   homeserver: example.org
   secret: "$SECRET"
+  endpoint: "$HS_ENDPOINT"
 clients:
   - client_id: $BASIC_ID
     client_auth_method: client_secret_basic

@@ -212,7 +212,15 @@ spawn()
     local name=$1 log=$2
     shift 2
     "$@" >"$log" 2>&1 </dev/null &
-    local pid=$!
+    local pid=$! i
+    # Until it execs, the child is a copy of this shell with its traps: a signal then (a stop
+    # right after the start) would run this script's exit handler there. Wait for the exec.
+    local shell_exe
+    shell_exe=$(readlink /proc/$$/exe)
+    for i in $(seq 1 200); do
+        [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" != "$shell_exe" ] && break
+        sleep 0.005
+    done
     _PIDS+=("$pid")
     PID_OF[$name]=$pid
     LOG_OF[$name]=$log
@@ -258,6 +266,24 @@ masd_start()
         fi
     done
     return 0
+}
+
+# homeserver_start SECRET [SERVER-NAME]: the stand-in homeserver (tests/homeserver/standin.py,
+# Synapse's /_synapse/mas API: the one allowed stand-in) on a free port, as process "hs". Sets
+# HS_PORT, HS_ENDPOINT (for matrix.endpoint) and HS_RECORD (its JSON-lines record of every call).
+# A compat login creates its device there before it answers, so every test that logs in needs it.
+homeserver_start()
+{
+    HS_PORT=$(free_port) || return 1
+    HS_ENDPOINT=http://127.0.0.1:$HS_PORT/
+    mkdir -p "$T/hs"
+    HS_RECORD=$T/hs/calls.jsonl
+    spawn hs "$T/logs/hs.log" /usr/bin/python3 "$ROOT/tests/homeserver/standin.py" --listen "127.0.0.1:$HS_PORT" \
+        --server-name "${2:-example.com}" --secret "$1" --state "$T/hs/state.json" --record "$HS_RECORD"
+    if ! wait_listen "127.0.0.1:$HS_PORT" "${PID_OF[hs]}" >"$T/wait.out" 2>&1; then
+        fail_check "the stand-in homeserver starts" "$(cat "$T/wait.out" "$T/logs/hs.log")"
+        return 1
+    fi
 }
 
 # sanitizer_clean LOGFILE...: no sanitizer report in these logs.

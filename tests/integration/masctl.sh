@@ -209,10 +209,15 @@ SQLITE_DB=
 PG_URI=
 
 # with_uri URI OUT: the generated configuration with database.uri set to URI.
+# and matrix.endpoint set to the stand-in homeserver (issue-compatibility-token creates its device
+# there), which knows the generated matrix.secret.
 with_uri()
 {
-    awk -v u="$1" '/^  uri: /{ print "  uri: \"" u "\""; next } { print }' "$T/config.yaml" >"$2"
+    awk -v u="$1" -v e="$HS_ENDPOINT" '/^  uri: /{ print "  uri: \"" u "\""; next }
+        /^  endpoint: /{ print "  endpoint: " e; next } { print }' "$T/config.yaml" >"$2"
 }
+homeserver_start "$(awk '/^matrix:/ { m = 1 } m && /^  secret: / { print $2; exit }' "$T/config.yaml")" localhost:8008 ||
+    finish
 
 sql() # QUERY: one value
 {

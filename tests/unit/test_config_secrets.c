@@ -248,8 +248,42 @@ static void test_key_errors(void)
     config_free(cfg);
 }
 
+/* matrix: the shared secret inline (verbatim) or from a file (trimmed, as MAS and Synapse); the
+ * kinds masd speaks; synapse_legacy refused with the way out. */
+static void test_matrix(void)
+{
+    struct config *cfg = load("matrix:\n  secret: ' inline '\n");
+    if (cfg) {
+        CHECK_INT(cfg->matrix.secret_len, 8);
+        CHECK(memcmp(cfg->matrix.secret, " inline ", 8) == 0);
+        CHECK_STR(cfg->matrix.kind, "synapse");
+        CHECK_STR(cfg->matrix.endpoint, "http://localhost:8008/");
+    }
+    config_free(cfg);
+    cfg = load("matrix:\n  kind: synapse_read_only\n  secret_file: data/matrix/secret-padded.txt\n");
+    if (cfg) {
+        CHECK_INT(cfg->matrix.secret_len, 16);
+        CHECK(memcmp(cfg->matrix.secret, "s3cret-from-file", 16) == 0);
+        CHECK_STR(cfg->matrix.kind, "synapse_read_only");
+    }
+    config_free(cfg);
+    CHECK_ERROR(
+        "matrix:\n  kind: synapse_legacy\n",
+        "config.yaml:2:9: matrix.kind: synapse_legacy (Synapse's admin API) is not supported by masd: "
+        "it needs Synapse's MSC3861 mode, removed in Synapse 1.157; use synapse (Synapse >= 1.136 with "
+        "matrix_authentication_service enabled)");
+    CHECK_ERROR(
+        "matrix:\n  kind: dendrite\n",
+        "config.yaml:2:9: matrix.kind: 'dendrite': expected synapse, synapse_modern or synapse_read_only");
+    CHECK_ERROR("matrix:\n  secret: a\n  secret_file: data/matrix/secret-padded.txt\n",
+                "config.yaml:3:3: matrix: set either secret or secret_file, not both");
+    CHECK_ERROR("matrix:\n  endpoint: ftp://hs/\n",
+                "config.yaml:2:13: matrix.endpoint: expected an http:// or https:// URL");
+}
+
 int main(void)
 {
+    test_matrix();
     test_encryption();
     test_encryption_errors();
     test_errors_hide_the_secret();

@@ -1,6 +1,7 @@
 /* Storage: OAuth clients, grants, sessions and tokens, device-code grants, compat SSO logins,
  * rate limits, the job queue within one process, migrations, and reconnection after PostgreSQL
  * drops the connection. Every case runs on SQLite and on PostgreSQL. */
+#include "storage_jti.h"
 #include "storage_test.h"
 #include "token.h"
 
@@ -221,7 +222,7 @@ static void test_jobs(struct storage *st)
 
     tx = test_tx_begin(st, STORAGE_TX_WRITE);
     CHECK_INT(storage_job_complete(tx, kept, "w1", NOW + 60001), -ESTALE); /* w1 lost its lease */
-    CHECK_INT(storage_job_fail(tx, kept, "w2", "homeserver said 502", NOW + 61000), 1);
+    CHECK_INT(storage_job_fail(tx, kept, "w2", "homeserver said 502", true, NOW + 61000), 1);
     CHECK_INT(storage_job_get(tx, kept, &job), 0);
     CHECK_INT(job.status, STORAGE_JOB_AVAILABLE);
     CHECK_INT(job.scheduled_at, NOW + 61000 + 10000); /* attempt 2 failed: 5 s × 2^1 */
@@ -237,7 +238,7 @@ static void test_jobs(struct storage *st)
         CHECK_INT(job.attempts, attempt);
         storage_job_clear(&job);
         tx = test_tx_begin(st, STORAGE_TX_WRITE);
-        CHECK_INT(storage_job_fail(tx, kept, "w3", "still down", t),
+        CHECK_INT(storage_job_fail(tx, kept, "w3", "still down", true, t),
                   attempt < STORAGE_JOB_MAX_ATTEMPTS ? 1 : 0);
         CHECK_INT(test_tx_end(tx, true), 0);
         t += (int64_t)STORAGE_JOB_BACKOFF_MS << (attempt - 1);
@@ -258,6 +259,100 @@ static void test_jobs(struct storage *st)
     CHECK_INT(storage_job_complete(tx, id, "w4", NOW + 5002), -ESTALE);
     CHECK_INT(test_tx_end(tx, true), 0);
     CHECK_INT(storage_job_claim(st, NULL, "w4", 1000, NOW + 100000000, &job), 0); /* completed: never again */
+}
+
+/* The homeserver sync's storage: device sets, the device-sync lock, walking users, purges. */
+static void test_hs_sync(struct storage *st)
+{
+    struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    struct storage_user u, v;
+    struct storage_compat_session s1, s2;
+    struct storage_oauth_session os;
+    struct storage_oauth_client in = {.token_endpoint_auth_method = "none",
+                                      .redirect_uris = "[]",
+                                      .grant_types = "[]",
+                                      .metadata = "{}",
+                                      .metadata_digest = "hs"},
+                                client;
+    char **list = NULL;
+    size_t n = 99;
+    CHECK_INT(storage_user_create(tx, "syncer", false, NOW, &u), 0);
+    CHECK_INT(storage_user_create(tx, "other", false, NOW, &v), 0);
+    CHECK_INT(storage_user_devices(tx, u.id, &list, &n), 0);
+    CHECK_INT(n, 0);
+    storage_strings_free(list, n);
+    CHECK_INT(storage_compat_session_create(tx, u.id, "ZDEV", false, NULL, NULL, NULL, NOW, &s1), 0);
+    CHECK_INT(storage_compat_session_create(tx, u.id, "ADEV", false, NULL, NULL, NULL, NOW, &s2), 0);
+    CHECK_INT(storage_compat_session_create(tx, v.id, "VDEV", false, NULL, NULL, NULL, NOW, &s2), 0);
+    CHECK_INT(storage_oauth_client_create(tx, &in, NOW, &client), 0);
+    CHECK_INT(storage_oauth_session_create(tx, client.id, u.id, NULL, "openid", NULL, NOW, &os), 0);
+    CHECK_INT(storage_oauth_session_add_device(tx, os.id, "MDEV"), 0);
+    CHECK_INT(storage_compat_session_finish(tx, s1.id, NOW + 1), 1);
+    /* compat and OAuth devices of active sessions only, sorted */
+    CHECK_INT(storage_user_devices(tx, u.id, &list, &n), 0);
+    CHECK_INT(n, 2);
+    if (n == 2) {
+        CHECK_STR(list[0], "ADEV");
+        CHECK_STR(list[1], "MDEV");
+    }
+    storage_strings_free(list, n);
+
+    /* the lock: one holder at a time, renewable by it, free once expired or released */
+    CHECK_INT(storage_user_device_sync_busy(tx, u.id, NOW), 0);
+    CHECK_INT(storage_user_device_sync_begin(tx, u.id, "job1", NOW + 1000, NOW), 1);
+    CHECK_INT(storage_user_device_sync_busy(tx, u.id, NOW + 999), 1);
+    CHECK_INT(storage_user_device_sync_busy(tx, v.id, NOW), 0);
+    CHECK_INT(storage_user_device_sync_begin(tx, u.id, "job2", NOW + 2000, NOW + 500), 0);
+    CHECK_INT(storage_user_device_sync_begin(tx, u.id, "job1", NOW + 2000, NOW + 500), 1);
+    CHECK_INT(storage_user_device_sync_begin(tx, u.id, "job2", NOW + 3000, NOW + 2000), 1); /* expired */
+    CHECK_INT(storage_user_device_sync_end(tx, u.id, "job1"), 0);                           /* not its own */
+    CHECK_INT(storage_user_device_sync_busy(tx, u.id, NOW + 2500), 1);
+    CHECK_INT(storage_user_device_sync_end(tx, u.id, "job2"), 0);
+    CHECK_INT(storage_user_device_sync_busy(tx, u.id, NOW + 2500), 0);
+    CHECK_INT(storage_user_device_sync_begin(tx, "01HZZZZZZZZZZZZZZZZZZZZZZZ", "j", NOW + 1, NOW), -ENOENT);
+
+    /* every user, in pages */
+    char after[STORAGE_ID_SIZE] = "";
+    size_t seen = 0, pages = 0;
+    do {
+        CHECK_INT(storage_user_ids(tx, after[0] ? after : NULL, 1, &list, &n), 0);
+        if (n) {
+            CHECK(strcmp(list[0], after) > 0);
+            snprintf(after, sizeof(after), "%s", list[0]);
+        }
+        seen += n, pages++;
+        storage_strings_free(list, n);
+    } while (n && pages < 100);
+    CHECK(seen >= 2);
+
+    /* purges: finished jobs older than the cut, expired jtis */
+    char keep[STORAGE_ID_SIZE], old[STORAGE_ID_SIZE];
+    struct storage_job job = {0};
+    CHECK_INT(storage_job_enqueue(tx, "purge-old", "{}", 0, NOW, old), 0);
+    CHECK_INT(storage_job_enqueue(tx, "purge-keep", "{}", 0, NOW, keep), 0);
+    CHECK_INT(test_tx_end(tx, true), 0);
+    CHECK_INT(storage_job_claim(st, "purge-old", "w", 1000, NOW, &job), 1);
+    storage_job_clear(&job);
+    tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    CHECK_INT(storage_job_fail(tx, old, "w", "never", false, NOW), 0); /* no retry: failed at once */
+    CHECK_INT(storage_job_get(tx, old, &job), 0);
+    CHECK_INT(job.status, STORAGE_JOB_FAILED);
+    storage_job_clear(&job);
+    unsigned purged = 99;
+    CHECK_INT(storage_job_purge(tx, NOW, &purged), 0);
+    CHECK_INT(purged, 0);
+    CHECK_INT(storage_job_purge(tx, NOW + 1, &purged), 0);
+    CHECK_INT(purged, 1);
+    CHECK_INT(storage_job_get(tx, old, &job), -ENOENT);
+    CHECK_INT(storage_job_get(tx, keep, &job), 0); /* still waiting to run */
+    storage_job_clear(&job);
+    CHECK_INT(storage_jti_use(tx, "c", "j1", NOW + 10, NOW), 0);
+    CHECK_INT(storage_jti_purge(tx, NOW + 9, &purged), 0);
+    CHECK_INT(purged, 0);
+    CHECK_INT(storage_jti_purge(tx, NOW + 10, &purged), 0);
+    CHECK_INT(purged, 1);
+    CHECK_INT(test_tx_end(tx, true), 0);
+    storage_oauth_client_clear(&client);
 }
 
 /* A service refuses a database with pending migrations and names the command to run. */
@@ -368,6 +463,7 @@ int main(void)
         test_device_codes_and_sso(st);
         test_rate_limit(st);
         test_jobs(st);
+        test_hs_sync(st);
         if (backends[i] == STORAGE_POSTGRESQL)
             test_reconnect(st);
         storage_close(st);

@@ -1,0 +1,336 @@
+/* masd-worker: runs the job queue (DESIGN.md §5; reference/homeserver-sync.md §5) and the
+ * database upkeep no request path may pay for.
+ *
+ * Each of --threads threads claims the next due job with a lease (HS_JOB_LEASE_MS), runs it
+ * (hs_sync.c) and completes it, or fails it with MAS's backoff. A worker that dies leaves its jobs
+ * leased; once the lease runs out any worker claims them again, the claim counting as an attempt.
+ * Several workers, on one host or many, share a database safely: a claim is one transaction
+ * (BEGIN IMMEDIATE on SQLite, FOR UPDATE SKIP LOCKED on PostgreSQL).
+ *
+ * The main thread does the upkeep: a passive WAL checkpoint every CHECKPOINT_EVERY_MS (services
+ * open SQLite with wal_autocheckpoint=0), and every PURGE_EVERY_MS deletes expired rate-limit
+ * rows, expired client-assertion jtis and jobs finished more than JOB_KEEP_MS ago.
+ *
+ * Long-running, Type=notify: READY=1 once the database and the homeserver connection are set
+ * up; on SIGTERM it stops claiming, lets running jobs finish (each bounded by the homeserver
+ * timeout) and exits 0. --once runs every due job, then exits (for tests and cron-style use). */
+#include "clock.h"
+#include "config.h"
+#include "homeserver.h"
+#include "hs_sync.h"
+#include "log.h"
+#include "storage.h"
+#include "storage_jti.h"
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_CONFIG      "/etc/masd/config.yaml"
+#define POLL_MS             1000 /* an idle thread looks for due jobs this often (MAS: ~1 s) */
+#define CHECKPOINT_EVERY_MS 10000
+#define PURGE_EVERY_MS      60000
+#define JOB_KEEP_MS         (7LL * 24 * 3600 * 1000) /* finished jobs stay a week, for masctl and people */
+#define MAX_THREADS         64
+
+static const struct config *cfg;
+static struct storage *st;
+static struct homeserver *hs;
+static atomic_bool stopping;
+static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static char worker_base[48];
+static bool once;
+static atomic_uint once_idle; /* --once: threads that found nothing to do */
+
+/* Sleeps up to ms, or until stop() is called. */
+static void nap(int64_t ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L)
+        until.tv_sec++, until.tv_nsec -= 1000000000L;
+    pthread_mutex_lock(&wake_lock);
+    if (!atomic_load(&stopping))
+        pthread_cond_timedwait(&wake, &wake_lock, &until);
+    pthread_mutex_unlock(&wake_lock);
+}
+
+static void stop(void)
+{
+    pthread_mutex_lock(&wake_lock);
+    atomic_store(&stopping, true);
+    pthread_cond_broadcast(&wake);
+    pthread_mutex_unlock(&wake_lock);
+}
+
+struct fail {
+    const struct storage_job *job;
+    const char *worker_id, *why;
+    bool retry;
+    int retried;
+};
+
+static int fail_tx(struct storage_tx *tx, void *arg)
+{
+    struct fail *f = arg;
+    f->retried = storage_job_fail(tx, f->job->id, f->worker_id, f->why, f->retry, masd_now());
+    return f->retried;
+}
+
+static void record_failure(const struct storage_job *job, const char *worker_id, const char *why, bool retry)
+{
+    struct fail f = {job, worker_id, why, retry, 0};
+    int r = storage_tx(st, STORAGE_TX_WRITE, fail_tx, &f);
+    if (r == -ESTALE)
+        log_warn("job %s (%s): lost its lease while failing: %s", job->id, job->queue, why);
+    else if (r < 0)
+        log_error("job %s (%s): cannot record the failure (%s): %s", job->id, job->queue, why,
+                  storage_last_error());
+    else if (r == 1)
+        log_warn("job %s (%s), attempt %u of %u failed, will retry: %s", job->id, job->queue, job->attempts,
+                 STORAGE_JOB_MAX_ATTEMPTS, why);
+    else
+        log_error("job %s (%s) failed for good after attempt %u: %s", job->id, job->queue, job->attempts,
+                  why);
+}
+
+static void run_one(const struct storage_job *job, const char *worker_id)
+{
+    char msg[512];
+    if (job->attempts > STORAGE_JOB_MAX_ATTEMPTS) {
+        /* its leases kept running out: whatever it does kills or stalls its worker */
+        record_failure(job, worker_id, "its lease ran out on every attempt", false);
+        return;
+    }
+    enum hs_job_outcome o = hs_job_run(st, hs, &cfg->matrix, job, worker_id, msg, sizeof(msg));
+    switch (o) {
+    case HS_JOB_DONE:
+        log_info("job %s (%s) done, attempt %u", job->id, job->queue, job->attempts);
+        break;
+    case HS_JOB_RETRY:
+    case HS_JOB_FAILED:
+        record_failure(job, worker_id, msg, o == HS_JOB_RETRY);
+        break;
+    case HS_JOB_LOST:
+        log_warn("job %s (%s): lost its lease while running (another worker has it now): %s", job->id,
+                 job->queue, msg);
+        break;
+    }
+}
+
+static void *job_thread(void *arg)
+{
+    char worker_id[STORAGE_QUEUE_MAX + 1];
+    snprintf(worker_id, sizeof(worker_id), "%s/%u", worker_base, (unsigned)(uintptr_t)arg);
+    bool idle_counted = false;
+    while (!atomic_load(&stopping)) {
+        struct storage_job job;
+        int r = storage_job_claim(st, NULL, worker_id, HS_JOB_LEASE_MS, masd_now(), &job);
+        if (r > 0) {
+            run_one(&job, worker_id);
+            storage_job_clear(&job);
+            continue;
+        }
+        if (r < 0)
+            log_error("cannot claim a job: %s", storage_last_error());
+        if (once) {
+            if (!idle_counted)
+                atomic_fetch_add(&once_idle, 1);
+            idle_counted = true;
+            break;
+        }
+        /* jitter, as MAS: workers of several hosts do not poll in step */
+        nap(POLL_MS * 9 / 10 + (int64_t)(masd_now() % (POLL_MS / 5)));
+    }
+    return NULL;
+}
+
+struct purge_counts {
+    unsigned rate_limits, jtis, jobs;
+};
+
+static int purge_tx(struct storage_tx *tx, void *arg)
+{
+    struct purge_counts *p = arg;
+    int64_t now = masd_now();
+    int r = storage_rate_limit_purge(tx, now, &p->rate_limits);
+    if (r >= 0)
+        r = storage_jti_purge(tx, now, &p->jtis);
+    if (r >= 0)
+        r = storage_job_purge(tx, now - JOB_KEEP_MS, &p->jobs);
+    return r;
+}
+
+static void upkeep(int64_t *next_checkpoint, int64_t *next_purge)
+{
+    int64_t now = masd_now();
+    if (now >= *next_checkpoint) {
+        *next_checkpoint = now + CHECKPOINT_EVERY_MS;
+        if (storage_checkpoint(st) < 0)
+            log_warn("WAL checkpoint: %s", storage_last_error());
+    }
+    if (now >= *next_purge) {
+        *next_purge = now + PURGE_EVERY_MS;
+        struct purge_counts p = {0};
+        if (storage_tx(st, STORAGE_TX_WRITE, purge_tx, &p) < 0)
+            log_warn("clean-up: %s", storage_last_error());
+        else if (p.rate_limits || p.jtis || p.jobs)
+            log_info("clean-up: %u rate-limit rows, %u jtis, %u finished jobs", p.rate_limits, p.jtis,
+                     p.jobs);
+    }
+}
+
+static void *signal_thread(void *arg)
+{
+    sigset_t *sigs = arg;
+    int sig = 0;
+    sigwait(sigs, &sig);
+    log_info("%s: finishing running jobs", strsignal(sig));
+    sd_notify(0, "STOPPING=1");
+    stop();
+    return NULL;
+}
+
+static int run(unsigned threads)
+{
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    pthread_t sig_tid, tids[MAX_THREADS];
+    if (pthread_create(&sig_tid, NULL, signal_thread, &sigs) != 0)
+        return log_errno(-EAGAIN, "cannot start the signal thread");
+    pthread_detach(sig_tid);
+    unsigned started = 0;
+    for (; started < threads; started++)
+        if (pthread_create(&tids[started], NULL, job_thread, (void *)(uintptr_t)started) != 0)
+            break;
+    if (started == 0) {
+        stop();
+        return log_errno(-EAGAIN, "cannot start a job thread");
+    }
+    sd_notify(0, "READY=1");
+    log_info("running jobs with %u thread(s) on %s (homeserver %s%s)", started, storage_describe(st),
+             cfg->matrix.endpoint, homeserver_read_only(hs) ? ", read-only" : "");
+    int64_t next_checkpoint = 0, next_purge = 0;
+    while (!atomic_load(&stopping)) {
+        upkeep(&next_checkpoint, &next_purge);
+        if (once && atomic_load(&once_idle) == started)
+            break;
+        nap(once ? 50 : 1000);
+    }
+    stop();
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+    if (storage_checkpoint(st) < 0)
+        log_warn("WAL checkpoint: %s", storage_last_error());
+    log_info("stopped");
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: masd-worker [OPTIONS]\n"
+            "Runs masd's job queue (telling the homeserver about users and devices) and the database's\n"
+            "upkeep (WAL checkpoints, clean-up of expired rows).\n\n"
+            "  -c, --config PATH   the configuration (default %s)\n"
+            "      --check         load the configuration and the database, then exit\n"
+            "      --threads N     jobs run at once (default 4)\n"
+            "      --once          run every due job, then exit\n"
+            "  -v, --verbose       more logging\n"
+            "  -h, --help          this text\n",
+            DEFAULT_CONFIG);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option options[] = {{"config", required_argument, NULL, 'c'},
+                                            {"check", no_argument, NULL, 'C'},
+                                            {"threads", required_argument, NULL, 't'},
+                                            {"once", no_argument, NULL, 'o'},
+                                            {"verbose", no_argument, NULL, 'v'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
+    const char *config_path = DEFAULT_CONFIG;
+    bool check = false;
+    unsigned threads = 4;
+    log_init("masd-worker");
+    int c;
+    while ((c = getopt_long(argc, argv, "c:vh", options, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'C':
+            check = true;
+            break;
+        case 'o':
+            once = true;
+            break;
+        case 't':
+            errno = 0;
+            unsigned long n = strtoul(optarg, &end, 10);
+            if (errno || *end || end == optarg || n == 0 || n > MAX_THREADS) {
+                fprintf(stderr, "masd-worker: --threads: expected 1 to %d, not '%s'\n", MAX_THREADS, optarg);
+                return 2;
+            }
+            threads = (unsigned)n;
+            break;
+        case 'v':
+            log_set_verbose(1);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "masd-worker: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    struct config *loaded;
+    char *error = NULL;
+    if (config_load(config_path, &loaded, &error) < 0) {
+        fprintf(stderr, "masd-worker: %s\n", error ? error : "cannot load the configuration");
+        free(error);
+        return 1;
+    }
+    cfg = loaded;
+    int r = homeserver_global_init();
+    if (r >= 0 && (r = storage_open(cfg, &st)) < 0)
+        log_error("cannot open the database: %s", storage_last_error());
+    if (r >= 0 && (r = storage_check_migrations(st)) < 0)
+        log_error("%s", storage_last_error());
+    if (r >= 0 && (r = homeserver_open(&cfg->matrix, &hs)) < 0)
+        log_error("matrix: cannot set up the homeserver connection: %s", strerror(-r));
+    char host[64] = "host";
+    gethostname(host, sizeof(host) - 1);
+    snprintf(worker_base, sizeof(worker_base), "%.24s:%ld", host, (long)getpid()); /* unique per process */
+    if (r >= 0 && !check)
+        r = run(threads);
+    else if (r >= 0)
+        printf("masd-worker: configuration and database OK (%s)\n", storage_describe(st));
+    if (hs)
+        homeserver_close(hs);
+    if (st)
+        storage_close(st);
+    config_free(loaded);
+    return r < 0 ? 1 : 0;
+}
