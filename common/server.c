@@ -289,7 +289,9 @@ static void thread_drain(struct thread *t)
         }
     h2o_context_request_shutdown(&t->ctx);
     t->ctx.http1.req_timeout.timeout = SHUTDOWN_IDLE_MS;
-    t->handshake_timeout.timeout = 0;
+    /* A connection accepted just before the stop may not have its request in yet: it gets as
+     * long as an idle keep-alive one (closing it at once lost that request). */
+    t->handshake_timeout.timeout = SHUTDOWN_IDLE_MS;
     uint64_t deadline = h2o_now(t->ctx.loop) + DRAIN_MS;
     while (t->connections > 0 && h2o_now(t->ctx.loop) < deadline)
         h2o_evloop_run(t->ctx.loop, 50);

@@ -49,6 +49,15 @@ static inline masd_str masd_str_trim(masd_str s)
     return s;
 }
 
+/* Whether a Content-Type value names the media type `type` (case-insensitive), whatever its
+ * parameters (";charset=UTF-8"). */
+static inline bool masd_media_type_is(masd_str content_type, masd_str type)
+{
+    const char *semi = content_type.len ? memchr(content_type.ptr, ';', content_type.len) : NULL;
+    masd_str t = {content_type.ptr, semi ? (size_t)(semi - content_type.ptr) : content_type.len};
+    return masd_str_caseeq(masd_str_trim(t), type);
+}
+
 /* Splits *rest at the first `sep`: returns the part before it and advances *rest past it.
  * Returns false when *rest was already consumed. */
 static inline bool masd_str_next(masd_str *rest, char sep, masd_str *part)

@@ -6,6 +6,7 @@
 #include "log.h"
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -248,7 +249,16 @@ int activity_start(struct storage *st, size_t capacity)
     flusher.st = st;
     flusher.stopping = false;
     __atomic_store_n(&flusher.map, m, __ATOMIC_RELEASE);
+    /* The flusher takes no signal. It starts before the server blocks SIGTERM, SIGINT and SIGHUP
+     * for its threads (they reach the main thread's sigtimedwait only); were they open here, a
+     * SIGTERM that arrives while the main thread is not in sigtimedwait (the process stopped, or
+     * between two waits) would kill the process by its default action, requests in flight and
+     * the exit flush with it. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     r = -pthread_create(&flusher.thread, NULL, flusher_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (r < 0) {
         __atomic_store_n(&flusher.map, NULL, __ATOMIC_RELEASE);
         activity_map_free(m);

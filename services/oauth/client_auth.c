@@ -153,9 +153,9 @@ static int parse_basic(masd_str v, struct client_credentials *c)
     unsigned char *raw = malloc(v.len / 4 * 3 + 1);
     if (!raw)
         return -ENOMEM;
-    char *in = strndup(v.ptr, v.len);
-    int n = in ? EVP_DecodeBlock(raw, (const unsigned char *)in, (int)v.len) : -1;
-    free(in);
+    /* Exactly v.len bytes, straight from the header: a NUL inside the value is then a byte that
+     * is not base64, not the end of a shorter copy for EVP_DecodeBlock to read past. */
+    int n = EVP_DecodeBlock(raw, (const unsigned char *)v.ptr, (int)v.len);
     if (n >= 0) /* EVP_DecodeBlock counts the padding as zero bytes */
         for (size_t i = v.len; i > 0 && v.ptr[i - 1] == '='; i--)
             n--;
@@ -211,6 +211,14 @@ int client_credentials_parse(struct masd_request *r, masd_str form, struct clien
     *error = "invalid_request";
     *why = NULL;
     char *form_id = NULL, *form_secret = NULL, *type = NULL;
+    int cursor = -1;
+    /* the OAuth endpoints take forms only (RFC 6749 §2.3.1, 7662 §2.1, 7009 §2.1): anything else
+     * is a client's mistake, never read as an empty form */
+    if (!masd_media_type_is(masd_req_header(r, "content-type", &cursor),
+                            MASD_STR("application/x-www-form-urlencoded"))) {
+        *why = "Content-Type must be application/x-www-form-urlencoded";
+        return -EINVAL;
+    }
     int rc = parse_authorization(r, c, why);
     if (rc == -ENODATA)
         rc = 0;

@@ -14,10 +14,10 @@ static int fail(struct compat_error *err, int status, const char *errcode, const
 /* application/json or application/<x>+json, with any parameters (charset=utf-8). */
 static bool json_media_type(masd_str ct)
 {
+    if (masd_media_type_is(ct, MASD_STR("application/json")))
+        return true;
     const char *semi = ct.len ? memchr(ct.ptr, ';', ct.len) : NULL;
     masd_str type = masd_str_trim((masd_str){ct.ptr, semi ? (size_t)(semi - ct.ptr) : ct.len});
-    if (masd_str_caseeq(type, MASD_STR("application/json")))
-        return true;
     masd_str prefix = MASD_STR("application/"), suffix = MASD_STR("+json");
     return type.len > prefix.len + suffix.len && strncasecmp(type.ptr, prefix.ptr, prefix.len) == 0 &&
            strncasecmp(type.ptr + type.len - suffix.len, suffix.ptr, suffix.len) == 0;

@@ -5,6 +5,7 @@
 #include "base64.h"
 #include "client_auth.h"
 #include "config.h"
+#include "request_headers.h"
 #include "secrets.h"
 #include "storage_jti.h"
 #include "storage_test.h"
@@ -147,6 +148,66 @@ static void test_parse(void)
     char *jwt = hs256("{\"alg\":\"HS256\",\"crit\":[\"x\"]}", claims(1), SECRET);
     CHECK_INT(client_assertion_parse(jwt, strlen(jwt), &a), -EINVAL);
     free(jwt);
+}
+
+/* client_credentials_parse with this header (NULL: none) and form; *c is cleared by the caller. */
+static int credentials(masd_str header, const char *form, struct client_credentials *c, const char **error)
+{
+    struct masd_request req = {.body = masd_str_from(form)};
+    const char *why;
+    request_authorization = header; /* request_headers.h */
+    return client_credentials_parse(&req, req.body, c, error, &why);
+}
+
+static void test_credentials(void)
+{
+    struct client_credentials c;
+    const char *error;
+    /* forms only: JSON, no Content-Type, or a type that merely starts like a form are refused */
+    static const masd_str not_forms[] = {MASD_STR("application/json"),
+                                         {NULL, 0},
+                                         MASD_STR("application/x-www-form-urlencodedx"),
+                                         MASD_STR("text/plain")};
+    for (size_t i = 0; i < sizeof(not_forms) / sizeof(not_forms[0]); i++) {
+        request_content_type = not_forms[i];
+        CHECK_INT(credentials(MASD_STR("Bearer shared"), "token=t", &c, &error), -EINVAL);
+        CHECK_STR(error, "invalid_request");
+    }
+    request_content_type = MASD_STR("Application/X-WWW-Form-Urlencoded ; charset=UTF-8");
+    CHECK_INT(credentials(MASD_STR("Bearer shared"), "token=t", &c, &error), 0);
+    client_credentials_clear(&c);
+    request_content_type = MASD_STR("application/x-www-form-urlencoded");
+    /* Basic: base64 of the percent-encoded id and secret (RFC 6749 §2.3.1) */
+    CHECK_INT(credentials(MASD_STR("Basic Y2xpZW50JTNBb25lOnMlMjBjciUyQmV0"), "token=t", &c, &error), 0);
+    CHECK_INT(c.method, CLIENT_AUTH_SECRET_BASIC);
+    CHECK_STR(c.client_id, "client:one");
+    CHECK_STR(c.client_secret, "s cr+et");
+    client_credentials_clear(&c);
+    /* YTpi = "a:b"; a different client_id in the form is invalid_grant, as MAS */
+    CHECK_INT(credentials(MASD_STR("basic YTpi"), "client_id=c", &c, &error), -EINVAL);
+    CHECK_STR(error, "invalid_grant");
+    CHECK_INT(credentials(MASD_STR("Bearer  shared "), "", &c, &error), 0);
+    CHECK(c.bearer && c.client_id == NULL);
+    CHECK_STR(c.bearer_token, "shared");
+    client_credentials_clear(&c);
+    CHECK_INT(credentials((masd_str){NULL, 0}, "client_id=x&client_secret=y", &c, &error), 0);
+    CHECK_INT(c.method, CLIENT_AUTH_SECRET_POST);
+    client_credentials_clear(&c);
+    CHECK_INT(credentials((masd_str){NULL, 0}, "client_id=x", &c, &error), 0);
+    CHECK_INT(c.method, CLIENT_AUTH_NONE);
+    client_credentials_clear(&c);
+    CHECK_INT(credentials((masd_str){NULL, 0}, "client_assertion=a.b.c&client_assertion_type=x", &c, &error),
+              -EINVAL);
+    CHECK_INT(credentials((masd_str){NULL, 0}, "token=t", &c, &error), -ENODATA);
+    CHECK_INT(credentials(MASD_STR("Basic YTpi="), "", &c, &error), -EINVAL);
+    /* Found by fuzz_client_credentials: a NUL inside a Basic value. parse_basic decoded a
+     * strndup() copy, cut at the NUL, for the value's full length, and so read past the copy
+     * (inside libcrypto, where ASan does not look; the fuzzer hit a SEGV). The value is now
+     * decoded where it lies, and a NUL is simply not base64. */
+    static const char crash[] = "basic OnNlrR\0\0 `\0\0Y3JldA==";
+    CHECK_INT(credentials((masd_str){crash, sizeof(crash) - 1}, "token=x", &c, &error), -EINVAL);
+    static const char nul_long[] = "Basic YTpi\0AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    CHECK_INT(credentials((masd_str){nul_long, sizeof(nul_long) - 1}, "", &c, &error), -EINVAL);
 }
 
 static int verify(const char *jwt, enum client_auth_method m, const char *secret, const json_t *jwks)
@@ -308,6 +369,7 @@ int main(void)
     if (secrets_new(enc, &oauth.secrets) < 0)
         return 1;
     test_parse();
+    test_credentials();
     test_claims();
     test_signatures();
     enum storage_backend backends[2];
