@@ -244,7 +244,7 @@ YAML
 
 note "build $BUILD: binaries in $BINDIR (in the container)"
 ct_boot
-ct_install masd-discovery masd-oauth || bail "install into the container" "$(cat "$WORK/ct-install.log")"
+ct_install masd-discovery masd-oauth masd-worker || bail "install into the container" "$(cat "$WORK/ct-install.log")"
 [ $SANITIZER = 0 ] ||
     note "sanitizer build: drop-ins masd-{discovery,oauth}.service.d/sanitizer.conf allow ptrace for LeakSanitizer"
 ct systemctl daemon-reload
@@ -264,6 +264,21 @@ setup() {
     ct chown -R masd:masd /var/lib/masd
 }
 check "the stand-in homeserver runs; masctl migrates the database and registers alice" setup
+# masd-worker under its shipped unit: Type=notify (active only once ready), the static masd user,
+# the shipped sandbox with network access to the homeserver; a clean stop.
+worker_up() {
+    ct systemctl start masd-worker.service || return 1
+    [ "$(prop masd-worker.service ActiveState)" = active ] && [ "$(prop masd-worker.service User)" = masd ]
+}
+check "masd-worker starts under its unit (Type=notify), as the masd user" worker_up
+bob_provisioned() { ct curl -sf http://127.0.0.1:8008/_standin/state | grep -q '"bob"'; }
+worker_provisions() {
+    ct "$BINDIR/masctl" -c /etc/masd/config.yaml manage register-user -y bob >/dev/null || return 1
+    wait_for 100 bob_provisioned
+}
+check "masd-worker provisions a user that masctl registered on the homeserver" worker_provisions
+check "masd-worker stops cleanly (Result=success)" \
+    eval 'ct systemctl stop masd-worker.service && [ "$(prop masd-worker.service Result)" = success ]'
 check "systemctl start masd-discovery.socket masd-oauth.socket" \
     ct systemctl start masd-discovery.socket masd-oauth.socket
 
