@@ -313,15 +313,5 @@ run_backend()
 }
 
 run_backend sqlite "sqlite://$T/masd.db"
-if [ -n "${MASD_TEST_PG_URI:-}" ]; then
-    db=compat_$$_$RANDOM
-    if psql -q "$MASD_TEST_PG_URI" -c "CREATE DATABASE $db TEMPLATE template0" >"$T/pg.log" 2>&1; then
-        run_backend pg "${MASD_TEST_PG_URI/\/masd\?//$db?}" "$MASD_TEST_PG_URI" "$db"
-        psql -q "$MASD_TEST_PG_URI" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
-    else
-        fail_check "pg: create a test database" "$(cat "$T/pg.log")"
-    fi
-else
-    note "MASD_TEST_PG_URI is not set: PostgreSQL skipped (tests/run sets it)"
-fi
+pg_database compat && run_backend pg "$PG_DB_URI" "$MASD_TEST_PG_URI" "$PG_DB"
 finish

@@ -217,6 +217,8 @@ down()
 killed()
 {
     local b=$1 uri=$2 port=$3
+    # the retries of the outage above are done first: the one running job below is the logout's
+    wait_until 40 eval "[ \"\$(sql '$uri' \"SELECT COUNT(*) FROM queue_jobs WHERE status IN ('available', 'running')\")\" = 0 ]"
     login k1 "$port" bob ',"device_id":"KILLDEV"'
     curl -sS -X POST "http://127.0.0.1:$HS_PORT/_standin/latency" -d '{"ms":3000}' >/dev/null
     http k2 -X POST "http://127.0.0.1:$port/_matrix/client/v3/logout" -H "authorization: Bearer $(field k1 access_token)"
@@ -344,15 +346,5 @@ run_backend()
 }
 
 run_backend sqlite "sqlite://$T/masd.db"
-if [ -n "${MASD_TEST_PG_URI:-}" ]; then
-    db=hs_$$_$RANDOM
-    if psql -q "$MASD_TEST_PG_URI" -c "CREATE DATABASE $db TEMPLATE template0" >"$T/pg.log" 2>&1; then
-        run_backend pg "${MASD_TEST_PG_URI/\/masd\?//$db?}"
-        psql -q "$MASD_TEST_PG_URI" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
-    else
-        fail_check "pg: create a test database" "$(cat "$T/pg.log")"
-    fi
-else
-    note "MASD_TEST_PG_URI is not set: PostgreSQL skipped (tests/run sets it)"
-fi
+pg_database hs && run_backend pg "$PG_DB_URI"
 finish

@@ -397,20 +397,6 @@ backend_tests()
 
 backend_tests sqlite "sqlite://$T/masd.db"
 
-if [ -n "${MASD_TEST_PG_URI:-}" ] && command -v psql >/dev/null; then
-    PGDB=introspect_test_$$
-    if psql -X -q "$MASD_TEST_PG_URI" -c "CREATE DATABASE $PGDB" >"$T/pg-create.log" 2>&1; then
-        case $MASD_TEST_PG_URI in
-        *\?*) PG_URI=$(echo "$MASD_TEST_PG_URI" | sed -E "s|^([a-z]+://[^/?]*)(/[^?]*)?\?|\1/$PGDB?|") ;;
-        *) PG_URI=$(echo "$MASD_TEST_PG_URI" | sed -E "s|^([a-z]+://[^/]*)(/.*)?$|\1/$PGDB|") ;;
-        esac
-        backend_tests postgresql "$PG_URI"
-        psql -X -q "$MASD_TEST_PG_URI" -c "DROP DATABASE $PGDB WITH (FORCE)" >/dev/null 2>&1
-    else
-        fail_check "[postgresql] CREATE DATABASE $PGDB" "$(cat "$T/pg-create.log")"
-    fi
-else
-    note "MASD_TEST_PG_URI unset: PostgreSQL part skipped"
-fi
+pg_database introspect && backend_tests postgresql "$PG_DB_URI"
 
 finish

@@ -286,6 +286,28 @@ homeserver_start()
     fi
 }
 
+# pg_database PREFIX: a fresh database on the server of MASD_TEST_PG_URI (tests/run starts one),
+# dropped at exit. Sets PG_DB (its name) and PG_DB_URI. Returns 2 with a note when PostgreSQL is
+# not configured, 1 with a failed check when the database cannot be made.
+_PG_DBS=()
+pg_database()
+{
+    if [ -z "${MASD_TEST_PG_URI:-}" ]; then
+        note "MASD_TEST_PG_URI is not set: PostgreSQL skipped (tests/run sets it)"
+        return 2
+    fi
+    PG_DB=${1}_$$_$RANDOM
+    if ! psql -X -q "$MASD_TEST_PG_URI" -c "CREATE DATABASE $PG_DB TEMPLATE template0" >"$T/pg-create.log" 2>&1; then
+        fail_check "postgresql: CREATE DATABASE $PG_DB" "$(cat "$T/pg-create.log")"
+        return 1
+    fi
+    _PG_DBS+=("$PG_DB")
+    case $MASD_TEST_PG_URI in
+    *\?*) PG_DB_URI=$(echo "$MASD_TEST_PG_URI" | sed -E "s|^([a-z]+://[^/?]*)(/[^?]*)?\?|\1/$PG_DB?|") ;;
+    *) PG_DB_URI=$(echo "$MASD_TEST_PG_URI" | sed -E "s|^([a-z]+://[^/]*)(/.*)?$|\1/$PG_DB|") ;;
+    esac
+}
+
 # sanitizer_clean LOGFILE...: no sanitizer report in these logs.
 sanitizer_clean()
 {
@@ -528,6 +550,10 @@ _cleanup()
             kill -KILL "$pid" 2>/dev/null
         fi
         wait "$pid" 2>/dev/null
+    done
+    local db
+    for db in "${_PG_DBS[@]}"; do
+        psql -X -q "$MASD_TEST_PG_URI" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
     done
     if [ "$_FINISHED" = 0 ]; then
         echo "not ok - $LABEL: ran to the end (aborted with status $rc)"

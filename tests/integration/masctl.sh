@@ -427,25 +427,12 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 fi
 
 # PostgreSQL: a database of its own on the server of MASD_TEST_PG_URI, dropped afterwards.
-if [ -n "${MASD_TEST_PG_URI:-}" ] && ! command -v psql >/dev/null; then
-    fail_check "[postgresql] psql is installed" "apt-get install postgresql-client"
-elif [ -n "${MASD_TEST_PG_URI:-}" ]; then
-    PGDB=masctl_test_$$
-    if psql -X -q "$MASD_TEST_PG_URI" -c "CREATE DATABASE $PGDB" >"$T/pg-create.log" 2>&1; then
-        case $MASD_TEST_PG_URI in
-        *\?*) PG_URI=$(echo "$MASD_TEST_PG_URI" | sed -E "s|^([a-z]+://[^/?]*)(/[^?]*)?\?|\1/$PGDB?|") ;;
-        *) PG_URI=$(echo "$MASD_TEST_PG_URI" | sed -E "s|^([a-z]+://[^/]*)(/.*)?$|\1/$PGDB|") ;;
-        esac
-        BACKEND=postgresql
-        DBCFG=$T/pg.yaml
-        with_uri "$PG_URI" "$DBCFG"
-        backend_tests
-        psql -X -q "$MASD_TEST_PG_URI" -c "DROP DATABASE $PGDB" >/dev/null 2>&1
-    else
-        fail_check "[postgresql] CREATE DATABASE $PGDB" "$(cat "$T/pg-create.log")"
-    fi
-else
-    note "MASD_TEST_PG_URI unset: PostgreSQL part skipped"
+if pg_database masctl; then
+    BACKEND=postgresql
+    PG_URI=$PG_DB_URI
+    DBCFG=$T/pg.yaml
+    with_uri "$PG_URI" "$DBCFG"
+    backend_tests
 fi
 
 # ------------------------------------------------------------------------------------------
