@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -233,9 +234,11 @@ const char *storage_describe(const struct storage *st)
 static int tx_attempt(struct storage_conn *c, unsigned flags, storage_tx_fn fn, void *arg)
 {
     const struct storage_ops *ops = c->st->ops;
+    /* One statement runs in the database's autocommit mode: its own snapshot, nothing to end. */
+    bool explicit = !(flags & STORAGE_TX_ONE_STATEMENT);
     if (c->in_tx)
         return storage_fail(-EDEADLK, "storage_tx called inside a transaction of the same thread");
-    int r = ops->begin(c, flags);
+    int r = explicit ? ops->begin(c, flags) : 0;
     if (r < 0)
         return r;
     c->in_tx = true;
@@ -245,14 +248,21 @@ static int tx_attempt(struct storage_conn *c, unsigned flags, storage_tx_fn fn, 
      * transient failure wins over fn's own translation so that it is retried. */
     if (tx.error < 0 && (r >= 0 || storage_transient(tx.error)))
         r = tx.error;
-    if (r >= 0) {
+    if (r >= 0 && explicit) {
         int k = ops->commit(c, flags);
         if (k < 0)
             r = k;
-    } else
+    } else if (explicit)
         ops->rollback(c, flags);
     c->in_tx = false;
     return r;
+}
+
+static int check_flags(unsigned flags)
+{
+    if ((flags & STORAGE_TX_ONE_STATEMENT) && storage_tx_writes(flags))
+        return storage_fail(-EINVAL, "a one-statement transaction is read-only");
+    return 0;
 }
 
 /* Exponential backoff with jitter so that two processes that collided do not collide again. */
@@ -269,7 +279,9 @@ int storage_tx(struct storage *st, unsigned flags, storage_tx_fn fn, void *arg)
 {
     if (flags & STORAGE_TX_DURABLE)
         flags |= STORAGE_TX_WRITE;
-    int r;
+    int r = check_flags(flags);
+    if (r < 0)
+        return r;
     for (unsigned attempt = 1;; attempt++) {
         storage_clear_error();
         struct storage_conn *c;
@@ -287,6 +299,23 @@ int storage_tx(struct storage *st, unsigned flags, storage_tx_fn fn, void *arg)
                          why);
     }
     return r;
+}
+
+int storage_tx_nowait(struct storage *st, unsigned flags, storage_tx_fn fn, void *arg)
+{
+    storage_clear_error();
+    if (storage_tx_writes(flags))
+        return storage_fail(-EINVAL, "storage_tx_nowait runs reads only");
+    if (st->backend != STORAGE_SQLITE)
+        return storage_fail(-EWOULDBLOCK, "%s: a round trip to the server would wait", st->describe);
+    struct storage_conn *c;
+    int r = storage_conn_get(st, &c);
+    if (r < 0)
+        return r;
+    storage_sqlite_busy_timeout(c, false);
+    r = tx_attempt(c, flags, fn, arg);
+    storage_sqlite_busy_timeout(c, true);
+    return storage_transient(r) ? -EWOULDBLOCK : r;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -316,6 +345,15 @@ int sq_run(struct storage_tx *tx, struct storage_stmt *stmt, const struct sq_par
     for (size_t i = 0; i < n; i++)
         if (p[i].type == SQ_TEXT && !storage_utf8_valid(p[i].s, strlen(p[i].s)))
             return storage_fail(-EINVAL, "parameter %zu is not valid UTF-8", i + 1);
+    if (tx->flags & STORAGE_TX_ONE_STATEMENT) {
+        const struct storage *st = tx->conn->st;
+        const char *text = st->backend == STORAGE_POSTGRESQL ? stmt->pg : stmt->sqlite;
+        if (!text)
+            text = stmt->sql;
+        if (tx->statements > 0 || strncasecmp(text, "SELECT ", 7) != 0)
+            return tx->error = storage_fail(-EINVAL, "a one-statement transaction runs one SELECT: %s", text);
+    }
+    tx->statements++;
     int slot = stmt_slot(stmt);
     if (slot >= STORAGE_MAX_STMTS)
         return tx->error = storage_fail(-E2BIG, "more than %d statements: raise STORAGE_MAX_STMTS",

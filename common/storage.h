@@ -17,9 +17,10 @@
  *  - Text must be valid UTF-8 without NUL bytes (PostgreSQL refuses anything else, so SQLite
  *    is held to the same rule): anything else is -EINVAL on both backends.
  *  - These are synchronous functions: they run on the worker pool (workpool.h), never on an
- *    event loop (DESIGN.md §4). A struct storage is shared by every thread of a process; each
- *    thread gets its own connection (opened on first use, with its own cache of prepared
- *    statements) so threads never wait for each other inside the process.
+ *    event loop (DESIGN.md §4), except storage_tx_nowait() (a SQLite read that never waits).
+ *    A struct storage is shared by every thread of a process; each thread gets its own
+ *    connection (opened on first use, with its own cache of prepared statements) so threads
+ *    never wait for each other inside the process.
  *  - After fork() a child must open its own struct storage; it must not use the parent's.
  */
 #pragma once
@@ -89,10 +90,16 @@ int storage_checkpoint(struct storage *st);
  * Transactions */
 
 enum {
-    STORAGE_TX_READ = 0,         /* a consistent snapshot; SQLite BEGIN, PostgreSQL BEGIN READ ONLY */
-    STORAGE_TX_WRITE = 1u << 0,  /* SQLite BEGIN IMMEDIATE, PostgreSQL BEGIN; survives a process crash */
-    STORAGE_TX_DURABLE = 1u << 1 /* with WRITE: on disk (fsync) before storage_tx returns, so it
-                                  * survives power loss: accounts, passwords, e-mails, admin flags */
+    STORAGE_TX_READ = 0,          /* a consistent snapshot; SQLite BEGIN, PostgreSQL BEGIN READ ONLY */
+    STORAGE_TX_WRITE = 1u << 0,   /* SQLite BEGIN IMMEDIATE, PostgreSQL BEGIN; survives a process crash */
+    STORAGE_TX_DURABLE = 1u << 1, /* with WRITE: on disk (fsync) before storage_tx returns, so it
+                                   * survives power loss: accounts, passwords, e-mails, admin flags */
+    STORAGE_TX_ONE_STATEMENT = 1u << 2 /* with READ only: fn runs at most one statement, a SELECT
+                                        * (a point lookup such as an introspection's). One statement
+                                        * is a snapshot by itself, so no BEGIN/COMMIT is sent:
+                                        * PostgreSQL answers in one round trip instead of three.
+                                        * A second statement, or one that is not a SELECT, fails
+                                        * with -EINVAL; with WRITE or DURABLE, storage_tx is -EINVAL. */
 };
 
 typedef int (*storage_tx_fn)(struct storage_tx *tx, void *arg);
@@ -106,6 +113,14 @@ typedef int (*storage_tx_fn)(struct storage_tx *tx, void *arg);
  * database, and must reset anything it fills in arg at its start. Not reentrant: no storage_tx
  * inside fn. */
 int storage_tx(struct storage *st, unsigned flags, storage_tx_fn fn, void *arg);
+
+/* The one storage call an event loop may make (DESIGN.md §4: read-only SQLite point lookups may
+ * run on the loop): fn once, as storage_tx(st, flags, fn, arg) would run it, with flags READ
+ * (ONE_STATEMENT allowed), on the calling thread's own connection with busy_timeout 0 and never
+ * retried, so it never waits for a lock. -EWOULDBLOCK when SQLite is busy (a writer is
+ * checkpointing or recovering the WAL) and always on PostgreSQL (a round trip would wait): the
+ * caller then hands the same work to the worker pool. Other errors as storage_tx. */
+int storage_tx_nowait(struct storage *st, unsigned flags, storage_tx_fn fn, void *arg);
 
 /* SHA-256 of a token or code, as stored: 64 lowercase hex digits + NUL. */
 void storage_token_hash(const char *token, char out[STORAGE_HASH_SIZE]);

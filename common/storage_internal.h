@@ -11,6 +11,8 @@
 
 /* Attempts of one storage_tx before a transient failure is reported (-EAGAIN). */
 #define STORAGE_TX_ATTEMPTS 6
+/* SQLite maps this much of the database file (SQLite clamps it to its compiled-in maximum). */
+#define STORAGE_SQLITE_MMAP_SIZE "2147418112"
 /* SQLite waits this long for the write lock before SQLITE_BUSY. */
 #define STORAGE_SQLITE_BUSY_TIMEOUT_MS 5000
 /* PostgreSQL: set on every connection. A statement never runs longer than statement_timeout;
@@ -119,7 +121,8 @@ struct storage {
 struct storage_tx {
     struct storage_conn *conn;
     unsigned flags;
-    int error; /* the first failed statement's error: the transaction will roll back */
+    int error;           /* the first failed statement's error: the transaction will roll back */
+    unsigned statements; /* run so far (STORAGE_TX_ONE_STATEMENT allows one) */
 };
 
 extern const struct storage_ops storage_sqlite_ops;
@@ -141,6 +144,9 @@ static inline bool storage_tx_writes(unsigned flags)
 {
     return flags & (STORAGE_TX_WRITE | STORAGE_TX_DURABLE);
 }
+
+/* SQLite: the connection's busy timeout, STORAGE_SQLITE_BUSY_TIMEOUT_MS or 0 (storage_tx_nowait). */
+void storage_sqlite_busy_timeout(struct storage_conn *c, bool wait);
 
 /* The calling thread's connection (opened on first use, reopened when broken or too old). */
 int storage_conn_get(struct storage *st, struct storage_conn **out);

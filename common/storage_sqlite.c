@@ -15,6 +15,12 @@
  * durable too. PRAGMA synchronous cannot change inside a transaction, so it is set just
  * before BEGIN and put back after COMMIT/ROLLBACK.
  *
+ * Reads: the database file is memory-mapped (mmap_size, up to SQLite's compiled-in limit), so a
+ * page that is not in the connection's own cache is read from the kernel's page cache without a
+ * pread() and a copy: point lookups over a database larger than the per-connection cache (2 MB)
+ * cost no system call per page, and every connection and process shares the one copy (RssFile,
+ * not RssAnon). Pages still in the WAL are read from the WAL as before.
+ *
  * Checkpoints: wal_autocheckpoint=0, so a request never pays for copying the WAL into the
  * database; masd-worker calls storage_checkpoint() (PASSIVE: it never blocks writers). In
  * WAL mode with synchronous=NORMAL the database file itself is fsynced at each checkpoint. */
@@ -129,7 +135,7 @@ static int sqlite_connect(struct storage *st, struct storage_conn *c)
         r = storage_fail(-EIO, "%s: cannot switch to WAL mode (journal_mode is '%s')", st->describe, mode);
     if (r >= 0)
         r = exec(c, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=0;"
-                    " PRAGMA trusted_schema=OFF");
+                    " PRAGMA trusted_schema=OFF; PRAGMA mmap_size=" STORAGE_SQLITE_MMAP_SIZE);
     if (r < 0)
         sqlite_disconnect(c);
     return r;
@@ -294,6 +300,11 @@ const struct storage_ops storage_sqlite_ops = {
     .done = sqlite_done,
     .script = sqlite_script,
 };
+
+void storage_sqlite_busy_timeout(struct storage_conn *c, bool wait)
+{
+    sqlite3_busy_timeout(c->db, wait ? STORAGE_SQLITE_BUSY_TIMEOUT_MS : 0);
+}
 
 int storage_checkpoint(struct storage *st)
 {

@@ -1,8 +1,11 @@
 /* POST /oauth2/introspect (reference/mas-behaviour.md §7, reference/homeserver-contract.md): the
  * homeserver's question "is this token good, and whose is it?" on every request that misses its
  * cache. The hot path: the format is checked on the loop (a malformed token is inactive with no
- * lookup), the lookup is one read transaction on the worker pool, and activity goes to the
- * in-memory map (activity.c), never a write per call. */
+ * lookup); with the shared secret the lookup is one SELECT (STORAGE_TX_ONE_STATEMENT), run on the
+ * loop itself on SQLite (DESIGN.md §4: busy_timeout 0; when SQLite is busy it goes to the worker
+ * pool) and on the worker pool on PostgreSQL; activity goes to the in-memory map (activity.c),
+ * never a write per call. Client credentials (a client may claim a jti: a write) always go to
+ * the pool. */
 #include "activity.h"
 #include "client_auth.h"
 #include "clock.h"
@@ -292,8 +295,10 @@ static void introspect_work(void *arg)
     struct introspect *in = arg;
     if (!in->creds.bearer)
         client_auth_sync_once();
-    /* a client assertion claims its jti: that is a write */
-    unsigned flags = in->creds.jwt ? STORAGE_TX_WRITE : STORAGE_TX_READ;
+    /* a client assertion claims its jti: that is a write; with the shared secret, one lookup */
+    unsigned flags = in->creds.jwt      ? STORAGE_TX_WRITE
+                     : in->creds.bearer ? STORAGE_TX_READ | STORAGE_TX_ONE_STATEMENT
+                                        : STORAGE_TX_READ;
     in->rc = storage_tx(oauth.st, flags, introspect_tx, in);
     /* once per OAuth access token (MAS marks first use for refresh-replay detection) */
     if (in->rc >= 0 && in->mark_used[0])
@@ -375,6 +380,21 @@ static bool introspect_front(struct masd_request *r, struct introspect *in)
     return false;
 }
 
+/* With the shared secret on SQLite, the lookup right here on the loop (storage_tx_nowait: no lock
+ * wait, no retry). Returns false when the pool must do it: SQLite busy, PostgreSQL, any error
+ * (the pool retries and reports it), or an OAuth token's first use to write down. */
+static bool introspect_on_loop(struct masd_request *r, struct introspect *in)
+{
+    if (!in->creds.bearer)
+        return false;
+    int rc = storage_tx_nowait(oauth.st, STORAGE_TX_READ | STORAGE_TX_ONE_STATEMENT, introspect_tx, in);
+    if (rc < 0 || in->mark_used[0])
+        return false;
+    in->rc = rc;
+    introspect_done(r, in);
+    return true;
+}
+
 void oauth_introspect(struct masd_request *r)
 {
     if (oauth_cors(r))
@@ -390,6 +410,8 @@ void oauth_introspect(struct masd_request *r)
     }
     if (!in->creds.bearer && token_check(in->token, strlen(in->token), &in->kind) < 0)
         in->kind = (enum token_kind) - 1; /* authenticate the client, then answer inactive */
+    if (introspect_on_loop(r, in))
+        return;
     if (masd_defer(r, introspect_work, introspect_done, in) != MASD_DEFER_QUEUED) {
         introspect_free(in);
         oauth_error(r, 503, "temporarily_unavailable", NULL);
