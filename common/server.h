@@ -49,7 +49,14 @@ struct masd_service {
     /* The service calls other servers (the homeserver) while answering: it gets a pool for
      * those calls, masd_defer_outbound(). */
     bool outbound;
+    /* The largest request body h2o reads for this service (0: MASD_MAX_REQUEST_BODY). h2o reads a
+     * body whole before any handler runs, so this bounds what a flood of half-sent bodies costs;
+     * a larger Content-Length is refused at once with h2o's plain 413. Routes with a lower limit
+     * of their own answer it in their own format, so keep it above those. */
+    size_t max_request_body;
 };
+
+#define MASD_MAX_REQUEST_BODY (1024 * 1024)
 
 /* Parses the command line and runs the service. Returns the process exit status. */
 int masd_main(int argc, char **argv, const struct masd_service *svc);

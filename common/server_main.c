@@ -5,6 +5,7 @@
 #include "server_internal.h"
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,9 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_CONFIG   "/etc/masd/config.yaml"
-#define MAX_REQUEST_BODY (1024 * 1024)
-#define CPU_POOL_NICE    10 /* password hashing yields the CPU to the event loops */
+#define DEFAULT_CONFIG "/etc/masd/config.yaml"
+#define CPU_POOL_NICE  10 /* password hashing yields the CPU to the event loops */
 
 static void health_check(void *arg)
 {
@@ -234,7 +234,8 @@ static int setup_http(const struct masd_service *svc)
 {
     h2o_config_init(&server.globalconf);
     server.globalconf.server_name = h2o_iovec_init(H2O_STRLIT("masd"));
-    server.globalconf.max_request_entity_size = MAX_REQUEST_BODY;
+    server.globalconf.max_request_entity_size =
+        svc->max_request_body ? svc->max_request_body : MASD_MAX_REQUEST_BODY;
     server.globalconf.http1.upgrade_to_http2 = 0;
     for (size_t i = 0; i < server.n_listeners; i++) {
         struct server_listener *sl = &server.listeners[i];
@@ -415,6 +416,11 @@ int masd_main(int argc, char **argv, const struct masd_service *svc)
     server.opt = (struct server_options){
         .threads = cpu_count(), .max_connections = 4096, .worker_threads = 2, .worker_queue = 256};
     log_init(svc->name);
+    /* Request bodies (up to max_request_body) are malloc'd whole. glibc raises its mmap threshold
+     * each time such a block is freed, after which large blocks come from the heap and are never
+     * returned: a burst of big bodies would leave the process that large for good. A fixed
+     * threshold keeps every block of 128 KiB and more in its own mapping, unmapped on free. */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     int c;
     while ((c = getopt_long(argc, argv, "c:vh", options, NULL)) != -1) {
         switch (c) {

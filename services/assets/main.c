@@ -34,6 +34,7 @@ static const struct masd_service service = {
     .handlers = handlers,
     .setup = setup,
     .reload = reload,
+    .max_request_body = 1024, /* its routes take no body */
 };
 
 int main(int argc, char **argv)
