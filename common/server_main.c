@@ -421,6 +421,7 @@ int masd_main(int argc, char **argv, const struct masd_service *svc)
      * returned: a burst of big bodies would leave the process that large for good. A fixed
      * threshold keeps every block of 128 KiB and more in its own mapping, unmapped on free. */
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    mallopt(M_ARENA_MAX, 2);
     int c;
     while ((c = getopt_long(argc, argv, "c:vh", options, NULL)) != -1) {
         switch (c) {

@@ -13,6 +13,10 @@
 #define STORAGE_TX_ATTEMPTS 6
 /* SQLite maps this much of the database file (SQLite clamps it to its compiled-in maximum). */
 #define STORAGE_SQLITE_MMAP_SIZE "2147418112"
+/* Each thread's connection keeps its own page cache; reads come through the memory map above, so
+ * a small cache (in KiB, SQLite's negative form) is enough and a process with many threads stays
+ * small (SQLite's default is 2 MiB per connection). */
+#define STORAGE_SQLITE_CACHE_SIZE "-256"
 /* SQLite waits this long for the write lock before SQLITE_BUSY. */
 #define STORAGE_SQLITE_BUSY_TIMEOUT_MS 5000
 /* PostgreSQL: set on every connection. A statement never runs longer than statement_timeout;

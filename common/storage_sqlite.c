@@ -135,7 +135,8 @@ static int sqlite_connect(struct storage *st, struct storage_conn *c)
         r = storage_fail(-EIO, "%s: cannot switch to WAL mode (journal_mode is '%s')", st->describe, mode);
     if (r >= 0)
         r = exec(c, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=0;"
-                    " PRAGMA trusted_schema=OFF; PRAGMA mmap_size=" STORAGE_SQLITE_MMAP_SIZE);
+                    " PRAGMA trusted_schema=OFF; PRAGMA mmap_size=" STORAGE_SQLITE_MMAP_SIZE
+                    "; PRAGMA cache_size=" STORAGE_SQLITE_CACHE_SIZE);
     if (r < 0)
         sqlite_disconnect(c);
     return r;

@@ -1,6 +1,8 @@
 /* The bounded activity map: open addressing with linear probing, keyed by (kind, session id).
  * Slots are only ever added between sweeps; a sweep (activity_take_due) drops the stale ones by
- * rebuilding the table, so deletion needs no tombstones. */
+ * rebuilding the table, so deletion needs no tombstones. The table starts small and doubles while
+ * the sessions it holds need it, up to twice the capacity: an idle process that saw few sessions
+ * holds a few pages, not the whole bound. */
 #include "activity.h"
 #include "clock.h"
 #include "log.h"
@@ -19,10 +21,13 @@ struct slot {
     int64_t written_at; /* when it was last taken for writing; 0: never */
 };
 
+#define INITIAL_SLOTS 1024
+
 struct activity_map {
     pthread_mutex_t lock;
     struct slot *slots, *scratch;
     size_t mask;     /* table size - 1 */
+    size_t max_size; /* the table's size at capacity */
     size_t capacity; /* most sessions held: half the table keeps probes short */
     size_t n;
     unsigned long dropped;
@@ -38,6 +43,9 @@ int activity_map_new(size_t capacity, struct activity_map **out)
     struct activity_map *m = calloc(1, sizeof(*m));
     if (!m)
         return -ENOMEM;
+    m->max_size = size;
+    if (size > INITIAL_SLOTS)
+        size = INITIAL_SLOTS;
     m->slots = calloc(size, sizeof(*m->slots));
     m->scratch = calloc(size, sizeof(*m->scratch));
     if (!m->slots || !m->scratch) {
@@ -81,6 +89,25 @@ static struct slot *slot_find(struct slot *slots, size_t mask, uint8_t kind, con
     return &slots[i];
 }
 
+/* Doubles the table (and its scratch twin), keeping every slot. */
+static int grow(struct activity_map *m)
+{
+    size_t size = (m->mask + 1) * 2;
+    struct slot *slots = calloc(size, sizeof(*slots)), *scratch = calloc(size, sizeof(*scratch));
+    if (!slots || !scratch) {
+        free(slots);
+        free(scratch);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i <= m->mask; i++)
+        if (m->slots[i].used)
+            *slot_find(slots, size - 1, m->slots[i].kind, m->slots[i].id) = m->slots[i];
+    free(m->slots);
+    free(m->scratch);
+    m->slots = slots, m->scratch = scratch, m->mask = size - 1;
+    return 0;
+}
+
 int activity_record(struct activity_map *m, enum storage_session_kind kind, const char *id, int64_t at)
 {
     if (!id || strlen(id) != STORAGE_ID_SIZE - 1)
@@ -88,9 +115,13 @@ int activity_record(struct activity_map *m, enum storage_session_kind kind, cons
     int r = 0;
     pthread_mutex_lock(&m->lock);
     struct slot *s = slot_find(m->slots, m->mask, (uint8_t)kind, id);
-    if (!s->used && m->n >= m->capacity) {
+    if (!s->used && m->n < m->capacity && (m->n + 1) * 2 > m->mask + 1) {
+        if ((r = grow(m)) == 0)
+            s = slot_find(m->slots, m->mask, (uint8_t)kind, id);
+    }
+    if (r < 0 || (!s->used && m->n >= m->capacity)) {
         m->dropped++;
-        r = -ENOSPC;
+        r = r < 0 ? r : -ENOSPC;
     } else {
         if (!s->used) {
             *s = (struct slot){.used = true, .kind = (uint8_t)kind};

@@ -27,6 +27,31 @@ static void test_bounded(void)
     activity_map_free(m);
 }
 
+/* The table grows with use (from 1,024 slots) up to the capacity, losing nothing on the way. */
+static void test_grows(void)
+{
+    struct activity_map *m;
+    enum { N = 20000 };
+    CHECK_INT(activity_map_new(N, &m), 0);
+    char id[STORAGE_ID_SIZE];
+    int failed = 0;
+    for (int i = 0; i < N; i++) {
+        snprintf(id, sizeof(id), "01J%023d", i);
+        failed += activity_record(m, STORAGE_SESSION_COMPAT, id, 1000 + i) != 0;
+    }
+    CHECK_INT(failed, 0);
+    CHECK_INT(activity_map_size(m), N);
+    CHECK_INT(activity_dropped(m), 0);
+    CHECK_INT(activity_record(m, STORAGE_SESSION_OAUTH, "01HZZZZZZZZZZZZZZZZZZZZZZA", 1), -ENOSPC);
+    static struct activity_entry out[N + 1];
+    CHECK_INT(activity_take_due(m, 100000000, false, out, N + 1), N);
+    int64_t sum = 0;
+    for (int i = 0; i < N; i++)
+        sum += out[i].at;
+    CHECK(sum == (int64_t)N * 1000 + (int64_t)N * (N - 1) / 2); /* every session, with its own time */
+    activity_map_free(m);
+}
+
 static void test_once_a_minute(void)
 {
     struct activity_map *m;
@@ -121,6 +146,7 @@ int main(void)
 {
     test_init();
     test_bounded();
+    test_grows();
     test_once_a_minute();
     test_forget_and_batches();
     enum storage_backend backends[2];
