@@ -13,3 +13,6 @@ int64_t masd_now(void);
 
 /* The offset in effect (0 unless MASD_TEST_CLOCK_OFFSET_MS is set); for diagnostics. */
 int64_t masd_clock_offset_ms(void);
+
+/* Milliseconds of CLOCK_MONOTONIC: for deadlines and durations, never stored. */
+int64_t masd_monotonic_ms(void);

@@ -63,13 +63,6 @@ int hs_queue_reactivate_user(struct storage_tx *tx, const struct config_matrix *
 
 /* ---- sessions that bring a device ------------------------------------------------------------ */
 
-static int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -85,12 +78,12 @@ int hs_session_may_start(struct storage_tx *tx, const char *user_id, int64_t now
 
 int hs_session_tx(struct storage *st, unsigned flags, storage_tx_fn fn, void *arg)
 {
-    int64_t deadline = monotonic_ms() + HS_SYNC_LOCK_MS;
+    int64_t deadline = masd_monotonic_ms() + HS_SYNC_LOCK_MS;
     for (;;) {
         int r = storage_tx(st, flags, fn, arg);
         if (r != -EBUSY)
             return r;
-        if (monotonic_ms() >= deadline) {
+        if (masd_monotonic_ms() >= deadline) {
             log_warn("a device sync of the user held its lock for %d s; giving up", HS_SYNC_LOCK_MS / 1000);
             return r;
         }
@@ -315,10 +308,10 @@ static int sync_unlock_tx(struct storage_tx *tx, void *arg)
 static enum hs_job_outcome run_sync_devices(struct job_ctx *c)
 {
     struct sync_read s = {.user_id = c->user_id, .holder = c->job->id};
-    int64_t deadline = monotonic_ms() + HS_SYNC_LOCK_MS;
+    int64_t deadline = masd_monotonic_ms() + HS_SYNC_LOCK_MS;
     int r;
     /* Another sync of the same user (a second worker thread) holds the lock: wait for it. */
-    while ((r = storage_tx(c->st, STORAGE_TX_WRITE, sync_lock_tx, &s)) == 0 && monotonic_ms() < deadline)
+    while ((r = storage_tx(c->st, STORAGE_TX_WRITE, sync_lock_tx, &s)) == 0 && masd_monotonic_ms() < deadline)
         sleep_ms(200);
     if (r == -ENOENT)
         return say(c, HS_JOB_FAILED, "user %s: no such user", c->user_id);

@@ -4,6 +4,7 @@
 #include <h2o.h>
 #include <h2o/http1.h>
 #include <h2o/http2.h>
+#include "clock.h"
 #include "log.h"
 #include "proxy_protocol.h"
 #include "server_internal.h"
@@ -62,13 +63,6 @@ static struct thread *threads;
 static atomic_bool stopping;
 static pthread_barrier_t started;
 
-static long long monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 static void set_accepting(struct thread *t, bool on)
 {
     for (size_t i = 0; i < t->n_listeners; i++) {
@@ -90,7 +84,7 @@ static void on_conn_close(void *data)
     free(c);
     t->connections--;
     atomic_fetch_sub(&server_connections, 1);
-    atomic_store(&server_last_activity, monotonic_ms());
+    atomic_store(&server_last_activity, masd_monotonic_ms());
     if (t->paused && t->connections < t->max_connections && !atomic_load(&stopping))
         set_accepting(t, true);
 }
@@ -235,7 +229,7 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         sock->on_close.cb = on_conn_close;
         sock->on_close.data = c;
         atomic_fetch_add(&server_connections, 1);
-        atomic_store(&server_last_activity, monotonic_ms());
+        atomic_store(&server_last_activity, masd_monotonic_ms());
         if (++t->connections >= t->max_connections)
             set_accepting(t, false);
         h2o_timeout_link(t->ctx.loop, &t->handshake_timeout, &c->deadline);

@@ -1,6 +1,7 @@
 /* masd_main(): the command line, the choice of listeners a binary serves, --check, and the
  * process lifecycle (readiness, signals, idle exit). */
 #include <h2o.h>
+#include "clock.h"
 #include "log.h"
 #include "server_internal.h"
 #include <errno.h>
@@ -303,13 +304,6 @@ static unsigned connection_cap(unsigned wanted)
     return wanted;
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* The main thread only waits for signals (never in a handler: sigwait is safe where a signal
  * handler calling h2o would not be) and watches for idleness. */
 static void wait_for_stop(const struct masd_service *svc, const sigset_t *sigs)
@@ -329,7 +323,7 @@ static void wait_for_stop(const struct masd_service *svc, const sigset_t *sigs)
         }
         unsigned idle = server.opt.exit_idle_seconds;
         if (idle && atomic_load(&server_connections) == 0 &&
-            now_ms() - atomic_load(&server_last_activity) >= idle * 1000LL) {
+            masd_monotonic_ms() - atomic_load(&server_last_activity) >= idle * 1000LL) {
             log_info("no connection for %u s, exiting (the socket starts us again)", idle);
             return;
         }
@@ -345,7 +339,7 @@ static int serve(const struct masd_service *svc)
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* every thread inherits the mask */
     signal(SIGPIPE, SIG_IGN);                /* h2o writes with writev(), without MSG_NOSIGNAL */
-    atomic_store(&server_last_activity, now_ms());
+    atomic_store(&server_last_activity, masd_monotonic_ms());
     int r = access_log_start();
     if (r == 0)
         r = workpool_start(&server.pool, "worker pool", server.opt.worker_threads, server.opt.worker_queue,

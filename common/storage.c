@@ -1,6 +1,7 @@
 /* The storage core: opening a database by URI or config, one connection per thread, and
  * storage_tx — the transaction runner that retries transient failures and never half-commits.
  * The backends (storage_sqlite.c, storage_pg.c) sit behind struct storage_ops. */
+#include "clock.h"
 #include "config.h"
 #include "storage_internal.h"
 #include <errno.h>
@@ -31,13 +32,6 @@ int storage_fail(int r, const char *fmt, ...)
     vsnprintf(last_error, sizeof(last_error), fmt, ap);
     va_end(ap);
     return r;
-}
-
-int64_t storage_monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -77,7 +71,7 @@ int storage_conn_get(struct storage *st, struct storage_conn **out)
     if (c && c->pid != getpid())
         return storage_fail(-EBADF,
                             "a storage opened before fork() was used in the child: open it again there");
-    int64_t now = storage_monotonic_ms();
+    int64_t now = masd_monotonic_ms();
     /* database.max_lifetime / idle_timeout, applied when the connection is next used. */
     if (c && c->db && !c->in_tx &&
         ((st->max_lifetime_ms && now - c->opened_at >= st->max_lifetime_ms) ||

@@ -154,7 +154,6 @@ void storage_sqlite_busy_timeout(struct storage_conn *c, bool wait);
 
 /* The calling thread's connection (opened on first use, reopened when broken or too old). */
 int storage_conn_get(struct storage *st, struct storage_conn **out);
-int64_t storage_monotonic_ms(void);
 
 /* Builds st for a URI or the config section (storage_pg.c parses the PostgreSQL side). */
 int storage_pg_setup(struct storage *st, const char *uri, const struct config *cfg);
