@@ -3,7 +3,7 @@
 #include "config.h"
 #include "server.h"
 
-#define ASSETS_ROUTE "/assets/" /* routes.c: resource "assets", ROUTE_PREFIX, "GET, HEAD" */
+#define ASSETS_ROUTE "/assets/" /* main.c's route table: resource "assets", ROUTE_PREFIX */
 
 /* Indexes every distinct assets `path` of cfg's listeners and makes that the index requests
  * see; requests still running keep the previous one until they finish. Returns 0 or a negative

@@ -10,9 +10,9 @@
 
 static const char *const resources[] = {"assets", NULL};
 
-static const struct masd_handler handlers[] = {
-    {ASSETS_ROUTE, asset_serve},
-    {NULL, NULL},
+static const struct masd_route routes[] = {
+    {"assets", ASSETS_ROUTE, ROUTE_PREFIX, "GET, HEAD", asset_serve},
+    {NULL},
 };
 
 /* At start-up (and for --check): index every assets `path`, so a request costs no system call. */
@@ -31,7 +31,7 @@ static const struct masd_service service = {
     .name = "masd-assets",
     .summary = "serves the web front end's static files (resource: assets)",
     .resources = resources,
-    .handlers = handlers,
+    .routes = routes,
     .setup = setup,
     .reload = reload,
     .max_request_body = 1024, /* its routes take no body */

@@ -80,17 +80,18 @@ static int setup(const struct config *cfg)
 
 static const char *const resources[] = {"discovery", NULL};
 
-static const struct masd_handler handlers[] = {
-    {"/.well-known/openid-configuration", openid_configuration},
-    {"/.well-known/webfinger", webfinger},
-    {NULL, NULL},
+static const struct masd_route routes[] = {
+    {"discovery", "/.well-known/openid-configuration", ROUTE_EXACT, "GET, HEAD, OPTIONS",
+     openid_configuration},
+    {"discovery", "/.well-known/webfinger", ROUTE_EXACT, "GET, HEAD, OPTIONS", webfinger},
+    {NULL},
 };
 
 static const struct masd_service service = {
     .name = "masd-discovery",
     .summary = "Serves the OpenID Connect discovery document and WebFinger of masd.",
     .resources = resources,
-    .handlers = handlers,
+    .routes = routes,
     .setup = setup,
     .max_request_body = 1024, /* its routes take no body */
 };

@@ -3,7 +3,7 @@
 #include "client_auth.h"
 #include "log.h"
 #include "oauth_handlers.h"
-#include "secrets.h"
+#include "jwk.h"
 #include <errno.h>
 #include <string.h>
 

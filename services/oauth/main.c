@@ -63,22 +63,23 @@ static void method_not_allowed(struct masd_request *r)
 
 static const char *const resources[] = {"oauth", "compat", NULL};
 
-static const struct masd_handler handlers[] = {
-    {"/oauth2/keys.json", oauth_keys},
-    {"/oauth2/introspect", oauth_introspect},
-    {"/oauth2/revoke", oauth_revoke},
-    {"/_matrix/client/{version}/login", compat_login},
-    {"/_matrix/client/{version}/logout", compat_logout},
-    {"/_matrix/client/{version}/logout/all", compat_logout_all},
-    {"/_matrix/client/{version}/refresh", compat_refresh},
-    {NULL, NULL},
+/* The route table: resource, path, methods, handler. */
+static const struct masd_route routes[] = {
+    {"oauth", "/oauth2/keys.json", ROUTE_EXACT, "GET, HEAD, OPTIONS", oauth_keys},
+    {"oauth", "/oauth2/introspect", ROUTE_EXACT, "POST, OPTIONS", oauth_introspect},
+    {"oauth", "/oauth2/revoke", ROUTE_EXACT, "POST, OPTIONS", oauth_revoke},
+    {"compat", "/_matrix/client/{version}/login", ROUTE_EXACT, "GET, HEAD, POST, OPTIONS", compat_login},
+    {"compat", "/_matrix/client/{version}/logout", ROUTE_EXACT, "POST, OPTIONS", compat_logout},
+    {"compat", "/_matrix/client/{version}/logout/all", ROUTE_EXACT, "POST, OPTIONS", compat_logout_all},
+    {"compat", "/_matrix/client/{version}/refresh", ROUTE_EXACT, "POST, OPTIONS", compat_refresh},
+    {NULL},
 };
 
 static const struct masd_service service = {
     .name = "masd-oauth",
     .summary = "Serves the Matrix compat API (login, logout, refresh) and the OAuth 2.0 endpoints of masd.",
     .resources = resources,
-    .handlers = handlers,
+    .routes = routes,
     .setup = setup,
     .shutdown = shutdown_service,
     .health = health,

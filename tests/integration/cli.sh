@@ -228,7 +228,7 @@ check "a missing config file is an error naming it" missing_file
 
 stock_refused() # NAME
 {
-    local name=$1 bin
+    local name=$1 bin own
     for bin in "$DISCOVERY_BIN" "$ASSETS_BIN"; do
         run "$name" "$bin" --config "$T/$name.yaml"
         cat "$T/$name.err"
@@ -239,8 +239,15 @@ stock_refused() # NAME
         for b in discovery oauth human assets; do
             expect_file_contains "$T/$name.err" "name: $b" || return 1
         done
-        expect_file_contains "$T/$name.err" 'location .*/\.well-known/openid-configuration.*discovery' || return 1
-        expect_file_contains "$T/$name.err" 'location .*/assets/.*assets' || return 1
+        # Each binary knows its own routes, and prints their nginx locations.
+        if [ "$bin" = "$DISCOVERY_BIN" ]; then
+            expect_file_contains "$T/$name.err" 'location .*/\.well-known/openid-configuration.*discovery' || return 1
+            own=discovery
+        else
+            expect_file_contains "$T/$name.err" 'location .*/assets/.*assets' || return 1
+            own=assets
+        fi
+        expect_file_contains "$T/$name.err" "masd-$own's routes" || return 1
         clean_run "$name" || return 1
     done
 }

@@ -5,6 +5,7 @@
 #include "check.h"
 #include "config.h"
 #include "config_internal.h"
+#include "jwk.h"
 #include "secrets.h"
 #include "str.h"
 #include <errno.h>

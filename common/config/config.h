@@ -66,6 +66,9 @@ struct config_listener {
 
 enum key_family { KEY_RSA, KEY_EC_P256, KEY_EC_P384, KEY_EC_SECP256K1 };
 
+/* secrets.encryption: 32 bytes, written as 64 hex digits. */
+#define SECRETS_ENCRYPTION_LEN 32
+
 struct config_key {
     char *kid; /* NULL when not configured */
     enum key_family family;
@@ -81,6 +84,13 @@ static inline const char *config_key_id(const struct config_key *k)
 }
 
 enum password_algorithm { PASSWORD_ARGON2ID, PASSWORD_BCRYPT, PASSWORD_PBKDF2 };
+/* The cost a scheme may configure (passwords.schemes[].cost). */
+#define PASSWORD_BCRYPT_COST_DEFAULT   12 /* MAS default_bcrypt_cost() */
+#define PASSWORD_BCRYPT_COST_MIN       4  /* the bcrypt crate's range */
+#define PASSWORD_BCRYPT_COST_MAX       31
+#define PASSWORD_PBKDF2_ROUNDS_DEFAULT 600000 /* pbkdf2 0.12 Params::RECOMMENDED_ROUNDS (OWASP) */
+#define PASSWORD_PBKDF2_ROUNDS_MIN     1000   /* pbkdf2 Params::MIN_ROUNDS */
+#define PASSWORD_PBKDF2_ROUNDS_MAX     100000000
 
 /* One item of passwords.schemes. */
 struct config_password_scheme {
@@ -103,7 +113,11 @@ struct config_passwords {
 
 /* The database section (MAS: crates/config/src/sections/database.rs). Always filled in: without
  * the section (or with none of uri and the connection fields) masd uses its embedded SQLite
- * database, STORAGE_DEFAULT_URI in storage.h. */
+ * database, STORAGE_DEFAULT_URI. */
+#define STORAGE_DEFAULT_URI "sqlite:///var/lib/masd/masd.db"
+/* Checks a postgresql:// URI: 0, or -EINVAL with one line in why. */
+typedef int (*config_uri_check_fn)(const char *uri, char *why, size_t size);
+void config_set_database_uri_check(config_uri_check_fn fn);
 struct config_database {
     char *uri; /* sqlite:…, postgresql://… or postgres://…; NULL when the separate fields are used */
     /* The separate PostgreSQL fields (NULL / 0 when unset), mutually exclusive with uri. */
@@ -183,7 +197,7 @@ struct config {
     /* secrets.encryption or the trimmed contents of secrets.encryption_file; has_encryption is
      * false only when the secrets section is absent (MAS requires one of the two in it) */
     bool has_encryption;
-    unsigned char encryption[32];
+    unsigned char encryption[SECRETS_ENCRYPTION_LEN];
     /* account, oauth: read by discovery */
     bool password_registration_enabled; /* account.password_registration_enabled, default false */
     bool device_code_grant_enabled;     /* oauth.device_code_grant_enabled, default true */

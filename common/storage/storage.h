@@ -43,9 +43,6 @@ struct storage_tx;
 #define STORAGE_URI_MAX        2047 /* redirect URIs */
 #define STORAGE_IP_SIZE        46   /* INET6_ADDRSTRLEN */
 
-/* The default when config.yaml has no database section (DESIGN.md §5: SQLite is embedded). */
-#define STORAGE_DEFAULT_URI "sqlite:///var/lib/masd/masd.db"
-
 enum storage_backend { STORAGE_SQLITE = 1, STORAGE_POSTGRESQL = 2 };
 
 /* ---------------------------------------------------------------------------------------------

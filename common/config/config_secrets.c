@@ -4,7 +4,7 @@
  * decoded, with its family (discovery lists the signing algorithms) and its RFC 7638 thumbprint
  * (the kid when none is configured, as in MAS). */
 #include "config_internal.h"
-#include "secrets.h"
+#include "jwk.h"
 #include "str.h"
 #include <dirent.h>
 #include <errno.h>

@@ -69,31 +69,33 @@ static bool serves(const struct masd_service *svc, const struct config_listener 
     return false;
 }
 
-static masd_handler_fn find_handler(const struct masd_service *svc, const struct route *r)
+/* Every binary answers the health resource the same way. */
+static const struct masd_route health_route = {"health", "/health", ROUTE_EXACT, "GET, HEAD", health};
+
+static int add_route(const struct masd_service *svc, struct server_listener *sl, const struct masd_route *r)
 {
-    if (strcmp(r->resource, "health") == 0)
-        return health;
-    for (const struct masd_handler *h = svc->handlers; h->path; h++)
-        if (strcmp(h->path, r->path) == 0)
-            return h->fn;
-    return NULL;
+    const struct config_resource *res = config_listener_resource(sl->config, r->resource);
+    if (!res)
+        return 0;
+    if (r != &health_route && !owns(svc, r->resource)) /* a bug in the table, not a config error */
+        return log_errno(-EINVAL, "internal error: route %s is of resource %s, not one of %s's", r->path,
+                         r->resource, svc->name);
+    sl->routes[sl->n_routes++] = (struct served_route){r, res};
+    return 0;
 }
 
 static int build_routes(const struct masd_service *svc, struct server_listener *sl)
 {
-    sl->routes = calloc(n_routes, sizeof(*sl->routes));
+    size_t n = 1;
+    for (const struct masd_route *r = svc->routes; r->path; r++)
+        n++;
+    sl->routes = calloc(n, sizeof(*sl->routes));
     if (!sl->routes)
         return -ENOMEM;
-    for (size_t i = 0; i < n_routes; i++) {
-        const struct config_resource *res = config_listener_resource(sl->config, routes[i].resource);
-        if (!res || !(owns(svc, res->name) || strcmp(res->name, "health") == 0))
-            continue;
-        masd_handler_fn fn = find_handler(svc, &routes[i]);
-        if (!fn) /* a route of our own resource without a handler is a bug, not a config error */
-            return log_errno(-ENOSYS, "internal error: no handler for %s", routes[i].path);
-        sl->routes[sl->n_routes++] = (struct served_route){&routes[i], res, fn};
-    }
-    return 0;
+    int rc = add_route(svc, sl, &health_route);
+    for (const struct masd_route *r = svc->routes; rc >= 0 && r->path; r++)
+        rc = add_route(svc, sl, r);
+    return rc;
 }
 
 /* Binaries that would serve listener l (distinct, in route-table order). */
@@ -113,7 +115,8 @@ static size_t listener_binaries(const struct config_listener *l, const char **ou
     return n;
 }
 
-static void print_split_advice(const struct config_listener *l, const char *const *bins, size_t nb)
+static void print_split_advice(const struct masd_service *svc, const struct config_listener *l,
+                               const char *const *bins, size_t nb)
 {
     fprintf(stderr, "Split it into one listener per binary, for example:\n\n  listeners:\n");
     for (size_t b = 0; b < nb; b++) {
@@ -130,18 +133,18 @@ static void print_split_advice(const struct config_listener *l, const char *cons
         fprintf(stderr, "]\n      binds: [{socket: /run/masd/%s.sock}]   # under systemd: {fd_name: %s}\n",
                 shortname, shortname);
     }
-    fprintf(stderr, "\nand route them from nginx:\n\n");
-    for (size_t b = 0; b < nb; b++)
-        for (size_t i = 0; i < n_routes; i++) {
-            const char *owner = resource_binary(routes[i].resource);
-            if (!owner || strcmp(owner, bins[b]) != 0 || !config_listener_resource(l, routes[i].resource))
-                continue;
-            char loc[256];
-            route_nginx_location(&routes[i], l->prefix, loc, sizeof(loc));
-            fprintf(stderr, "  location %s { proxy_pass http://unix:/run/masd/%s.sock; }\n", loc,
-                    bins[b] + strlen("masd-"));
-        }
-    fputc('\n', stderr);
+    /* Each binary knows its own routes only: it prints their nginx locations, and the others'
+     * come from their own --check (or units/nginx/masd.conf, which routes them all). */
+    fprintf(stderr, "\nand route them from nginx; %s's routes:\n\n", svc->name);
+    for (const struct masd_route *r = svc->routes; r->path; r++) {
+        if (!config_listener_resource(l, r->resource))
+            continue;
+        char loc[256];
+        route_nginx_location(r, l->prefix, loc, sizeof(loc));
+        fprintf(stderr, "  location %s { proxy_pass http://unix:/run/masd/%s.sock; }\n", loc,
+                svc->name + strlen("masd-"));
+    }
+    fprintf(stderr, "\n(units/nginx/masd.conf routes the paths of every binary)\n\n");
 }
 
 /* A socket the process opens itself can serve one binary only: MAS's stock listener ([::]:8080
@@ -158,7 +161,7 @@ static const char *listener_where(const struct config *cfg, const struct config_
     return buf;
 }
 
-static int check_listeners(const struct config *cfg)
+static int check_listeners(const struct masd_service *svc, const struct config *cfg)
 {
     int r = 0;
     char where[512];
@@ -183,7 +186,7 @@ static int check_listeners(const struct config *cfg)
             for (size_t b = 0; b < nb; b++)
                 fprintf(stderr, "%s%s", b ? ", " : "", bins[b]);
             fprintf(stderr, "); a socket a process opens itself can serve only one of them.\n");
-            print_split_advice(l, bins, nb);
+            print_split_advice(svc, l, bins, nb);
             r = -EINVAL;
             break;
         }
@@ -207,9 +210,13 @@ static void print_check(const struct masd_service *svc)
             bind_describe(&l->binds[j], d, sizeof(d));
             printf("  bind %s\n", d);
         }
-        for (size_t j = 0; j < sl->n_routes; j++)
-            printf("  route %-8s %-40s %s\n", sl->routes[j].route->resource, sl->routes[j].route->path,
-                   sl->routes[j].route->methods);
+        for (size_t j = 0; j < sl->n_routes; j++) {
+            const struct masd_route *r = sl->routes[j].route;
+            char loc[256];
+            route_nginx_location(r, l->prefix, loc, sizeof(loc));
+            printf("  route %-8s %-40s %s\n", r->resource, r->path, r->methods);
+            printf("    nginx: location %s\n", loc);
+        }
     }
 }
 
@@ -461,7 +468,7 @@ int masd_main(int argc, char **argv, const struct masd_service *svc)
     }
     server.cfg = cfg;
     server.opt.max_connections = connection_cap(server.opt.max_connections);
-    if (check_listeners(cfg) < 0 || setup_listeners(svc, cfg) < 0 || (svc->setup && svc->setup(cfg) < 0))
+    if (check_listeners(svc, cfg) < 0 || setup_listeners(svc, cfg) < 0 || (svc->setup && svc->setup(cfg) < 0))
         return 1;
     if (check) {
         print_check(svc);

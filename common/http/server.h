@@ -3,7 +3,7 @@
 #pragma once
 #include "addr.h"
 #include "config.h"
-#include "routes.h"
+#include "route.h"
 #include "str.h"
 
 struct masd_request {
@@ -15,23 +15,16 @@ struct masd_request {
     bool https;
     const struct config_listener *listener;
     const struct config_resource *resource; /* the resource of the matched route */
-    const struct route *route;
+    const struct masd_route *route;
     struct masd_addr client; /* DESIGN.md §3 */
     void *priv;              /* the server's own state; do not touch */
 };
 
-typedef void (*masd_handler_fn)(struct masd_request *req);
-
-struct masd_handler {
-    const char *path; /* a routes[] path of one of the service's resources */
-    masd_handler_fn fn;
-};
-
 struct masd_service {
-    const char *name;                    /* "masd-discovery" */
-    const char *summary;                 /* one line for --help */
-    const char *const *resources;        /* NULL-terminated: the resources this binary owns */
-    const struct masd_handler *handlers; /* terminated by {NULL, NULL}; one per route */
+    const char *name;                /* "masd-discovery" */
+    const char *summary;             /* one line for --help */
+    const char *const *resources;    /* NULL-terminated: the resources this binary owns */
+    const struct masd_route *routes; /* the route table, terminated by {NULL}; route.h */
     /* After the config is loaded, before listeners open; also runs for --check. */
     int (*setup)(const struct config *cfg);
     /* SIGHUP (systemctl reload); may be NULL. Runs on the main thread while loops serve. */

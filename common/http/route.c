@@ -1,25 +1,7 @@
-/* The route table of every binary. Paths are below the listener prefix. */
-#include "routes.h"
+/* Matching requests against a service's route table, and which binary owns a resource. */
+#include "route.h"
 #include <stdio.h>
 #include <string.h>
-
-const struct route routes[] = {
-    {"health", "/health", ROUTE_EXACT, "GET, HEAD"},
-    {"discovery", "/.well-known/openid-configuration", ROUTE_EXACT, "GET, HEAD, OPTIONS"},
-    {"discovery", "/.well-known/webfinger", ROUTE_EXACT, "GET, HEAD, OPTIONS"},
-    {"assets", "/assets/", ROUTE_PREFIX, "GET, HEAD"},
-    {"oauth", "/oauth2/keys.json", ROUTE_EXACT, "GET, HEAD, OPTIONS"},
-    {"oauth", "/oauth2/introspect", ROUTE_EXACT, "POST, OPTIONS"},
-    {"oauth", "/oauth2/revoke", ROUTE_EXACT, "POST, OPTIONS"},
-    {"compat", "/_matrix/client/{version}/login", ROUTE_EXACT, "GET, HEAD, POST, OPTIONS"},
-    {"compat", "/_matrix/client/{version}/logout", ROUTE_EXACT, "POST, OPTIONS"},
-    {"compat", "/_matrix/client/{version}/logout/all", ROUTE_EXACT, "POST, OPTIONS"},
-    {"compat", "/_matrix/client/{version}/refresh", ROUTE_EXACT, "POST, OPTIONS"},
-    /* Served by binaries still to come; listed so that split-listener advice is complete. */
-    {"graphql", "/graphql", ROUTE_PREFIX, "GET, POST, OPTIONS"},
-    {"human", "/", ROUTE_PREFIX, "GET, POST"},
-};
-const size_t n_routes = sizeof(routes) / sizeof(routes[0]);
 
 static const struct {
     const char *resource;
@@ -56,7 +38,7 @@ bool resource_known(const char *resource)
     return owner_index(resource) >= 0;
 }
 
-bool route_matches(const struct route *r, masd_str path)
+bool route_matches(const struct masd_route *r, masd_str path)
 {
     const char *p = r->path;
     size_t i = 0;
@@ -78,7 +60,7 @@ bool route_matches(const struct route *r, masd_str path)
     return r->match == ROUTE_PREFIX ? true : i == path.len;
 }
 
-bool route_allows(const struct route *r, masd_str method)
+bool route_allows(const struct masd_route *r, masd_str method)
 {
     masd_str rest = masd_str_from(r->methods), m;
     while (masd_str_next(&rest, ',', &m))
@@ -87,7 +69,7 @@ bool route_allows(const struct route *r, masd_str method)
     return false;
 }
 
-void route_nginx_location(const struct route *r, const char *prefix, char *buf, size_t size)
+void route_nginx_location(const struct masd_route *r, const char *prefix, char *buf, size_t size)
 {
     if (!prefix)
         prefix = "";

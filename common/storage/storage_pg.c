@@ -28,6 +28,27 @@ struct kv {
     size_t n;
 };
 
+/* database.uri is checked by libpq's own parser when the config is read (config.h): registered
+ * here, in the layer that links libpq, for every program that can open the database. */
+static int uri_check(const char *uri, char *why, size_t size)
+{
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(uri, &err);
+    if (opts) {
+        PQconninfoFree(opts);
+        return 0;
+    }
+    snprintf(why, size, "%s", err ? err : "cannot parse");
+    why[strcspn(why, "\n")] = '\0';
+    PQfreemem(err);
+    return -EINVAL;
+}
+
+__attribute__((constructor)) static void register_uri_check(void)
+{
+    config_set_database_uri_check(uri_check);
+}
+
 static int kv_add(struct kv *kv, const char *k, const char *v)
 {
     if (!v)

@@ -1,4 +1,4 @@
-/* Shared between the parts of the server module; nothing outside common/server*.c includes it. */
+/* Shared between the parts of the server module; nothing outside common/http/server*.c includes it. */
 #pragma once
 #include <h2o.h>
 #include "listener.h"
@@ -9,9 +9,8 @@
 
 /* What one listener serves: its routes bound to this binary's handlers. */
 struct served_route {
-    const struct route *route;
+    const struct masd_route *route;
     const struct config_resource *resource;
-    masd_handler_fn fn;
 };
 
 struct server_listener {

@@ -2,7 +2,6 @@
  * minimum_complexity and the hashing schemes, with MAS's defaults (one scheme, version 1,
  * argon2id). A scheme's secret_file is read here, once, as MAS reads it at start-up. */
 #include "config_internal.h"
-#include "passwords.h"
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>

@@ -6,9 +6,7 @@
  * embedded SQLite database (STORAGE_DEFAULT_URI) where MAS would connect to PostgreSQL with
  * libpq's defaults; and sqlite:// URIs are accepted. */
 #include "config_internal.h"
-#include "storage.h"
 #include <errno.h>
-#include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +57,16 @@ static int get_uint(struct config_loader *ld, const struct ynode *db, const char
     return r;
 }
 
+/* libpq's own URI parser, registered by the storage layer (storage_pg.c) in the programs that
+ * link it: the config layer does not link libpq, so masd-discovery and masd-assets never load
+ * it. Without it (those two never open the database) only the scheme is checked. */
+static config_uri_check_fn uri_check;
+
+void config_set_database_uri_check(config_uri_check_fn fn)
+{
+    uri_check = fn;
+}
+
 static int check_uri(struct config_loader *ld, const struct ynode *db, const char *uri)
 {
     const struct ynode *at = ynode_get(db, "uri", NULL);
@@ -84,16 +92,9 @@ static int check_uri(struct config_loader *ld, const struct ynode *db, const cha
     if (strncmp(uri, "postgresql://", 13) != 0 && strncmp(uri, "postgres://", 11) != 0)
         return config_error(ld, at, -EINVAL,
                             "database.uri: '%s': expected sqlite://, postgresql:// or postgres://", shown);
-    char *err = NULL;
-    PQconninfoOption *opts = PQconninfoParse(uri, &err);
-    if (!opts) {
-        char why[256];
-        snprintf(why, sizeof(why), "%s", err ? err : "cannot parse");
-        why[strcspn(why, "\n")] = '\0';
-        PQfreemem(err);
+    char why[256];
+    if (uri_check && uri_check(uri, why, sizeof(why)) < 0)
         return config_error(ld, at, -EINVAL, "database.uri: %s", why);
-    }
-    PQconninfoFree(opts);
     return 0;
 }
 

@@ -205,7 +205,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
             respond_405(r, sr->route->methods);
             return 0;
         }
-        sr->fn(r);
+        sr->route->handler(r);
         return 0;
     }
     masd_respond_not_found(r);

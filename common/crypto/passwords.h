@@ -16,12 +16,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PASSWORD_BCRYPT_COST_DEFAULT   12 /* MAS default_bcrypt_cost() */
-#define PASSWORD_BCRYPT_COST_MIN       4  /* the bcrypt crate's range */
-#define PASSWORD_BCRYPT_COST_MAX       31
-#define PASSWORD_PBKDF2_ROUNDS_DEFAULT 600000 /* pbkdf2 0.12 Params::RECOMMENDED_ROUNDS (OWASP) */
-#define PASSWORD_PBKDF2_ROUNDS_MIN     1000   /* pbkdf2 Params::MIN_ROUNDS */
-#define PASSWORD_PBKDF2_ROUNDS_MAX     100000000
 /* argon2 0.5 Params::default(), which MAS uses for every new hash */
 #define PASSWORD_ARGON2_M_COST 19456
 #define PASSWORD_ARGON2_T_COST 2

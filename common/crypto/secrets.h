@@ -1,24 +1,19 @@
 /* What masd does with `secrets`: authenticated encryption of small values (cookies, CSRF tokens,
  * stored client secrets) under per-purpose keys derived from secrets.encryption, constant-time
- * comparison, and the public side of the signing keys (RFC 7638 thumbprints, the JWKS served at
- * /oauth2/keys.json). Pure computation: no I/O, nothing global. One struct secrets is built at
- * start-up and shared read-only by every thread. */
+ * comparison (the public side of the signing keys is config/jwk.h). Pure computation: no I/O, nothing global.
+ * One struct secrets is built at start-up and shared read-only by every thread. */
 #pragma once
 #include "config.h"
 #include <openssl/types.h>
 #include <stdbool.h>
 #include <stddef.h>
 
-/* secrets.encryption: 32 bytes. */
-#define SECRETS_ENCRYPTION_LEN 32
 /* The format byte that leads every sealed value. A later format (another AEAD, a rotated
  * encryption secret) takes the next value; secrets_open() refuses versions it does not know. */
 #define SECRETS_VERSION 1
 /* Largest value secrets_seal() accepts: cookies and client secrets are far smaller, and a bound
  * keeps secrets_open() from decoding arbitrarily large input. */
 #define SECRETS_PLAIN_MAX (64u * 1024)
-/* An RFC 7638 SHA-256 thumbprint in base64url: 43 characters and a NUL. */
-#define KEY_THUMBPRINT_SIZE 44
 
 struct secrets;
 
@@ -53,15 +48,3 @@ int secrets_hkdf(const struct secrets *s, const void *ikm, size_t ikm_len, const
 
 /* a and b hold the same bytes. The time taken depends on the lengths, never on the contents. */
 bool secret_equal(const void *a, size_t alen, const void *b, size_t blen);
-
-/* The RFC 7638 thumbprint of a key's public part: base64url SHA-256 of the canonical JSON of
- * the required members (RSA: e, kty, n; EC: crv, kty, x, y with crv P-256, P-384 or secp256k1).
- * The same key in any encoding gives the same thumbprint. Returns 0, -EOPNOTSUPP for other key
- * types, -ENOMEM or -EIO. */
-int key_thumbprint(EVP_PKEY *pkey, char out[KEY_THUMBPRINT_SIZE]);
-
-/* The public JWKS of cfg->keys as MAS serves it at /oauth2/keys.json, in configuration order:
- * {"keys":[{"kty":"RSA","n":…,"e":…,"use":"sig","kid":…}, {"kty":"EC","crv":…,"x":…,"y":…,
- * "use":"sig","kid":…}]}; no "alg" (a key may sign with several) and never a private member.
- * Returns malloc'd compact JSON, or NULL when out of memory. */
-char *keys_public_jwks(const struct config *cfg);
