@@ -7,7 +7,7 @@
  * never a write per call. Client credentials (a client may claim a jti: a write) always go to
  * the pool. */
 #include "activity.h"
-#include "client_auth.h"
+#include "client/auth.h"
 #include "clock.h"
 #include "form.h"
 #include "oauth_handlers.h"

@@ -1,6 +1,6 @@
 /* GET /oauth2/keys.json: the public JWKS of secrets.keys, rendered once at setup (the keys only
  * change with the configuration) and served from memory. */
-#include "client_auth.h"
+#include "client/auth.h"
 #include "log.h"
 #include "oauth_handlers.h"
 #include "jwk.h"

@@ -2,10 +2,10 @@
  * homeserver and clients call (introspection, revocation, keys). It owns the resources `oauth`
  * and `compat`, keeps its state in the shared database, and tells the homeserver about new
  * devices (hs_sync.h): synchronously at login, through masd-worker's jobs otherwise. */
-#include "client_auth.h"
+#include "client/auth.h"
 #include "homeserver.h"
 #include "log.h"
-#include "matrix_error.h"
+#include "compat/matrix_error.h"
 #include "oauth.h"
 #include "oauth_handlers.h"
 #include "server.h"

@@ -1,8 +1,8 @@
 /* What the handlers of masd-oauth share: the configuration, the database, and the request
  * plumbing of the compat API (CORS, JSON bodies, Bearer tokens). */
 #pragma once
-#include "client_auth.h" /* oauth_cors(): the same CORS rules as the compat API router */
-#include "compat_parse.h"
+#include "client/auth.h" /* oauth_cors(): the same CORS rules as the compat API router */
+#include "compat/parse.h"
 #include "config.h"
 #include "server.h"
 #include "storage.h"
@@ -26,7 +26,7 @@ char *compat_request_bearer(struct masd_request *r);
  * on a UTF-8 boundary), or NULL when absent. */
 char *compat_request_header(struct masd_request *r, const char *name, size_t max);
 
-/* Handlers (compat_login.c, compat_logout.c, compat_refresh.c). */
+/* Handlers (compat/login.c, compat/logout.c, compat/refresh.c). */
 void compat_login(struct masd_request *r);
 void compat_logout(struct masd_request *r);
 void compat_logout_all(struct masd_request *r);

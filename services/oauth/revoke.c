@@ -3,7 +3,7 @@
  * compat API answers 200 with nothing revoked (RFC 7009 §2.2: the client cannot tell), and a
  * success ends the whole OAuth session, with the homeserver's device sync queued in the same
  * transaction. */
-#include "client_auth.h"
+#include "client/auth.h"
 #include "clock.h"
 #include "form.h"
 #include "hs_sync.h"

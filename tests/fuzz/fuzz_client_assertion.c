@@ -1,7 +1,7 @@
-/* Client assertions (services/oauth/client_assertion.c) on arbitrary bytes: parsing, the claim
+/* Client assertions (services/oauth/client/assertion.c) on arbitrary bytes: parsing, the claim
  * checks and both kinds of signature check must neither crash nor read outside the input, and
  * an input that is not a compact JWS must never verify. */
-#include "client_auth.h"
+#include "client/auth.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

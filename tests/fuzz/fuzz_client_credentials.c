@@ -1,5 +1,5 @@
 /* What the OAuth endpoints of masd-oauth (introspect, revoke) read before any database work:
- * client_credentials_parse (services/oauth/client_auth.c) over an Authorization header (Bearer,
+ * client_credentials_parse (services/oauth/client/authenticate.c) over an Authorization header (Bearer,
  * or Basic: base64 of percent-encoded id and secret) and a form body (client_id, client_secret,
  * client_assertion_type, client_assertion), then the body's token and token_type_hint.
  * Input: a flags byte (bit 0: no Authorization header; bit 1: a Content-Type line follows, else
@@ -9,7 +9,7 @@
  * The request is a stand-in (tests/unit/request_headers.h): the target is linked with
  * -Wl,--wrap=masd_req_header. */
 #include "../unit/request_headers.h"
-#include "client_auth.h"
+#include "client/auth.h"
 #include "form.h"
 #include "fuzz_input.h"
 #include "token.h"

@@ -1,6 +1,6 @@
 /* The compat login body on arbitrary input: the JSON body rules, the login parser and the
  * username rule never crash, and a parsed login always names a user and a password. */
-#include "compat_parse.h"
+#include "compat/parse.h"
 #include <stdint.h>
 #include <stdlib.h>
 

@@ -6,7 +6,7 @@
  * rather than a zero-length slice), the Content-Type up to '\n',
  * the Authorization value up to '\n', then the body. Each part is parsed from an exact-size heap
  * copy, so ASan sees any read past it. */
-#include "compat_parse.h"
+#include "compat/parse.h"
 #include "fuzz_input.h"
 #include "token.h"
 #include <errno.h>

@@ -1,9 +1,9 @@
-/* Client authentication of the OAuth endpoints (services/oauth/client_auth.c,
- * client_assertion.c): the credentials presented, the registered method enforced, and client
+/* Client authentication of the OAuth endpoints (services/oauth/client/authenticate.c,
+ * client/assertion.c): the credentials presented, the registered method enforced, and client
  * assertions per RFC 7523 — each claim rule failing on its own, the algorithm pinned to the
  * method, signatures by HMAC, RSA and ECDSA, and the jti replay check on both backends. */
 #include "base64.h"
-#include "client_auth.h"
+#include "client/auth.h"
 #include "config.h"
 #include "request_headers.h"
 #include "secrets.h"

@@ -1,7 +1,7 @@
 /* The compat API's input rules (reference/mas-behaviour.md §4.1, §4.3) and the matrix and
  * rate_limiting config sections. */
 #include "check.h"
-#include "compat_parse.h"
+#include "compat/parse.h"
 #include "config.h"
 #include <errno.h>
 #include <pthread.h>

@@ -1,4 +1,4 @@
-/* The homeserver sync's decisions (common/hs_sync.c) on both backends: which change queues which
+/* The homeserver sync's decisions (common/matrix/hs_sync.c) on both backends: which change queues which
  * job with MAS's payload, read-only mode queueing nothing, and a session with a device waiting
  * while a device sync of its user holds the lock (and only then). */
 #include "config.h"

@@ -1,6 +1,6 @@
 /* Matrix JSON responses. Errors must be JSON with Content-Type application/json, or clients such
  * as matrix-js-sdk see an HTTPError without errcode (reference/real-peers.md §3.1). */
-#include "matrix_error.h"
+#include "compat/matrix_error.h"
 #include "log.h"
 #include <stdlib.h>
 

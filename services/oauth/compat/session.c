@@ -1,5 +1,5 @@
 /* Compat sessions: where they begin, rotate and end. */
-#include "session.h"
+#include "compat/session.h"
 #include "hs_sync.h"
 #include "oauth.h"
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* Parsers of the compat API's inputs: every rule MAS applies to a body before it looks at the
  * database lives here, so that the handlers only route and the rules stay testable. */
-#include "compat_parse.h"
+#include "compat/parse.h"
 #include "storage.h"
 #include <errno.h>
 #include <string.h>

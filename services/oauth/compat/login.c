@@ -12,11 +12,11 @@
  * and is refused with a clear error before any work. */
 #include "hs_sync.h"
 #include "log.h"
-#include "matrix_error.h"
+#include "compat/matrix_error.h"
 #include "oauth.h"
 #include "passwords.h"
 #include "random.h"
-#include "session.h"
+#include "compat/session.h"
 #include "clock.h"
 #include <errno.h>
 #include <openssl/crypto.h>

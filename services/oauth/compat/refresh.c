@@ -3,9 +3,9 @@
  * with it. Errors are Matrix JSON here too (MAS answers plain text; DESIGN.md §7). */
 #include "clock.h"
 #include "log.h"
-#include "matrix_error.h"
+#include "compat/matrix_error.h"
 #include "oauth.h"
-#include "session.h"
+#include "compat/session.h"
 #include "token.h"
 #include <errno.h>
 #include <stdlib.h>

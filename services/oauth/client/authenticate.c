@@ -1,7 +1,7 @@
 /* Shared state of the OAuth endpoints, MAS's OAuth error bodies and CORS, and client
  * authentication (reference/mas-behaviour.md §8.1): which method the caller presented, read on
  * the loop, and the check against the registered client, on the worker pool. */
-#include "client_auth.h"
+#include "client/auth.h"
 #include "activity.h"
 #include "clients_sync.h"
 #include "config.h"

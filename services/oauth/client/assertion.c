@@ -3,7 +3,7 @@
  * client_secret_jwt, RSA/RSA-PSS/ECDSA for private_key_jwt, never "none", so an assertion can
  * never be verified with a key of the wrong kind. */
 #include "base64.h"
-#include "client_auth.h"
+#include "client/auth.h"
 #include "secrets.h"
 #include <errno.h>
 #include <openssl/core_names.h>

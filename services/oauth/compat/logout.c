@@ -4,9 +4,9 @@
 #include "clock.h"
 #include "hs_sync.h"
 #include "log.h"
-#include "matrix_error.h"
+#include "compat/matrix_error.h"
 #include "oauth.h"
-#include "session.h"
+#include "compat/session.h"
 #include "token.h"
 #include <errno.h>
 #include <stdlib.h>
