@@ -4,7 +4,7 @@
 #include "clients_sync.h"
 #include "clock.h"
 #include "secrets.h"
-#include "storage_jti.h"
+#include "storage_config_sync.h"
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/evp.h>
