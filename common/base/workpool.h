@@ -1,4 +1,4 @@
-/* Bounded pools of threads for slow work (DESIGN.md §4). Results are posted back to the event
+/* Bounded pools of threads for slow work (docs/architecture.md §4). Results are posted back to the event
  * loop that asked, through h2o's multithread queue. */
 #pragma once
 #include <h2o.h>

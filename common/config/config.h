@@ -158,7 +158,7 @@ struct config_rate_limit {
     double per_second;
 };
 
-/* The rate_limiting section, MAS's defaults when absent (reference/mas-behaviour.md §10). */
+/* The rate_limiting section, MAS's defaults when absent (MAS: crates/config/src/sections/rate_limiting.rs). */
 struct config_rate_limiting {
     struct config_rate_limit login_per_ip, login_per_account, registration;
     struct config_rate_limit account_recovery_per_ip, account_recovery_per_address;

@@ -1,5 +1,5 @@
 /* The http section: public_base, issuer, trusted_proxies and the listeners, with MAS's defaults
- * (reference/mas-behaviour.md §1). */
+ * (MAS: crates/config/src/sections/http.rs). */
 #include "config_internal.h"
 #include <arpa/inet.h>
 #include <errno.h>

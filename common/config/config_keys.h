@@ -1,4 +1,4 @@
-/* Every key path of MAS's config.yaml (reference/mas-config-keys.md, plus the variants of
+/* Every key path of MAS's config.yaml (MAS: crates/config/src/sections/, plus the variants of
  * resources and binds, and our own keys), and whether masd implements it. A key in no entry
  * is an error; a KNOWN key is accepted with one warning per key path. */
 #pragma once

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* MAS's resource names (reference/mas-behaviour.md §1.4) and the options each one takes.
+/* MAS's resource names (MAS: crates/config/src/sections/http.rs) and the options each one takes.
  * introspection (graphql) is newer than MAS 1.22: known, warned about, ignored. */
 static const struct resource_kind {
     const char *name;

@@ -54,7 +54,7 @@ static int parse_secret(struct config_loader *ld, const struct ynode *m, struct 
 
 /* synapse and synapse_modern are Synapse's /_synapse/mas API; synapse_read_only the same without
  * writes. synapse_legacy (the admin API) only works with Synapse's MSC3861 mode, which Synapse
- * 1.157 removed (reference/homeserver-sync.md §4.4): refused, with the way out. */
+ * 1.157 removed: refused, with the way out. */
 static int check_kind(struct config_loader *ld, const struct ynode *m, const char *kind)
 {
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* MAS's defaults (reference/mas-behaviour.md §10). */
+/* MAS's defaults (MAS: crates/config/src/sections/rate_limiting.rs). */
 static const struct config_rate_limiting defaults = {
     .login_per_ip = {3, 3.0 / 60},
     .login_per_account = {1800, 1800.0 / 3600},

@@ -9,7 +9,7 @@
  *
  * These functions are slow on purpose (argon2id ~30 ms and 19 MiB, bcrypt cost 12 and pbkdf2
  * 600000 rounds a few hundred ms): they are plain synchronous, thread-safe functions meant to
- * run on the worker pool (workpool.h, DESIGN.md §4), never on an event loop. */
+ * run on the worker pool (workpool.h, docs/architecture.md §4), never on an event loop. */
 #pragma once
 #include "config.h"
 #include <stdbool.h>

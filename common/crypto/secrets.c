@@ -1,6 +1,6 @@
 /* Sealed values and constant-time comparison (see secrets.h).
  *
- * AEAD: AES-256-GCM. Both of DESIGN.md's candidates give 96-bit random nonces and 128-bit tags;
+ * AEAD: AES-256-GCM. Both candidates (it and ChaCha20-Poly1305) give 96-bit random nonces and 128-bit tags;
  * AES-GCM wins here because it is in OpenSSL's FIPS provider (ChaCha20-Poly1305 is not, so a
  * host running OpenSSL in FIPS mode could not even fetch it) and runs in constant time in
  * hardware (AES-NI + CLMUL, ARMv8 crypto extensions) on the servers masd targets. Random nonces

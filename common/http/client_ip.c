@@ -1,4 +1,4 @@
-/* The client IP of a request (DESIGN.md §3).
+/* The client IP of a request (docs/architecture.md §3).
  *
  * Exact semantics, in order:
  *

@@ -1,4 +1,4 @@
-/* The client IP of a request, per DESIGN.md §3. */
+/* The client IP of a request, per docs/architecture.md §3. */
 #pragma once
 #include "addr.h"
 

@@ -180,7 +180,7 @@ static int check_kind(int fd, const struct config_bind *b, const char *what)
 }
 
 /* fd: N indexes LISTEN_FDS only when one socket unit passed them: across several units the
- * order is not stable (DESIGN.md §2). We cannot see unit boundaries, so we require that every
+ * order is not stable. We cannot see unit boundaries, so we require that every
  * passed fd has the same name. */
 static int find_systemd_fd(const struct config_bind *b, const struct systemd_fds *fds, const char *what)
 {

@@ -1,4 +1,4 @@
-/* The HTTP server every masd binary runs (DESIGN.md §4). All h2o calls live behind this header:
+/* The HTTP server every masd binary runs (docs/architecture.md §4). All h2o calls live behind this header:
  * services see plain requests and answer through masd_respond(). */
 #pragma once
 #include "addr.h"
@@ -16,7 +16,7 @@ struct masd_request {
     const struct config_listener *listener;
     const struct config_resource *resource; /* the resource of the matched route */
     const struct masd_route *route;
-    struct masd_addr client; /* DESIGN.md §3 */
+    struct masd_addr client; /* docs/architecture.md §3 */
     void *priv;              /* the server's own state; do not touch */
 };
 
@@ -32,7 +32,7 @@ struct masd_service {
     /* After the loops and the worker pool stopped, before exit (flush what is held in memory,
      * such as session activity); may be NULL. */
     void (*shutdown)(void);
-    /* The health route's check (DESIGN.md §1: DB-backed binaries answer 500 when the database
+    /* The health route's check (docs/architecture.md §1: DB-backed binaries answer 500 when the database
      * is unreachable); may be NULL (always healthy). Runs on the worker pool, never on a loop:
      * returns 0 when healthy, a negative errno otherwise. */
     int (*health)(void);

@@ -60,7 +60,7 @@ static bool owns(const struct masd_service *svc, const char *resource)
 }
 
 /* A listener is ours when it names one of our resources; health and prometheus then attach to
- * it too, but never make us take a listener by themselves (DESIGN.md §1). */
+ * it too, but never make us take a listener by themselves (docs/architecture.md §1). */
 static bool serves(const struct masd_service *svc, const struct config_listener *l)
 {
     for (size_t i = 0; i < l->n_resources; i++)

@@ -1,6 +1,6 @@
 /* The homeserver client (homeserver.h): JSON calls to Synapse's /_synapse/mas API over libcurl,
  * mapped to negative errnos, with one human line per failure for logs and a job's last_error.
- * Reference: reference/homeserver-sync.md §1, §2.1, §7, §8. */
+ * MAS: crates/matrix-synapse/src/modern.rs; Synapse: synapse/rest/synapse/mas/. */
 #include "homeserver.h"
 #include "config.h"
 #include <curl/curl.h>

@@ -1,9 +1,10 @@
-/* The homeserver connection (reference/homeserver-sync.md): masd pushes users and devices to
+/* The homeserver connection (MAS: crates/matrix-synapse/src/modern.rs;
+ * Synapse: synapse/rest/synapse/mas/): masd pushes users and devices to
  * Synapse through its `/_synapse/mas/` API ("modern" kind, Synapse >= 1.136), authenticated
  * with `Authorization: Bearer <matrix.secret>`, over libcurl.
  *
  * Every call blocks (total timeout 60 s, connect 30 s, as MAS): it runs on a worker pool or in
- * masd-worker, never on an event loop (DESIGN.md §4). A struct homeserver is shared by every
+ * masd-worker, never on an event loop (docs/architecture.md §4). A struct homeserver is shared by every
  * thread of a process; each thread keeps its own curl handle (and its kept-alive connection).
  *
  * Success is a 2xx status only (MAS also took 1xx/3xx: reference §1 weakness). provision_user

@@ -1,5 +1,5 @@
 /* The homeserver sync: what each change queues, the synchronous device creation of a login, and
- * the jobs masd-worker runs (hs_sync.h; reference/homeserver-sync.md §5, §6). */
+ * the jobs masd-worker runs (hs_sync.h). */
 #include "hs_sync.h"
 #include "clock.h"
 #include "config.h"

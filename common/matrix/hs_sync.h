@@ -1,4 +1,4 @@
-/* The homeserver sync (reference/homeserver-sync.md §5, §6): which change queues which job, the
+/* The homeserver sync (MAS: crates/tasks/src/matrix.rs): which change queues which job, the
  * synchronous device creation of a login, and the jobs masd-worker runs. Every service and masctl
  * goes through here, so each change tells the homeserver in exactly one way.
  *

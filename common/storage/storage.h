@@ -1,4 +1,4 @@
-/* The data layer (DESIGN.md §5): one interface, two backends chosen by database.uri —
+/* The data layer (docs/architecture.md §5): one interface, two backends chosen by database.uri —
  * SQLite (the embedded default) and PostgreSQL (libpq) — with the same logical schema and the
  * same behaviour on both.
  *
@@ -17,7 +17,7 @@
  *  - Text must be valid UTF-8 without NUL bytes (PostgreSQL refuses anything else, so SQLite
  *    is held to the same rule): anything else is -EINVAL on both backends.
  *  - These are synchronous functions: they run on the worker pool (workpool.h), never on an
- *    event loop (DESIGN.md §4), except storage_tx_nowait() (a SQLite read that never waits).
+ *    event loop (docs/architecture.md §4), except storage_tx_nowait() (a SQLite read that never waits).
  *    A struct storage is shared by every thread of a process; each thread gets its own
  *    connection (opened on first use, with its own cache of prepared statements) so threads
  *    never wait for each other inside the process.
@@ -111,7 +111,7 @@ typedef int (*storage_tx_fn)(struct storage_tx *tx, void *arg);
  * inside fn. */
 int storage_tx(struct storage *st, unsigned flags, storage_tx_fn fn, void *arg);
 
-/* The one storage call an event loop may make (DESIGN.md §4: read-only SQLite point lookups may
+/* The one storage call an event loop may make (docs/architecture.md §4: read-only SQLite point lookups may
  * run on the loop): fn once, as storage_tx(st, flags, fn, arg) would run it, with flags READ
  * (ONE_STATEMENT allowed), on the calling thread's own connection with busy_timeout 0 and never
  * retried, so it never waits for a lock. -EWOULDBLOCK when SQLite is busy (a writer is
@@ -465,7 +465,7 @@ int storage_device_code_grant_exchange(struct storage_tx *tx, const char *id, co
                                        int64_t now);
 
 /* ---------------------------------------------------------------------------------------------
- * Session activity: written in batches by the per-process activity map (DESIGN.md §5), never
+ * Session activity: written in batches by the per-process activity map (docs/architecture.md §5), never
  * once per request. last_active_at only moves forward; ip NULL keeps the stored one. */
 
 enum storage_session_kind { STORAGE_SESSION_COMPAT, STORAGE_SESSION_OAUTH, STORAGE_SESSION_BROWSER };
@@ -533,7 +533,7 @@ void storage_job_clear(struct storage_job *job);
 int storage_job_purge(struct storage_tx *tx, int64_t before, unsigned *n);
 
 /* ---------------------------------------------------------------------------------------------
- * Homeserver sync (reference/homeserver-sync.md §5, §6.1) */
+ * Homeserver sync (hs_sync.h) */
 
 /* The device IDs of the user's active sessions (compat and OAuth), sorted: what sync_devices
  * sends. *out is malloc'd: storage_strings_free(). */

@@ -1,4 +1,4 @@
-/* What the homeserver sync needs from the database (reference/homeserver-sync.md §5, §6.1):
+/* What the homeserver sync needs from the database (hs_sync.h):
  * the user's device set, the per-user device-sync lock, walking every user, and masd-worker's
  * clean-up of rows nobody needs any more.
  *

@@ -1,4 +1,4 @@
-/* The job queue (DESIGN.md §5). A job row goes through available → running → completed, or back
+/* The job queue (docs/architecture.md §5). A job row goes through available → running → completed, or back
  * to available with a later scheduled_at after a failure, or to failed after the last attempt.
  * A running job carries a lease (worker_id, lease_expires_at); once the lease has expired the
  * job is claimable again, so a worker that died never strands a job. */

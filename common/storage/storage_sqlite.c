@@ -1,7 +1,7 @@
 /* The SQLite backend: one sqlite3 connection per thread (opened without SQLite's own mutexes,
  * since no two threads share one), statements prepared once per connection and reused.
  *
- * Durability (DESIGN.md §5). The database runs in WAL mode with synchronous=NORMAL: a commit
+ * Durability (docs/architecture.md §5). The database runs in WAL mode with synchronous=NORMAL: a commit
  * appends to the WAL and returns without fsync. The WAL is in the OS page cache the moment
  * COMMIT returns, so a crash of the process — kill -9 included — loses nothing that was
  * acknowledged, and the database is always consistent; only a power loss or kernel crash can

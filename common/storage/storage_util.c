@@ -11,7 +11,7 @@
 static EVP_MD *sha256;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
 
-/* Fetched once (DESIGN.md §6): an implicit fetch on every digest costs a lock and a lookup. */
+/* Fetched once (docs/architecture.md §6): an implicit fetch on every digest costs a lock and a lookup. */
 static void sha256_fetch(void)
 {
     sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);

@@ -1,4 +1,4 @@
-/* Static-file HTTP semantics, done where h2o's file handler falls short (h2o-notes.md §8.4):
+/* Static-file HTTP semantics, done where h2o's file handler falls short (h2o 2.2.5, lib/handler/file.c):
  * If-None-Match lists, "*" and weak comparison, If-Range, a status-aware decision. */
 #include "asset_http.h"
 #include <errno.h>

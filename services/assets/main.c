@@ -1,5 +1,5 @@
 /* masd-assets: the web front end's static files. Serves the `assets` resource under /assets/
- * from each listener's `path` (mas-behaviour.md §2.7, §9); README.md lists the decisions.
+ * from each listener's `path` (as MAS serves its front end); README.md lists the decisions.
  *
  *   asset_path.c   request path → index key; anything that could escape `path` is a 404
  *   asset_index.c  the files under each `path`: walked once, mapped read-only, swapped on reload

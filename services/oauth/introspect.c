@@ -1,8 +1,8 @@
-/* POST /oauth2/introspect (reference/mas-behaviour.md §7, reference/homeserver-contract.md): the
+/* POST /oauth2/introspect (RFC 7662; MAS: crates/handlers/src/oauth2/introspection.rs): the
  * homeserver's question "is this token good, and whose is it?" on every request that misses its
  * cache. The hot path: the format is checked on the loop (a malformed token is inactive with no
  * lookup); with the shared secret the lookup is one SELECT (STORAGE_TX_ONE_STATEMENT), run on the
- * loop itself on SQLite (DESIGN.md §4: busy_timeout 0; when SQLite is busy it goes to the worker
+ * loop itself on SQLite (docs/architecture.md §4: busy_timeout 0; when SQLite is busy it goes to the worker
  * pool) and on the worker pool on PostgreSQL; activity goes to the in-memory map (activity.c),
  * never a write per call. Client credentials (a client may claim a jti: a write) always go to
  * the pool. */

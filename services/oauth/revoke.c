@@ -1,4 +1,4 @@
-/* POST /oauth2/revoke: RFC 7009 as MAS (reference/mas-behaviour.md §2.3). The client
+/* POST /oauth2/revoke: RFC 7009 as MAS (MAS: crates/handlers/src/oauth2/revoke.rs). The client
  * authenticates; a token it does not own is refused; anything unknown, malformed or of the
  * compat API answers 200 with nothing revoked (RFC 7009 §2.2: the client cannot tell), and a
  * success ends the whole OAuth session, with the homeserver's device sync queued in the same

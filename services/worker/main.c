@@ -1,4 +1,4 @@
-/* masd-worker: runs the job queue (DESIGN.md §5; reference/homeserver-sync.md §5) and the
+/* masd-worker: runs the job queue (docs/architecture.md §5; MAS: crates/tasks/src/matrix.rs) and the
  * database upkeep no request path may pay for.
  *
  * Each of --threads threads claims the next due job with a lease (HS_JOB_LEASE_MS), runs it

@@ -2,9 +2,8 @@
 """A stand-in Synapse for the masd tests: the homeserver side of `/_synapse/mas/*`.
 
 Synapse cannot be installed where the tests run, so this is the one allowed stand-in. It answers
-the twelve MAS -> homeserver endpoints exactly as Synapse 1.157 does, as described in
-reference/homeserver-sync.md section 4 (4.1 mounting/auth/parsing facts, 4.2 endpoint table) and
-the wire examples of section 7:
+the twelve MAS -> homeserver endpoints exactly as Synapse 1.157 does, as its
+synapse/rest/synapse/mas/ implements them (mounting, authentication, body parsing, every endpoint):
 
   GET  /_synapse/mas/query_user?localpart=      GET  /_synapse/mas/is_localpart_available?localpart=
   POST /_synapse/mas/provision_user             POST /_synapse/mas/delete_user

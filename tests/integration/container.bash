@@ -10,7 +10,7 @@
 #   ct_boot                   # start, wait for the boot, one check
 #   ct_install masd-discovery masd-assets   # install into the container (sanitizer drop-ins for these)
 #
-# Isolation as in shared/reference/systemd-testing.md §2: own cgroup, private mount namespace with
+# Isolation, so the host's systemd never sees the test's: own cgroup, private mount namespace with
 # tmpfs /run and /tmp, non-recursive bind of /, `systemd-nspawn --volatile=overlay
 # --private-network`, empty /etc/systemd/system, sysv generator masked, the staged files
 # bind-mounted read-only at /sdtest. Teardown runs from the EXIT trap and signals only PIDs this
@@ -112,7 +112,7 @@ wait_for() { # TENTHS COMMAND...: polls every 0.1 s
     done
 }
 
-# Host PID of a process in the container, from its PID there (systemd-testing.md §2.6).
+# Host PID of a process in the container, from its PID there .
 host_pid() {
     local want=$1 ns f p
     ns=$(readlink "/proc/$L/ns/pid") || return 1

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The homeserver sync (reference/homeserver-sync.md) against the stand-in homeserver
+# The homeserver sync (MAS: crates/tasks/src/matrix.rs) against the stand-in homeserver
 # (tests/homeserver/standin.py: Synapse's /_synapse/mas API, the one allowed stand-in), on SQLite
 # and, when MASD_TEST_PG_URI is set, on PostgreSQL, with masd-oauth, masd-worker and masctl:
 #   - an account's whole life: register → compat login (the device exists on the homeserver

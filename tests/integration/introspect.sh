@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Token introspection exactly as the homeserver sends it (reference/homeserver-contract.md):
+# Token introspection exactly as the homeserver sends it (Synapse: synapse/api/auth/mas.py):
 # form body token=…&token_type_hint=access_token, Content-Type form, Accept JSON,
 # X-MAS-Supports-Device-Id: 1 and Authorization: Bearer <matrix.secret>. Every field Synapse
 # reads is asserted for a compat token issued by masctl, then the token after kill-sessions and

@@ -386,7 +386,7 @@ under_load() { # SERVICE REQUEST-ARGS...
     check "$s: across the restarts not one request failed, of any kind" lg_json "$s-restart" \
         'd.failed === 0 && d.retries === 0 && d.ok === d.requests && d.requests >= 200'
     note "$s restarts: $(lg_field "$s-restart" '`${d.requests} requests on ${d.connections} connections, ${d.ok} ok, ${d.failed} failed; max latency ${d.max_latency_ms} ms`')"
-    # An idle keep-alive connection is closed 100 ms after SIGTERM (DESIGN.md §4: exit within
+    # An idle keep-alive connection is closed 100 ms after SIGTERM (docs/architecture.md §4: exit within
     # 2 s); a request the client sends on it just then is lost before any byte of an answer and
     # must be retried by the client (RFC 9112 §9.3.1). Nothing else may fail.
     check "$s: the pool-like load generator (idle keep-alive connections) ran through the restarts" lg_ok "$s-idle"

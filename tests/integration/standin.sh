@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The stand-in homeserver (tests/homeserver/standin.py) against its contract,
-# reference/homeserver-sync.md §4 and §7 (Synapse 1.157): the auth forms (401 M_MISSING_TOKEN,
+# Synapse 1.157's synapse/rest/synapse/mas/: the auth forms (401 M_MISSING_TOKEN,
 # 403), 405/404 dispatch, body parsing and strict validation errors, every endpoint's effect and
 # status, check_username, the query_user shape, state surviving a restart, the record file, and
 # the latency/fail/reset control API. Needs no masd binary: the other scripts rely on this

@@ -12,7 +12,7 @@
 # waiting in the backlog; `reload`; a clean `stop`; exit when idle; the shipped drop-in examples;
 # stopping the target closes the sockets; teardown leaves nothing behind.
 #
-# Isolation as in shared/reference/systemd-testing.md §2: own cgroup, private mount namespace with
+# Isolation, so the host's systemd never sees the test's: own cgroup, private mount namespace with
 # tmpfs /run and /tmp, non-recursive bind of /, `systemd-nspawn --volatile=overlay
 # --private-network`, empty /etc/systemd/system, sysv generator masked, the staged files
 # bind-mounted read-only. Teardown runs from the EXIT trap and signals only PIDs this run started.

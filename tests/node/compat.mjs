@@ -1,5 +1,4 @@
-// Drives matrix-js-sdk 37 through the Matrix compat API of masd-oauth (reference/real-peers.md
-// §3.2): loginFlows, loginRequest with an m.id.user identifier and refresh_token, refreshToken,
+// Drives matrix-js-sdk 37 through the Matrix compat API of masd-oauth: loginFlows, loginRequest with an m.id.user identifier and refresh_token, refreshToken,
 // logout (twice: the second is M_UNKNOWN_TOKEN), the legacy loginWithPassword, a wrong password.
 //
 //   node compat.mjs BASE-URL USER PASSWORD SERVER-NAME

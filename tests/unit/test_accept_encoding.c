@@ -1,5 +1,5 @@
 /* Accept-Encoding negotiation: which pre-compressed variant a client gets. The first block is
- * the table of h2o-notes.md §8.2, with the rows where h2o 2.2.5 ignores q-values corrected. */
+ * a table of cases, including those where h2o 2.2.5 ignores q-values. */
 #include "accept_encoding.h"
 #include "check.h"
 
@@ -15,7 +15,7 @@ struct row {
 };
 
 static const struct row rows[] = {
-    /* h2o-notes.md §8.2, every variant present (data.json, .gz, .br). */
+    /* Every variant present (data.json, .gz, .br). */
     {{NULL}, ALL, ID},
     {{"identity"}, ALL, ID},
     {{"*"}, ALL, ID}, /* "anything" is not a request for compression */

@@ -1,4 +1,4 @@
-/* The client IP of a request (DESIGN.md §3), as a table: who connected, what they claimed, and
+/* The client IP of a request (docs/architecture.md §3), as a table: who connected, what they claimed, and
  * which address we believe. Trusted proxies are MAS's defaults unless a row says otherwise. */
 #include "client_ip.h"
 #include "check.h"
@@ -166,7 +166,7 @@ static void test_table(void)
     }
 }
 
-/* The example of h2o-notes.md §7.5, with a smaller trusted list: 10.0.0.1 is a client there. */
+/* A chain through two proxies, with a smaller trusted list: 10.0.0.1 is a client there. */
 static void test_h2o_notes_example(void)
 {
     static const char *const specs[] = {"127.0.0.0/8", "::1", NULL};

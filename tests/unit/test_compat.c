@@ -1,4 +1,4 @@
-/* The compat API's input rules (reference/mas-behaviour.md §4.1, §4.3) and the matrix and
+/* The compat API's input rules (MAS: crates/handlers/src/compat/login.rs) and the matrix and
  * rate_limiting config sections. */
 #include "check.h"
 #include "compat/parse.h"

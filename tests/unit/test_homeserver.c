@@ -1,6 +1,6 @@
 /* The homeserver client: URL joining and encoding, Matrix error bodies, and every call made for
  * real against a small HTTP/1.1 server on 127.0.0.1 that records each raw request and answers
- * what the test told it to (reference/homeserver-sync.md §1, §2.1, §7, §8). */
+ * what the test told it to. */
 #include "check.h"
 #include "config.h"
 #include "homeserver.h"

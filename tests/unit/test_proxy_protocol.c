@@ -142,7 +142,7 @@ static void test_v1_length_bound(void)
     CHECK_INT(parse_n(line, 107), -EBADMSG);
     CHECK_INT(parse_n(line, sizeof(line)), -EBADMSG);
 
-    /* The flood of h2o-notes.md §7.2: "PROXY " then 64 KiB without a line end. */
+    /* A flood: "PROXY " then 64 KiB without a line end. */
     size_t big = 64 * 1024;
     char *flood = malloc(big);
     memset(flood, 'A', big);

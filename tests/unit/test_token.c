@@ -12,7 +12,7 @@ static int check_str(const char *s, enum token_kind *kind)
 static void test_known_tokens(void)
 {
     enum token_kind k = TOKEN_ACCESS;
-    /* The example from mas-behaviour.md §5.1 */
+    /* A token of MAS's format (MAS: crates/data-model/src/tokens.rs) */
     CHECK_INT(check_str("mct_cxG6gZXyvelQWW9XqfNbm5KAQovodf_XvJz43", &k), 0);
     CHECK_INT(k, TOKEN_COMPAT_ACCESS);
     /* CRCs below 62^5 and 62^4: fewer than 6 base62 digits, padded with '0' on the left of the

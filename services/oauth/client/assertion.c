@@ -1,5 +1,5 @@
 /* Client assertions (RFC 7523 §2.2, §3): a compact JWS whose claims name the client and the
- * endpoint. The algorithm is pinned to the client's registered method (DESIGN.md §6): HMAC for
+ * endpoint. The algorithm is pinned to the client's registered method (docs/architecture.md §6): HMAC for
  * client_secret_jwt, RSA/RSA-PSS/ECDSA for private_key_jwt, never "none", so an assertion can
  * never be verified with a key of the wrong kind. */
 #include "base64.h"

@@ -1,6 +1,7 @@
 /* What the OAuth endpoints of masd-oauth share: their state (set up once by
  * oauth_handlers_setup), MAS's OAuth error bodies and CORS, and client authentication
- * (reference/mas-behaviour.md §8.1; client assertions per RFC 7523 and DESIGN.md §6). */
+ * (MAS: crates/axum-utils/src/client_authorization.rs; client assertions per RFC 7523 and
+ * docs/architecture.md §6). */
 #pragma once
 #include "server.h"
 #include "storage.h"

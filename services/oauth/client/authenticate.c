@@ -1,5 +1,5 @@
 /* Shared state of the OAuth endpoints, MAS's OAuth error bodies and CORS, and client
- * authentication (reference/mas-behaviour.md §8.1): which method the caller presented, read on
+ * authentication (MAS: crates/axum-utils/src/client_authorization.rs): which method the caller presented, read on
  * the loop, and the check against the registered client, on the worker pool. */
 #include "client/auth.h"
 #include "activity.h"

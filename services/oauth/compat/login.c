@@ -1,4 +1,4 @@
-/* GET and POST /_matrix/client/{version}/login (reference/mas-behaviour.md §4.2, §4.3).
+/* GET and POST /_matrix/client/{version}/login (MAS: crates/handlers/src/compat/login.rs).
  *
  * A password login runs in three steps, each handed back to the event loop before the next:
  * on the worker pool the per-IP limit (before the user lookup, so a 429 never tells whether an
@@ -248,7 +248,7 @@ static void login_checked(struct masd_request *r, void *arg)
 }
 
 /* The per-IP bucket. Without a client address (a UNIX-socket peer that sent no usable
- * X-Forwarded-For) every such request shares one bucket (DESIGN.md §3): warn the operator, at
+ * X-Forwarded-For) every such request shares one bucket (docs/architecture.md §3): warn the operator, at
  * most once a minute, to fix the proxy. */
 static void login_ip_key(const struct masd_request *r, char *key, size_t size)
 {

@@ -1,5 +1,5 @@
-/* POST /_matrix/client/{version}/logout and /logout/all (reference/mas-behaviour.md §4.5,
- * §4.6): a live compat access token ends its own session, or (/logout/all, only with
+/* POST /_matrix/client/{version}/logout and /logout/all (MAS:
+ * crates/handlers/src/compat/logout.rs, logout_all.rs): a live compat access token ends its own session, or (/logout/all, only with
  * io.element.only_compat_is_fine) every compat session of its user. */
 #include "clock.h"
 #include "hs_sync.h"

@@ -1,5 +1,5 @@
 /* Matrix JSON responses. Errors must be JSON with Content-Type application/json, or clients such
- * as matrix-js-sdk see an HTTPError without errcode (reference/real-peers.md §3.1). */
+ * as matrix-js-sdk see an HTTPError without errcode (its MatrixError needs the errcode). */
 #include "compat/matrix_error.h"
 #include "log.h"
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* The pure parsers of the Matrix compat API (reference/mas-behaviour.md §4): JSON bodies, the
+/* The pure parsers of the Matrix compat API (MAS: crates/handlers/src/compat/): JSON bodies, the
  * login request, user IDs, Bearer tokens. No request, no storage: unit-tested and fuzzed. */
 #pragma once
 #include "str.h"

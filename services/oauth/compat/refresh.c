@@ -1,6 +1,6 @@
-/* POST /_matrix/client/{version}/refresh (reference/mas-behaviour.md §4.7): a refresh token is
+/* POST /_matrix/client/{version}/refresh (MAS: crates/handlers/src/compat/refresh.rs): a refresh token is
  * single-use (compare-and-set, so two processes can never both win); the old access token dies
- * with it. Errors are Matrix JSON here too (MAS answers plain text; DESIGN.md §7). */
+ * with it. Errors are Matrix JSON here too (MAS answers plain text; docs/architecture.md §7). */
 #include "clock.h"
 #include "log.h"
 #include "compat/matrix_error.h"
