@@ -1,4 +1,5 @@
-// Drives matrix-js-sdk 37 through the Matrix compat API of masd-oauth: loginFlows, loginRequest with an m.id.user identifier and refresh_token, refreshToken,
+// Drives matrix-js-sdk 37 through the Matrix compat API of masd-oauth: loginFlows,
+// loginRequest with an m.id.user identifier and refresh_token, refreshToken,
 // logout (twice: the second is M_UNKNOWN_TOKEN), the legacy loginWithPassword, a wrong password.
 //
 //   node compat.mjs BASE-URL USER PASSWORD SERVER-NAME
