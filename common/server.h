@@ -32,8 +32,12 @@ struct masd_service {
     const char *summary;                 /* one line for --help */
     const char *const *resources;        /* NULL-terminated: the resources this binary owns */
     const struct masd_handler *handlers; /* terminated by {NULL, NULL}; one per route */
-    /* After the config is loaded, before listeners open; also runs for --check. */
+    /* After the config is loaded, before listeners open. Not run by --check. */
     int (*setup)(const struct config *cfg);
+    /* --check runs this instead of setup: it validates what setup would use, and touches no
+     * state: no database opened or created, no thread started, no file written. May be NULL
+     * (the config alone is checked); a stateless service may give its setup. */
+    int (*check)(const struct config *cfg);
     /* SIGHUP (systemctl reload); may be NULL. Runs on the main thread while loops serve. */
     int (*reload)(const struct config *cfg);
     /* After the loops and the worker pool stopped, before exit (flush what is held in memory,

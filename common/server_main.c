@@ -461,12 +461,16 @@ int masd_main(int argc, char **argv, const struct masd_service *svc)
     }
     server.cfg = cfg;
     server.opt.max_connections = connection_cap(server.opt.max_connections);
-    if (check_listeners(cfg) < 0 || setup_listeners(svc, cfg) < 0 || (svc->setup && svc->setup(cfg) < 0))
+    if (check_listeners(cfg) < 0 || setup_listeners(svc, cfg) < 0)
         return 1;
     if (check) {
+        if (svc->check && svc->check(cfg) < 0)
+            return 1;
         print_check(svc);
         return 0;
     }
+    if (svc->setup && svc->setup(cfg) < 0)
+        return 1;
     if (server.n_listeners == 0) {
         log_error("no listener in %s names a resource of %s; nothing to serve", cfg->path, svc->name);
         return 1;

@@ -92,6 +92,7 @@ static const struct masd_service service = {
     .resources = resources,
     .handlers = handlers,
     .setup = setup,
+    .check = setup,           /* renders the document: no state */
     .max_request_body = 1024, /* its routes take no body */
 };
 

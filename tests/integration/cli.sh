@@ -3,7 +3,9 @@
 # file:line:column, MAS's stock listener refused with advice, SIGTERM with an idle keep-alive
 # connection, --exit-idle-time under systemd-socket-activate, UNIX socket binds.
 . "$(dirname "$0")/lib.sh"
-require_binaries "$DISCOVERY_BIN" "$ASSETS_BIN"
+OAUTH_BIN=$BUILD/services/oauth/masd-oauth
+WORKER_BIN=$BUILD/services/worker/masd-worker
+require_binaries "$DISCOVERY_BIN" "$ASSETS_BIN" "$OAUTH_BIN" "$WORKER_BIN"
 
 # run NAME cmd...: runs a short-lived command; stdout in $T/NAME.out, stderr in $T/NAME.err,
 # exit status in $T/NAME.rc. Always succeeds.
@@ -105,6 +107,42 @@ check "masd-assets --check lists its listener, binds and routes, and only those"
 check "--check warns that the health-only listener 'internal' is served by no binary" \
     expect_file_contains "$T/check-discovery.err" "internal.*served by no"
 check "--check does not open sockets" eval "[ ! -e '$T/run/discovery.sock' ]"
+
+# --check touches no state: against a SQLite database that does not exist yet, the DB-backed
+# binaries create no file (no database, no -wal, no -shm) and start no thread.
+mkdir -p "$T/state"
+cat >"$T/state.yaml" <<EOF
+http:
+  public_base: https://auth.example.com/
+  listeners:
+    - name: oauth
+      resources:
+        - name: oauth
+        - name: compat
+      binds:
+        - address: 127.0.0.1:$(free_port)
+database:
+  uri: sqlite://$T/state/masd.db
+$(secrets_yaml)
+EOF
+check_touches_nothing() # BIN
+{
+    local b
+    b=$(basename "$1")
+    run "state-$b" strace -f -qq -e trace=clone,clone3 -o "$T/state-$b.strace" "$1" --config "$T/state.yaml" --check
+    cat "$T/state-$b.out" "$T/state-$b.err"
+    expect_eq "$(rc "state-$b")" 0 || return 1
+    expect_eq "$(ls -A "$T/state")" "" || return 1
+    # strace's own fork is not in the log: any clone is the binary's.
+    expect_eq "$(grep -c clone "$T/state-$b.strace")" 0 || { cat "$T/state-$b.strace"; return 1; }
+    clean_run "state-$b"
+}
+if command -v strace >/dev/null; then
+    check "masd-oauth --check creates no database file and starts no thread" check_touches_nothing "$OAUTH_BIN"
+    check "masd-worker --check creates no database file and starts no thread" check_touches_nothing "$WORKER_BIN"
+else
+    fail_check "strace is installed (the --check state test counts threads with it)" "apt-get install strace"
+fi
 
 # A known MAS key masd does not implement yet: one warning naming it, not an error.
 cat "$T/ok.yaml" >"$T/warn.yaml"
