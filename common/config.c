@@ -360,7 +360,13 @@ int config_load(const char *path, struct config **out, char **error)
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         int r = -errno;
-        if (error && asprintf(error, "%s: cannot open: %s", path, strerror(-r)) < 0)
+        if (error && r == -ENOENT &&
+            asprintf(error,
+                     "%s: no such file. `masctl config generate -o %s` writes a new configuration "
+                     "there (then set http.public_base and the matrix section)",
+                     path, path) < 0)
+            *error = NULL;
+        else if (error && r != -ENOENT && asprintf(error, "%s: cannot open: %s", path, strerror(-r)) < 0)
             *error = NULL;
         return r;
     }

@@ -194,6 +194,9 @@ static int check_listeners(const struct config *cfg)
 static void print_check(const struct masd_service *svc)
 {
     printf("%s: configuration %s is valid\n", svc->name, server.cfg->path);
+    printf("public_base %s\n", server.cfg->public_base);
+    if (strcmp(server.cfg->issuer, server.cfg->public_base) != 0)
+        printf("issuer %s\n", server.cfg->issuer);
     if (server.n_listeners == 0)
         printf("no listener serves %s's resources\n", svc->name);
     for (size_t i = 0; i < server.n_listeners; i++) {

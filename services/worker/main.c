@@ -316,8 +316,8 @@ int main(int argc, char **argv)
     cfg = loaded;
     if (check) { /* touches no state: the database is neither opened nor created */
         printf("masd-worker: configuration %s is valid (the database is not opened by --check; "
-               "`masctl database migrate` checks it)\n",
-               cfg->path);
+               "`masctl database migrate` checks it)\npublic_base %s\n",
+               cfg->path, cfg->public_base);
         config_free(loaded);
         return 0;
     }

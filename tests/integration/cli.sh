@@ -257,9 +257,60 @@ missing_file()
 {
     run missing "$DISCOVERY_BIN" --config "$T/does-not-exist.yaml"
     cat "$T/missing.err"
-    [ "$(rc missing)" != 0 ] && expect_file_contains "$T/missing.err" "does-not-exist\.yaml"
+    [ "$(rc missing)" != 0 ] &&
+        expect_file_contains "$T/missing.err" "$T/does-not-exist\.yaml: no such file" &&
+        expect_file_contains "$T/missing.err" "masctl config generate -o $T/does-not-exist\.yaml"
 }
-check "a missing config file is an error naming it" missing_file
+check "a missing config file is an error naming it and how to make one" missing_file
+
+# --check prints the effective public_base; the placeholder of `masctl config generate` draws a
+# warning (with its position) from every binary.
+sed "s|public_base: https://auth.example.com/|public_base: http://[::]:8080/|" "$T/state.yaml" >"$T/placeholder.yaml"
+placeholder_warned()
+{
+    local bin b
+    for bin in "$DISCOVERY_BIN" "$ASSETS_BIN" "$OAUTH_BIN" "$WORKER_BIN"; do
+        b=$(basename "$bin")
+        run "ph-$b" "$bin" --config "$T/placeholder.yaml" --check
+        expect_eq "$(rc "ph-$b")" 0 || { cat "$T/ph-$b.err"; return 1; }
+        expect_file_contains "$T/ph-$b.out" '^public_base http://\[::\]:8080/$' || return 1
+        expect_file_contains "$T/ph-$b.err" "placeholder.yaml:2:16: http.public_base: .*placeholder" || return 1
+        run "nph-$b" "$bin" --config "$T/state.yaml" --check
+        expect_file_contains "$T/nph-$b.out" '^public_base https://auth.example.com/$' || return 1
+        expect_file_lacks "$T/nph-$b.err" placeholder || return 1
+    done
+}
+check "--check of every binary prints public_base and warns about the generated placeholder" placeholder_warned
+
+# Two listeners of two binaries on one address: refused by every binary, at --check too.
+PX=$(free_port)
+cat >"$T/clash.yaml" <<EOF
+http:
+  public_base: https://auth.example.com/
+  listeners:
+    - name: discovery
+      resources: [{name: discovery}]
+      binds: [{address: "127.0.0.1:$PX"}]
+    - name: oauth
+      resources: [{name: oauth}]
+      binds:
+        - address: "[::1]:$PX"
+        - host: 127.0.0.1
+          port: $PX
+EOF
+bind_clash()
+{
+    local bin b
+    for bin in "$DISCOVERY_BIN" "$OAUTH_BIN"; do
+        b=$(basename "$bin")
+        run "clash-$b" "$bin" --config "$T/clash.yaml" --check
+        [ "$(rc "clash-$b")" != 0 ] || { echo "$b accepted it"; return 1; }
+        expect_file_contains "$T/clash-$b.err" \
+            "clash.yaml:11:11: http.listeners\[1\]\.binds\[1\]: host 127\.0\.0\.1 port $PX takes the address of address 127\.0\.0\.1:$PX of listener 'discovery' \(.*clash\.yaml:6:15\)" ||
+            return 1
+    done
+}
+check "two listeners on one address: an error at --check with both positions" bind_clash
 
 # ------------------------------------------------------------------------------------------
 # MAS's stock listener cannot start: it names the listener and prints the split.

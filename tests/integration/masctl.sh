@@ -156,6 +156,8 @@ check "config generate -o: mode 0600, fresh secrets every time" gen2_ok
 
 run check-gen "$MASCTL_BIN" -c "$T/config.yaml" config check
 check "config check accepts the generated configuration" ok check-gen
+check "config check warns that the generated public_base is a placeholder" \
+    expect_file_contains "$T/check-gen.err" "config.yaml:[0-9]+:[0-9]+: http.public_base: http://\[::\]:8080/ is a placeholder"
 run check-gen-after "$MASCTL_BIN" config check --config "$T/config.yaml"
 check "config check: --config after the command works too" ok check-gen-after
 run disc-check "$DISCOVERY_BIN" --config "$T/config.yaml" --check
@@ -195,7 +197,15 @@ check "config check: an unknown key is refused with file:line:column" refused ch
 run dump-bad "$MASCTL_BIN" -c "$T/bad.yaml" config dump
 check "config dump: the same error" refused dump-bad 1 "bad.yaml:4:3:"
 run check-missing "$MASCTL_BIN" -c "$T/nonexistent.yaml" config check
-check "config check: a missing file is refused" refused check-missing 1 "nonexistent.yaml"
+check "config check: a missing file is refused, saying how to make one" refused check-missing 1 \
+    "nonexistent.yaml: no such file. .masctl config generate -o $T/nonexistent.yaml"
+# Without -c: both default places are named (./config.yaml, then the services' file).
+if [ ! -e /etc/masd/config.yaml ]; then
+    mkdir -p "$T/empty"
+    (cd "$T/empty" && run check-nodefault "$MASCTL_BIN" config check)
+    check "config check without -c and without a file: names every path tried" refused check-nodefault 1 \
+        "tried \./config\.yaml and /etc/masd/config\.yaml\. .masctl config generate -o /etc/masd/config\.yaml"
+fi
 printf 'http:\n  public_base: https://auth.example.com/\n  listeners: []\n' >"$T/nosecrets.yaml"
 run check-nosecrets "$MASCTL_BIN" -c "$T/nosecrets.yaml" config check
 check "config check: the secrets section is required" refused check-nosecrets 1 "secrets"
