@@ -50,6 +50,9 @@ struct masd_service {
     /* Answers a method the matched route does not allow, in the route's own error format (the
      * Allow header is already set); may be NULL: plain text. */
     void (*method_not_allowed)(struct masd_request *req);
+    /* The service uses no secret (masd-discovery, masd-assets): the config is loaded with
+     * CONFIG_NO_SECRETS, so that the unit need not pass it the secret files (units/README.md). */
+    bool no_secrets;
     /* The service calls other servers (the homeserver) while answering: it gets a pool for
      * those calls, masd_defer_outbound(). */
     bool outbound;

@@ -457,7 +457,7 @@ int masd_main(int argc, char **argv, const struct masd_service *svc)
     server.svc = svc;
     struct config *cfg;
     char *error = NULL;
-    if (config_load(config_path, &cfg, &error) < 0) {
+    if (config_load_flags(config_path, svc->no_secrets ? CONFIG_NO_SECRETS : 0, &cfg, &error) < 0) {
         fprintf(stderr, "%s: %s\n", svc->name, error ? error : "cannot load the configuration");
         free(error);
         return 1;

@@ -37,6 +37,7 @@ static const struct masd_service service = {
     .check = setup, /* indexes the files, read-only */
     .reload = reload,
     .max_request_body = 1024, /* its routes take no body */
+    .no_secrets = true,
 };
 
 int main(int argc, char **argv)
