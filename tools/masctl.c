@@ -101,8 +101,10 @@ int main(int argc, char **argv)
     log_init("masctl");
 
     int first = parse_global(&m, argc, argv);
-    if (!m.config_path)
+    if (!m.config_path) {
         m.config_path = access(MASCTL_LOCAL_CONFIG, F_OK) == 0 ? MASCTL_LOCAL_CONFIG : MASCTL_DEFAULT_CONFIG;
+        m.config_default = true;
+    }
     if (first == MASCTL_HELP)
         return MASCTL_OK;
     if (first < 0)

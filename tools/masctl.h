@@ -42,6 +42,7 @@ struct masctl_group {
 
 struct masctl {
     const char *config_path; /* -c/--config, before or after the command */
+    bool config_default;     /* no -c: config_path is the first of the default paths that exists */
     const struct masctl_group *group;
     const struct masctl_command *cmd;
 };

@@ -76,6 +76,7 @@ int masctl_getopt(struct masctl *m, int argc, char **argv, const char *shortopts
         switch (c) {
         case 'c':
             m->config_path = optarg;
+            m->config_default = false;
             continue;
         case 'h':
             masctl_print_command_help(m, stdout);
@@ -139,6 +140,13 @@ int masctl_load_config(const struct masctl *m, struct config **cfg)
 {
     char *error = NULL;
     int r = config_load(m->config_path, cfg, &error);
+    if (r == -ENOENT && m->config_default) { /* name both places looked at */
+        masctl_fail(m, "no configuration: tried ./" MASCTL_LOCAL_CONFIG " and " MASCTL_DEFAULT_CONFIG
+                       ". `masctl config generate -o " MASCTL_DEFAULT_CONFIG "` writes a new one (or give "
+                       "-c FILE)");
+        free(error);
+        return r;
+    }
     if (r < 0) {
         masctl_fail(m, "%s", error ? error : strerror(-r));
         free(error);

@@ -207,13 +207,25 @@ static const char *file_error(int r)
     return strerror(-r);
 }
 
+char *config_file_name(const struct config_loader *ld, const char *file)
+{
+    char *full = NULL;
+    if (file[0] == '/' || !ld->dir)
+        return strdup(file);
+    return asprintf(&full, "%s/%s", ld->dir, file) < 0 ? NULL : full;
+}
+
 int config_read_file(struct config_loader *ld, const struct ynode *at, const char *path, const char *file,
                      char **data, size_t *len)
 {
-    int r = read_small_file(file, data, len);
-    if (r < 0)
-        return config_error(ld, at, r, "%s: cannot read '%s': %s", path, file, file_error(r));
-    return 0;
+    char *name = config_file_name(ld, file);
+    int r = name ? read_small_file(name, data, len) : -ENOMEM;
+    if (r < 0 && name && strcmp(name, file) != 0)
+        config_error(ld, at, r, "%s: cannot read '%s' (%s): %s", path, file, name, file_error(r));
+    else if (r < 0)
+        config_error(ld, at, r, "%s: cannot read '%s': %s", path, file, file_error(r));
+    free(name);
+    return r;
 }
 
 int config_get_secret(struct config_loader *ld, const struct ynode *map, const char *path, const char *key,
@@ -230,7 +242,7 @@ int config_get_secret(struct config_loader *ld, const struct ynode *map, const c
         r = config_get_string_or_null(ld, fv, config_subpath(p, path, fkey), &file);
     if (r >= 0 && read)
         r = config_one_of(ld, map, path, key, fkey, false);
-    if (r >= 0 && read && file)
+    if (r >= 0 && read && file && !(ld->flags & CONFIG_NO_SECRETS)) /* else named, not read */
         r = config_read_file(ld, fv, p, file, data, len);
     else if (r >= 0 && read && text)
         *data = text, *len = strlen(text), text = NULL;
@@ -314,7 +326,17 @@ static int parse_document(struct config_loader *ld, const struct ynode *root)
 
 int config_load_buffer(const char *name, const char *data, size_t len, struct config **out, char **error)
 {
-    struct config_loader ld = {.name = name};
+    return config_load_buffer_flags(name, 0, data, len, out, error);
+}
+
+int config_load_buffer_flags(const char *name, unsigned flags, const char *data, size_t len,
+                             struct config **out, char **error)
+{
+    struct config_loader ld = {.name = name, .flags = flags};
+    char *dir = strdup(name), *slash = dir ? strrchr(dir, '/') : NULL;
+    if (slash)
+        slash[slash == dir] = '\0'; /* "/x.yaml" -> "/" */
+    ld.dir = slash ? dir : NULL;
     struct ynode *root = NULL;
     char *yaml_error = NULL;
     *out = NULL;
@@ -342,6 +364,7 @@ int config_load_buffer(const char *name, const char *data, size_t len, struct co
 fail:
     yaml_tree_free(root);
     free(ld.warned);
+    free(dir);
     config_free(ld.cfg);
     if (r < 0 && !ld.error)
         config_error(&ld, NULL, r, "%s", strerror(-r));
@@ -354,13 +377,24 @@ fail:
 
 int config_load(const char *path, struct config **out, char **error)
 {
+    return config_load_flags(path, 0, out, error);
+}
+
+int config_load_flags(const char *path, unsigned flags, struct config **out, char **error)
+{
     *out = NULL;
     if (error)
         *error = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         int r = -errno;
-        if (error && asprintf(error, "%s: cannot open: %s", path, strerror(-r)) < 0)
+        if (error && r == -ENOENT &&
+            asprintf(error,
+                     "%s: no such file. `masctl config generate -o %s` writes a new configuration "
+                     "there (then set http.public_base and the matrix section)",
+                     path, path) < 0)
+            *error = NULL;
+        else if (error && r != -ENOENT && asprintf(error, "%s: cannot open: %s", path, strerror(-r)) < 0)
             *error = NULL;
         return r;
     }
@@ -388,7 +422,7 @@ int config_load(const char *path, struct config **out, char **error)
     }
     close(fd);
     if (r >= 0)
-        r = config_load_buffer(path, buf, len, out, error);
+        r = config_load_buffer_flags(path, flags, buf, len, out, error);
     else if (error && asprintf(error, "%s: cannot read: %s", path,
                                r == -EFBIG ? "file is larger than 16 MiB" : strerror(-r)) < 0)
         *error = NULL;

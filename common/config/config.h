@@ -72,7 +72,8 @@ enum key_family { KEY_RSA, KEY_EC_P256, KEY_EC_P384, KEY_EC_SECP256K1 };
 struct config_key {
     char *kid; /* NULL when not configured */
     enum key_family family;
-    EVP_PKEY *pkey;      /* the private key, decoded (owned by the config) */
+    EVP_PKEY *pkey;      /* the private key, decoded (owned by the config); NULL when loaded with
+                          * CONFIG_NO_SECRETS and the family came from `type` (thumbprint empty) */
     char thumbprint[44]; /* RFC 7638 SHA-256 thumbprint, base64url: the kid when none is configured */
 };
 
@@ -216,8 +217,21 @@ struct config {
 
 /* Loads and validates path. On failure returns a negative errno and, in *error (malloc'd), a
  * one-line message "file:line:column: what is wrong". Warnings for known but unimplemented
- * keys go to the log, one per key. */
+ * keys go to the log, one per key. A relative file name in the config (`*_file`, keys_dir) is
+ * taken from the config file's directory, so the secret files `masctl config generate -o` writes
+ * beside it are found both in /etc/masd and in a unit's credentials directory. */
 int config_load(const char *path, struct config **out, char **error);
+
+/* CONFIG_NO_SECRETS: for the stateless services (masd-discovery, masd-assets), which use no
+ * secret: the files of secrets.encryption_file, matrix.secret_file, database.password_file,
+ * clients[].client_secret_file and passwords.schemes[].secret_file are named but never opened
+ * (the values stay unset), and a signing key whose `type` is given is not read either (its
+ * family is all discovery needs). A key without `type` is still read, to learn its family.
+ * TLS keys are read: the listener serves with them. */
+#define CONFIG_NO_SECRETS 1u
+int config_load_flags(const char *path, unsigned flags, struct config **out, char **error);
+int config_load_buffer_flags(const char *name, unsigned flags, const char *data, size_t len,
+                             struct config **out, char **error);
 
 /* Same, from memory (tests, fuzzing). `name` is used in messages. */
 int config_load_buffer(const char *name, const char *data, size_t len, struct config **out, char **error);

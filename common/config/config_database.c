@@ -140,7 +140,7 @@ static int parse_password(struct config_loader *ld, const struct ynode *db, stru
         r = get_string(ld, db, "password", &d->password);
     if (r >= 0)
         r = get_string(ld, db, "password_file", &file);
-    if (r >= 0 && file) {
+    if (r >= 0 && file && !(ld->flags & CONFIG_NO_SECRETS)) {
         size_t len;
         r = config_read_file(ld, ynode_get(db, "password_file", NULL), "database.password_file", file,
                              &d->password, &len);

@@ -195,6 +195,105 @@ static int parse_trusted_proxies(struct config_loader *ld, const struct ynode *n
     return 0;
 }
 
+/* A TCP bind as the kernel sees it: port, and the address or a wildcard. host: NULL in a
+ * host/port bind listens on every address, as does [::] (dual-stack: IPv4 too) or 0.0.0.0 (every
+ * IPv4 address). A host name is compared as written: no name is resolved while loading. */
+struct tcp_bind {
+    uint16_t port;
+    bool any_v4, any; /* 0.0.0.0; every address */
+    struct masd_addr addr;
+    const char *name; /* a host name that is not a literal */
+};
+
+static bool tcp_bind_of(const struct config_bind *b, struct tcp_bind *t)
+{
+    *t = (struct tcp_bind){0};
+    const char *host;
+    size_t hl;
+    if (b->kind == BIND_ADDRESS) {
+        const char *colon = strrchr(b->address, ':');
+        t->port = (uint16_t)atoi(colon + 1);
+        host = b->address[0] == '[' ? b->address + 1 : b->address;
+        hl = (size_t)(colon - host) - (b->address[0] == '[');
+    } else if (b->kind == BIND_HOST_PORT) {
+        t->port = b->port;
+        host = b->host;
+        hl = host ? strlen(host) : 0;
+        if (!host) {
+            t->any = true;
+            return true;
+        }
+    } else {
+        return false;
+    }
+    if (addr_parse((masd_str){host, hl}, &t->addr) < 0) {
+        t->name = host;
+        return true;
+    }
+    static const uint8_t zero[16];
+    if (memcmp(t->addr.bytes, zero, t->addr.family == AF_INET ? 4 : 16) == 0) {
+        t->any = t->addr.family == AF_INET6;
+        t->any_v4 = t->addr.family == AF_INET;
+    }
+    return true;
+}
+
+/* Whether two binds would take the same socket: the second bind() would fail with EADDRINUSE. */
+static bool binds_clash(const struct config_bind *a, const struct config_bind *b)
+{
+    if (a->kind == BIND_SOCKET && b->kind == BIND_SOCKET)
+        return strcmp(a->socket, b->socket) == 0;
+    struct tcp_bind x, y;
+    if (!tcp_bind_of(a, &x) || !tcp_bind_of(b, &y) || x.port != y.port || x.port == 0)
+        return false;
+    if (x.any || y.any)
+        return true;
+    if (x.name || y.name)
+        return x.name && y.name && strcasecmp(x.name, y.name) == 0;
+    if (x.addr.family != y.addr.family)
+        return false;
+    return x.any_v4 || y.any_v4 || memcmp(x.addr.bytes, y.addr.bytes, 16) == 0;
+}
+
+/* Two binds on the same address (in one listener or two, of one binary or two) cannot both
+ * listen: refused here with both positions, rather than by bind() in whichever binary starts
+ * second. Binds to sockets systemd passes (fd, fd_name) are not compared: each process has its own. */
+static void describe(const struct config_bind *b, char *buf, size_t size)
+{
+    if (b->kind == BIND_SOCKET)
+        snprintf(buf, size, "socket %s", b->socket);
+    else if (b->kind == BIND_ADDRESS)
+        snprintf(buf, size, "address %s", b->address);
+    else
+        snprintf(buf, size, "host %s port %u", b->host ? b->host : "(every address)", b->port);
+}
+
+static int check_bind_clashes(struct config_loader *ld)
+{
+    const struct config *cfg = ld->cfg;
+    for (size_t i = 0; i < cfg->n_listeners; i++)
+        for (size_t j = 0; j < cfg->listeners[i].n_binds; j++) {
+            const struct config_bind *b = &cfg->listeners[i].binds[j];
+            for (size_t k = 0; k <= i; k++)
+                for (size_t m = 0; m < (k == i ? j : cfg->listeners[k].n_binds); m++) {
+                    const struct config_bind *o = &cfg->listeners[k].binds[m];
+                    if (!binds_clash(b, o))
+                        continue;
+                    char d[128], od[128];
+                    describe(b, d, sizeof(d));
+                    describe(o, od, sizeof(od));
+                    const char *name = cfg->listeners[k].name;
+                    struct ynode at = {.line = b->pos.line, .column = b->pos.column};
+                    return config_error(ld, &at, -EINVAL,
+                                        "http.listeners[%zu].binds[%zu]: %s takes the address of %s of "
+                                        "listener %s%s%s (%s:%u:%u): two binds cannot listen on one address",
+                                        i, j, d, od, name ? "'" : "", name ? name : "(unnamed)",
+                                        name ? "'" : "", ld->name, o->pos.line, o->pos.column);
+                }
+        }
+    return 0;
+}
+
 static int parse_listeners(struct config_loader *ld, const struct ynode *n)
 {
     struct config *cfg = ld->cfg;
@@ -209,7 +308,29 @@ static int parse_listeners(struct config_loader *ld, const struct ynode *n)
         if (r < 0)
             return r;
     }
-    return 0;
+    return check_bind_clashes(ld);
+}
+
+/* A public_base on an unspecified address ([::], 0.0.0.0) is the placeholder `masctl config
+ * generate` writes: a listener may bind there, but no client can reach it. (Without an http
+ * section the same default goes with MAS's stock listener, which every binary refuses.) */
+static int warn_placeholder_base(struct config_loader *ld, const struct ynode *at)
+{
+    const char *base = ld->cfg->public_base, *host = strstr(base, "://");
+    if (!host)
+        return 0;
+    host += 3;
+    bool v6 = host[0] == '[';
+    size_t hl = v6 ? strcspn(host, "]") - 1 : strcspn(host, ":/");
+    struct masd_addr a;
+    static const uint8_t zero[16];
+    if (addr_parse((masd_str){host + v6, hl}, &a) < 0 || memcmp(a.bytes, zero, a.family == AF_INET ? 4 : 16))
+        return 0;
+    return config_warning(ld, at,
+                          "http.public_base: %s is a placeholder: no client can reach an unspecified "
+                          "address. Set the URL clients and the homeserver use to reach masd (for "
+                          "example https://auth.example.com/)",
+                          base);
 }
 
 int config_http_parse(struct config_loader *ld, const struct ynode *key, const struct ynode *http)
@@ -222,7 +343,8 @@ int config_http_parse(struct config_loader *ld, const struct ynode *key, const s
     if (!v)
         return config_error(ld, key, -EINVAL,
                             "http.public_base is required when the http section is present");
-    if ((r = parse_url(ld, v, "http.public_base", true, &cfg->public_base)) < 0)
+    if ((r = parse_url(ld, v, "http.public_base", true, &cfg->public_base)) < 0 ||
+        (r = warn_placeholder_base(ld, v)) < 0)
         return r;
     v = ynode_get(http, "issuer", NULL);
     if (v && !ynode_is_null(v))

@@ -16,6 +16,8 @@
 
 struct config_loader {
     const char *name; /* file name in messages */
+    const char *dir;  /* relative file names are taken from here: the config file's directory */
+    unsigned flags;   /* CONFIG_NO_SECRETS */
     char *error;      /* the first error, "name:line:column: message" */
     struct config *cfg;
     bool *warned; /* per config_keys entry: warned once already */
@@ -53,20 +55,26 @@ int config_get_int(struct config_loader *ld, const struct ynode *n, const char *
 int config_expect_mapping(struct config_loader *ld, const struct ynode *n, const char *path, bool null_ok);
 int config_expect_sequence(struct config_loader *ld, const struct ynode *n, const char *path);
 
-/* Reads a regular file of at most CONFIG_FILE_MAX bytes named by the value at `path` (the
- * file name is relative to the working directory, as in MAS). *data is NUL-terminated. Errors
- * name the key and the file. */
+/* Reads a regular file of at most CONFIG_FILE_MAX bytes named by the value at `path` (a
+ * relative name is taken from the config file's directory, config_file_name()). *data is
+ * NUL-terminated. Errors name the key and the file. */
 int config_read_file(struct config_loader *ld, const struct ynode *at, const char *path, const char *file,
                      char **data, size_t *len);
 /* A secret given inline (`key`) or in a file (`key`_file), at most one of them as in MAS: with
  * `read`, *data is the inline text's bytes or the file's bytes exactly as they are
- * (NUL-terminated, malloc'd; NULL when neither is set), else both are only type-checked.
+ * (NUL-terminated, malloc'd; NULL when neither is set), else both are only type-checked. With
+ * CONFIG_NO_SECRETS a file is not read: *data stays NULL.
  * *where (may be NULL) is the node the value came from, for the caller's own checks. The caller
  * wipes and frees *data. */
 int config_get_secret(struct config_loader *ld, const struct ynode *map, const char *path, const char *key,
                       bool read, char **data, size_t *len, const struct ynode **where);
 /* The same without a config position, for files found in a directory. */
 int read_small_file(const char *file, char **data, size_t *len);
+/* The file name to open for `file` as written in the config: relative names are taken from the
+ * config file's directory (MAS takes them from the working directory; a config and the secret
+ * files beside it then work from anywhere, under systemd from the credentials directory).
+ * malloc'd, NULL when out of memory. */
+char *config_file_name(const struct config_loader *ld, const char *file);
 
 /* Both members of a mutually exclusive pair, e.g. key and key_file: an error at the second
  * one when both are set (null counts as not set). Returns 0 or -EINVAL. */

@@ -118,6 +118,7 @@ const struct config_key_entry config_keys[] = {
     {"secrets.keys[].key_file", IMPLEMENTED},
     {"secrets.keys[].password", IMPLEMENTED},
     {"secrets.keys[].password_file", IMPLEMENTED},
+    {"secrets.keys[].type", IMPLEMENTED}, /* ours: RSA, P-256, P-384, secp256k1 */
     {"secrets.keys_dir", IMPLEMENTED},
 
     {"passwords", IMPLEMENTED},

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 struct passphrase {
@@ -224,6 +225,59 @@ static int add_key(struct config_loader *ld, const struct ynode *at, const char 
     return 0;
 }
 
+static const struct {
+    const char *name;
+    enum key_family family;
+} key_types[] = {
+    {"RSA", KEY_RSA}, {"P-256", KEY_EC_P256}, {"P-384", KEY_EC_P384}, {"secp256k1", KEY_EC_SECP256K1}};
+
+static const char *key_type_name(enum key_family f)
+{
+    for (size_t i = 0; i < sizeof(key_types) / sizeof(key_types[0]); i++)
+        if (key_types[i].family == f)
+            return key_types[i].name;
+    return "?";
+}
+
+/* Our key `type` (RSA, P-256, P-384, secp256k1: JWK's kty/crv names): the family of a key,
+ * written down so that a service that must not read the key (masd-discovery, which lists the
+ * signing algorithms) knows it. Whoever reads the key checks that it matches. */
+static int parse_key_type(struct config_loader *ld, const struct ynode *v, const char *path,
+                          enum key_family *out)
+{
+    char p[CONFIG_PATH_MAX], *s = NULL, shown[96];
+    int r = config_get_string(ld, v, config_subpath(p, path, "type"), &s);
+    for (size_t i = 0; r >= 0 && i < sizeof(key_types) / sizeof(key_types[0]); i++)
+        if (strcasecmp(s, key_types[i].name) == 0) {
+            *out = key_types[i].family;
+            free(s);
+            return 0;
+        }
+    free(s);
+    if (r < 0)
+        return r;
+    config_quote(v, shown, sizeof(shown));
+    return config_error(ld, v, -EINVAL, "%s: '%s': expected RSA, P-256, P-384 or secp256k1", p, shown);
+}
+
+/* CONFIG_NO_SECRETS with a `type`: the key is named, never read. */
+static int add_unread_key(struct config_loader *ld, const struct ynode *n, const char *path,
+                          enum key_family family, char **kid)
+{
+    struct config *cfg = ld->cfg;
+    int r;
+    if ((r = config_one_of(ld, n, path, "key", "key_file", true)) < 0 ||
+        (r = config_one_of(ld, n, path, "password", "password_file", false)) < 0)
+        return r;
+    struct config_key *keys = realloc(cfg->keys, (cfg->n_keys + 1) * sizeof(*keys));
+    if (!keys)
+        return config_error(ld, NULL, -ENOMEM, "out of memory");
+    cfg->keys = keys;
+    cfg->keys[cfg->n_keys++] = (struct config_key){.kid = *kid, .family = family};
+    *kid = NULL;
+    return 0;
+}
+
 static int parse_key_item(struct config_loader *ld, const struct ynode *n, size_t index)
 {
     char path[CONFIG_PATH_MAX], p[CONFIG_PATH_MAX], *kid = NULL, shown[96];
@@ -239,10 +293,21 @@ static int parse_key_item(struct config_loader *ld, const struct ynode *n, size_
             config_quote(kv, shown, sizeof(shown));
             r = config_error(ld, kv, -EINVAL, "%s: kid '%s' is already used by another key", p, shown);
         }
+    const struct ynode *tv = r >= 0 ? ynode_get(n, "type", NULL) : NULL;
+    enum key_family family = KEY_RSA;
+    bool typed = tv && !ynode_is_null(tv);
+    if (typed && (r = parse_key_type(ld, tv, path, &family)) >= 0 && (ld->flags & CONFIG_NO_SECRETS)) {
+        r = add_unread_key(ld, n, path, family, &kid);
+        free(kid);
+        return r;
+    }
     if (r >= 0)
         r = config_key_material(ld, n, path, &km);
     if (r >= 0)
         r = add_key(ld, km.at, km.what, &km.pkey, &kid);
+    if (r >= 0 && typed && ld->cfg->keys[ld->cfg->n_keys - 1].family != family)
+        r = config_error(ld, tv, -EINVAL, "%s: the key is %s, not %s", config_subpath(p, path, "type"),
+                         key_type_name(ld->cfg->keys[ld->cfg->n_keys - 1].family), key_type_name(family));
     key_material_clear(&km);
     free(kid);
     return r;
@@ -290,6 +355,10 @@ static int load_keys_dir(struct config_loader *ld, const struct ynode *v)
     int r = config_get_string(ld, v, "secrets.keys_dir", &dir);
     if (r < 0)
         return r;
+    char *full = config_file_name(ld, dir);
+    free(dir);
+    if (!(dir = full))
+        return config_error(ld, NULL, -ENOMEM, "out of memory");
     int n = scandir(dir, &names, NULL, alphasort);
     if (n < 0) {
         r = -errno;
@@ -347,6 +416,12 @@ static int parse_encryption(struct config_loader *ld, const struct ynode *secret
     int r = config_one_of(ld, secrets, "secrets", "encryption", "encryption_file", true);
     if (r < 0)
         return r;
+    const struct ynode *fv = ynode_get(secrets, "encryption_file", NULL);
+    if ((ld->flags & CONFIG_NO_SECRETS) && fv && !ynode_is_null(fv)) { /* named, not read */
+        r = config_get_string(ld, fv, "secrets.encryption_file", &data);
+        free(data);
+        return r;
+    }
     r = read_value_or_file(ld, secrets, "secrets", "encryption", "encryption_file", &data, &len, &at,
                            &from_file);
     if (r < 0)

@@ -25,8 +25,12 @@ struct masd_service {
     const char *summary;             /* one line for --help */
     const char *const *resources;    /* NULL-terminated: the resources this binary owns */
     const struct masd_route *routes; /* the route table, terminated by {NULL}; route.h */
-    /* After the config is loaded, before listeners open; also runs for --check. */
+    /* After the config is loaded, before listeners open. Not run by --check. */
     int (*setup)(const struct config *cfg);
+    /* --check runs this instead of setup: it validates what setup would use, and touches no
+     * state: no database opened or created, no thread started, no file written. May be NULL
+     * (the config alone is checked); a stateless service may give its setup. */
+    int (*check)(const struct config *cfg);
     /* SIGHUP (systemctl reload); may be NULL. Runs on the main thread while loops serve. */
     int (*reload)(const struct config *cfg);
     /* After the loops and the worker pool stopped, before exit (flush what is held in memory,
@@ -39,6 +43,9 @@ struct masd_service {
     /* Answers a method the matched route does not allow, in the route's own error format (the
      * Allow header is already set); may be NULL: plain text. */
     void (*method_not_allowed)(struct masd_request *req);
+    /* The service uses no secret (masd-discovery, masd-assets): the config is loaded with
+     * CONFIG_NO_SECRETS, so that the unit need not pass it the secret files (units/README.md). */
+    bool no_secrets;
     /* The service calls other servers (the homeserver) while answering: it gets a pool for
      * those calls, masd_defer_outbound(). */
     bool outbound;

@@ -197,6 +197,9 @@ static int check_listeners(const struct masd_service *svc, const struct config *
 static void print_check(const struct masd_service *svc)
 {
     printf("%s: configuration %s is valid\n", svc->name, server.cfg->path);
+    printf("public_base %s\n", server.cfg->public_base);
+    if (strcmp(server.cfg->issuer, server.cfg->public_base) != 0)
+        printf("issuer %s\n", server.cfg->issuer);
     if (server.n_listeners == 0)
         printf("no listener serves %s's resources\n", svc->name);
     for (size_t i = 0; i < server.n_listeners; i++) {
@@ -461,19 +464,23 @@ int masd_main(int argc, char **argv, const struct masd_service *svc)
     server.svc = svc;
     struct config *cfg;
     char *error = NULL;
-    if (config_load(config_path, &cfg, &error) < 0) {
+    if (config_load_flags(config_path, svc->no_secrets ? CONFIG_NO_SECRETS : 0, &cfg, &error) < 0) {
         fprintf(stderr, "%s: %s\n", svc->name, error ? error : "cannot load the configuration");
         free(error);
         return 1;
     }
     server.cfg = cfg;
     server.opt.max_connections = connection_cap(server.opt.max_connections);
-    if (check_listeners(svc, cfg) < 0 || setup_listeners(svc, cfg) < 0 || (svc->setup && svc->setup(cfg) < 0))
+    if (check_listeners(svc, cfg) < 0 || setup_listeners(svc, cfg) < 0)
         return 1;
     if (check) {
+        if (svc->check && svc->check(cfg) < 0)
+            return 1;
         print_check(svc);
         return 0;
     }
+    if (svc->setup && svc->setup(cfg) < 0)
+        return 1;
     if (server.n_listeners == 0) {
         log_error("no listener in %s names a resource of %s; nothing to serve", cfg->path, svc->name);
         return 1;

@@ -15,7 +15,8 @@ static const struct masd_route routes[] = {
     {NULL},
 };
 
-/* At start-up (and for --check): index every assets `path`, so a request costs no system call. */
+/* At start-up, and for --check (it only reads): index every assets `path`, so a request costs
+ * no system call. */
 static int setup(const struct config *cfg)
 {
     return asset_serve_load(cfg);
@@ -33,8 +34,10 @@ static const struct masd_service service = {
     .resources = resources,
     .routes = routes,
     .setup = setup,
+    .check = setup, /* indexes the files, read-only */
     .reload = reload,
     .max_request_body = 1024, /* its routes take no body */
+    .no_secrets = true,
 };
 
 int main(int argc, char **argv)

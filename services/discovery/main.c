@@ -93,7 +93,9 @@ static const struct masd_service service = {
     .resources = resources,
     .routes = routes,
     .setup = setup,
+    .check = setup,           /* renders the document: no state */
     .max_request_body = 1024, /* its routes take no body */
+    .no_secrets = true,       /* the signing keys' families only: secrets.keys[].type */
 };
 
 int main(int argc, char **argv)

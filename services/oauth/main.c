@@ -36,6 +36,15 @@ static int setup(const struct config *cfg)
     return r;
 }
 
+/* --check: what setup checks without the database, the homeserver connection or the activity
+ * flusher (no file created, no thread started). */
+static int check(const struct config *cfg)
+{
+    oauth_config = cfg;
+    int r = compat_login_setup(cfg);
+    return r < 0 ? r : oauth_handlers_setup(cfg, NULL);
+}
+
 /* After the loops and pools stopped: the activity map's last flush, then the connections. */
 static void shutdown_service(void)
 {
@@ -81,6 +90,7 @@ static const struct masd_service service = {
     .resources = resources,
     .routes = routes,
     .setup = setup,
+    .check = check,
     .shutdown = shutdown_service,
     .health = health,
     .method_not_allowed = method_not_allowed,

@@ -247,7 +247,8 @@ static void usage(FILE *f)
             "Runs masd's job queue (telling the homeserver about users and devices) and the database's\n"
             "upkeep (WAL checkpoints, clean-up of expired rows).\n\n"
             "  -c, --config PATH   the configuration (default %s)\n"
-            "      --check         load the configuration and the database, then exit\n"
+            "      --check         validate the configuration, then exit (opens no database and\n"
+            "                      starts nothing)\n"
             "      --threads N     jobs run at once (default 4)\n"
             "      --once          run every due job, then exit\n"
             "  -v, --verbose       more logging\n"
@@ -313,6 +314,13 @@ int main(int argc, char **argv)
         return 1;
     }
     cfg = loaded;
+    if (check) { /* touches no state: the database is neither opened nor created */
+        printf("masd-worker: configuration %s is valid (the database is not opened by --check; "
+               "`masctl database migrate` checks it)\npublic_base %s\n",
+               cfg->path, cfg->public_base);
+        config_free(loaded);
+        return 0;
+    }
     int r = homeserver_global_init();
     if (r >= 0 && (r = storage_open(cfg, &st)) < 0)
         log_error("cannot open the database: %s", storage_last_error());
@@ -323,10 +331,8 @@ int main(int argc, char **argv)
     char host[64] = "host";
     gethostname(host, sizeof(host) - 1);
     snprintf(worker_base, sizeof(worker_base), "%.24s:%ld", host, (long)getpid()); /* unique per process */
-    if (r >= 0 && !check)
+    if (r >= 0)
         r = run(threads);
-    else if (r >= 0)
-        printf("masd-worker: configuration and database OK (%s)\n", storage_describe(st));
     if (hs)
         homeserver_close(hs);
     if (st)

@@ -3,7 +3,9 @@
 # file:line:column, MAS's stock listener refused with advice, SIGTERM with an idle keep-alive
 # connection, --exit-idle-time under systemd-socket-activate, UNIX socket binds.
 . "$(dirname "$0")/lib.sh"
-require_binaries "$DISCOVERY_BIN" "$ASSETS_BIN"
+OAUTH_BIN=$BUILD/services/oauth/masd-oauth
+WORKER_BIN=$BUILD/services/worker/masd-worker
+require_binaries "$DISCOVERY_BIN" "$ASSETS_BIN" "$OAUTH_BIN" "$WORKER_BIN"
 
 # run NAME cmd...: runs a short-lived command; stdout in $T/NAME.out, stderr in $T/NAME.err,
 # exit status in $T/NAME.rc. Always succeeds.
@@ -105,6 +107,44 @@ check "masd-assets --check lists its listener, binds and routes, and only those"
 check "--check warns that the health-only listener 'internal' is served by no binary" \
     expect_file_contains "$T/check-discovery.err" "internal.*served by no"
 check "--check does not open sockets" eval "[ ! -e '$T/run/discovery.sock' ]"
+
+# --check touches no state: against a SQLite database that does not exist yet, the DB-backed
+# binaries create no file (no database, no -wal, no -shm) and start no thread.
+mkdir -p "$T/state"
+cat >"$T/state.yaml" <<EOF
+http:
+  public_base: https://auth.example.com/
+  listeners:
+    - name: oauth
+      resources:
+        - name: oauth
+        - name: compat
+      binds:
+        - address: 127.0.0.1:$(free_port)
+database:
+  uri: sqlite://$T/state/masd.db
+$(secrets_yaml)
+EOF
+check_touches_nothing() # BIN
+{
+    local b
+    b=$(basename "$1")
+    # LeakSanitizer cannot run under ptrace; the --check runs below look for leaks.
+    run "state-$b" env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+        strace -f -qq -e trace=clone,clone3 -o "$T/state-$b.strace" "$1" --config "$T/state.yaml" --check
+    cat "$T/state-$b.out" "$T/state-$b.err"
+    expect_eq "$(rc "state-$b")" 0 || return 1
+    expect_eq "$(ls -A "$T/state")" "" || return 1
+    # strace's own fork is not in the log: any clone is the binary's.
+    expect_eq "$(grep -c clone "$T/state-$b.strace")" 0 || { cat "$T/state-$b.strace"; return 1; }
+    clean_run "state-$b"
+}
+if command -v strace >/dev/null; then
+    check "masd-oauth --check creates no database file and starts no thread" check_touches_nothing "$OAUTH_BIN"
+    check "masd-worker --check creates no database file and starts no thread" check_touches_nothing "$WORKER_BIN"
+else
+    fail_check "strace is installed (the --check state test counts threads with it)" "apt-get install strace"
+fi
 
 # A known MAS key masd does not implement yet: one warning naming it, not an error.
 cat "$T/ok.yaml" >"$T/warn.yaml"
@@ -219,9 +259,60 @@ missing_file()
 {
     run missing "$DISCOVERY_BIN" --config "$T/does-not-exist.yaml"
     cat "$T/missing.err"
-    [ "$(rc missing)" != 0 ] && expect_file_contains "$T/missing.err" "does-not-exist\.yaml"
+    [ "$(rc missing)" != 0 ] &&
+        expect_file_contains "$T/missing.err" "$T/does-not-exist\.yaml: no such file" &&
+        expect_file_contains "$T/missing.err" "masctl config generate -o $T/does-not-exist\.yaml"
 }
-check "a missing config file is an error naming it" missing_file
+check "a missing config file is an error naming it and how to make one" missing_file
+
+# --check prints the effective public_base; the placeholder of `masctl config generate` draws a
+# warning (with its position) from every binary.
+sed "s|public_base: https://auth.example.com/|public_base: http://[::]:8080/|" "$T/state.yaml" >"$T/placeholder.yaml"
+placeholder_warned()
+{
+    local bin b
+    for bin in "$DISCOVERY_BIN" "$ASSETS_BIN" "$OAUTH_BIN" "$WORKER_BIN"; do
+        b=$(basename "$bin")
+        run "ph-$b" "$bin" --config "$T/placeholder.yaml" --check
+        expect_eq "$(rc "ph-$b")" 0 || { cat "$T/ph-$b.err"; return 1; }
+        expect_file_contains "$T/ph-$b.out" '^public_base http://\[::\]:8080/$' || return 1
+        expect_file_contains "$T/ph-$b.err" "placeholder.yaml:2:16: http.public_base: .*placeholder" || return 1
+        run "nph-$b" "$bin" --config "$T/state.yaml" --check
+        expect_file_contains "$T/nph-$b.out" '^public_base https://auth.example.com/$' || return 1
+        expect_file_lacks "$T/nph-$b.err" placeholder || return 1
+    done
+}
+check "--check of every binary prints public_base and warns about the generated placeholder" placeholder_warned
+
+# Two listeners of two binaries on one address: refused by every binary, at --check too.
+PX=$(free_port)
+cat >"$T/clash.yaml" <<EOF
+http:
+  public_base: https://auth.example.com/
+  listeners:
+    - name: discovery
+      resources: [{name: discovery}]
+      binds: [{address: "127.0.0.1:$PX"}]
+    - name: oauth
+      resources: [{name: oauth}]
+      binds:
+        - address: "[::1]:$PX"
+        - host: 127.0.0.1
+          port: $PX
+EOF
+bind_clash()
+{
+    local bin b
+    for bin in "$DISCOVERY_BIN" "$OAUTH_BIN"; do
+        b=$(basename "$bin")
+        run "clash-$b" "$bin" --config "$T/clash.yaml" --check
+        [ "$(rc "clash-$b")" != 0 ] || { echo "$b accepted it"; return 1; }
+        expect_file_contains "$T/clash-$b.err" \
+            "clash.yaml:11:11: http.listeners\[1\]\.binds\[1\]: host 127\.0\.0\.1 port $PX takes the address of address 127\.0\.0\.1:$PX of listener 'discovery' \(.*clash\.yaml:6:15\)" ||
+            return 1
+    done
+}
+check "two listeners on one address: an error at --check with both positions" bind_clash
 
 # ------------------------------------------------------------------------------------------
 # MAS's stock listener cannot start: it names the listener and prints the split.

@@ -154,8 +154,64 @@ gen2_ok()
 }
 check "config generate -o: mode 0600, fresh secrets every time" gen2_ok
 
+# generate -o keeps every secret in a file beside the config (mode 0600), names it with a
+# relative *_file key, and gives each key its type. The stateless services accept the config
+# without the files (as their units pass it) and open none of them when they are there; the
+# DB-backed ones and masctl read them from the config's directory, from any working directory.
+mkdir -p "$T/split" "$T/alone" "$T/elsewhere"
+run split "$MASCTL_BIN" config generate -o "$T/split/config.yaml"
+split_ok()
+{
+    ok split || return 1
+    local f k
+    for f in encryption matrix-secret key-rsa.pem key-p256.pem; do
+        expect_eq "$(stat -c %a "$T/split/$f")" 600 || { echo "$f"; return 1; }
+    done
+    for k in '^  encryption_file: encryption$' '^  secret_file: matrix-secret$' '^      key_file: key-rsa\.pem$' \
+        '^      key_file: key-p256\.pem$' '^      type: RSA$' '^      type: P-256$'; do
+        expect_file_contains "$T/split/config.yaml" "$k" || return 1
+    done
+    expect_file_lacks "$T/split/config.yaml" 'PRIVATE KEY|^  encryption: |^  secret: ' || return 1
+    grep -Eqx '[0-9a-f]{64}' "$T/split/encryption" || { echo "encryption is not 64 hex digits"; return 1; }
+    openssl pkey -in "$T/split/key-rsa.pem" -noout -text 2>&1 | grep -q 'Private-Key: (2048 bit' || return 1
+    openssl pkey -in "$T/split/key-p256.pem" -noout -text 2>&1 | grep -q 'NIST CURVE: P-256'
+}
+check "config generate -o: the secrets in files beside the config, named by *_file keys" split_ok
+run split-again "$MASCTL_BIN" config generate -o "$T/split/config.yaml"
+check "config generate -o never replaces a secret file" refused split-again 1 "split/encryption exists: not replacing"
+make_assets "$T/assets"
+sed "s|/usr/share/masd/assets/|$T/assets/|" "$T/split/config.yaml" >"$T/alone/config.yaml"
+cp "$T/alone/config.yaml" "$T/split/config.yaml"
+(cd "$T/elsewhere" && run split-check "$MASCTL_BIN" -c "$T/split/config.yaml" config check)
+check "config check reads the secret files from the config's directory" ok split-check
+stateless_alone()
+{
+    local b
+    for b in "$DISCOVERY_BIN" "$BUILD/services/assets/masd-assets"; do
+        run alone "$b" --config "$T/alone/config.yaml" --check
+        ok alone || return 1
+        # with the files beside it: none of them is opened
+        # LeakSanitizer cannot run under ptrace; the run above looks for leaks.
+        run beside env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+            strace -f -qq -e trace=open,openat -o "$T/beside.strace" "$b" --config "$T/split/config.yaml" --check
+        ok beside || return 1
+        expect_file_lacks "$T/beside.strace" 'split/(encryption|matrix-secret|key-rsa\.pem|key-p256\.pem)"' || return 1
+    done
+    expect_file_contains "$T/beside.out" '^public_base '
+}
+if command -v strace >/dev/null; then
+    check "masd-discovery and masd-assets accept the config without its secret files and never open them" stateless_alone
+fi
+run oauth-alone "$BUILD/services/oauth/masd-oauth" --config "$T/alone/config.yaml" --check
+check "masd-oauth needs the secret files: it names the one it cannot read" \
+    eval 'expect_eq "$(rc oauth-alone)" 1 && expect_file_contains "$T/oauth-alone.err" "alone/config.yaml:[0-9]+:[0-9]+: secrets.keys\[0\].key_file: cannot read .key-rsa.pem. \($T/alone/key-rsa.pem\)"'
+run oauth-split "$BUILD/services/oauth/masd-oauth" --config "$T/split/config.yaml" --check
+check "masd-oauth --check reads them beside the config" ok oauth-split
+
 run check-gen "$MASCTL_BIN" -c "$T/config.yaml" config check
 check "config check accepts the generated configuration" ok check-gen
+check "config check warns that the generated public_base is a placeholder" \
+    expect_file_contains "$T/check-gen.err" "config.yaml:[0-9]+:[0-9]+: http.public_base: http://\[::\]:8080/ is a placeholder"
 run check-gen-after "$MASCTL_BIN" config check --config "$T/config.yaml"
 check "config check: --config after the command works too" ok check-gen-after
 run disc-check "$DISCOVERY_BIN" --config "$T/config.yaml" --check
@@ -195,7 +251,15 @@ check "config check: an unknown key is refused with file:line:column" refused ch
 run dump-bad "$MASCTL_BIN" -c "$T/bad.yaml" config dump
 check "config dump: the same error" refused dump-bad 1 "bad.yaml:4:3:"
 run check-missing "$MASCTL_BIN" -c "$T/nonexistent.yaml" config check
-check "config check: a missing file is refused" refused check-missing 1 "nonexistent.yaml"
+check "config check: a missing file is refused, saying how to make one" refused check-missing 1 \
+    "nonexistent.yaml: no such file. .masctl config generate -o $T/nonexistent.yaml"
+# Without -c: both default places are named (./config.yaml, then the services' file).
+if [ ! -e /etc/masd/config.yaml ]; then
+    mkdir -p "$T/empty"
+    (cd "$T/empty" && run check-nodefault "$MASCTL_BIN" config check)
+    check "config check without -c and without a file: names every path tried" refused check-nodefault 1 \
+        "tried \./config\.yaml and /etc/masd/config\.yaml\. .masctl config generate -o /etc/masd/config\.yaml"
+fi
 printf 'http:\n  public_base: https://auth.example.com/\n  listeners: []\n' >"$T/nosecrets.yaml"
 run check-nosecrets "$MASCTL_BIN" -c "$T/nosecrets.yaml" config check
 check "config check: the secrets section is required" refused check-nosecrets 1 "secrets"

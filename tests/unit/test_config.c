@@ -21,6 +21,8 @@ static bool cidr_is(const struct masd_cidr *c, const char *text)
 #define HTTP  "http:\n  public_base: https://auth.example.com/\n  listeners:\n"
 #define RES   "    - resources: [{name: discovery}]\n"
 #define BINDS "      binds: [{address: \"[::]:8080\"}]\n"
+/* A second listener's binds: two listeners cannot share an address. */
+#define BINDS2 "      binds: [{address: \"[::]:8081\"}]\n"
 
 static void test_defaults_without_http(void)
 {
@@ -130,6 +132,77 @@ static void test_public_base_and_issuer(void)
     CHECK_ERROR("http: [1]\n", "config.yaml:1:7: http: expected a mapping, found a list");
 }
 
+/* The placeholder of `masctl config generate` (and MAS's default) is valid, with a warning. */
+static void test_placeholder_public_base(void)
+{
+    static const char *const placeholders[] = {"http://[::]:8080/", "http://0.0.0.0:8080/",
+                                               "https://[0::0]/mas/"};
+    for (size_t i = 0; i < 3; i++) {
+        char yaml[128], want[512];
+        snprintf(yaml, sizeof(yaml), "http:\n  public_base: %s\n", placeholders[i]);
+        struct config *cfg = load(yaml);
+        CHECK_INT(cfg->n_warnings, 1);
+        snprintf(want, sizeof(want),
+                 "config.yaml:2:16: http.public_base: %s is a placeholder: no client can reach an "
+                 "unspecified address. Set the URL clients and the homeserver use to reach masd (for "
+                 "example https://auth.example.com/)",
+                 cfg->public_base);
+        CHECK_STR(cfg->n_warnings ? cfg->warnings[0] : NULL, want);
+        config_free(cfg);
+    }
+    static const char *const reachable[] = {"http://[::1]:8080/", "http://127.0.0.1/", "https://a.example/",
+                                            "http://[::2]/", "http://0.0.0.1/"};
+    for (size_t i = 0; i < 5; i++) {
+        char yaml[128];
+        snprintf(yaml, sizeof(yaml), "http:\n  public_base: %s\n", reachable[i]);
+        struct config *cfg = load(yaml);
+        CHECK_INT(cfg->n_warnings, 0);
+        config_free(cfg);
+    }
+}
+
+/* Two binds on one address, in one listener or in two (of any binaries): refused at load with
+ * both positions. */
+static void test_bind_clashes(void)
+{
+#define L(name, binds) "    - name: " name "\n      resources: [{name: discovery}]\n      binds: " binds "\n"
+    CHECK_ERROR(HTTP L("a", "[{address: \"127.0.0.1:8080\"}]") L("b", "[{address: \"127.0.0.1:8080\"}]"),
+                "config.yaml:9:15: http.listeners[1].binds[0]: address 127.0.0.1:8080 takes the address of "
+                "address 127.0.0.1:8080 of listener 'a' (config.yaml:6:15): two binds cannot listen on one "
+                "address");
+    CHECK_ERROR(
+        HTTP L("a", "[{port: 9000}]") "    - resources: [{name: assets}]\n      binds: [{address: "
+                                      "\"[::1]:9000\"}]\n",
+        "config.yaml:8:15: http.listeners[1].binds[0]: address [::1]:9000 takes the address of host "
+        "(every address) port 9000 of listener 'a' (config.yaml:6:15): two binds cannot listen on one "
+        "address");
+    CHECK_ERROR(HTTP L("a", "[{address: \"[::]:80\"}]") L("b", "[{address: \"10.0.0.1:80\"}]"),
+                "config.yaml:9:15: http.listeners[1].binds[0]: address 10.0.0.1:80 takes the address of "
+                "address [::]:80 of listener 'a' (config.yaml:6:15): two binds cannot listen on one address");
+    CHECK_ERROR(
+        HTTP L("a", "[{address: \"10.0.0.1:80\"}, {address: \"0.0.0.0:80\"}]"),
+        "config.yaml:6:41: http.listeners[0].binds[1]: address 0.0.0.0:80 takes the address of address "
+        "10.0.0.1:80 of listener 'a' (config.yaml:6:15): two binds cannot listen on one address");
+    CHECK_ERROR(
+        HTTP L("a", "[{host: Localhost, port: 81}]") L("b", "[{host: localhost, port: 81}]"),
+        "config.yaml:9:15: http.listeners[1].binds[0]: host localhost port 81 takes the address of host "
+        "Localhost port 81 of listener 'a' (config.yaml:6:15): two binds cannot listen on one address");
+    CHECK_ERROR(HTTP L("a", "[{socket: /run/masd/x.sock}]") L("b", "[{socket: /run/masd/x.sock}]"),
+                "config.yaml:9:15: http.listeners[1].binds[0]: socket /run/masd/x.sock takes the address of "
+                "socket /run/masd/x.sock of listener 'a' (config.yaml:6:15): two binds cannot listen on one "
+                "address");
+    /* Different addresses, ports, families; ephemeral ports; passed sockets: all fine. */
+    struct config *cfg = load(
+        HTTP L("a", "[{address: \"127.0.0.1:80\"}, {address: \"127.0.0.2:80\"}, {address: \"[::1]:80\"}, "
+                    "{address: \"0.0.0.0:81\"}, {address: \"[::1]:81\"}]")
+            L("b", "[{address: \"127.0.0.1:0\"}, {port: 0}, {fd: 0}, {fd_name: x}, {socket: /run/a.sock}]")
+                L("c", "[{fd: 0}, {fd_name: x}, {socket: /run/b.sock}, {host: localhost, port: 82}, "
+                       "{host: example.com, port: 82}]"));
+    CHECK_INT(cfg->n_listeners, 3);
+    config_free(cfg);
+#undef L
+}
+
 static void test_trusted_proxies(void)
 {
     struct config *cfg =
@@ -165,7 +238,7 @@ static void test_bind_kinds(void)
                                        "        - address: \"[::1]:8080\"\n"
                                        "        - address: 0.0.0.0:80\n"
                                        "        - host: localhost\n          port: 8081\n"
-                                       "        - port: 0x1F90\n"
+                                       "        - port: 0x1F92\n"
                                        "        - {host: ~, port: 9000}\n"
                                        "        - socket: /run/masd/web.sock\n          mode: \"660\"\n"
                                        "        - {socket: /run/a.sock, mode: \"0600\"}\n"
@@ -190,7 +263,7 @@ static void test_bind_kinds(void)
     CHECK_INT(b[2].port, 8081);
     CHECK_INT(b[3].kind, BIND_HOST_PORT);
     CHECK(b[3].host == NULL);
-    CHECK_INT(b[3].port, 8080);
+    CHECK_INT(b[3].port, 8082);
     CHECK(b[4].host == NULL);
     CHECK_INT(b[4].port, 9000);
     CHECK_INT(b[5].kind, BIND_SOCKET);
@@ -301,7 +374,7 @@ static void test_resources(void)
                   "        - name: oauth\n        - name: compat\n"
                   "        - {name: assets, path: /usr/share/masd/assets/}\n"
                   "        - name: adminapi\n        - name: connection-info\n" BINDS
-                  "    - resources:\n        - name: graphql\n        - name: assets\n" BINDS);
+                  "    - resources:\n        - name: graphql\n        - name: assets\n" BINDS2);
     const struct config_listener *l = &cfg->listeners[0];
     CHECK_STR(l->name, "all");
     CHECK_INT(l->n_resources, 10);
@@ -401,7 +474,7 @@ static void test_prefix(void)
 
 static void test_listener_flags(void)
 {
-    struct config *cfg = load(HTTP RES BINDS "      proxy_protocol: true\n      http2: True\n" RES BINDS
+    struct config *cfg = load(HTTP RES BINDS "      proxy_protocol: true\n      http2: True\n" RES BINDS2
                                              "      proxy_protocol: FALSE\n");
     CHECK(cfg->listeners[0].proxy_protocol);
     CHECK(cfg->listeners[0].http2);
@@ -478,7 +551,7 @@ static void test_tls(void)
     /* an encrypted PKCS#8 key: inline password, and a password file ending with a newline */
     cfg = load(HTTP RES BINDS
                "      tls:\n        certificate_file: data/tls-rsa.crt\n"
-               "        key_file: data/rsa-encrypted.pem\n        password: masd-test-password\n" RES BINDS
+               "        key_file: data/rsa-encrypted.pem\n        password: masd-test-password\n" RES BINDS2
                "      tls:\n        certificate_file: data/tls-rsa.crt\n"
                "        key_file: data/rsa-encrypted.pem\n        password_file: data/password.txt\n");
     CHECK_STR(cfg->listeners[0].tls->password, "masd-test-password");
@@ -811,7 +884,8 @@ static void test_load_file(void)
     char *err;
     CHECK_INT(config_load("data/missing.yaml", &cfg, &err), -ENOENT);
     CHECK(cfg == NULL);
-    CHECK_STR(err, "data/missing.yaml: cannot open: No such file or directory");
+    CHECK_STR(err, "data/missing.yaml: no such file. `masctl config generate -o data/missing.yaml` writes a "
+                   "new configuration there (then set http.public_base and the matrix section)");
     free(err);
 
     char path[] = "/tmp/masd-test-config-XXXXXX";
@@ -849,6 +923,8 @@ int main(void)
     test_trusted_proxies();
     test_bind_kinds();
     test_bind_errors();
+    test_bind_clashes();
+    test_placeholder_public_base();
     test_resources();
     test_prefix();
     test_listener_flags();

@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ENC      "  encryption: 0000111122223333444455556666777788889999aaaabbbbccccddddeeeeffff\n"
+#define ENC_HEX  "0000111122223333444455556666777788889999aaaabbbbccccddddeeeeffff"
+#define ENC      "  encryption: " ENC_HEX "\n"
 #define RSA_TP   "3E8P4-xQq7YpcfWEZxfrTznJ8WsCHAOYRfDcMF_WsHE"
 #define P256_TP  "zgm00l8acxdMDJJEYt7zZozK4u2vBAY0L5djdc4gGkI"
 #define P384_TP  "SxldqPedhnS1Vo6N9tEWvQOshbJiAHCSJNK7gBCoDDQ"
@@ -281,6 +282,101 @@ static void test_matrix(void)
                 "config.yaml:2:13: matrix.endpoint: expected an http:// or https:// URL");
 }
 
+static struct config *load_flags(const char *name, unsigned flags, const char *yaml)
+{
+    struct config *cfg = NULL;
+    char *err = NULL;
+    int r = config_load_buffer_flags(name, flags, yaml, strlen(yaml), &cfg, &err);
+    if (r < 0)
+        fprintf(stderr, "unexpected error: %s\n", err);
+    CHECK_INT(r, 0);
+    free(err);
+    return cfg;
+}
+
+/* Every secret in a file nobody can read (it does not exist): the stateless services load it
+ * with CONFIG_NO_SECRETS, open none of the files, and still know the keys' families; a loader
+ * that reads the secrets refuses it. */
+static const char UNREADABLE[] =
+    "secrets:\n  encryption_file: /nonexistent/encryption\n  keys:\n"
+    "    - {kid: a, type: RSA, key_file: /nonexistent/a.pem}\n"
+    "    - {kid: b, type: p-256, key_file: /nonexistent/b.pem, password_file: /nonexistent/pw}\n"
+    "    - {kid: c, type: secp256k1, key: not even a key}\n"
+    "matrix:\n  secret_file: /nonexistent/matrix\n"
+    "database:\n  host: db\n  password_file: /nonexistent/db\n"
+    "passwords:\n  schemes:\n    - {version: 1, algorithm: argon2id, secret_file: /nonexistent/pepper}\n"
+    "clients:\n  - client_id: 01H8PKNWKKRPCBW4YGH1RWV279\n    client_auth_method: client_secret_basic\n"
+    "    client_secret_file: /nonexistent/client\n";
+
+static void test_no_secrets(void)
+{
+    struct config *cfg = load_flags("config.yaml", CONFIG_NO_SECRETS, UNREADABLE);
+    CHECK(!cfg->has_encryption);
+    CHECK_INT(cfg->n_keys, 3);
+    CHECK(cfg->n_keys == 3 && cfg->keys[0].family == KEY_RSA && cfg->keys[1].family == KEY_EC_P256 &&
+          cfg->keys[2].family == KEY_EC_SECP256K1);
+    CHECK(cfg->n_keys == 3 && !cfg->keys[0].pkey && !cfg->keys[1].pkey && !cfg->keys[2].pkey);
+    CHECK_STR(cfg->n_keys ? config_key_id(&cfg->keys[0]) : NULL, "a");
+    CHECK(cfg->matrix.secret == NULL);
+    CHECK(cfg->database.password == NULL);
+    CHECK(cfg->passwords.n_schemes == 1 && cfg->passwords.schemes[0].secret == NULL);
+    CHECK(cfg->n_clients == 1 && cfg->clients[0].client_secret == NULL);
+    config_free(cfg);
+    CHECK_ERROR(UNREADABLE,
+                "config.yaml:4:37: secrets.keys[0].key_file: cannot read '/nonexistent/a.pem': No such file "
+                "or directory");
+    /* A key without type is still read, to learn its family. */
+    cfg = load_flags("config.yaml", CONFIG_NO_SECRETS,
+                     "secrets:\n  encryption_file: /nonexistent/e\n  keys:\n"
+                     "    - {key_file: data/secrets/ec-p384-sec1.pem}\n");
+    CHECK(cfg->n_keys == 1 && cfg->keys[0].family == KEY_EC_P384 && cfg->keys[0].pkey);
+    config_free(cfg);
+    /* Still checked without reading: the pairs, the type's spelling. */
+    struct config *bad = NULL;
+    char *err = NULL;
+    static const char both[] = "secrets:\n  encryption: " ENC_HEX "\n  keys:\n"
+                               "    - {type: RSA, key: a, key_file: b}\n";
+    CHECK(config_load_buffer_flags("config.yaml", CONFIG_NO_SECRETS, both, strlen(both), &bad, &err) < 0);
+    CHECK_STR(err, "config.yaml:4:27: secrets.keys[0]: set either key or key_file, not both");
+    free(err);
+    static const char badtype[] = "secrets:\n  encryption: " ENC_HEX "\n  keys:\n"
+                                  "    - {type: Ed25519, key_file: b}\n";
+    CHECK(config_load_buffer_flags("config.yaml", CONFIG_NO_SECRETS, badtype, strlen(badtype), &bad, &err) <
+          0);
+    CHECK_STR(err,
+              "config.yaml:4:14: secrets.keys[0].type: 'Ed25519': expected RSA, P-256, P-384 or secp256k1");
+    free(err);
+}
+
+/* A loader that reads the key checks its type. */
+static void test_key_type_checked(void)
+{
+    struct config *cfg =
+        load("secrets:\n" ENC "  keys:\n    - {type: P-384, key_file: data/secrets/ec-p384-sec1.pem}\n");
+    CHECK(cfg->n_keys == 1 && cfg->keys[0].family == KEY_EC_P384 && cfg->keys[0].pkey);
+    config_free(cfg);
+    CHECK_ERROR("secrets:\n" ENC "  keys:\n    - {type: RSA, key_file: data/secrets/ec-p384-sec1.pem}\n",
+                "config.yaml:4:14: secrets.keys[0].type: the key is P-384, not RSA");
+}
+
+/* Relative file names are taken from the config file's directory, not the working directory. */
+static void test_relative_to_config(void)
+{
+    struct config *cfg = load_flags("data/secrets/config.yaml", 0,
+                                    "secrets:\n  encryption_file: encryption.hex\n  keys:\n"
+                                    "    - {key_file: ec-p384-sec1.pem}\n  keys_dir: keys\n");
+    check_encryption(cfg, "e119d5e3fdcd5b72eb718fa9e87c4a4b30978489ff2aad3940081d229840628f");
+    CHECK(cfg->n_keys >= 1 && cfg->keys[cfg->n_keys - 1].family == KEY_EC_P384);
+    config_free(cfg);
+    struct config *bad = NULL;
+    char *err = NULL;
+    static const char missing[] = "secrets:\n  encryption_file: missing.hex\n";
+    CHECK(config_load_buffer_flags("data/secrets/config.yaml", 0, missing, strlen(missing), &bad, &err) < 0);
+    CHECK_STR(err, "data/secrets/config.yaml:2:20: secrets.encryption_file: cannot read 'missing.hex' "
+                   "(data/secrets/missing.hex): No such file or directory");
+    free(err);
+}
+
 int main(void)
 {
     test_matrix();
@@ -291,5 +387,8 @@ int main(void)
     test_keys_are_kept();
     test_families();
     test_key_errors();
+    test_no_secrets();
+    test_key_type_checked();
+    test_relative_to_config();
     return check_report(__FILE__);
 }
