@@ -2,10 +2,10 @@
  * process lifecycle (readiness, signals, idle exit). */
 #include <h2o.h>
 #include "clock.h"
+#include "cmdline.h"
 #include "log.h"
 #include "server_internal.h"
 #include <errno.h>
-#include <getopt.h>
 #include <malloc.h>
 #include <sched.h>
 #include <signal.h>
@@ -17,8 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_CONFIG "/etc/masd/config.yaml"
-#define CPU_POOL_NICE  10 /* password hashing yields the CPU to the event loops */
+#define CPU_POOL_NICE 10 /* password hashing yields the CPU to the event loops */
 
 static void health_check(void *arg)
 {
@@ -133,8 +132,7 @@ static void print_split_advice(const struct masd_service *svc, const struct conf
         fprintf(stderr, "]\n      binds: [{socket: /run/masd/%s.sock}]   # under systemd: {fd_name: %s}\n",
                 shortname, shortname);
     }
-    /* Each binary knows its own routes only: it prints their nginx locations, and the others'
-     * come from their own --check (or units/nginx/masd.conf, which routes them all). */
+    /* Each binary knows its own routes only: it prints their nginx locations. */
     fprintf(stderr, "\nand route them from nginx; %s's routes:\n\n", svc->name);
     for (const struct masd_route *r = svc->routes; r->path; r++) {
         if (!config_listener_resource(l, r->resource))
@@ -379,46 +377,23 @@ static int serve(const struct masd_service *svc)
     return 0;
 }
 
-static void usage(const struct masd_service *svc, FILE *f)
-{
-    fprintf(f,
-            "Usage: %s [OPTIONS]\n%s\n\n"
-            "  -c, --config FILE          configuration file (default %s)\n"
-            "      --check                validate the configuration, show what this binary serves, exit\n"
-            "      --exit-idle-time SECS  exit after SECS without connections (socket activation)\n"
-            "      --threads N            event loop threads (default: one per CPU)\n"
-            "      --max-connections N    open connections per process (default 4096); above it,\n"
-            "                             new connections wait in the listen backlog\n"
-            "  -v, --verbose              debug logging\n"
-            "  -h, --help                 this help\n",
-            svc->name, svc->summary, DEFAULT_CONFIG);
-}
-
-static int parse_uint(const char *s, unsigned *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || v > 1000000 || s[0] == '-')
-        return -EINVAL;
-    *out = (unsigned)v;
-    return 0;
-}
-
 int masd_main(int argc, char **argv, const struct masd_service *svc)
 {
-    static const struct option options[] = {{"config", required_argument, NULL, 'c'},
-                                            {"check", no_argument, NULL, 'C'},
-                                            {"exit-idle-time", required_argument, NULL, 'i'},
-                                            {"threads", required_argument, NULL, 't'},
-                                            {"max-connections", required_argument, NULL, 'm'},
-                                            {"verbose", no_argument, NULL, 'v'},
-                                            {"help", no_argument, NULL, 'h'},
-                                            {NULL, 0, NULL, 0}};
-    const char *config_path = DEFAULT_CONFIG;
-    bool check = false;
     server.opt = (struct server_options){
         .threads = cpu_count(), .max_connections = 4096, .worker_threads = 2, .worker_queue = 256};
+    const struct cmdline_option options[] = {
+        {"exit-idle-time", "SECS", "exit after SECS without connections (socket activation)",
+         &server.opt.exit_idle_seconds, 0, 1000000, NULL},
+        {"threads", "N", "event loop threads (default: one per CPU)", &server.opt.threads, 1, 1024, NULL},
+        {"max-connections", "N",
+         "open connections per process (default 4096); above it,\nnew connections wait in the listen backlog",
+         &server.opt.max_connections, 1, 1000000, NULL},
+        {NULL},
+    };
+    struct cmdline cl = {.program = svc->name,
+                         .summary = svc->summary,
+                         .check_help = "validate the configuration, show what this binary serves, exit",
+                         .options = options};
     log_init(svc->name);
     /* Request bodies (up to max_request_body) are malloc'd whole. glibc raises its mmap threshold
      * each time such a block is freed, after which large blocks come from the heap and are never
@@ -426,41 +401,11 @@ int masd_main(int argc, char **argv, const struct masd_service *svc)
      * threshold keeps every block of 128 KiB and more in its own mapping, unmapped on free. */
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     mallopt(M_ARENA_MAX, 2);
-    int c;
-    while ((c = getopt_long(argc, argv, "c:vh", options, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            config_path = optarg;
-            break;
-        case 'C':
-            check = true;
-            break;
-        case 'v':
-            log_set_verbose(1);
-            break;
-        case 'h':
-            usage(svc, stdout);
-            return 0;
-        case 'i':
-        case 't':
-        case 'm':
-            if (parse_uint(optarg, c == 'i'   ? &server.opt.exit_idle_seconds
-                                   : c == 't' ? &server.opt.threads
-                                              : &server.opt.max_connections) < 0 ||
-                (c != 'i' && (c == 't' ? server.opt.threads : server.opt.max_connections) == 0)) {
-                fprintf(stderr, "%s: invalid number '%s'\n", svc->name, optarg);
-                return 2;
-            }
-            break;
-        default:
-            usage(svc, stderr);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "%s: unexpected argument '%s'\n", svc->name, argv[optind]);
-        return 2;
-    }
+    int rc = cmdline_parse(&cl, argc, argv);
+    if (rc != CMDLINE_CONTINUE)
+        return rc;
+    const char *config_path = cl.config_path;
+    bool check = cl.check;
     server.svc = svc;
     struct config *cfg;
     char *error = NULL;

@@ -15,6 +15,7 @@
  * up; on SIGTERM it stops claiming, lets running jobs finish (each bounded by the homeserver
  * timeout) and exits 0. --once runs every due job, then exits (for tests and cron-style use). */
 #include "clock.h"
+#include "cmdline.h"
 #include "config.h"
 #include "homeserver.h"
 #include "hs_sync.h"
@@ -22,7 +23,6 @@
 #include "storage.h"
 #include "storage_jti.h"
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -33,7 +33,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_CONFIG      "/etc/masd/config.yaml"
 #define POLL_MS             1000 /* an idle thread looks for due jobs this often (MAS: ~1 s) */
 #define CHECKPOINT_EVERY_MS 10000
 #define PURGE_EVERY_MS      60000
@@ -240,72 +239,26 @@ static int run(unsigned threads)
     return 0;
 }
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "Usage: masd-worker [OPTIONS]\n"
-            "Runs masd's job queue (telling the homeserver about users and devices) and the database's\n"
-            "upkeep (WAL checkpoints, clean-up of expired rows).\n\n"
-            "  -c, --config PATH   the configuration (default %s)\n"
-            "      --check         validate the configuration, then exit (opens no database and\n"
-            "                      starts nothing)\n"
-            "      --threads N     jobs run at once (default 4)\n"
-            "      --once          run every due job, then exit\n"
-            "  -v, --verbose       more logging\n"
-            "  -h, --help          this text\n",
-            DEFAULT_CONFIG);
-}
-
 int main(int argc, char **argv)
 {
-    static const struct option options[] = {{"config", required_argument, NULL, 'c'},
-                                            {"check", no_argument, NULL, 'C'},
-                                            {"threads", required_argument, NULL, 't'},
-                                            {"once", no_argument, NULL, 'o'},
-                                            {"verbose", no_argument, NULL, 'v'},
-                                            {"help", no_argument, NULL, 'h'},
-                                            {NULL, 0, NULL, 0}};
-    const char *config_path = DEFAULT_CONFIG;
-    bool check = false;
     unsigned threads = 4;
+    const struct cmdline_option options[] = {
+        {"threads", "N", "jobs run at once (default 4)", &threads, 1, MAX_THREADS, NULL},
+        {"once", NULL, "run every due job, then exit", NULL, 0, 0, &once},
+        {NULL},
+    };
+    struct cmdline cl = {
+        .program = "masd-worker",
+        .summary = "Runs masd's job queue (telling the homeserver about users and devices) and the\n"
+                   "database's upkeep (WAL checkpoints, clean-up of expired rows).",
+        .check_help = "validate the configuration, then exit",
+        .options = options};
     log_init("masd-worker");
-    int c;
-    while ((c = getopt_long(argc, argv, "c:vh", options, NULL)) != -1) {
-        char *end;
-        switch (c) {
-        case 'c':
-            config_path = optarg;
-            break;
-        case 'C':
-            check = true;
-            break;
-        case 'o':
-            once = true;
-            break;
-        case 't':
-            errno = 0;
-            unsigned long n = strtoul(optarg, &end, 10);
-            if (errno || *end || end == optarg || n == 0 || n > MAX_THREADS) {
-                fprintf(stderr, "masd-worker: --threads: expected 1 to %d, not '%s'\n", MAX_THREADS, optarg);
-                return 2;
-            }
-            threads = (unsigned)n;
-            break;
-        case 'v':
-            log_set_verbose(1);
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "masd-worker: unexpected argument '%s'\n", argv[optind]);
-        return 2;
-    }
+    int rc = cmdline_parse(&cl, argc, argv);
+    if (rc != CMDLINE_CONTINUE)
+        return rc;
+    const char *config_path = cl.config_path;
+    bool check = cl.check;
     struct config *loaded;
     char *error = NULL;
     if (config_load(config_path, &loaded, &error) < 0) {
