@@ -99,6 +99,12 @@ malformed()
     check "$b: login with a 70 KB body: 413 M_TOO_LARGE" matrix_error m8 413 M_TOO_LARGE
     call m9 $ip -X POST "$L" -H "$J" --data-binary '{"a":1,"a":2}'
     check "$b: login with duplicate keys: 400 M_NOT_JSON" matrix_error m9 400 M_NOT_JSON
+    call m9d $ip -X POST "$L" -H "$J" --data-binary "$(login_body alice "$PW" ',"device_id":"two words"')"
+    check "$b: login with a device_id no scope token can carry (space): 400 M_INVALID_PARAM" \
+        matrix_error m9d 400 M_INVALID_PARAM
+    call m9e $ip -X POST "$L" -H "$J" --data-binary "$(login_body alice "$PW" ',"device_id":"line\nbreak\u00e9"')"
+    check "$b: login with a device_id with a newline and non-ASCII: 400 M_INVALID_PARAM" \
+        matrix_error m9e 400 M_INVALID_PARAM
     call m9b $ip -X GET "$base/_matrix/client/v3/logout"
     check "$b: GET /logout: 405 M_UNRECOGNIZED with Allow" \
         eval "matrix_error m9b 405 M_UNRECOGNIZED && expect_match \"\$(header $T/m9b.h allow)\" POST"

@@ -123,6 +123,36 @@ static void test_login_parse(void)
     check_login_error(body, 400, "M_INVALID_PARAM");
 }
 
+/* Device IDs that no scope token can carry are refused at login (400 M_INVALID_PARAM). */
+static void test_device_ids(void)
+{
+    static const char *const bad[] = {
+        "\"has space\"",  "\"quote\\\"d\"", "\"back\\\\slash\"", "\"new\\nline\"",  "\"tab\\there\"",
+        "\"caf\\u00e9\"", "\"\\u202eRTL\"", "\"del\\u007f\"",    "\"nul\\u0000x\"",
+    };
+    char body[256];
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(body, sizeof(body),
+                 "{\"type\":\"m.login.password\",\"user\":\"a\",\"password\":\"x\",\"device_id\":%s}",
+                 bad[i]);
+        struct compat_login_request in;
+        json_t *doc;
+        const char *code = login(body, &in, &doc);
+        json_decref(doc);
+        /* jansson refuses \u0000 itself (M_NOT_JSON); everything else is the parser's 400 */
+        CHECK(strcmp(code, "M_INVALID_PARAM") == 0 || (i == 8 && strcmp(code, "M_NOT_JSON") == 0));
+        if (strcmp(code, "M_INVALID_PARAM") != 0 && i != 8)
+            fprintf(stderr, "accepted device_id %s: %s\n", bad[i], code);
+        CHECK_INT(err.status, 400);
+    }
+    static const char *const good[] = {"ABCDEFGHIJ", "a", "dev-1.2_3~!$&'()*+,;=:@/", "#%<>?[]^`{|}"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        CHECK(compat_device_id_ok(good[i]));
+    CHECK(!compat_device_id_ok(""));
+    CHECK(!compat_device_id_ok("a b"));
+    CHECK(!compat_device_id_ok("\xc3\xa9"));
+}
+
 static const char *username(const char *user)
 {
     static char out[64];
@@ -215,6 +245,7 @@ int main(void)
 {
     test_body_rules();
     test_login_parse();
+    test_device_ids();
     test_usernames();
     test_bearer();
     test_config_sections();
