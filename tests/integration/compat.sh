@@ -259,6 +259,23 @@ sessions()
         eval "json_expect $T/up-1.b 'd.access_token' && json_expect $T/up-2.b 'd.user_id === \"@erin:example.com\"'"
 }
 
+# A locked user's refresh is refused and changes nothing: after the unlock the same refresh
+# token still works (it was not consumed).
+locked_refresh()
+{
+    local b=$1 p1=$2 cfg=$3 u1=http://127.0.0.1:$2
+    login lr-0 127.0.0.17 "$u1" frank "$PW" ',"refresh_token":true'
+    local rt
+    rt=$(token lr-0 refresh_token)
+    "$MASCTL_BIN" -c "$cfg" manage lock-user frank >"$T/$b/lock-frank.log" 2>&1
+    call lr-1 127.0.0.17 -X POST "$u1/_matrix/client/v3/refresh" -H "$J" --data-binary "{\"refresh_token\":\"$rt\"}"
+    check "$b: a locked user's refresh: 401 M_USER_LOCKED" matrix_error lr-1 401 M_USER_LOCKED
+    "$MASCTL_BIN" -c "$cfg" manage unlock-user frank >>"$T/$b/lock-frank.log" 2>&1
+    call lr-2 127.0.0.17 -X POST "$u1/_matrix/client/v3/refresh" -H "$J" --data-binary "{\"refresh_token\":\"$rt\"}"
+    check "$b: ... changed nothing: after the unlock the same refresh token works" \
+        eval "expect_eq \"\$(status $T/lr-2.h)\" 200 && json_expect $T/lr-2.b 'd.access_token && d.refresh_token'"
+}
+
 # run_backend NAME DB-URI [DROP-SQL-URI DBNAME]: the whole scenario on one database.
 run_backend()
 {
@@ -271,7 +288,7 @@ run_backend()
     config "$dir/bcrypt.yaml" "$uri" "$p2" "$BCRYPT_ONLY"
     check "$b: masd-oauth refuses to start before \`masctl database migrate\`" refuses_unmigrated "$dir/oauth1.yaml"
     local M=("$MASCTL_BIN" -c "$dir/oauth1.yaml")
-    if ! { "${M[@]}" database migrate && for u in alice carol dave; do
+    if ! { "${M[@]}" database migrate && for u in alice carol dave frank; do
         "${M[@]}" manage register-user -y -p "$PW" --ignore-password-complexity "$u" || exit 1
     done && "$MASCTL_BIN" -c "$dir/bcrypt.yaml" manage register-user -y -p "$PW" --ignore-password-complexity erin &&
         "${M[@]}" manage lock-user carol && "${M[@]}" manage lock-user --deactivate dave; } >"$dir/masctl.log" 2>&1; then
@@ -302,6 +319,7 @@ run_backend()
     rate_limits "$b" "$base" "$p1" "$p2"
     sessions "$b" "$p1" "$p2"
     introspection_lifecycle "$b" "$p1"
+    locked_refresh "$b" "$p1" "$dir/oauth1.yaml"
     haproxy_rate_limits "$b" "$pp"
     http health "http://127.0.0.1:$p1/health"
     check "$b: health 200 with the database up" expect_eq "$(status "$T/health.h")" 200
