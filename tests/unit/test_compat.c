@@ -205,11 +205,13 @@ static void test_config_sections(void)
         CHECK_INT(cfg->rate_limiting.login_per_account.burst, 1800);
         CHECK(cfg->rate_limiting.login_per_account.per_second == 0.5);
         CHECK_INT(cfg->rate_limiting.email_attempt_per_session.burst, 10);
+        CHECK_INT(cfg->rate_limiting.ipv6_prefix_length, 64);
         CHECK_INT(cfg->n_warnings, 0);
     }
     config_free(cfg);
     cfg = load("matrix:\n  homeserver: example.com\n  secret: abc\n  kind: synapse_modern\n"
-               "rate_limiting:\n  login:\n    per_ip:\n      burst: 5\n    per_account: {per_second: 2.5}\n",
+               "rate_limiting:\n  ipv6_prefix_length: 48\n  login:\n    per_ip:\n      burst: 5\n"
+               "    per_account: {per_second: 2.5}\n",
                &error);
     CHECK(cfg != NULL);
     if (cfg) {
@@ -219,6 +221,7 @@ static void test_config_sections(void)
         CHECK_INT(cfg->rate_limiting.login_per_ip.burst, 5);
         CHECK(cfg->rate_limiting.login_per_ip.per_second == 0.05);
         CHECK(cfg->rate_limiting.login_per_account.per_second == 2.5);
+        CHECK_INT(cfg->rate_limiting.ipv6_prefix_length, 48);
         CHECK_INT(cfg->n_warnings, 0);
     }
     config_free(cfg);
@@ -230,6 +233,10 @@ static void test_config_sections(void)
         "rate_limiting:\n  login:\n    per_ip:\n      per_second: fast\n",
         "rate_limiting:\n  login:\n    per_ip:\n      burst: 0\n",
         "rate_limiting:\n  login:\n    per_ip:\n      rate: 1\n",
+        "rate_limiting:\n  ipv6_prefix_length: 31\n",
+        "rate_limiting:\n  ipv6_prefix_length: 129\n",
+        "rate_limiting:\n  ipv6_prefix_length: /64\n",
+        "rate_limiting:\n  ipv6_prefix_length: 64.5\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         cfg = load(bad[i], &error);
