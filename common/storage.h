@@ -487,6 +487,21 @@ int storage_rate_limit_check(struct storage_tx *tx, const char *key, unsigned bu
  * *n (may be NULL): how many. */
 int storage_rate_limit_purge(struct storage_tx *tx, int64_t now, unsigned *n);
 
+/* Known login networks: the networks (addr_network(): an IPv4 address or an IPv6 prefix) a
+ * user logged in from successfully, with the time of the last such login. A client on one of
+ * them within STORAGE_LOGIN_NETWORK_TTL_MS is exempt from the user's per-account login limit,
+ * so that guessing from everywhere else cannot lock the owner out. */
+#define STORAGE_LOGIN_NETWORK_TTL_MS (30LL * 24 * 3600 * 1000)
+#define STORAGE_NETWORK_MAX          64
+/* Records a successful login of user_id from network at now (insert or move last_login_at). */
+int storage_login_network_record(struct storage_tx *tx, const char *user_id, const char *network,
+                                 int64_t now);
+/* 1 when user_id logged in from network after `since`, 0 when not. */
+int storage_login_network_known(struct storage_tx *tx, const char *user_id, const char *network,
+                                int64_t since);
+/* Deletes the rows of logins before `before`: masd-worker's clean-up. *n (may be NULL): how many. */
+int storage_login_network_purge(struct storage_tx *tx, int64_t before, unsigned *n);
+
 /* ---------------------------------------------------------------------------------------------
  * Job queue. A job is enqueued in the transaction of the change that needs it (so a rollback
  * leaves none). masd-worker claims with a lease; a job whose lease expired (its worker died) is

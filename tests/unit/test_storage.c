@@ -369,6 +369,33 @@ static void test_hash_and_fold(void)
     CHECK_STR(cut, "ab"); /* never half a character */
 }
 
+/* Known login networks: recorded on a successful login, known within the window, purged. */
+static void test_login_networks(struct storage *st)
+{
+    struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_DURABLE);
+    struct storage_user u;
+    CHECK_INT(storage_user_create(tx, "netuser", false, NOW, &u), 0);
+    CHECK_INT(test_tx_end(tx, true), 0);
+    tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    CHECK_INT(storage_login_network_known(tx, u.id, "2001:db8:1:2::/64", 0), 0);
+    CHECK_INT(storage_login_network_record(tx, u.id, "2001:db8:1:2::/64", NOW), 0);
+    CHECK_INT(storage_login_network_record(tx, u.id, "192.0.2.7", NOW + 100), 0);
+    CHECK_INT(storage_login_network_record(tx, u.id, "192.0.2.7", NOW + 50), 0); /* never moves back */
+    CHECK_INT(storage_login_network_known(tx, u.id, "2001:db8:1:2::/64", NOW - 1), 1);
+    CHECK_INT(storage_login_network_known(tx, u.id, "2001:db8:1:2::/64", NOW), 0); /* after `since` only */
+    CHECK_INT(storage_login_network_known(tx, u.id, "192.0.2.7", NOW + 99), 1);
+    CHECK_INT(storage_login_network_known(tx, u.id, "192.0.2.8", 0), 0);
+    CHECK_INT(storage_login_network_known(tx, "01ARZ3NDEKTSV4RRFFQ69G5FAV", "192.0.2.7", 0), 0);
+    CHECK_INT(storage_login_network_record(tx, u.id, "2001:db8:1:2::/64", NOW + 200), 0);
+    CHECK_INT(storage_login_network_known(tx, u.id, "2001:db8:1:2::/64", NOW + 199), 1);
+    unsigned n = 9;
+    CHECK_INT(storage_login_network_purge(tx, NOW + 150, &n), 0);
+    CHECK_INT(n, 1); /* 192.0.2.7 at NOW + 100 */
+    CHECK_INT(storage_login_network_known(tx, u.id, "192.0.2.7", 0), 0);
+    CHECK_INT(storage_login_network_known(tx, u.id, "2001:db8:1:2::/64", 0), 1);
+    CHECK_INT(test_tx_end(tx, true), 0);
+}
+
 int main(void)
 {
     test_init();
@@ -388,6 +415,7 @@ int main(void)
         test_browser_sessions(st);
         test_devices(st);
         test_compat_tokens(st);
+        test_login_networks(st);
         test_durability_settings(st);
         CHECK_INT(storage_checkpoint(st), 0); /* what masd-worker runs */
         storage_close(st);
