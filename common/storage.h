@@ -82,8 +82,17 @@ int storage_check_migrations(struct storage *st);
 /* The version the database is at (0: empty) and the latest this binary knows. */
 int storage_schema_version(struct storage *st, unsigned *current, unsigned *latest);
 
-/* SQLite: a PASSIVE WAL checkpoint, run by masd-worker (services open with
- * wal_autocheckpoint=0 so that no request ever pays for a checkpoint). PostgreSQL: nothing. */
+/* The SQLite WAL's bounds (storage_sqlite.c). Past the soft bound masd-worker's checkpoint
+ * truncates the WAL; past the hard bound the connection that committed truncates it itself
+ * (at most once a second per process), so that the WAL stays bounded under any write flood
+ * even when masd-worker is slow or stopped. journal_size_limit is the soft bound. */
+#define STORAGE_SQLITE_WAL_SOFT_BYTES (16LL << 20)
+#define STORAGE_SQLITE_WAL_HARD_BYTES (64LL << 20)
+
+/* SQLite: a PASSIVE WAL checkpoint, then a TRUNCATE one when the WAL is still past
+ * STORAGE_SQLITE_WAL_SOFT_BYTES (a passive checkpoint never resets the WAL while writes keep
+ * coming). Run by masd-worker; services open with wal_autocheckpoint=0, so that a request pays
+ * for a checkpoint only past the hard bound. PostgreSQL: nothing. */
 int storage_checkpoint(struct storage *st);
 
 /* ---------------------------------------------------------------------------------------------

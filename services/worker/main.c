@@ -7,8 +7,9 @@
  * Several workers, on one host or many, share a database safely: a claim is one transaction
  * (BEGIN IMMEDIATE on SQLite, FOR UPDATE SKIP LOCKED on PostgreSQL).
  *
- * The main thread does the upkeep: a passive WAL checkpoint every CHECKPOINT_EVERY_MS (services
- * open SQLite with wal_autocheckpoint=0), and every PURGE_EVERY_MS deletes expired rate-limit
+ * The main thread does the upkeep: a WAL checkpoint every CHECKPOINT_EVERY_MS (services open
+ * SQLite with wal_autocheckpoint=0): passive, and truncating once the WAL passes its soft bound
+ * (storage_checkpoint), and every PURGE_EVERY_MS deletes expired rate-limit
  * rows, expired client-assertion jtis, jobs finished more than JOB_KEEP_MS ago and login
  * networks not logged in from for STORAGE_LOGIN_NETWORK_TTL_MS.
  *
@@ -36,7 +37,7 @@
 
 #define DEFAULT_CONFIG      "/etc/masd/config.yaml"
 #define POLL_MS             1000 /* an idle thread looks for due jobs this often (MAS: ~1 s) */
-#define CHECKPOINT_EVERY_MS 10000
+#define CHECKPOINT_EVERY_MS 1000 /* cheap when idle; keeps the WAL near its soft bound under floods */
 #define PURGE_EVERY_MS      60000
 #define JOB_KEEP_MS         (7LL * 24 * 3600 * 1000) /* finished jobs stay a week, for masctl and people */
 #define MAX_THREADS         64
