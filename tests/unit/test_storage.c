@@ -441,7 +441,7 @@ static void test_wal_bounded(void)
         peak = after > peak ? after : peak;
     }
     fprintf(stderr, "WAL: peak %lld MiB after %lld MiB of growth\n", peak >> 20, written >> 20);
-    CHECK(written > STORAGE_SQLITE_WAL_HARD_BYTES);              /* the bound was reached */
+    CHECK(written > STORAGE_SQLITE_WAL_HARD_BYTES);             /* the bound was reached */
     CHECK(peak <= STORAGE_SQLITE_WAL_HARD_BYTES + (4LL << 20)); /* and held: one commit over */
     for (f.round = 100; wal_size(uri) <= STORAGE_SQLITE_WAL_SOFT_BYTES && f.round < 200; f.round++)
         CHECK_INT(storage_tx(st, STORAGE_TX_WRITE, wal_fill_fn, &f), 0);
