@@ -2,7 +2,7 @@
 # Growth: introspection throughput and p99 with SMALL (default 1,000) and with LARGE (default
 # 1,000,000) compat sessions in a SQLite database, tokens drawn at random (LARGE: from an even
 # sample of 100,000), each database with its own masd-oauth (whose activity flusher writes the
-# sessions' last activity every 5 s) and its own masd-worker (WAL checkpoint every 10 s), in the
+# sessions' last activity every 5 s) and its own masd-worker (WAL checkpoint every second), in the
 # same run: interleaved rounds, median ratios. Sessions are made by bench/sessions_fill.
 #   ROUNDS=5 DURATION=10 bench/growth.sh
 source "$(dirname "$0")/lib.sh"
@@ -42,6 +42,6 @@ echo "median p99 ratio $LARGE/$SMALL: $(printf '%s\n' "${rl[@]}" | median) (targ
 # Evidence that the flusher and the checkpointer ran during the rounds.
 for size in "$SMALL" "$LARGE"; do
     active=$(sqlite3 "file:$WORK/$size.db?mode=ro" 'SELECT COUNT(*) FROM compat_sessions WHERE last_active_at IS NOT NULL' 2>/dev/null || echo '?')
-    echo "$size sessions: $active with last activity written by the flusher; WAL now $(du -k "$WORK/$size.db-wal" 2>/dev/null | cut -f1) kB (masd-worker checkpoints every 10 s); RssAnon masd-oauth $(rss_anon_kb "${PID[$size]}") kB, masd-worker $(rss_anon_kb "${WPID[$size]}") kB"
+    echo "$size sessions: $active with last activity written by the flusher; WAL now $(du -k "$WORK/$size.db-wal" 2>/dev/null | cut -f1) kB (masd-worker checkpoints every second); RssAnon masd-oauth $(rss_anon_kb "${PID[$size]}") kB, masd-worker $(rss_anon_kb "${WPID[$size]}") kB"
 done
 bench_footer

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/un.h>
 
 static const uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -104,6 +105,25 @@ const char *addr_format(const struct masd_addr *a, char buf[MASD_ADDR_STRLEN])
         break;
     }
     snprintf(buf, MASD_ADDR_STRLEN, "-");
+    return buf;
+}
+
+const char *addr_network(const struct masd_addr *a, unsigned v6_prefix, char buf[MASD_NETWORK_STRLEN])
+{
+    if (a->family == AF_INET)
+        return addr_format(a, buf);
+    if (a->family != AF_INET6)
+        return NULL;
+    struct masd_addr net = {AF_INET6, {0}};
+    unsigned bits = v6_prefix > 128 ? 128 : v6_prefix;
+    memcpy(net.bytes, a->bytes, bits / 8);
+    if (bits % 8)
+        net.bytes[bits / 8] = a->bytes[bits / 8] & (uint8_t)(0xff00 >> (bits % 8));
+    addr_format(&net, buf);
+    if (bits < 128) {
+        size_t n = strlen(buf);
+        snprintf(buf + n, MASD_NETWORK_STRLEN - n, "/%u", bits);
+    }
     return buf;
 }
 

@@ -35,6 +35,13 @@ int addr_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct masd_add
 /* Writes the textual form ("unix" for AF_UNIX, "-" for AF_UNSPEC) into buf. Returns buf. */
 const char *addr_format(const struct masd_addr *a, char buf[MASD_ADDR_STRLEN]);
 
+#define MASD_NETWORK_STRLEN (MASD_ADDR_STRLEN + 4)
+
+/* The network a client is counted as in rate limits: an IPv4 address as it is, an IPv6 address
+ * as its first v6_prefix bits ("2001:db8:1:2::/64"; the bare address when v6_prefix is 128).
+ * Returns buf, or NULL when a has no IP address (AF_UNIX, AF_UNSPEC). */
+const char *addr_network(const struct masd_addr *a, unsigned v6_prefix, char buf[MASD_NETWORK_STRLEN]);
+
 /* Parses "a.b.c.d/n", "x::/n" or a bare address (full-length prefix). Host bits below the
  * prefix are cleared ("127.0.0.1/8" is 127.0.0.0/8), as MAS reads them. Returns 0 or -EINVAL. */
 int cidr_parse(masd_str s, struct masd_cidr *out);

@@ -165,6 +165,9 @@ struct config_rate_limiting {
     struct config_rate_limit account_recovery_per_ip, account_recovery_per_address;
     struct config_rate_limit email_per_ip, email_per_address, email_emails_per_session,
         email_attempt_per_session;
+    /* masd only (not in MAS): the prefix length that keys an IPv6 client in per-IP limits and in
+     * the known login networks, 32..128, default 64 (one /64 is one client) */
+    unsigned ipv6_prefix_length;
 };
 
 /* One item of the clients section (MAS: crates/config/src/sections/clients.rs): a static

@@ -164,6 +164,7 @@ const struct config_key_entry config_keys[] = {
     {"rate_limiting.login.per_account", IMPLEMENTED},
     {"rate_limiting.login.per_account.burst", IMPLEMENTED},
     {"rate_limiting.login.per_account.per_second", IMPLEMENTED},
+    {"rate_limiting.ipv6_prefix_length", IMPLEMENTED}, /* masd only */
     {"rate_limiting.registration", IMPLEMENTED},
     {"rate_limiting.registration.burst", IMPLEMENTED},
     {"rate_limiting.registration.per_second", IMPLEMENTED},

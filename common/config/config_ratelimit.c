@@ -1,5 +1,7 @@
 /* The rate_limiting section (MAS: crates/config/src/sections/rate_limiting.rs): every bucket is
- * {burst, per_second}; a bucket left out keeps MAS's default, as do its left-out fields. */
+ * {burst, per_second}; a bucket left out keeps MAS's default, as do its left-out fields.
+ * ipv6_prefix_length is masd's own: an IPv6 client is one /64 by default (a single host is
+ * usually given a whole /64, so its full address is free for it to choose). */
 #include "config_internal.h"
 #include <errno.h>
 #include <math.h>
@@ -18,7 +20,11 @@ static const struct config_rate_limiting defaults = {
     .email_per_address = {3, 1.0 / 3600},
     .email_emails_per_session = {2, 1.0 / 300},
     .email_attempt_per_session = {10, 1.0 / 60},
+    .ipv6_prefix_length = 64,
 };
+
+/* Shorter than /32 would put whole providers in one bucket. */
+#define IPV6_PREFIX_MIN 32
 
 /* per_second: a YAML number, > 0 and <= 1e9 as MAS requires. */
 static int get_rate(struct config_loader *ld, const struct ynode *n, const char *path, double *out)
@@ -101,5 +107,10 @@ int config_rate_limiting_parse(struct config_loader *ld, const struct ynode *rl)
         r = parse_bucket(ld, mail, E, "emails_per_session", &out->email_emails_per_session);
     if (r >= 0)
         r = parse_bucket(ld, mail, E, "attempt_per_session", &out->email_attempt_per_session);
+    const struct ynode *v6 = ynode_get(rl, "ipv6_prefix_length", NULL);
+    long long v;
+    if (r >= 0 && v6 && !ynode_is_null(v6) &&
+        (r = config_get_int(ld, v6, "rate_limiting.ipv6_prefix_length", IPV6_PREFIX_MIN, 128, &v)) >= 0)
+        out->ipv6_prefix_length = (unsigned)v;
     return r;
 }

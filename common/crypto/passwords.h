@@ -66,6 +66,14 @@ int password_hash_with_salt(const struct config_passwords *cfg, const char *pass
 int password_verify(const struct config_passwords *cfg, unsigned version, const char *hash,
                     const char *password, size_t len, bool *upgrade);
 
+/* The cost of password_verify() without a stored hash: hashes password with the current scheme
+ * (the parameters a hash of that scheme is verified with: argon2id's m, t and p, bcrypt's cost,
+ * pbkdf2's rounds) and a fixed salt, and throws the result away. A login for an account that
+ * does not exist, is deactivated or has no password calls it in place of password_verify(), so
+ * that it takes as long as a wrong password for an account that does (docs/architecture.md).
+ * Always returns -EPERM (no match), or -EOPNOTSUPP when passwords are disabled. */
+int password_verify_dummy(const struct config_passwords *cfg, const char *password, size_t len);
+
 /* zxcvbn's score, 0 (guessable in under 10^3 guesses) to 4 (over 10^10). */
 int password_complexity(const char *password);
 

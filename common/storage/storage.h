@@ -79,8 +79,17 @@ int storage_check_migrations(struct storage *st);
 /* The version the database is at (0: empty) and the latest this binary knows. */
 int storage_schema_version(struct storage *st, unsigned *current, unsigned *latest);
 
-/* SQLite: a PASSIVE WAL checkpoint, run by masd-worker (services open with
- * wal_autocheckpoint=0 so that no request ever pays for a checkpoint). PostgreSQL: nothing. */
+/* The SQLite WAL's bounds (storage_sqlite.c). Past the soft bound masd-worker's checkpoint
+ * truncates the WAL; past the hard bound the connection that committed truncates it itself
+ * (at most once a second per process), so that the WAL stays bounded under any write flood
+ * even when masd-worker is slow or stopped. journal_size_limit is the soft bound. */
+#define STORAGE_SQLITE_WAL_SOFT_BYTES (16LL << 20)
+#define STORAGE_SQLITE_WAL_HARD_BYTES (64LL << 20)
+
+/* SQLite: a PASSIVE WAL checkpoint, then a TRUNCATE one when the WAL is still past
+ * STORAGE_SQLITE_WAL_SOFT_BYTES (a passive checkpoint never resets the WAL while writes keep
+ * coming). Run by masd-worker; services open with wal_autocheckpoint=0, so that a request pays
+ * for a checkpoint only past the hard bound. PostgreSQL: nothing. */
 int storage_checkpoint(struct storage *st);
 
 /* ---------------------------------------------------------------------------------------------
@@ -483,6 +492,21 @@ int storage_rate_limit_check(struct storage_tx *tx, const char *key, unsigned bu
 /* Deletes the rows whose TAT has passed (they mean the same as no row): masd-worker's clean-up.
  * *n (may be NULL): how many. */
 int storage_rate_limit_purge(struct storage_tx *tx, int64_t now, unsigned *n);
+
+/* Known login networks: the networks (addr_network(): an IPv4 address or an IPv6 prefix) a
+ * user logged in from successfully, with the time of the last such login. A client on one of
+ * them within STORAGE_LOGIN_NETWORK_TTL_MS is exempt from the user's per-account login limit,
+ * so that guessing from everywhere else cannot lock the owner out. */
+#define STORAGE_LOGIN_NETWORK_TTL_MS (30LL * 24 * 3600 * 1000)
+#define STORAGE_NETWORK_MAX          64
+/* Records a successful login of user_id from network at now (insert or move last_login_at). */
+int storage_login_network_record(struct storage_tx *tx, const char *user_id, const char *network,
+                                 int64_t now);
+/* 1 when user_id logged in from network after `since`, 0 when not. */
+int storage_login_network_known(struct storage_tx *tx, const char *user_id, const char *network,
+                                int64_t since);
+/* Deletes the rows of logins before `before`: masd-worker's clean-up. *n (may be NULL): how many. */
+int storage_login_network_purge(struct storage_tx *tx, int64_t before, unsigned *n);
 
 /* ---------------------------------------------------------------------------------------------
  * Job queue. A job is enqueued in the transaction of the change that needs it (so a rollback

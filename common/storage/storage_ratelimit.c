@@ -74,6 +74,44 @@ int storage_rate_limit_check(struct storage_tx *tx, const char *key, unsigned bu
     return 0;
 }
 
+STORAGE_STMT(network_record,
+             "INSERT INTO user_login_networks (user_id, network, last_login_at) VALUES ($1, $2, $3)"
+             " ON CONFLICT (user_id, network) DO UPDATE SET last_login_at = $3"
+             " WHERE user_login_networks.last_login_at < $3");
+STORAGE_STMT(network_known, "SELECT 1 FROM user_login_networks"
+                            " WHERE user_id = $1 AND network = $2 AND last_login_at > $3");
+STORAGE_STMT(network_purge, "DELETE FROM user_login_networks WHERE last_login_at < $1");
+
+int storage_login_network_record(struct storage_tx *tx, const char *user_id, const char *network, int64_t now)
+{
+    int r = storage_check_text("network", network, STORAGE_NETWORK_MAX, false);
+    return r < 0 ? r
+                 : sq_exec(tx, &network_record, SQ_ARGS(P_TEXT(user_id), P_TEXT(network), P_INT(now)), NULL);
+}
+
+static int read_nothing(struct sq *q, void *out)
+{
+    (void)q, (void)out;
+    return 0;
+}
+
+int storage_login_network_known(struct storage_tx *tx, const char *user_id, const char *network,
+                                int64_t since)
+{
+    int r = sq_one(tx, &network_known, SQ_ARGS(P_TEXT(user_id), P_TEXT(network), P_INT(since)), read_nothing,
+                   NULL);
+    return r == -ENOENT ? 0 : r < 0 ? r : 1;
+}
+
+int storage_login_network_purge(struct storage_tx *tx, int64_t before, unsigned *n)
+{
+    int64_t changes = 0;
+    int r = sq_exec(tx, &network_purge, SQ_ARGS(P_INT(before)), &changes);
+    if (n)
+        *n = r < 0 ? 0 : (unsigned)changes;
+    return r;
+}
+
 int storage_rate_limit_purge(struct storage_tx *tx, int64_t now, unsigned *n)
 {
     int64_t changes = 0;

@@ -268,10 +268,21 @@ static const char migration_3[] = "ALTER TABLE users ADD COLUMN device_sync_unti
                                   "ALTER TABLE users ADD COLUMN device_sync_holder TEXT;"
                                   "CREATE INDEX queue_jobs_completed_idx ON queue_jobs (completed_at);";
 
+/* The networks each user logged in from (storage_ratelimit.c): a client that logged in to an
+ * account before is exempt from the account's login limit. */
+static const char migration_4[] =
+    "CREATE TABLE user_login_networks ("
+    " user_id TEXT NOT NULL REFERENCES users (user_id),"
+    " network TEXT NOT NULL,"
+    " last_login_at BIGINT NOT NULL,"
+    " PRIMARY KEY (user_id, network));"
+    "CREATE INDEX user_login_networks_last_idx ON user_login_networks (last_login_at);";
+
 static const struct migration migrations[] = {
     {1, "initial schema", migration_1},
     {2, "client assertion jtis, config digests", migration_2},
     {3, "device-sync lock, job purge index", migration_3},
+    {4, "known login networks", migration_4},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

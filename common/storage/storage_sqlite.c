@@ -21,13 +21,25 @@
  * cost no system call per page, and every connection and process shares the one copy (RssFile,
  * not RssAnon). Pages still in the WAL are read from the WAL as before.
  *
- * Checkpoints: wal_autocheckpoint=0, so a request never pays for copying the WAL into the
- * database; masd-worker calls storage_checkpoint() (PASSIVE: it never blocks writers). In
- * WAL mode with synchronous=NORMAL the database file itself is fsynced at each checkpoint. */
+ * Checkpoints: wal_autocheckpoint=0, so a request does not pay for copying the WAL into the
+ * database; masd-worker calls storage_checkpoint() every second (PASSIVE: it never blocks
+ * writers). Under a steady stream of writes a passive checkpoint never catches up with the last
+ * frame, and the WAL is only reset when one does, so it would grow without bound (a flood of
+ * logins from new addresses writes a rate-limit row each). Hence the bounds in storage.h:
+ * past STORAGE_SQLITE_WAL_SOFT_BYTES the worker runs a TRUNCATE checkpoint (it waits for the
+ * write lock and for readers to leave the WAL, then empties it); past
+ * STORAGE_SQLITE_WAL_HARD_BYTES the committing connection runs one itself from SQLite's WAL
+ * hook, the safety net when the worker cannot keep up or is not running; journal_size_limit
+ * caps what a reset WAL keeps on disk. In WAL mode with synchronous=NORMAL the database file
+ * itself is fsynced at each checkpoint. */
+#include "clock.h"
+#include "log.h"
 #include "storage_internal.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +98,47 @@ static int journal_mode_cb(void *arg, int n, char **values, char **names)
     return 0;
 }
 
+static int page_size_cb(void *arg, int n, char **values, char **names)
+{
+    (void)names;
+    if (n >= 1 && values[0])
+        *(long *)arg = strtol(values[0], NULL, 10);
+    return 0;
+}
+
+/* The database's page size (a WAL frame holds one page), 4096 if it cannot be read. */
+static long page_size(sqlite3 *db)
+{
+    long size = 0;
+    sqlite3_exec(db, "PRAGMA page_size", page_size_cb, &size, NULL);
+    return size > 0 ? size : 4096;
+}
+
+/* After every commit in WAL mode (SQLite's wal hook; arg: the hard bound in frames): past it,
+ * truncate the WAL now. One attempt at a time per process, and none for 100 ms after one that
+ * failed (a long reader), so that commits do not queue behind checkpoints that cannot finish;
+ * one that succeeds empties the WAL, so the next waits for another hard bound of writes. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    static atomic_flag running = ATOMIC_FLAG_INIT;
+    static _Atomic int64_t failed_at = INT64_MIN / 2, last_warned = INT64_MIN / 2;
+    if (frames < (intptr_t)arg)
+        return SQLITE_OK;
+    int64_t now = masd_monotonic_ms();
+    if (now - atomic_load(&failed_at) < 100 || atomic_flag_test_and_set(&running))
+        return SQLITE_OK;
+    int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    if (rc != SQLITE_OK)
+        atomic_store(&failed_at, masd_monotonic_ms());
+    atomic_flag_clear(&running);
+    int64_t prev = atomic_load(&last_warned);
+    if (now - prev >= 60000 && atomic_compare_exchange_strong(&last_warned, &prev, now))
+        log_warn("the SQLite WAL reached %d frames (the hard bound, %lld MiB): truncated in a request (%s); "
+                 "is masd-worker running and keeping up?",
+                 frames, STORAGE_SQLITE_WAL_HARD_BYTES >> 20, rc == SQLITE_OK ? "done" : sqlite3_errstr(rc));
+    return SQLITE_OK; /* the commit has happened either way */
+}
+
 /* The file is created 0600 before SQLite opens it: it holds password hashes, and SQLite gives
  * the -wal and -shm files the main file's mode. */
 static int create_file(struct storage_conn *c)
@@ -133,10 +186,16 @@ static int sqlite_connect(struct storage *st, struct storage_conn *c)
         r = sqlite_error(c, rc, "PRAGMA journal_mode=WAL");
     else if (strcmp(mode, "wal") != 0)
         r = storage_fail(-EIO, "%s: cannot switch to WAL mode (journal_mode is '%s')", st->describe, mode);
+    char limit[64];
+    snprintf(limit, sizeof(limit), "PRAGMA journal_size_limit=%lld", STORAGE_SQLITE_WAL_SOFT_BYTES);
     if (r >= 0)
         r = exec(c, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=0;"
                     " PRAGMA trusted_schema=OFF; PRAGMA mmap_size=" STORAGE_SQLITE_MMAP_SIZE
                     "; PRAGMA cache_size=" STORAGE_SQLITE_CACHE_SIZE);
+    if (r >= 0)
+        r = exec(c, limit);
+    if (r >= 0)
+        sqlite3_wal_hook(db, wal_hook, (void *)(intptr_t)(STORAGE_SQLITE_WAL_HARD_BYTES / page_size(db)));
     if (r < 0)
         sqlite_disconnect(c);
     return r;
@@ -315,6 +374,14 @@ int storage_checkpoint(struct storage *st)
     int r = storage_conn_get(st, &c);
     if (r < 0)
         return r;
-    int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    return rc == SQLITE_OK ? 0 : sqlite_error(c, rc, "checkpoint");
+    int log_frames = 0;
+    int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames, NULL);
+    if ((rc & 0xff) == SQLITE_BUSY)
+        return 0; /* another connection is checkpointing (a service past the hard bound) */
+    if (rc != SQLITE_OK)
+        return sqlite_error(c, rc, "checkpoint");
+    if ((int64_t)log_frames * page_size(c->db) <= STORAGE_SQLITE_WAL_SOFT_BYTES)
+        return 0;
+    rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : sqlite_error(c, rc, "truncating checkpoint");
 }

@@ -7,9 +7,11 @@
  * Several workers, on one host or many, share a database safely: a claim is one transaction
  * (BEGIN IMMEDIATE on SQLite, FOR UPDATE SKIP LOCKED on PostgreSQL).
  *
- * The main thread does the upkeep: a passive WAL checkpoint every CHECKPOINT_EVERY_MS (services
- * open SQLite with wal_autocheckpoint=0), and every PURGE_EVERY_MS deletes expired rate-limit
- * rows, expired client-assertion jtis and jobs finished more than JOB_KEEP_MS ago.
+ * The main thread does the upkeep: a WAL checkpoint every CHECKPOINT_EVERY_MS (services open
+ * SQLite with wal_autocheckpoint=0): passive, and truncating once the WAL passes its soft bound
+ * (storage_checkpoint), and every PURGE_EVERY_MS deletes expired rate-limit
+ * rows, expired client-assertion jtis, jobs finished more than JOB_KEEP_MS ago and login
+ * networks not logged in from for STORAGE_LOGIN_NETWORK_TTL_MS.
  *
  * Long-running, Type=notify: READY=1 once the database and the homeserver connection are set
  * up; on SIGTERM it stops claiming, lets running jobs finish (each bounded by the homeserver
@@ -34,7 +36,7 @@
 #include <unistd.h>
 
 #define POLL_MS             1000 /* an idle thread looks for due jobs this often (MAS: ~1 s) */
-#define CHECKPOINT_EVERY_MS 10000
+#define CHECKPOINT_EVERY_MS 1000 /* cheap when idle; keeps the WAL near its soft bound under floods */
 #define PURGE_EVERY_MS      60000
 #define JOB_KEEP_MS         (7LL * 24 * 3600 * 1000) /* finished jobs stay a week, for masctl and people */
 #define MAX_THREADS         64
@@ -155,7 +157,7 @@ static void *job_thread(void *arg)
 }
 
 struct purge_counts {
-    unsigned rate_limits, jtis, jobs;
+    unsigned rate_limits, jtis, jobs, networks;
 };
 
 static int purge_tx(struct storage_tx *tx, void *arg)
@@ -167,6 +169,8 @@ static int purge_tx(struct storage_tx *tx, void *arg)
         r = storage_jti_purge(tx, now, &p->jtis);
     if (r >= 0)
         r = storage_job_purge(tx, now - JOB_KEEP_MS, &p->jobs);
+    if (r >= 0)
+        r = storage_login_network_purge(tx, now - STORAGE_LOGIN_NETWORK_TTL_MS, &p->networks);
     return r;
 }
 
@@ -183,9 +187,9 @@ static void upkeep(int64_t *next_checkpoint, int64_t *next_purge)
         struct purge_counts p = {0};
         if (storage_tx(st, STORAGE_TX_WRITE, purge_tx, &p) < 0)
             log_warn("clean-up: %s", storage_last_error());
-        else if (p.rate_limits || p.jtis || p.jobs)
-            log_info("clean-up: %u rate-limit rows, %u jtis, %u finished jobs", p.rate_limits, p.jtis,
-                     p.jobs);
+        else if (p.rate_limits || p.jtis || p.jobs || p.networks)
+            log_info("clean-up: %u rate-limit rows, %u jtis, %u finished jobs, %u login networks",
+                     p.rate_limits, p.jtis, p.jobs, p.networks);
     }
 }
 

@@ -26,7 +26,7 @@ J='content-type: application/json'
 # over TCP (127.0.0.1); test clients connect from other loopback addresses.
 config()
 {
-    local file=$1 uri=$2 port=$3 schemes=$4 sock=${5:-} pp=${6:-}
+    local file=$1 uri=$2 port=$3 schemes=$4 sock=${5:-} pp=${6:-} limits=${7:-}
     {
         printf 'http:\n  public_base: https://%s/\n  trusted_proxies: [127.0.0.1/32]\n' "$ORIGIN"
         printf '  listeners:\n    - name: oauth\n'
@@ -37,6 +37,7 @@ config()
         printf 'database:\n  uri: "%s"\n' "$uri"
         printf 'matrix:\n  homeserver: example.com\n  secret: %s\n  endpoint: %s\n' "$HS_SECRET" "$HS_ENDPOINT"
         printf 'passwords:\n  schemes:\n%s\n' "$schemes"
+        [ -n "$limits" ] && printf 'rate_limiting:\n%s\n' "$limits"
         secrets_yaml
     } >"$file"
 }
@@ -99,6 +100,12 @@ malformed()
     check "$b: login with a 70 KB body: 413 M_TOO_LARGE" matrix_error m8 413 M_TOO_LARGE
     call m9 $ip -X POST "$L" -H "$J" --data-binary '{"a":1,"a":2}'
     check "$b: login with duplicate keys: 400 M_NOT_JSON" matrix_error m9 400 M_NOT_JSON
+    call m9d $ip -X POST "$L" -H "$J" --data-binary "$(login_body alice "$PW" ',"device_id":"two words"')"
+    check "$b: login with a device_id no scope token can carry (space): 400 M_INVALID_PARAM" \
+        matrix_error m9d 400 M_INVALID_PARAM
+    call m9e $ip -X POST "$L" -H "$J" --data-binary "$(login_body alice "$PW" ',"device_id":"line\nbreak\u00e9"')"
+    check "$b: login with a device_id with a newline and non-ASCII: 400 M_INVALID_PARAM" \
+        matrix_error m9e 400 M_INVALID_PARAM
     call m9b $ip -X GET "$base/_matrix/client/v3/logout"
     check "$b: GET /logout: 405 M_UNRECOGNIZED with Allow" \
         eval "matrix_error m9b 405 M_UNRECOGNIZED && expect_match \"\$(header $T/m9b.h allow)\" POST"
@@ -253,19 +260,91 @@ sessions()
         eval "json_expect $T/up-1.b 'd.access_token' && json_expect $T/up-2.b 'd.user_id === \"@erin:example.com\"'"
 }
 
+# Login answers say nothing about which accounts exist (the timing included) or are locked:
+# an unknown user's wrong password runs a dummy verification of the current scheme's cost, so
+# it takes at least half as long as a known user's (median of 3 each, from fresh addresses);
+# a locked user with a wrong password is answered as any wrong password.
+no_account_oracle()
+{
+    local b=$1 u1=http://127.0.0.1:$2 i known=() unknown=()
+    for i in 1 2 3; do
+        known+=("$(curl -sS -o /dev/null -w '%{time_total}' --interface 127.0.0.2$i -X POST "$u1/_matrix/client/v3/login" \
+            -H "$J" --data-binary "$(login_body alice wrong-password)")")
+        unknown+=("$(curl -sS -o /dev/null -w '%{time_total}' --interface 127.0.0.3$i -X POST "$u1/_matrix/client/v3/login" \
+            -H "$J" --data-binary "$(login_body nosuchuser$i wrong-password)")")
+    done
+    note "$b: wrong password: known user ${known[*]} s, unknown user ${unknown[*]} s"
+    check "$b: an unknown user's wrong password takes >= 50% of a known user's (dummy verification)" \
+        node -e 'const m = a => a.map(Number).sort((x, y) => x - y)[1];
+                 const k = m(process.argv[1].split(" ")), u = m(process.argv[2].split(" "));
+                 console.log("median known", k, "unknown", u); process.exit(u >= k / 2 ? 0 : 1)' "${known[*]}" "${unknown[*]}"
+    login locked-wrong 127.0.0.18 "$u1" carol wrong-password
+    check "$b: a locked user with a wrong password: 403 M_FORBIDDEN, as any wrong password" \
+        matrix_error locked-wrong 403 M_FORBIDDEN
+}
+
+# The login limits of IPv6 clients and of one account (a process with per_account burst 3):
+# every address of one /64 is one client; guessing one account's password from many networks
+# is still limited, for an unknown name alike; the owner, on a network that logged in before,
+# still gets in. Requests come from nginx's trusted address with X-Forwarded-For.
+ipv6_and_account_limits()
+{
+    local b=$1 u=http://127.0.0.1:$2 i
+    xlogin() { call "$1" 127.0.0.1 -X POST "$u/_matrix/client/v3/login" -H "$J" -H "X-Forwarded-For: $2" \
+        --data-binary "$(login_body "$3" "$4")"; }
+    for i in 1 2 3 4; do xlogin v6-$i "2001:db8:5:5::$i" "v6user$i" wrong; done
+    xlogin v6-other "2001:db8:5:6::1" v6user5 wrong
+    check "$b: 4 addresses of one IPv6 /64: the 4th is 429 (the /64 is one client)" \
+        eval "matrix_error v6-3 403 M_FORBIDDEN && matrix_error v6-4 429 M_LIMIT_EXCEEDED"
+    check "$b: ... while the next /64 has its own bucket" matrix_error v6-other 403 M_FORBIDDEN
+    xlogin own-1 "2001:db8:0:1::5" grace "$PW"
+    check "$b: the owner logs in from 2001:db8:0:1::/64" json_expect "$T/own-1.b" 'd.access_token'
+    for i in 1 2 3 4; do xlogin atk-$i "2001:db8:1:$i::1" grace wrong; done
+    check "$b: guessing grace's password from 4 networks: limited per account (429 by the 3rd)" \
+        eval "matrix_error atk-2 403 M_FORBIDDEN && matrix_error atk-3 429 M_LIMIT_EXCEEDED && matrix_error atk-4 429 M_LIMIT_EXCEEDED"
+    xlogin own-2 "2001:db8:0:1::99" grace "$PW"
+    check "$b: ... the owner, on the /64 that logged in before, still gets in" json_expect "$T/own-2.b" 'd.access_token'
+    xlogin own-3 "2001:db8:0:2::1" grace "$PW"
+    check "$b: ... a network that never logged in stays limited, right password or not" \
+        matrix_error own-3 429 M_LIMIT_EXCEEDED
+    for i in 1 2 3 4; do xlogin ghost-$i "2001:db8:2:$i::1" ghost wrong; done
+    check "$b: an unknown name is limited alike (a 429 does not tell that an account exists)" \
+        eval "matrix_error ghost-3 403 M_FORBIDDEN && matrix_error ghost-4 429 M_LIMIT_EXCEEDED"
+}
+
+# A locked user's refresh is refused and changes nothing: after the unlock the same refresh
+# token still works (it was not consumed).
+locked_refresh()
+{
+    local b=$1 p1=$2 cfg=$3 u1=http://127.0.0.1:$2
+    login lr-0 127.0.0.17 "$u1" frank "$PW" ',"refresh_token":true'
+    local rt
+    rt=$(token lr-0 refresh_token)
+    "$MASCTL_BIN" -c "$cfg" manage lock-user frank >"$T/$b/lock-frank.log" 2>&1
+    call lr-1 127.0.0.17 -X POST "$u1/_matrix/client/v3/refresh" -H "$J" --data-binary "{\"refresh_token\":\"$rt\"}"
+    check "$b: a locked user's refresh: 401 M_USER_LOCKED" matrix_error lr-1 401 M_USER_LOCKED
+    "$MASCTL_BIN" -c "$cfg" manage unlock-user frank >>"$T/$b/lock-frank.log" 2>&1
+    call lr-2 127.0.0.17 -X POST "$u1/_matrix/client/v3/refresh" -H "$J" --data-binary "{\"refresh_token\":\"$rt\"}"
+    check "$b: ... changed nothing: after the unlock the same refresh token works" \
+        eval "expect_eq \"\$(status $T/lr-2.h)\" 200 && json_expect $T/lr-2.b 'd.access_token && d.refresh_token'"
+}
+
 # run_backend NAME DB-URI [DROP-SQL-URI DBNAME]: the whole scenario on one database.
 run_backend()
 {
     local b=$1 uri=$2 admin=${3:-} dbname=${4:-}
-    local p1 p2 ng pp dir=$T/$b
-    p1=$(free_port) p2=$(free_port) ng=$(free_port) pp=$(free_port)
+    local p1 p2 p3 ng pp dir=$T/$b
+    p1=$(free_port) p2=$(free_port) p3=$(free_port) ng=$(free_port) pp=$(free_port)
     mkdir -p "$dir"
     config "$dir/oauth1.yaml" "$uri" "$p1" "$ARGON_BCRYPT" "$T/run/oauth.sock" "$pp"
     config "$dir/oauth2.yaml" "$uri" "$p2" "$ARGON_ONLY"
     config "$dir/bcrypt.yaml" "$uri" "$p2" "$BCRYPT_ONLY"
+    config "$dir/oauth3.yaml" "$uri" "$p3" "$ARGON_ONLY" "" "" '  login:
+    per_account: {burst: 3, per_second: 0.001}'
+
     check "$b: masd-oauth refuses to start before \`masctl database migrate\`" refuses_unmigrated "$dir/oauth1.yaml"
     local M=("$MASCTL_BIN" -c "$dir/oauth1.yaml")
-    if ! { "${M[@]}" database migrate && for u in alice carol dave; do
+    if ! { "${M[@]}" database migrate && for u in alice carol dave frank grace; do
         "${M[@]}" manage register-user -y -p "$PW" --ignore-password-complexity "$u" || exit 1
     done && "$MASCTL_BIN" -c "$dir/bcrypt.yaml" manage register-user -y -p "$PW" --ignore-password-complexity erin &&
         "${M[@]}" manage lock-user carol && "${M[@]}" manage lock-user --deactivate dave; } >"$dir/masctl.log" 2>&1; then
@@ -274,6 +353,7 @@ run_backend()
     fi
     masd_start oauth1-$b "$OAUTH_BIN" "$dir/oauth1.yaml" 127.0.0.1:$p1 "$T/run/oauth.sock" 127.0.0.1:$pp || return
     masd_start oauth2-$b "$OAUTH_BIN" "$dir/oauth2.yaml" 127.0.0.1:$p2 || return
+    masd_start oauth3-$b "$OAUTH_BIN" "$dir/oauth3.yaml" 127.0.0.1:$p3 || return
     render_nginx_snippets "$dir/nginx/masd" -e "s|listen 443 ssl http2;|listen 127.0.0.1:$ng ssl http2;|" \
         -e '/listen \[::\]:443/d'
     nginx_main_conf "$dir/nginx" "
@@ -296,6 +376,9 @@ run_backend()
     rate_limits "$b" "$base" "$p1" "$p2"
     sessions "$b" "$p1" "$p2"
     introspection_lifecycle "$b" "$p1"
+    locked_refresh "$b" "$p1" "$dir/oauth1.yaml"
+    no_account_oracle "$b" "$p1"
+    ipv6_and_account_limits "$b" "$p3"
     haproxy_rate_limits "$b" "$pp"
     http health "http://127.0.0.1:$p1/health"
     check "$b: health 200 with the database up" expect_eq "$(status "$T/health.h")" 200
@@ -310,6 +393,7 @@ run_backend()
     check "$b: nginx logged no upstream error" expect_file_lacks "$dir/nginx/error.log" '\[(error|crit|alert|emerg)\]'
     masd_stop oauth1-$b
     masd_stop oauth2-$b
+    masd_stop oauth3-$b
 }
 
 run_backend sqlite "sqlite://$T/masd.db"

@@ -277,8 +277,39 @@ static void test_cidr_list_contains(void)
     CHECK(!cidr_list_contains(list, 3, &a));
 }
 
+/* The network a client counts as in per-IP limits: IPv4 as it is, IPv6 by its prefix. */
+static const char *network(const char *s, unsigned prefix)
+{
+    static char buf[MASD_NETWORK_STRLEN];
+    struct masd_addr a;
+    if (addr_parse(masd_str_from(s), &a) < 0)
+        return "(bad)";
+    const char *n = addr_network(&a, prefix, buf);
+    return n ? n : "(none)";
+}
+
+static void test_addr_network(void)
+{
+    CHECK_STR(network("192.0.2.7", 64), "192.0.2.7");
+    CHECK_STR(network("::ffff:192.0.2.7", 64), "192.0.2.7");
+    CHECK_STR(network("2001:db8:1:2:3:4:5:6", 64), "2001:db8:1:2::/64");
+    CHECK_STR(network("2001:db8:1:2:ffff:ffff:ffff:ffff", 64), "2001:db8:1:2::/64");
+    CHECK_STR(network("2001:db8:1:2:3:4:5:6", 48), "2001:db8:1::/48");
+    CHECK_STR(network("2001:db8:1:2:3:4:5:6", 56), "2001:db8:1::/56");
+    CHECK_STR(network("2001:db8:1:2ff:3:4:5:6", 56), "2001:db8:1:200::/56");
+    CHECK_STR(network("2001:db8:1:2:3:4:5:6", 60), "2001:db8:1::/60");
+    CHECK_STR(network("2001:db8:1:2:3:4:5:6", 128), "2001:db8:1:2:3:4:5:6");
+    CHECK_STR(network("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 127),
+              "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127");
+    char buf[MASD_NETWORK_STRLEN];
+    struct masd_addr u = {.family = AF_UNIX}, none = {.family = AF_UNSPEC};
+    CHECK(addr_network(&u, 64, buf) == NULL);
+    CHECK(addr_network(&none, 64, buf) == NULL);
+}
+
 int main(void)
 {
+    test_addr_network();
     test_addr_parse_accepts_bare_literals();
     test_addr_parse_canonicalises_v4_mapped();
     test_addr_parse_rejects_anything_else();

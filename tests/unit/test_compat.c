@@ -123,6 +123,36 @@ static void test_login_parse(void)
     check_login_error(body, 400, "M_INVALID_PARAM");
 }
 
+/* Device IDs that no scope token can carry are refused at login (400 M_INVALID_PARAM). */
+static void test_device_ids(void)
+{
+    static const char *const bad[] = {
+        "\"has space\"",  "\"quote\\\"d\"", "\"back\\\\slash\"", "\"new\\nline\"",  "\"tab\\there\"",
+        "\"caf\\u00e9\"", "\"\\u202eRTL\"", "\"del\\u007f\"",    "\"nul\\u0000x\"",
+    };
+    char body[256];
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(body, sizeof(body),
+                 "{\"type\":\"m.login.password\",\"user\":\"a\",\"password\":\"x\",\"device_id\":%s}",
+                 bad[i]);
+        struct compat_login_request in;
+        json_t *doc;
+        const char *code = login(body, &in, &doc);
+        json_decref(doc);
+        /* jansson refuses \u0000 itself (M_NOT_JSON); everything else is the parser's 400 */
+        CHECK(strcmp(code, "M_INVALID_PARAM") == 0 || (i == 8 && strcmp(code, "M_NOT_JSON") == 0));
+        if (strcmp(code, "M_INVALID_PARAM") != 0 && i != 8)
+            fprintf(stderr, "accepted device_id %s: %s\n", bad[i], code);
+        CHECK_INT(err.status, 400);
+    }
+    static const char *const good[] = {"ABCDEFGHIJ", "a", "dev-1.2_3~!$&'()*+,;=:@/", "#%<>?[]^`{|}"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        CHECK(compat_device_id_ok(good[i]));
+    CHECK(!compat_device_id_ok(""));
+    CHECK(!compat_device_id_ok("a b"));
+    CHECK(!compat_device_id_ok("\xc3\xa9"));
+}
+
 static const char *username(const char *user)
 {
     static char out[64];
@@ -175,11 +205,13 @@ static void test_config_sections(void)
         CHECK_INT(cfg->rate_limiting.login_per_account.burst, 1800);
         CHECK(cfg->rate_limiting.login_per_account.per_second == 0.5);
         CHECK_INT(cfg->rate_limiting.email_attempt_per_session.burst, 10);
+        CHECK_INT(cfg->rate_limiting.ipv6_prefix_length, 64);
         CHECK_INT(cfg->n_warnings, 0);
     }
     config_free(cfg);
     cfg = load("matrix:\n  homeserver: example.com\n  secret: abc\n  kind: synapse_modern\n"
-               "rate_limiting:\n  login:\n    per_ip:\n      burst: 5\n    per_account: {per_second: 2.5}\n",
+               "rate_limiting:\n  ipv6_prefix_length: 48\n  login:\n    per_ip:\n      burst: 5\n"
+               "    per_account: {per_second: 2.5}\n",
                &error);
     CHECK(cfg != NULL);
     if (cfg) {
@@ -189,6 +221,7 @@ static void test_config_sections(void)
         CHECK_INT(cfg->rate_limiting.login_per_ip.burst, 5);
         CHECK(cfg->rate_limiting.login_per_ip.per_second == 0.05);
         CHECK(cfg->rate_limiting.login_per_account.per_second == 2.5);
+        CHECK_INT(cfg->rate_limiting.ipv6_prefix_length, 48);
         CHECK_INT(cfg->n_warnings, 0);
     }
     config_free(cfg);
@@ -200,6 +233,10 @@ static void test_config_sections(void)
         "rate_limiting:\n  login:\n    per_ip:\n      per_second: fast\n",
         "rate_limiting:\n  login:\n    per_ip:\n      burst: 0\n",
         "rate_limiting:\n  login:\n    per_ip:\n      rate: 1\n",
+        "rate_limiting:\n  ipv6_prefix_length: 31\n",
+        "rate_limiting:\n  ipv6_prefix_length: 129\n",
+        "rate_limiting:\n  ipv6_prefix_length: /64\n",
+        "rate_limiting:\n  ipv6_prefix_length: 64.5\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         cfg = load(bad[i], &error);
@@ -215,6 +252,7 @@ int main(void)
 {
     test_body_rules();
     test_login_parse();
+    test_device_ids();
     test_usernames();
     test_bearer();
     test_config_sections();

@@ -71,6 +71,42 @@ static void test_argon2id_format(void)
     free(h2);
 }
 
+/* The dummy verification of a login for an unknown account costs what a wrong password costs
+ * for an account with a hash of the current scheme: each scheme, best of 3 (the machine may be
+ * busy), at least half the real verification's time. */
+static void test_dummy_verify(void)
+{
+    struct config_password_scheme all[] = {
+        scheme(3, PASSWORD_ARGON2ID, 0, MAS_PEPPER, true),
+        scheme(2, PASSWORD_BCRYPT, 8, NULL, false),
+        scheme(1, PASSWORD_PBKDF2, 50000, NULL, false),
+    };
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        struct config_passwords cfg = passwords(&all[i], 1);
+        char *h = NULL;
+        unsigned version;
+        bool upgrade;
+        CHECK_INT(password_hash(&cfg, "right", 5, &h, &version), 0);
+        double real = 1e9, dummy = 1e9;
+        for (int k = 0; k < 3; k++) {
+            double t0 = now_ms();
+            CHECK_INT(password_verify(&cfg, version, h, "wrong", 5, &upgrade), -EPERM);
+            double t1 = now_ms();
+            CHECK_INT(password_verify_dummy(&cfg, "wrong", 5), -EPERM);
+            double t2 = now_ms();
+            real = t1 - t0 < real ? t1 - t0 : real;
+            dummy = t2 - t1 < dummy ? t2 - t1 : dummy;
+        }
+        fprintf(stderr, "scheme %zu: verify %.1f ms, dummy %.1f ms\n", i, real, dummy);
+        CHECK(dummy >= real / 2);
+        CHECK_INT(password_verify_dummy(&cfg, "right", 5), -EPERM); /* never a match */
+        free(h);
+    }
+    struct config_passwords off = passwords(all, 1);
+    off.enabled = false;
+    CHECK_INT(password_verify_dummy(&off, "x", 1), -EOPNOTSUPP);
+}
+
 /* Hashes of "hunter2" from MAS's own snapshot tests (argon2 0.4 defaults then: m=4096, t=3). */
 static void test_mas_vectors(void)
 {
@@ -565,6 +601,7 @@ int main(int argc, char **argv)
         return check_report(__FILE__);
     }
     test_argon2id_format();
+    test_dummy_verify();
     test_mas_vectors();
     test_synapse_bcrypt_upgrade();
     test_bcrypt_round_trip();

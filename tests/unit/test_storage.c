@@ -2,6 +2,7 @@
  * one-active-session-per-device rule, transactions that never half-commit. Every case runs on
  * SQLite and on PostgreSQL. */
 #include "storage_test.h"
+#include <sys/stat.h>
 #include "token.h"
 
 static const int64_t NOW = 1700000000000;
@@ -369,10 +370,92 @@ static void test_hash_and_fold(void)
     CHECK_STR(cut, "ab"); /* never half a character */
 }
 
+/* Known login networks: recorded on a successful login, known within the window, purged. */
+static void test_login_networks(struct storage *st)
+{
+    struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_DURABLE);
+    struct storage_user u;
+    CHECK_INT(storage_user_create(tx, "netuser", false, NOW, &u), 0);
+    CHECK_INT(test_tx_end(tx, true), 0);
+    tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    CHECK_INT(storage_login_network_known(tx, u.id, "2001:db8:1:2::/64", 0), 0);
+    CHECK_INT(storage_login_network_record(tx, u.id, "2001:db8:1:2::/64", NOW), 0);
+    CHECK_INT(storage_login_network_record(tx, u.id, "192.0.2.7", NOW + 100), 0);
+    CHECK_INT(storage_login_network_record(tx, u.id, "192.0.2.7", NOW + 50), 0); /* never moves back */
+    CHECK_INT(storage_login_network_known(tx, u.id, "2001:db8:1:2::/64", NOW - 1), 1);
+    CHECK_INT(storage_login_network_known(tx, u.id, "2001:db8:1:2::/64", NOW), 0); /* after `since` only */
+    CHECK_INT(storage_login_network_known(tx, u.id, "192.0.2.7", NOW + 99), 1);
+    CHECK_INT(storage_login_network_known(tx, u.id, "192.0.2.8", 0), 0);
+    CHECK_INT(storage_login_network_known(tx, "01ARZ3NDEKTSV4RRFFQ69G5FAV", "192.0.2.7", 0), 0);
+    CHECK_INT(storage_login_network_record(tx, u.id, "2001:db8:1:2::/64", NOW + 200), 0);
+    CHECK_INT(storage_login_network_known(tx, u.id, "2001:db8:1:2::/64", NOW + 199), 1);
+    unsigned n = 9;
+    CHECK_INT(storage_login_network_purge(tx, NOW + 150, &n), 0);
+    CHECK_INT(n, 1); /* 192.0.2.7 at NOW + 100 */
+    CHECK_INT(storage_login_network_known(tx, u.id, "192.0.2.7", 0), 0);
+    CHECK_INT(storage_login_network_known(tx, u.id, "2001:db8:1:2::/64", 0), 1);
+    CHECK_INT(test_tx_end(tx, true), 0);
+}
+
+/* The SQLite WAL stays bounded without masd-worker: writes past STORAGE_SQLITE_WAL_HARD_BYTES
+ * make the committing connection truncate it; storage_checkpoint() truncates it past the soft
+ * bound (a passive checkpoint alone never empties it). ~100 MiB of writes, 1 MiB a commit. */
+struct wal_fill {
+    int round;
+};
+
+static int wal_fill_fn(struct storage_tx *tx, void *arg)
+{
+    struct wal_fill *f = arg;
+    char key[420];
+    int64_t retry;
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof(key), "wal-test:%d:%d:%0400d", f->round, i, 0);
+        int r = storage_rate_limit_check(tx, key, 1, 1, NOW, &retry);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static long long wal_size(const char *uri)
+{
+    char path[600];
+    struct stat sb;
+    snprintf(path, sizeof(path), "%s-wal", uri + strlen("sqlite://"));
+    return stat(path, &sb) < 0 ? 0 : (long long)sb.st_size;
+}
+
+static void test_wal_bounded(void)
+{
+    char uri[512];
+    test_db(STORAGE_SQLITE, "wal", uri, sizeof(uri));
+    struct storage *st = test_open(uri);
+    long long peak = 0, written = 0;
+    struct wal_fill f = {0};
+    for (f.round = 0; f.round < 100; f.round++) {
+        long long before = wal_size(uri);
+        CHECK_INT(storage_tx(st, STORAGE_TX_WRITE, wal_fill_fn, &f), 0);
+        long long after = wal_size(uri);
+        written += after > before ? after - before : 0;
+        peak = after > peak ? after : peak;
+    }
+    fprintf(stderr, "WAL: peak %lld MiB after %lld MiB of growth\n", peak >> 20, written >> 20);
+    CHECK(written > STORAGE_SQLITE_WAL_HARD_BYTES);             /* the bound was reached */
+    CHECK(peak <= STORAGE_SQLITE_WAL_HARD_BYTES + (4LL << 20)); /* and held: one commit over */
+    for (f.round = 100; wal_size(uri) <= STORAGE_SQLITE_WAL_SOFT_BYTES && f.round < 200; f.round++)
+        CHECK_INT(storage_tx(st, STORAGE_TX_WRITE, wal_fill_fn, &f), 0);
+    CHECK(wal_size(uri) > STORAGE_SQLITE_WAL_SOFT_BYTES);
+    CHECK_INT(storage_checkpoint(st), 0);
+    CHECK_INT(wal_size(uri), 0);
+    storage_close(st);
+}
+
 int main(void)
 {
     test_init();
     test_hash_and_fold();
+    test_wal_bounded();
     enum storage_backend backends[2];
     int n = test_backends(backends);
     for (int i = 0; i < n; i++) {
@@ -388,6 +471,7 @@ int main(void)
         test_browser_sessions(st);
         test_devices(st);
         test_compat_tokens(st);
+        test_login_networks(st);
         test_durability_settings(st);
         CHECK_INT(storage_checkpoint(st), 0); /* what masd-worker runs */
         storage_close(st);

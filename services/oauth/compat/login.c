@@ -1,12 +1,24 @@
 /* GET and POST /_matrix/client/{version}/login (MAS: crates/handlers/src/compat/login.rs).
  *
  * A password login runs in three steps, each handed back to the event loop before the next:
- * on the worker pool the per-IP limit (before the user lookup, so a 429 never tells whether an
- * account exists), the lookup and the per-account limit; on the password-hashing thread the
- * check; on the outbound pool the session, in one write transaction, and then its device on the
- * homeserver (hs_device_create), so the client never holds a token the homeserver would refuse.
- * No worker thread ever waits for a hash or for the homeserver, so neither a login storm nor a
- * slow homeserver can take the pool from introspection.
+ * on the worker pool the per-IP limit, the lookup and the per-account limit; on the
+ * password-hashing thread the check; on the outbound pool the session, in one write transaction,
+ * and then its device on the homeserver (hs_device_create), so the client never holds a token
+ * the homeserver would refuse. No worker thread ever waits for a hash or for the homeserver, so
+ * neither a login storm nor a slow homeserver can take the pool from introspection.
+ *
+ * The rule every password login follows (this one, and the HTML login to come): nothing in the
+ * answer or its timing may tell whether an account exists, or is locked, to someone who does not
+ * know its password (docs/architecture.md). So:
+ *  1. the per-IP limit comes before the lookup (a 429 then says nothing about the account);
+ *  2. an account that does not exist, is deactivated or has no password goes on as if it had a
+ *     password: the per-account limit is keyed by the folded username, not the user ID, and the
+ *     hashing thread runs password_verify_dummy(), a verification of the current scheme's cost;
+ *  3. the lock is checked only after a right password: a locked account with a wrong password
+ *     gets the same 403 M_FORBIDDEN as any wrong password (MAS answers M_USER_LOCKED first).
+ * The per-account limit stops guessing spread over many addresses; a client on a network that
+ * logged in to the account successfully in the last 30 days (storage_login_network_known) is
+ * exempt from it, so that such guessing cannot lock the owner out.
  *
  * With matrix.kind synapse_read_only masd cannot create devices: password login is not offered
  * and is refused with a clear error before any work. */
@@ -38,11 +50,12 @@ struct login_job {
     char device_id[STORAGE_DEVICE_ID_MAX + 1]; /* "" until drawn */
     char *display_name, *user_agent;
     bool refresh;
-    char ip_key[32 + MASD_ADDR_STRLEN];
+    char network[MASD_NETWORK_STRLEN]; /* addr_network() of the client, "" without an address */
+    char ip_key[32 + MASD_NETWORK_STRLEN];
     /* the job's own state */
     struct storage_user user;
     struct storage_password pw;
-    bool has_password, upgrade;
+    bool has_password, dummy, upgrade;
     char *new_hash;
     unsigned new_version;
     int verify;
@@ -67,14 +80,14 @@ static void login_job_free(struct login_job *j)
     free(j);
 }
 
-/* Per IP, then (for an existing, usable account) per account, then the lookup's result. */
+/* Per IP, the lookup, per account (unless the client's network is known), the password row. */
 static int login_precheck(struct storage_tx *tx, void *arg)
 {
     struct login_job *j = arg;
     const struct config_rate_limiting *rl = &oauth_config->rate_limiting;
     int64_t now = masd_now();
-    char key[64];
-    j->outcome = LOGIN_OK, j->has_password = false;
+    char key[64 + STORAGE_USERNAME_MAX], folded[STORAGE_USERNAME_MAX + 1];
+    j->outcome = LOGIN_OK, j->has_password = false, j->dummy = true;
     int r = storage_rate_limit_check(tx, j->ip_key, rl->login_per_ip.burst, rl->login_per_ip.per_second, now,
                                      &j->retry_after_ms);
     if (r <= 0) {
@@ -82,29 +95,31 @@ static int login_precheck(struct storage_tx *tx, void *arg)
         return r;
     }
     r = j->username_too_long ? -ENOENT : storage_user_find(tx, j->username, &j->user);
-    if (r == -ENOENT || (r >= 0 && j->user.deactivated_at)) {
-        j->outcome = LOGIN_FORBIDDEN;
-        return 0;
-    }
-    if (r < 0)
+    if (r < 0 && r != -ENOENT)
         return r;
-    if (j->user.locked_at) {
-        j->outcome = LOGIN_LOCKED;
+    bool usable = r >= 0 && !j->user.deactivated_at, exempt = false;
+    if (usable && j->network[0]) {
+        r = storage_login_network_known(tx, j->user.id, j->network, now - STORAGE_LOGIN_NETWORK_TTL_MS);
+        if (r < 0)
+            return r;
+        exempt = r == 1;
+    }
+    if (!exempt && !j->username_too_long) { /* a too-long name cannot name an account */
+        storage_username_fold(j->username, folded);
+        snprintf(key, sizeof(key), "login.per_account:%s", folded);
+        r = storage_rate_limit_check(tx, key, rl->login_per_account.burst, rl->login_per_account.per_second,
+                                     now, &j->retry_after_ms);
+        if (r <= 0) {
+            j->outcome = LOGIN_LIMITED;
+            return r;
+        }
+    }
+    if (!usable)
         return 0;
-    }
-    snprintf(key, sizeof(key), "login.per_account:%s", j->user.id);
-    r = storage_rate_limit_check(tx, key, rl->login_per_account.burst, rl->login_per_account.per_second, now,
-                                 &j->retry_after_ms);
-    if (r <= 0) {
-        j->outcome = LOGIN_LIMITED;
-        return r;
-    }
     r = storage_password_get_active(tx, j->user.id, &j->pw);
-    if (r == -ENOENT) {
-        j->outcome = LOGIN_FORBIDDEN; /* no password set: as a wrong one */
-        return 0;
-    }
-    j->has_password = r >= 0;
+    if (r == -ENOENT)
+        return 0; /* no password set: as a wrong one, at the same cost */
+    j->has_password = r >= 0, j->dummy = r < 0;
     return r;
 }
 
@@ -113,7 +128,13 @@ static void login_verify(void *arg)
 {
     struct login_job *j = arg;
     const struct config_passwords *cfg = &oauth_config->passwords;
+    if (j->dummy) {
+        j->verify = password_verify_dummy(cfg, j->password, j->password_len);
+        return;
+    }
     j->verify = password_verify(cfg, j->pw.version, j->pw.hash, j->password, j->password_len, &j->upgrade);
+    if (j->user.locked_at)
+        j->upgrade = false; /* the login ends here (M_USER_LOCKED): nothing is written */
     if (j->verify == 0 && j->upgrade &&
         password_hash(cfg, j->password, j->password_len, &j->new_hash, &j->new_version) < 0) {
         log_warn("cannot re-hash the password of user %s with the newest scheme", j->user.id);
@@ -129,6 +150,8 @@ static int login_commit(struct storage_tx *tx, void *arg)
     int r = 0;
     if (j->upgrade)
         r = storage_password_add(tx, j->user.id, j->new_hash, j->new_version, j->pw.id, now, &upgraded);
+    if (r >= 0 && j->network[0])
+        r = storage_login_network_record(tx, j->user.id, j->network, now);
     if (r >= 0)
         r = compat_session_start(tx, &j->user, j->device_id, j->display_name, j->user_agent, j->refresh, now,
                                  &j->session, &j->tokens);
@@ -218,7 +241,7 @@ static void login_checked(struct masd_request *r, void *arg);
 static void login_looked_up(struct masd_request *r, void *arg)
 {
     struct login_job *j = arg;
-    if (j->outcome == LOGIN_OK && !j->has_password)
+    if (j->outcome == LOGIN_OK && !j->dummy && !j->has_password)
         j->outcome = LOGIN_INTERNAL; /* cannot happen: the lookup either finds one or fails */
     if (r && j->outcome == LOGIN_OK) {
         if (masd_defer_cpu(r, login_verify, login_checked, j) == MASD_DEFER_QUEUED)
@@ -229,15 +252,18 @@ static void login_looked_up(struct masd_request *r, void *arg)
     login_done(r, j);
 }
 
-/* After step 2, on the loop: a wrong password is answered, a right one goes on to step 3. */
+/* After step 2, on the loop: a wrong password is answered, and only then a locked account; a
+ * right password of a usable account goes on to step 3. */
 static void login_checked(struct masd_request *r, void *arg)
 {
     struct login_job *j = arg;
     if (r && j->verify < 0) {
-        if (j->verify != -EPERM)
+        if (!j->dummy && j->verify != -EPERM)
             log_warn("login: the stored password of user %s cannot be used: %s", j->user.id,
                      strerror(-j->verify));
         j->outcome = LOGIN_FORBIDDEN;
+    } else if (r && j->user.locked_at) {
+        j->outcome = LOGIN_LOCKED;
     } else if (r && masd_defer_outbound(r, login_finish, login_done, j) == MASD_DEFER_QUEUED) {
         return;
     } else if (r) {
@@ -247,18 +273,19 @@ static void login_checked(struct masd_request *r, void *arg)
     login_done(r, j);
 }
 
-/* The per-IP bucket. Without a client address (a UNIX-socket peer that sent no usable
- * X-Forwarded-For) every such request shares one bucket (docs/architecture.md §3): warn the operator, at
- * most once a minute, to fix the proxy. */
-static void login_ip_key(const struct masd_request *r, char *key, size_t size)
+/* The client's network (an IPv4 address, or an IPv6 prefix of rate_limiting.ipv6_prefix_length
+ * bits: one host usually has a whole /64 to pick addresses from) and its per-IP bucket. Without
+ * a client address (a UNIX-socket peer that sent no usable X-Forwarded-For) every such request
+ * shares one bucket (docs/architecture.md §3): warn the operator, at most once a minute, to fix the proxy. */
+static void login_ip_key(const struct masd_request *r, struct login_job *j)
 {
     static _Atomic int64_t last_warned;
-    char ip[MASD_ADDR_STRLEN];
-    if (r->client.family == AF_INET || r->client.family == AF_INET6) {
-        snprintf(key, size, "login.per_ip:%s", addr_format(&r->client, ip));
+    if (addr_network(&r->client, oauth_config->rate_limiting.ipv6_prefix_length, j->network)) {
+        snprintf(j->ip_key, sizeof(j->ip_key), "login.per_ip:%s", j->network);
         return;
     }
-    snprintf(key, size, "login.per_ip:-");
+    j->network[0] = '\0';
+    snprintf(j->ip_key, sizeof(j->ip_key), "login.per_ip:-");
     int64_t now = masd_now(), prev = atomic_load(&last_warned);
     if (now - prev >= 60000 && atomic_compare_exchange_strong(&last_warned, &prev, now))
         log_warn("login: a request without a client address: every such request shares one rate-limit "
@@ -285,7 +312,7 @@ static struct login_job *login_job_new(struct masd_request *r, const struct comp
     j->password = malloc(in->password_len + 1);
     j->display_name = dup_or_null(in->display_name);
     j->user_agent = dup_or_null(compat_request_header(r, "user-agent", STORAGE_SHORT_TEXT_MAX));
-    login_ip_key(r, j->ip_key, sizeof(j->ip_key));
+    login_ip_key(r, j);
     if (!j->password || (in->display_name && !j->display_name)) {
         login_job_free(j);
         return NULL;

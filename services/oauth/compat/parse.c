@@ -99,7 +99,23 @@ int compat_login_parse(const json_t *doc, struct compat_login_request *out, stru
     /* MAS stores any device ID; the database column is bounded, so say so instead of failing. */
     if (out->device_id && strlen(out->device_id) > STORAGE_DEVICE_ID_MAX)
         return fail(err, 400, "M_INVALID_PARAM", "device_id is too long");
+    /* MAS stores any device ID, but one that cannot be written in a scope token can never be
+     * introspected by a homeserver that does not send X-MAS-Supports-Device-Id: refuse it. */
+    if (out->device_id && !compat_device_id_ok(out->device_id))
+        return fail(err, 400, "M_INVALID_PARAM",
+                    "device_id may only contain printable ASCII characters "
+                    "other than space, '\"' and '\\'");
     return parse_user(doc, out, err);
+}
+
+bool compat_device_id_ok(const char *id)
+{
+    if (!*id)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        if (*p < 0x21 || *p > 0x7e || *p == '"' || *p == '\\')
+            return false;
+    return true;
 }
 
 long compat_login_username(const char *user, const char *homeserver, char *out, size_t size)

@@ -36,8 +36,13 @@ struct compat_login_request {
 
 /* Reads a POST /login document (§4.3). Returns 0, or -EINVAL with *err (400 M_BAD_JSON for a
  * wrong shape, 400 M_UNKNOWN for an unsupported login type or identifier, 400 M_INVALID_PARAM
- * for a device ID masd cannot store). The strings point into doc. */
+ * for a device ID masd cannot store or that no scope token can carry). The strings point into doc. */
 int compat_login_parse(const json_t *doc, struct compat_login_request *out, struct compat_error *err);
+
+/* Whether a device ID can be written in the device scope token
+ * (urn:matrix:org.matrix.msc2967.client:device:<id>): non-empty, and only RFC 6749 §3.3
+ * scope-token characters (%x21 / %x23-5B / %x5D-7E), the rule introspection applies. */
+bool compat_device_id_ok(const char *id);
 
 /* The username a login string names: the localpart when it is a user ID "@local:server" on
  * `homeserver`, otherwise the whole string (as MAS does: "@alice:other" is then not found).

@@ -1,6 +1,10 @@
 /* POST /_matrix/client/{version}/refresh (MAS: crates/handlers/src/compat/refresh.rs): a refresh token is
  * single-use (compare-and-set, so two processes can never both win); the old access token dies
- * with it. Errors are Matrix JSON here too (MAS answers plain text; docs/architecture.md §7). */
+ * with it. Errors are Matrix JSON here too (MAS answers plain text; docs/architecture.md §7).
+ *
+ * A locked user's refresh is refused (401 M_USER_LOCKED) and changes nothing: the refresh token
+ * is not consumed, so the client can go on once the account is unlocked. A deactivated user's
+ * token is answered as unknown, as every token of a deactivated account is. */
 #include "clock.h"
 #include "log.h"
 #include "compat/matrix_error.h"
@@ -11,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum refresh_outcome { REFRESH_OK, REFRESH_UNKNOWN_TOKEN, REFRESH_INTERNAL };
+enum refresh_outcome { REFRESH_OK, REFRESH_UNKNOWN_TOKEN, REFRESH_LOCKED, REFRESH_INTERNAL };
 
 struct refresh_job {
     char *token;
@@ -26,8 +30,13 @@ static int refresh_tx(struct storage_tx *tx, void *arg)
     int64_t now = masd_now();
     j->outcome = REFRESH_OK;
     int r = storage_compat_refresh_token_lookup(tx, j->token, &l);
-    if (r >= 0 && (l.token.consumed_at || l.token.revoked_at || l.session.finished_at))
+    if (r >= 0 &&
+        (l.token.consumed_at || l.token.revoked_at || l.session.finished_at || l.user.deactivated_at))
         r = -ENOENT;
+    if (r >= 0 && l.user.locked_at) {
+        j->outcome = REFRESH_LOCKED;
+        return 0; /* nothing written: the token stays as it was */
+    }
     if (r >= 0)
         r = compat_session_refresh(tx, &l.token, now, &j->tokens);
     if (r == -ENOENT || r == -EALREADY) { /* unknown, spent, or spent by a concurrent refresh */
@@ -58,6 +67,8 @@ static void refresh_done(struct masd_request *r, void *arg)
                                           COMPAT_TOKEN_TTL_MS));
         else if (j->outcome == REFRESH_UNKNOWN_TOKEN)
             matrix_error_unknown_token(r, "Invalid refresh token");
+        else if (j->outcome == REFRESH_LOCKED)
+            matrix_error(r, 401, "M_USER_LOCKED", "User account has been locked");
         else
             matrix_error_internal(r);
     }
