@@ -103,6 +103,7 @@ struct storage_conn {
     pid_t pid;                      /* the process that opened it (forked children must not use it) */
     bool broken;                    /* the connection is lost: reconnect before the next transaction */
     bool in_tx;
+    bool gated; /* SQLite: this connection's write transaction holds the WAL gate (storage_sqlite.c) */
     int64_t opened_at, last_used_at; /* CLOCK_MONOTONIC ms, for max_lifetime / idle_timeout */
     struct storage_conn *next;       /* in st->conns */
 };

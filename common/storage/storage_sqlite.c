@@ -28,14 +28,15 @@
  * logins from new addresses writes a rate-limit row each). Hence the bounds in storage.h:
  * past STORAGE_SQLITE_WAL_SOFT_BYTES the worker runs a TRUNCATE checkpoint (it waits for the
  * write lock and for readers to leave the WAL, then empties it); past
- * STORAGE_SQLITE_WAL_HARD_BYTES the committing connection runs one itself from SQLite's WAL
- * hook, the safety net when the worker cannot keep up or is not running; journal_size_limit
+ * STORAGE_SQLITE_WAL_HARD_BYTES a service runs one itself behind its write transactions (the
+ * WAL gate below), the safety net when the worker cannot keep up or is not running; journal_size_limit
  * caps what a reset WAL keeps on disk. In WAL mode with synchronous=NORMAL the database file
  * itself is fsynced at each checkpoint. */
 #include "clock.h"
 #include "log.h"
 #include "storage_internal.h"
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -114,29 +115,60 @@ static long page_size(sqlite3 *db)
     return size > 0 ? size : 4096;
 }
 
-/* After every commit in WAL mode (SQLite's wal hook; arg: the hard bound in frames): past it,
- * truncate the WAL now. One attempt at a time per process, and none for 100 ms after one that
- * failed (a long reader), so that commits do not queue behind checkpoints that cannot finish;
- * one that succeeds empties the WAL, so the next waits for another hard bound of writes. */
+/* The hard bound. A checkpoint that truncates the WAL must take SQLite's write lock, which it
+ * polls for: against a steady stream of short write transactions it can lose for as long as the
+ * stream lasts, and the WAL grows all that time. So each process puts its write transactions
+ * behind a gate (a writer-preferring read-write lock: every write transaction holds it shared).
+ * When a commit finds the WAL past the hard bound (SQLite's wal hook), the committing thread,
+ * once its own transaction is over, takes the gate exclusively: no write transaction of this
+ * process can start, those in flight finish, and the checkpoint gets the write lock at once and
+ * waits (busy_timeout) only for readers to leave the WAL. The WAL then restarts empty. Writers of
+ * other processes are held by their own gates. */
+static pthread_rwlock_t wal_gate;
+static pthread_once_t wal_gate_once = PTHREAD_ONCE_INIT;
+static atomic_bool wal_over;
+
+static void wal_gate_init(void)
+{
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&wal_gate, &attr);
+    pthread_rwlockattr_destroy(&attr);
+}
+
+/* After every commit in WAL mode (arg: the hard bound in frames): only notes that the bound was
+ * passed; the truncation runs after the transaction, in wal_truncate(). */
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
-    static atomic_flag running = ATOMIC_FLAG_INIT;
-    static _Atomic int64_t failed_at = INT64_MIN / 2, last_warned = INT64_MIN / 2;
-    if (frames < (intptr_t)arg)
-        return SQLITE_OK;
-    int64_t now = masd_monotonic_ms();
-    if (now - atomic_load(&failed_at) < 100 || atomic_flag_test_and_set(&running))
-        return SQLITE_OK;
-    int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-    if (rc != SQLITE_OK)
-        atomic_store(&failed_at, masd_monotonic_ms());
-    atomic_flag_clear(&running);
-    int64_t prev = atomic_load(&last_warned);
+    (void)db, (void)name;
+    if (frames >= (intptr_t)arg)
+        atomic_store(&wal_over, true);
+    return SQLITE_OK;
+}
+
+static void wal_truncate(struct storage_conn *c)
+{
+    static _Atomic int64_t last_warned = INT64_MIN / 2;
+    if (!atomic_exchange(&wal_over, false))
+        return;
+    pthread_rwlock_wrlock(&wal_gate);
+    int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    pthread_rwlock_unlock(&wal_gate);
+    int64_t now = masd_monotonic_ms(), prev = atomic_load(&last_warned);
     if (now - prev >= 60000 && atomic_compare_exchange_strong(&last_warned, &prev, now))
-        log_warn("the SQLite WAL reached %d frames (the hard bound, %lld MiB): truncated in a request (%s); "
+        log_warn("the SQLite WAL passed its hard bound (%lld MiB): truncated by a request (%s); "
                  "is masd-worker running and keeping up?",
-                 frames, STORAGE_SQLITE_WAL_HARD_BYTES >> 20, rc == SQLITE_OK ? "done" : sqlite3_errstr(rc));
-    return SQLITE_OK; /* the commit has happened either way */
+                 STORAGE_SQLITE_WAL_HARD_BYTES >> 20, rc == SQLITE_OK ? "done" : sqlite3_errstr(rc));
+}
+
+static void gate_release(struct storage_conn *c)
+{
+    if (!c->gated)
+        return;
+    c->gated = false;
+    pthread_rwlock_unlock(&wal_gate);
+    wal_truncate(c);
 }
 
 /* The file is created 0600 before SQLite opens it: it holds password hashes, and SQLite gives
@@ -206,11 +238,19 @@ static int sqlite_begin(struct storage_conn *c, unsigned flags)
     int r;
     if ((flags & STORAGE_TX_DURABLE) && (r = exec(c, "PRAGMA synchronous=FULL")) < 0)
         return r;
+    if (storage_tx_writes(flags)) {
+        pthread_once(&wal_gate_once, wal_gate_init);
+        pthread_rwlock_rdlock(&wal_gate);
+        c->gated = true;
+    }
     /* IMMEDIATE takes the write lock now (waiting up to busy_timeout), so a write transaction
      * never fails half-way with SQLITE_BUSY when it upgrades from reading to writing. */
     r = exec(c, storage_tx_writes(flags) ? "BEGIN IMMEDIATE" : "BEGIN");
-    if (r < 0 && (flags & STORAGE_TX_DURABLE))
-        sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+    if (r < 0) {
+        if (flags & STORAGE_TX_DURABLE)
+            sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+        gate_release(c);
+    }
     return r;
 }
 
@@ -221,6 +261,7 @@ static void sqlite_rollback(struct storage_conn *c, unsigned flags)
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     if (flags & STORAGE_TX_DURABLE)
         sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+    gate_release(c);
 }
 
 static int sqlite_commit(struct storage_conn *c, unsigned flags)
@@ -232,6 +273,7 @@ static int sqlite_commit(struct storage_conn *c, unsigned flags)
     }
     if (flags & STORAGE_TX_DURABLE)
         sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+    gate_release(c);
     return 0;
 }
 
