@@ -4,6 +4,7 @@
 # it has no "check" lines and exits 0 when run alone).
 #
 #   CT_PREFIX=masd-sdtest     # names the run's cgroups (<prefix>-<pid>) and work dir; set it first
+#   CT_NO_BUILD=1             # (optional) the script stages no build of its own (install.sh)
 #   . "$HERE/container.sh"    # preconditions, helpers, EXIT trap
 #   ct_stage                  # meson install --destdir into $SHARE/stage; sets UNITDIR, BINDIR, ...
 #   ... write $SHARE/config.yaml, $SHARE/assets, $SHARE/dropins ...
@@ -273,7 +274,7 @@ for cmd in systemd-nspawn nsenter unshare setsid curl ss meson findmnt; do
     command -v $cmd >/dev/null || bail "$cmd is installed" "apt-get install systemd-container curl iproute2 meson"
 done
 [ -x /lib/systemd/systemd ] || bail "systemd is installed" "apt-get install systemd"
-[ -n "${STAGE:-}" ] || [ -f "$BUILD/meson-private/coredata.dat" ] ||
+[ "${CT_NO_BUILD:-0}" = 1 ] || [ -n "${STAGE:-}" ] || [ -f "$BUILD/meson-private/coredata.dat" ] ||
     bail "a meson build in $BUILD" "meson setup $BUILD && ninja -C $BUILD (or set BUILD=)"
 
 WORK=$(mktemp -d "/tmp/$CT_PREFIX.XXXXXX") # not under /run: stage 2 hides /run

@@ -312,6 +312,10 @@ check "the next request starts it again: 200" expect_200 discovery /.well-known/
 check "... in a new process" test "$(main_pid discovery)" != "$pid"
 ct rm /etc/systemd/system/masd-discovery.service.d/exit-idle.conf
 ct systemctl daemon-reload
+# The process just started still has --exit-idle-time 1: stop it now, or it exits by itself while
+# the socket restarts below, and systemd refuses to start a socket whose service is still
+# stopping ("Socket service ... already active, refusing"; an ASan build's exit takes ~0.5 s).
+ct systemctl stop -q masd-discovery.service
 
 # ---- The shipped drop-in examples ----------------------------------------------------------------
 
