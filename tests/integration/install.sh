@@ -175,7 +175,9 @@ matrix_key() { # KEY: its value in the generated config's matrix section
 HS_NAME=$(matrix_key homeserver)
 HS_ENDPOINT=$(matrix_key endpoint)
 HS_SECRET=$(matrix_key secret)
-[ -n "$HS_SECRET" ] || { f=$(matrix_key secret_file) && [ -n "$f" ] && HS_SECRET=$(ct cat "$f" | tr -d '\n'); }
+# secret_file: a relative name is taken from the config file's folder.
+[ -n "$HS_SECRET" ] || { f=$(matrix_key secret_file) && [ -n "$f" ] && { [[ $f == /* ]] || f=/etc/masd/$f; } &&
+    HS_SECRET=$(ct cat "$f" | tr -d '\n'); }
 HS_PORT=$(echo "$HS_ENDPOINT" | sed -n 's|^http://[^/]*:\([0-9]*\)/\?.*|\1|p')
 standin_up() { ct curl -sf -o /dev/null "http://127.0.0.1:$HS_PORT/_standin/state"; }
 standin() {
