@@ -406,8 +406,13 @@ int client_authenticate(struct storage_tx *tx, const struct client_credentials *
     if (r < 0)
         return deny(res, 500, "server_error", NULL);
     enum client_auth_method registered;
-    if (client_auth_method_parse(client->token_endpoint_auth_method, &registered) < 0)
-        registered = CLIENT_AUTH_NONE;
+    if (client_auth_method_parse(client->token_endpoint_auth_method, &registered) < 0) {
+        /* a method masd does not implement (tls_client_auth, a typo in a row written by hand):
+         * nothing can be checked, so nothing is accepted; never read as `none` */
+        storage_oauth_client_clear(client);
+        return deny(res, 401, "invalid_client",
+                    "The client's registered authentication method is not supported");
+    }
     bool jwt_method = registered == CLIENT_AUTH_SECRET_JWT || registered == CLIENT_AUTH_PRIVATE_KEY_JWT;
     if (c->jwt ? !jwt_method : c->method != registered)
         r = deny(res, 401, "invalid_client",
@@ -418,5 +423,7 @@ int client_authenticate(struct storage_tx *tx, const struct client_credentials *
         r = check_secret(client, c->client_secret, res);
     if (r < 0)
         storage_oauth_client_clear(client);
+    else
+        res->method = registered;
     return r;
 }

@@ -68,10 +68,14 @@ struct client_auth_result {
     int status;        /* 401, 500 */
     const char *error; /* invalid_client, server_error */
     const char *why;
+    /* on success, the client's registered method as parsed: every "is this client public"
+     * decision reads this (CLIENT_AUTH_NONE), never the stored text */
+    enum client_auth_method method;
 };
 
 /* On the worker pool: loads the client and checks the presented credentials against its
- * registered method and secret or keys. `audience` is the URL of the endpoint called (the
+ * registered method and secret or keys; a registered method masd does not know is refused
+ * (401 invalid_client), whatever was presented. `audience` is the URL of the endpoint called (the
  * issuer and the token endpoint are accepted too, as MAS). *client is filled on success
  * (storage_oauth_client_clear). Returns 0, or -EACCES / -EIO with *res set. */
 int client_authenticate(struct storage_tx *tx, const struct client_credentials *c, const char *audience,

@@ -262,10 +262,10 @@ static int introspect_tx(struct storage_tx *tx, void *arg)
         int r = client_authenticate(tx, &in->creds, oauth.introspect_url, in->now, &client, &in->auth);
         if (r < 0)
             return in->auth.status >= 500 ? r : 0; /* a refusal still commits a claimed jti */
-        bool public = strcmp(client.token_endpoint_auth_method, "none") == 0;
+        bool public = in->auth.method == CLIENT_AUTH_NONE;
         storage_oauth_client_clear(&client);
         if (public) {
-            in->auth = (struct client_auth_result){401, "access_denied", NULL};
+            in->auth = (struct client_auth_result){.status = 401, .error = "access_denied"};
             return 0;
         }
     }

@@ -20,6 +20,7 @@ POST_ID=01J0000000000000000000P0ST
 JWT_ID=01J0000000000000000000JWT1
 PUBLIC_ID=01J0000000000000000000PB01
 PKJ_ID=01J0000000000000000000PKJ1
+TLS_ID=01J0000000000000000000TLS1
 # The private_key_jwt client's key: an EC P-256 pair; its public JWK goes into the config.
 node -e '
     const c = require("crypto"), fs = require("fs");
@@ -178,6 +179,15 @@ client_auth_tests()
     check "[$B] a method other than the registered one: 401 invalid_client" oauth_error cd 401 invalid_client
     introspect ce "$TOKEN" - access_token --data-urlencode "client_id=$PUBLIC_ID"
     check "[$B] a public client may not introspect: 401 access_denied" oauth_error ce 401 access_denied
+    # a row whose method masd does not implement (here written by hand) was read as `none`, and
+    # being not "none" by name could introspect with its client_id alone
+    sql "INSERT INTO oauth2_clients (oauth2_client_id, token_endpoint_auth_method, redirect_uris, grant_types,
+             metadata, is_static, created_at)
+         VALUES ('$TLS_ID', 'tls_client_auth', '[]', '[]', '{}', 0, $(now_ms))" >/dev/null
+    introspect ct "$TOKEN" - access_token --data-urlencode "client_id=$TLS_ID"
+    check "[$B] a tls_client_auth client row (unsupported): 401 invalid_client" oauth_error ct 401 invalid_client
+    introspect ct "$TOKEN" - access_token --data-urlencode "client_id=$TLS_ID" --data-urlencode "client_secret=x"
+    check "[$B] ... with a client_secret too: 401 invalid_client" oauth_error ct 401 invalid_client
     local jwt
     jwt=$(assertion "$JWT_ID" "$BASE/oauth2/introspect" "jti-$B-1")
     introspect cf "$TOKEN" - access_token --data-urlencode "client_assertion=$jwt" \

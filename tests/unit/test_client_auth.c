@@ -306,7 +306,8 @@ static void add_client(struct storage *st, const char *id, const char *method, c
     free(c.encrypted_secret);
 }
 
-static int authenticate(struct storage *st, struct client_credentials *c)
+/* 0 or -status; *method (may be NULL): the registered method on success. */
+static int authenticate_as(struct storage *st, struct client_credentials *c, enum client_auth_method *method)
 {
     struct storage_oauth_client client;
     struct client_auth_result res = {0};
@@ -315,7 +316,14 @@ static int authenticate(struct storage *st, struct client_credentials *c)
     test_tx_end(tx, true);
     if (r == 0)
         storage_oauth_client_clear(&client);
+    if (r == 0 && method)
+        *method = res.method;
     return r < 0 ? -res.status : 0;
+}
+
+static int authenticate(struct storage *st, struct client_credentials *c)
+{
+    return authenticate_as(st, c, NULL);
 }
 
 static void test_authenticate(enum storage_backend b)
@@ -336,7 +344,30 @@ static void test_authenticate(enum storage_backend b)
     c.client_id = "01J0000000000000000000NONE";
     CHECK_INT(authenticate(st, &c), -401);
     c = (struct client_credentials){.method = CLIENT_AUTH_NONE, .client_id = "01J0000000000000000000CL3T"};
-    CHECK_INT(authenticate(st, &c), 0);
+    enum client_auth_method m = CLIENT_AUTH_PRIVATE_KEY_JWT;
+    CHECK_INT(authenticate_as(st, &c, &m), 0);
+    CHECK_INT(m, CLIENT_AUTH_NONE); /* what introspection reads to refuse a public client */
+    c = (struct client_credentials){
+        .method = CLIENT_AUTH_SECRET_BASIC, .client_id = CLIENT, .client_secret = SECRET};
+    CHECK_INT(authenticate_as(st, &c, &m), 0);
+    CHECK_INT(m, CLIENT_AUTH_SECRET_BASIC);
+
+    /* A stored method masd does not implement fails closed: it was read as `none`, so that a
+     * tls_client_auth client authenticated with its client_id alone (and, not being "none" by
+     * name, could introspect). Whatever is presented, 401 invalid_client. */
+    add_client(st, "01J0000000000000000000TLS1", "tls_client_auth", NULL, NULL);
+    add_client(st, "01J0000000000000000000TLS2", "tls_client_auth", SECRET, NULL);
+    add_client(st, "01J0000000000000000000ODD1", "None", NULL, NULL);
+    static const char *const unknown[] = {"01J0000000000000000000TLS1", "01J0000000000000000000TLS2",
+                                          "01J0000000000000000000ODD1"};
+    for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+        c = (struct client_credentials){.method = CLIENT_AUTH_NONE, .client_id = (char *)unknown[i]};
+        CHECK_INT(authenticate(st, &c), -401);
+        c.method = CLIENT_AUTH_SECRET_POST, c.client_secret = SECRET;
+        CHECK_INT(authenticate(st, &c), -401);
+        c.method = CLIENT_AUTH_SECRET_BASIC;
+        CHECK_INT(authenticate(st, &c), -401);
+    }
 
     /* client_secret_jwt, its client named by sub; a replayed jti is refused (on this backend,
      * across connections: the database decides) */
