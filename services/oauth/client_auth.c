@@ -366,7 +366,7 @@ static int check_assertion(struct storage_tx *tx, const struct client_credential
     }
     if (r == 0) {
         /* last, so that a forged assertion cannot burn the jti of a genuine one */
-        r = storage_jti_use(tx, client->id, a.jti, a.exp * 1000 + CLIENT_ASSERTION_LEEWAY_S * 1000, now);
+        r = storage_jti_use(tx, client->id, a.jti, client_assertion_jti_expiry_ms(&a), now);
         why = r == -EALREADY ? "The client_assertion was used already" : why;
         if (r < 0 && r != -EALREADY && r != -EINVAL) {
             client_assertion_clear(&a);

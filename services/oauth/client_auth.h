@@ -99,12 +99,19 @@ int client_assertion_parse(const char *jwt, size_t len, struct client_assertion 
 void client_assertion_clear(struct client_assertion *a);
 
 /* The claims of RFC 7523 §3: iss = sub = client_id, aud contains one of `audiences`
- * (NULL-terminated), exp in the future (CLIENT_ASSERTION_LEEWAY_S), nbf not in the future, and
- * a jti present. The alg must be one the method allows. Returns 0 or -EACCES (*why). */
-#define CLIENT_ASSERTION_LEEWAY_S 30
+ * (NULL-terminated), exp in the future (CLIENT_ASSERTION_LEEWAY_S) but at most
+ * CLIENT_ASSERTION_MAX_LIFETIME_S ahead, nbf not in the future, and a jti present. The alg must
+ * be one the method allows. Any claim value, up to INT64_MAX, is judged without overflow.
+ * Returns 0 or -EACCES (*why). */
+#define CLIENT_ASSERTION_LEEWAY_S       30
+#define CLIENT_ASSERTION_MAX_LIFETIME_S 3600
 int client_assertion_check_claims(const struct client_assertion *a, const char *client_id,
                                   enum client_auth_method method, const char *const *audiences,
                                   int64_t now_ms, const char **why);
+/* Until when (ms) the jti of an assertion must stay recorded: its exp plus the leeway, after
+ * which the assertion is refused by exp alone. Saturates at INT64_MAX (never wraps negative, so
+ * a recorded jti can never read as already expired); 0 without an exp. */
+int64_t client_assertion_jti_expiry_ms(const struct client_assertion *a);
 /* Checks the signature: HMAC with `secret` (client_secret_jwt) or a key of the JWKS `jwks`
  * (private_key_jwt; by kid when given). Returns 0 or -EACCES. */
 int client_assertion_verify(const struct client_assertion *a, const char *jwt, enum client_auth_method method,

@@ -138,17 +138,17 @@ revoke_compat()
 }
 
 # An HS256 client assertion (RFC 7523) for client_secret_jwt, made with node's crypto.
-assertion() # CLIENT_ID AUD JTI
+assertion() # CLIENT_ID AUD JTI [EXP: seconds from now, 60 unless given]
 {
     node -e '
         const c = require("crypto");
         const b = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
         const now = Math.floor(Date.now() / 1000);
         const input = b({alg: "HS256"}) + "." + b({iss: process.argv[1], sub: process.argv[1],
-            aud: process.argv[2], exp: now + 60, iat: now, jti: process.argv[3]});
+            aud: process.argv[2], exp: now + Number(process.argv[5]), iat: now, jti: process.argv[3]});
         const sig = c.createHmac("sha256", process.argv[4]).update(input).digest("base64url");
         console.log(input + "." + sig);
-    ' "$1" "$2" "$3" "$CLIENT_SECRET"
+    ' "$1" "$2" "$3" "$CLIENT_SECRET" "${4:-60}"
 }
 
 # An ES256 assertion for the private_key_jwt client, signed with its key (kid pk1).
@@ -200,6 +200,11 @@ client_auth_tests()
     introspect ch "$TOKEN" - access_token --data-urlencode "client_assertion=$jwt" \
         --data-urlencode 'client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
     check "[$B] an assertion for another audience: 401 invalid_client" oauth_error ch 401 invalid_client
+    # exp more than an hour ahead (RFC 7523 §3): refused, and so never recorded to expire late
+    jwt=$(assertion "$JWT_ID" "$BASE/oauth2/introspect" "jti-$B-5" 7200)
+    introspect ck "$TOKEN" - access_token --data-urlencode "client_assertion=$jwt" \
+        --data-urlencode 'client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
+    check "[$B] an assertion expiring in two hours: 401 invalid_client" oauth_error ck 401 invalid_client
     jwt=$(es256_assertion "$BASE/oauth2/introspect" "jti-$B-3")
     introspect ci "$TOKEN" - access_token --data-urlencode "client_assertion=$jwt" \
         --data-urlencode 'client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
