@@ -219,7 +219,14 @@ int client_credentials_parse(struct masd_request *r, masd_str form, struct clien
         *why = "Content-Type must be application/x-www-form-urlencoded";
         return -EINVAL;
     }
-    int rc = parse_authorization(r, c, why);
+    /* RFC 6749 §3.1: no parameter more than once, whichever (client_id=A&client_id=B would
+     * otherwise be read as A here and maybe as B by the next reader) */
+    int rc = form_check_unique(form);
+    if (rc < 0) {
+        *why = rc == -EEXIST ? "A parameter is included more than once" : "The form is malformed";
+        return rc == -ENOMEM ? rc : -EINVAL;
+    }
+    rc = parse_authorization(r, c, why);
     if (rc == -ENODATA)
         rc = 0;
     if (rc == 0)

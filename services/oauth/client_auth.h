@@ -50,9 +50,10 @@ struct client_credentials {
     char *assertion;                /* malloc'd, or NULL */
 };
 
-/* Reads the credentials. Returns 0; -ENODATA when none were presented; -EINVAL when they are
- * malformed (*why says how; 400 invalid_request, or invalid_grant for a Basic/form client_id
- * mismatch, as MAS). */
+/* Reads the credentials; first checks that the form has no parameter twice (RFC 6749 §3.1),
+ * for the endpoint's own parameters too. Returns 0; -ENODATA when none were presented; -EINVAL
+ * when they or the form are malformed (*why says how; 400 invalid_request, or invalid_grant for
+ * a Basic/form client_id mismatch, as MAS). */
 int client_credentials_parse(struct masd_request *r, masd_str form, struct client_credentials *c,
                              const char **error, const char **why);
 void client_credentials_clear(struct client_credentials *c);

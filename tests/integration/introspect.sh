@@ -375,6 +375,17 @@ backend_tests()
     check "[$B] an unknown client: 401 invalid_client" oauth_error g 401 invalid_client
     introspect h "$TOKEN" "Bearer $SECRET" refresh_token
     check "[$B] a hint that does not match the token: inactive" inactive h
+    # RFC 6749 §3.1: no parameter more than once; "the first one wins" is gone
+    introspect dup "$TOKEN" "Bearer $SECRET" access_token --data-urlencode "token=$TOKEN"
+    check "[$B] token twice: 400 invalid_request" oauth_error dup 400 invalid_request
+    introspect dup "$TOKEN" - access_token --data-urlencode "client_id=$PUBLIC_ID" \
+        --data-urlencode "client_id=$POST_ID" --data-urlencode "client_secret=$CLIENT_SECRET"
+    check "[$B] client_id=A&client_id=B: 400 invalid_request" oauth_error dup 400 invalid_request
+    introspect dup "$TOKEN" "Bearer $SECRET" access_token --data-urlencode "unknown=1" --data-urlencode "unknown=1"
+    check "[$B] any parameter twice: 400 invalid_request" oauth_error dup 400 invalid_request
+    http dup -X POST "$BASE/oauth2/revoke" --data-urlencode "token=$TOKEN" --data-urlencode "token=garbage" \
+        -u "$BASIC_ID:$CLIENT_SECRET"
+    check "[$B] revoke with token twice: 400 invalid_request" oauth_error dup 400 invalid_request
 
     introspect i "$BOB"
     check "[$B] bob's token is active" json_expect "$T/i.b" "d.active === true && d.username === 'bob'"

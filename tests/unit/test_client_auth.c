@@ -250,6 +250,25 @@ static void test_credentials(void)
     CHECK_INT(credentials((masd_str){NULL, 0}, "client_assertion=a.b.c&client_assertion_type=x", &c, &error),
               -EINVAL);
     CHECK_INT(credentials((masd_str){NULL, 0}, "token=t", &c, &error), -ENODATA);
+    /* any parameter twice: 400 invalid_request (RFC 6749 §3.1); "first one wins" read
+     * client_id=A&client_id=B as A */
+    static const char *const twice[] = {
+        "client_id=A&client_id=B",
+        "client_id=x&client_secret=y&client_secret=z",
+        "client_id=x&token=a&token=b",
+        "client_id=x&token_type_hint=access_token&token_type_hint=refresh_token",
+        "client_id=x&client%5Fid=x",
+        "client_id=x&unknown=1&unknown=1",
+    };
+    for (size_t i = 0; i < sizeof(twice) / sizeof(twice[0]); i++) {
+        error = NULL;
+        CHECK_INT(credentials((masd_str){NULL, 0}, twice[i], &c, &error), -EINVAL);
+        CHECK_STR(error, "invalid_request");
+        CHECK(c.client_id == NULL);
+    }
+    CHECK_INT(credentials(MASD_STR("Bearer shared"), "token=a&token=a", &c, &error), -EINVAL);
+    CHECK_INT(credentials(MASD_STR("Basic YTpi"), "client_id=a&client_id=a", &c, &error), -EINVAL);
+    CHECK_STR(error, "invalid_request");
     CHECK_INT(credentials(MASD_STR("Basic YTpi="), "", &c, &error), -EINVAL);
     /* Found by fuzz_client_credentials: a NUL inside a Basic value. parse_basic decoded a
      * strndup() copy, cut at the NUL, for the value's full length, and so read past the copy
