@@ -55,7 +55,46 @@ static void free_string(void *p)
     free(p);
 }
 
+void oauth_no_store(struct masd_request *r)
+{
+    masd_add_header(r, "cache-control", MASD_STR("no-store"));
+    masd_add_header(r, "pragma", MASD_STR("no-cache"));
+}
+
+void oauth_challenge(struct masd_request *r, const char *scheme, const char *error)
+{
+    /* the realm: the issuer, one protection space for everything masd-oauth serves */
+    const char *realm = oauth.cfg && oauth.cfg->issuer ? oauth.cfg->issuer : "masd";
+    size_t cap = strlen(scheme) + 2 * strlen(realm) + (error ? strlen(error) : 0) + 32;
+    char *v = masd_req_alloc(r, cap), *p = v;
+    if (!v)
+        return;
+    p += sprintf(p, "%s realm=\"", scheme);
+    for (const char *s = realm; *s; s++) { /* an RFC 9110 quoted-string */
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            continue;
+        if (*s == '"' || *s == '\\')
+            *p++ = '\\';
+        *p++ = *s;
+    }
+    *p++ = '"';
+    if (error)
+        p += sprintf(p, ", error=\"%s\"", error);
+    masd_add_header(r, "www-authenticate", (masd_str){v, (size_t)(p - v)});
+}
+
 void oauth_error(struct masd_request *r, int status, const char *error, const char *description)
+{
+    /* RFC 6749 §5.2: client authentication failed: the challenge of the client authentication
+     * scheme, HTTP Basic (RFC 9110 §15.5.2: every 401 carries a challenge) */
+    if (status == 401)
+        oauth_error_challenge(r, status, error, description, "Basic", NULL);
+    else
+        oauth_error_challenge(r, status, error, description, NULL, NULL);
+}
+
+void oauth_error_challenge(struct masd_request *r, int status, const char *error, const char *description,
+                           const char *scheme, const char *scheme_error)
 {
     json_t *o = json_pack("{s:s, s:s?}", "error", error, "error_description",
                           description ? description : canned(error));
@@ -66,7 +105,9 @@ void oauth_error(struct masd_request *r, int status, const char *error, const ch
         return;
     }
     masd_req_on_dispose(r, free_string, body);
-    masd_add_header(r, "cache-control", MASD_STR("no-store"));
+    oauth_no_store(r);
+    if (scheme)
+        oauth_challenge(r, scheme, scheme_error);
     masd_respond(r, status, "application/json", masd_str_from(body));
 }
 

@@ -20,8 +20,17 @@ struct oauth_state {
 };
 extern struct oauth_state oauth;
 
-/* {"error": error, "error_description": description (MAS's canned text when NULL)}. */
+/* {"error": error, "error_description": description (MAS's canned text when NULL)}, never
+ * cached; a 401 carries the challenge `Basic realm="<issuer>"` (RFC 6749 §5.2). */
 void oauth_error(struct masd_request *r, int status, const char *error, const char *description);
+/* The same with the given challenge (scheme NULL: none), `error` its RFC 6750 §3 error code. */
+void oauth_error_challenge(struct masd_request *r, int status, const char *error, const char *description,
+                           const char *scheme, const char *scheme_error);
+/* WWW-Authenticate: <scheme> realm="<issuer>"[, error="<error>"] (RFC 9110 §11.6.1). */
+void oauth_challenge(struct masd_request *r, const char *scheme, const char *error);
+/* Cache-Control: no-store and Pragma: no-cache, for every answer that carries or judges a token
+ * (RFC 6749 §5.1). */
+void oauth_no_store(struct masd_request *r);
 /* CORS as MAS's oauth resource; true when the request was a preflight and is answered. */
 bool oauth_cors(struct masd_request *r);
 /* keys.c: renders the public JWKS once, at setup. */

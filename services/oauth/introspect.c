@@ -307,6 +307,7 @@ static void introspect_work(void *arg)
 
 static void respond_inactive(struct masd_request *r)
 {
+    oauth_no_store(r);
     masd_respond(r, 200, "application/json", MASD_STR(INACTIVE));
 }
 
@@ -328,6 +329,7 @@ static void introspect_done(struct masd_request *r, void *arg)
         oauth_error(r, in->auth.status, in->auth.error, in->auth.why);
     } else if (in->body) {
         masd_req_on_dispose(r, free_string, in->body);
+        oauth_no_store(r);
         masd_respond(r, 200, "application/json", masd_str_from(in->body));
         in->body = NULL;
     } else {
@@ -350,7 +352,8 @@ static bool introspect_front(struct masd_request *r, struct introspect *in)
         const struct config_matrix *m = &oauth.cfg->matrix;
         const char *t = in->creds.bearer_token;
         if (!m->secret || !secret_equal(m->secret, m->secret_len, t, strlen(t))) {
-            oauth_error(r, 401, "access_denied", NULL);
+            /* the homeserver's shared secret is a Bearer token: RFC 6750 §3.1 */
+            oauth_error_challenge(r, 401, "access_denied", NULL, "Bearer", "invalid_token");
             return true;
         }
     }

@@ -108,8 +108,10 @@ static void revoke_done(struct masd_request *r, void *arg)
             oauth_error(r, 500, "server_error", NULL);
         else if (rv->auth.status)
             oauth_error(r, rv->auth.status, rv->auth.error, rv->auth.why);
-        else
+        else {
+            oauth_no_store(r);
             masd_respond(r, 200, NULL, MASD_STR(""));
+        }
     }
     revoke_free(rv);
 }

@@ -97,10 +97,24 @@ inactive() # NAME
     expect_eq "$(cat "$T/$1.b")" '{"active":false}'
 }
 
-oauth_error() # NAME STATUS ERROR
+# oauth_error NAME STATUS ERROR [CHALLENGE-REGEX]: never cached; a 401 carries a challenge
+# (RFC 9110 §15.5.2), Basic unless CHALLENGE-REGEX says otherwise (RFC 6749 §5.2).
+oauth_error()
 {
     expect_eq "$(status "$T/$1.h")" "$2" || { cat "$T/$1.b"; return 1; }
-    json_expect "$T/$1.b" "d.error === '$3' && typeof d.error_description === 'string'"
+    json_expect "$T/$1.b" "d.error === '$3' && typeof d.error_description === 'string'" || return 1
+    expect_eq "$(header "$T/$1.h" cache-control)" no-store || return 1
+    if [ "$2" = 401 ]; then
+        expect_match "$(header "$T/$1.h" www-authenticate)" "${4:-^Basic realm=\"http://127\.0\.0\.1:[0-9]+/\"\$}"
+    else
+        expect_eq "$(header "$T/$1.h" www-authenticate)" ""
+    fi
+}
+
+no_store() # NAME: a token answer no cache may keep (RFC 6749 §5.1)
+{
+    expect_eq "$(header "$T/$1.h" cache-control)" no-store || return 1
+    expect_eq "$(header "$T/$1.h" pragma)" no-cache
 }
 
 active_compat()
@@ -135,6 +149,7 @@ keys_ok()
 revoke_compat()
 {
     expect_eq "$(status "$T/rv.h")" "$1" || { cat "$T/rv.b"; return 1; }
+    [ "$1" != 401 ] || expect_match "$(header "$T/rv.h" www-authenticate)" '^Basic realm="'
 }
 
 # An HS256 client assertion (RFC 7523) for client_secret_jwt, made with node's crypto.
@@ -217,6 +232,10 @@ client_auth_tests()
     check "[$B] revoke of a compat token: 200, empty" revoke_empty
     http rv -X POST "$BASE/oauth2/revoke" --data-urlencode "token=garbage" -u "$BASIC_ID:$CLIENT_SECRET"
     check "[$B] revoke of an unknown token: 200, empty" revoke_empty
+    http rv -X POST "$BASE/oauth2/revoke" --data-urlencode "token=garbage" -u "$BASIC_ID:wrong"
+    check "[$B] revoke with a wrong secret: 401 invalid_client, a Basic challenge" oauth_error rv 401 invalid_client
+    http rv -X POST "$BASE/oauth2/revoke" --data-urlencode "token=garbage" -H "Authorization: Bearer $SECRET"
+    check "[$B] revoke with the shared secret: 401 invalid_client, a Basic challenge" oauth_error rv 401 invalid_client
     http rv -X POST "$BASE/oauth2/revoke" --data-urlencode "token=$TOKEN" --data-urlencode 'token_type_hint=x' \
         -u "$BASIC_ID:$CLIENT_SECRET"
     check "[$B] revoke with an unknown hint: 400 unsupported_token_type" oauth_error rv 400 unsupported_token_type
@@ -322,7 +341,8 @@ oauth_tests()
 revoke_empty()
 {
     expect_eq "$(status "$T/rv.h")" 200 || { cat "$T/rv.b"; return 1; }
-    expect_eq "$(wc -c <"$T/rv.b")" 0
+    expect_eq "$(wc -c <"$T/rv.b")" 0 || return 1
+    no_store rv
 }
 
 active_compat_in() # NAME
@@ -368,7 +388,10 @@ backend_tests()
     introspect d 'garbage'
     check "[$B] a garbage token is inactive" inactive d
     introspect e "$TOKEN" 'Bearer wrong-secret'
-    check "[$B] a wrong shared secret: 401 access_denied" oauth_error e 401 access_denied
+    check "[$B] a wrong shared secret: 401 access_denied, a Bearer challenge (RFC 6750 §3)" oauth_error e 401 \
+        access_denied '^Bearer realm="http://127\.0\.0\.1:[0-9]+/", error="invalid_token"$'
+    check "[$B] an active answer is not cached (Cache-Control: no-store, Pragma: no-cache)" no_store a
+    check "[$B] an inactive answer neither" no_store d
     introspect f "$TOKEN" -
     check "[$B] no credentials: 400 invalid_request" oauth_error f 400 invalid_request
     introspect g "$TOKEN" 'Basic bm9ib2R5Om5vdGhpbmc='
