@@ -87,9 +87,13 @@ int form_check_unique(masd_str form)
     if (n < 2)
         return 0;
     /* every key decoded (never longer than encoded) into one buffer, then sorted: O(n log n),
-     * so that a body of many short pairs costs no more than its parsing */
-    masd_str *keys = malloc(n * sizeof(*keys));
-    char *buf = malloc(form.len);
+     * so that a body of many short pairs costs no more than its parsing; a small form (the
+     * homeserver's introspection: two pairs) on the stack */
+    masd_str small_keys[16];
+    char small_buf[512];
+    bool small = n <= sizeof(small_keys) / sizeof(small_keys[0]) && form.len <= sizeof(small_buf);
+    masd_str *keys = small ? small_keys : malloc(n * sizeof(*keys));
+    char *buf = small ? small_buf : malloc(form.len);
     int r = keys && buf ? 0 : -ENOMEM;
     size_t used = 0, i = 0;
     rest = form;
@@ -106,7 +110,9 @@ int form_check_unique(masd_str form)
             if (cmp_key(&keys[i - 1], &keys[i]) == 0)
                 r = -EEXIST;
     }
-    free(keys);
-    free(buf);
+    if (!small) {
+        free(keys);
+        free(buf);
+    }
     return r;
 }
