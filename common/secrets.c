@@ -13,7 +13,6 @@
 #include "secrets.h"
 #include "base64.h"
 #include "config_internal.h"
-#include "random.h"
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/core_names.h>
@@ -241,40 +240,44 @@ int secrets_open(const struct secrets *s, const char *purpose, const char *seale
     return secrets_open_len(s, purpose, sealed, strlen(sealed), plain, len);
 }
 
-/* secret_equal() compares keyed digests: SHA-256(process key || value) of each side, 32 bytes
- * whatever the lengths, compared in constant time. Comparing the values themselves returned at
- * once on a length mismatch, which told a caller guessing matrix.secret or a client secret its
- * length; and no prefix of a digest says anything about a prefix of the value. The key, drawn
- * once per process, keeps the digests out of any attacker's precomputation. */
-#define EQUAL_KEY_LEN 32
+/* secret_equal() compares SHA-256 digests of both sides, 32 bytes whatever the lengths, in
+ * constant time. Comparing the values themselves returned at once on a length mismatch, which
+ * told a caller guessing matrix.secret or a client secret its length; and no prefix of a digest
+ * says anything about a prefix of the value. (No key: the comparison itself leaks nothing, and
+ * a key would cost a second SHA-256 block for secrets of 24 to 55 bytes.) */
 static EVP_MD *equal_md;
-static unsigned char equal_key[EQUAL_KEY_LEN];
 static pthread_once_t equal_once = PTHREAD_ONCE_INIT;
 
 static void equal_init(void)
 {
-    if (random_bytes(equal_key, sizeof(equal_key)) == 0)
-        equal_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    equal_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
-static bool equal_digest(EVP_MD_CTX *ctx, const void *p, size_t len, unsigned char out[32])
+int secret_digest(const void *p, size_t len, struct secret_digest *out)
 {
     unsigned n = 0;
-    return EVP_DigestInit_ex2(ctx, equal_md, NULL) == 1 &&
-           EVP_DigestUpdate(ctx, equal_key, sizeof(equal_key)) == 1 && EVP_DigestUpdate(ctx, p, len) == 1 &&
-           EVP_DigestFinal_ex(ctx, out, &n) == 1 && n == 32;
+    pthread_once(&equal_once, equal_init);
+    out->len = len;
+    if (!equal_md || EVP_Digest(len ? p : "", len, out->sha256, &n, equal_md, NULL) != 1 ||
+        n != sizeof(out->sha256))
+        return -EIO;
+    return 0;
+}
+
+bool secret_digest_equal(const struct secret_digest *a, const void *b, size_t blen)
+{
+    struct secret_digest db;
+    if (secret_digest(b, blen, &db) < 0)
+        return false;
+    /* equal digests, and (a collision aside, which cannot be found) then equal lengths too:
+     * `&`, not `&&`, so that no branch depends on the digests */
+    return (CRYPTO_memcmp(a->sha256, db.sha256, sizeof(db.sha256)) == 0) & (a->len == blen);
 }
 
 bool secret_equal(const void *a, size_t alen, const void *b, size_t blen)
 {
-    unsigned char da[32], db[32];
-    pthread_once(&equal_once, equal_init);
-    EVP_MD_CTX *ctx = equal_md ? EVP_MD_CTX_new() : NULL;
-    bool ok = ctx && equal_digest(ctx, alen ? a : "", alen, da) && equal_digest(ctx, blen ? b : "", blen, db);
-    EVP_MD_CTX_free(ctx);
-    /* equal digests, and (a collision aside, which cannot be found) then equal lengths too:
-     * `&`, not `&&`, so that no branch depends on the digests */
-    return ok && ((CRYPTO_memcmp(da, db, sizeof(da)) == 0) & (alen == blen));
+    struct secret_digest da;
+    return secret_digest(a, alen, &da) == 0 && secret_digest_equal(&da, b, blen);
 }
 
 /* --- JWK public members --- */

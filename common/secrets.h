@@ -51,10 +51,19 @@ int secrets_open_len(const struct secrets *s, const char *purpose, const char *s
 int secrets_hkdf(const struct secrets *s, const void *ikm, size_t ikm_len, const void *salt, size_t salt_len,
                  const void *info, size_t info_len, void *out, size_t out_len);
 
-/* a and b hold the same bytes. Compares keyed SHA-256 digests of both in constant time: the
- * time taken depends on each length alone (hashing), never on the contents or on how the two
- * relate (equal lengths, a common prefix). False if the digest cannot be computed. */
+/* a and b hold the same bytes. Compares SHA-256 digests of both in constant time: the time
+ * taken depends on each length alone (hashing), never on the contents or on how the two relate
+ * (equal lengths, a common prefix). False if the digest cannot be computed. */
 bool secret_equal(const void *a, size_t alen, const void *b, size_t blen);
+
+/* The same in two steps, for a secret compared on every request (matrix.secret): its digest,
+ * made once (0 or -EIO), then compared with a presented value. */
+struct secret_digest {
+    unsigned char sha256[32];
+    size_t len;
+};
+int secret_digest(const void *p, size_t len, struct secret_digest *out);
+bool secret_digest_equal(const struct secret_digest *a, const void *b, size_t blen);
 
 /* The RFC 7638 thumbprint of a key's public part: base64url SHA-256 of the canonical JSON of
  * the required members (RSA: e, kty, n; EC: crv, kty, x, y with crv P-256, P-384 or secp256k1).

@@ -130,6 +130,11 @@ int oauth_handlers_setup(const struct config *cfg, struct storage *st)
     int r = secrets_from_config(cfg, &oauth.secrets);
     if (r < 0 && r != -ENOKEY)
         return log_errno(r, "secrets: cannot set up encryption");
+    if (cfg->matrix.secret) {
+        if (secret_digest(cfg->matrix.secret, cfg->matrix.secret_len, &oauth.matrix_secret) < 0)
+            return log_errno(-EIO, "matrix.secret: cannot digest it");
+        oauth.has_matrix_secret = true;
+    }
     oauth.introspect_url = endpoint_url(cfg, "oauth2/introspect");
     oauth.revoke_url = endpoint_url(cfg, "oauth2/revoke");
     oauth.token_url = endpoint_url(cfg, "oauth2/token");

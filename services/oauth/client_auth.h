@@ -2,6 +2,7 @@
  * oauth_handlers_setup), MAS's OAuth error bodies and CORS, and client authentication
  * (reference/mas-behaviour.md §8.1; client assertions per RFC 7523 and DESIGN.md §6). */
 #pragma once
+#include "secrets.h"
 #include "server.h"
 #include "storage.h"
 #include <stdbool.h>
@@ -14,7 +15,10 @@ struct oauth_state {
     const struct config *cfg;
     struct storage *st;
     struct secrets *secrets; /* NULL without secrets.encryption: no client secret can be opened */
-    char *introspect_url;    /* public_base + oauth2/introspect: an assertion's accepted `aud` */
+    /* the digest of matrix.secret (has_matrix_secret), compared with the homeserver's Bearer */
+    bool has_matrix_secret;
+    struct secret_digest matrix_secret;
+    char *introspect_url; /* public_base + oauth2/introspect: an assertion's accepted `aud` */
     char *revoke_url;
     char *token_url;
 };

@@ -349,9 +349,8 @@ static bool introspect_front(struct masd_request *r, struct introspect *in)
         return true;
     }
     if (in->creds.bearer) {
-        const struct config_matrix *m = &oauth.cfg->matrix;
         const char *t = in->creds.bearer_token;
-        if (!m->secret || !secret_equal(m->secret, m->secret_len, t, strlen(t))) {
+        if (!oauth.has_matrix_secret || !secret_digest_equal(&oauth.matrix_secret, t, strlen(t))) {
             /* the homeserver's shared secret is a Bearer token: RFC 6750 §3.1 */
             oauth_error_challenge(r, 401, "access_denied", NULL, "Bearer", "invalid_token");
             return true;

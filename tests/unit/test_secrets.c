@@ -337,6 +337,19 @@ static void test_secret_equal(void)
     CHECK(!secret_equal("abc", 3, "", 0));
     CHECK(!secret_equal("abc", 3, NULL, 0));
     CHECK(secret_equal("abc", 3, "abc", 3));
+    /* in two steps, as introspection compares matrix.secret */
+    struct secret_digest d;
+    CHECK_INT(secret_digest("shared-secret", 13, &d), 0);
+    size_t before = memcmp_calls;
+    CHECK(secret_digest_equal(&d, "shared-secret", 13));
+    CHECK(!secret_digest_equal(&d, "shared-secre", 12));
+    CHECK(!secret_digest_equal(&d, "shared-secret!", 14));
+    CHECK(!secret_digest_equal(&d, "", 0));
+    CHECK(!secret_digest_equal(&d, "Shared-secret", 13));
+    CHECK_INT((long)(memcmp_calls - before), 5);
+    CHECK_INT((long)memcmp_last_len, 32);
+    CHECK_INT(secret_digest(NULL, 0, &d), 0);
+    CHECK(secret_digest_equal(&d, NULL, 0) && secret_digest_equal(&d, "", 0) && !secret_digest_equal(&d, "a", 1));
     CHECK(!secret_equal("abc", 3, "abd", 3));
     CHECK(!secret_equal("abc", 3, "abcd", 4));
     CHECK(!secret_equal("", 0, "a", 1));
