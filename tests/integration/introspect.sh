@@ -101,7 +101,7 @@ inactive() # NAME
 # (RFC 9110 §15.5.2), Basic unless CHALLENGE-REGEX says otherwise (RFC 6749 §5.2).
 oauth_error()
 {
-    expect_eq "$(status "$T/$1.h")" "$2" || { cat "$T/$1.b"; return 1; }
+    expect_eq "$(status "$T/$1.h")" "$2" || { cat "$T/$1.b"; echo; return 1; }
     json_expect "$T/$1.b" "d.error === '$3' && typeof d.error_description === 'string'" || return 1
     expect_eq "$(header "$T/$1.h" cache-control)" no-store || return 1
     if [ "$2" = 401 ]; then
