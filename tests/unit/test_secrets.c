@@ -349,7 +349,8 @@ static void test_secret_equal(void)
     CHECK_INT((long)(memcmp_calls - before), 5);
     CHECK_INT((long)memcmp_last_len, 32);
     CHECK_INT(secret_digest(NULL, 0, &d), 0);
-    CHECK(secret_digest_equal(&d, NULL, 0) && secret_digest_equal(&d, "", 0) && !secret_digest_equal(&d, "a", 1));
+    CHECK(secret_digest_equal(&d, NULL, 0) && secret_digest_equal(&d, "", 0) &&
+          !secret_digest_equal(&d, "a", 1));
     CHECK(!secret_equal("abc", 3, "abd", 3));
     CHECK(!secret_equal("abc", 3, "abcd", 4));
     CHECK(!secret_equal("", 0, "a", 1));
