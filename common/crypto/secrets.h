@@ -46,5 +46,16 @@ int secrets_open_len(const struct secrets *s, const char *purpose, const char *s
 int secrets_hkdf(const struct secrets *s, const void *ikm, size_t ikm_len, const void *salt, size_t salt_len,
                  const void *info, size_t info_len, void *out, size_t out_len);
 
-/* a and b hold the same bytes. The time taken depends on the lengths, never on the contents. */
+/* a and b hold the same bytes. Compares SHA-256 digests of both in constant time: the time
+ * taken depends on each length alone (hashing), never on the contents or on how the two relate
+ * (equal lengths, a common prefix). False if the digest cannot be computed. */
 bool secret_equal(const void *a, size_t alen, const void *b, size_t blen);
+
+/* The same in two steps, for a secret compared on every request (matrix.secret): its digest,
+ * made once (0 or -EIO), then compared with a presented value. */
+struct secret_digest {
+    unsigned char sha256[32];
+    size_t len;
+};
+int secret_digest(const void *p, size_t len, struct secret_digest *out);
+bool secret_digest_equal(const struct secret_digest *a, const void *b, size_t blen);

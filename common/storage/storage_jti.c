@@ -21,6 +21,8 @@ int storage_jti_use(struct storage_tx *tx, const char *client_id, const char *jt
         r = storage_check_text("assertion jti", jti, JTI_MAX, false);
     if (r < 0)
         return r;
+    if (expires_at <= now) /* a row that reads as expired at once would let the jti be used again */
+        return -EINVAL;
     int64_t changes = 0;
     r = sq_exec(tx, &jti_claim, SQ_ARGS(P_TEXT(client_id), P_TEXT(jti), P_INT(expires_at), P_INT(now)),
                 &changes);

@@ -39,8 +39,11 @@ static void webfinger(struct masd_request *r)
     if (cors(r))
         return;
     char *resource = NULL;
-    if (form_get(r->query, "resource", &resource) <= 0) {
-        masd_respond_text(r, 400, "Invalid query: the 'resource' parameter is required");
+    int found = form_get(r->query, "resource", &resource);
+    if (found <= 0) {
+        masd_respond_text(r, 400,
+                          found == -EEXIST ? "Invalid query: more than one 'resource' parameter"
+                                           : "Invalid query: the 'resource' parameter is required");
         return;
     }
     bool issuer_rel = false;

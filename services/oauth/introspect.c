@@ -262,10 +262,10 @@ static int introspect_tx(struct storage_tx *tx, void *arg)
         int r = client_authenticate(tx, &in->creds, oauth.introspect_url, in->now, &client, &in->auth);
         if (r < 0)
             return in->auth.status >= 500 ? r : 0; /* a refusal still commits a claimed jti */
-        bool public = strcmp(client.token_endpoint_auth_method, "none") == 0;
+        bool public = in->auth.method == CLIENT_AUTH_NONE;
         storage_oauth_client_clear(&client);
         if (public) {
-            in->auth = (struct client_auth_result){401, "access_denied", NULL};
+            in->auth = (struct client_auth_result){.status = 401, .error = "access_denied"};
             return 0;
         }
     }
@@ -307,6 +307,7 @@ static void introspect_work(void *arg)
 
 static void respond_inactive(struct masd_request *r)
 {
+    oauth_no_store(r);
     masd_respond(r, 200, "application/json", MASD_STR(INACTIVE));
 }
 
@@ -328,6 +329,7 @@ static void introspect_done(struct masd_request *r, void *arg)
         oauth_error(r, in->auth.status, in->auth.error, in->auth.why);
     } else if (in->body) {
         masd_req_on_dispose(r, free_string, in->body);
+        oauth_no_store(r);
         masd_respond(r, 200, "application/json", masd_str_from(in->body));
         in->body = NULL;
     } else {
@@ -347,10 +349,10 @@ static bool introspect_front(struct masd_request *r, struct introspect *in)
         return true;
     }
     if (in->creds.bearer) {
-        const struct config_matrix *m = &oauth.cfg->matrix;
         const char *t = in->creds.bearer_token;
-        if (!m->secret || !secret_equal(m->secret, m->secret_len, t, strlen(t))) {
-            oauth_error(r, 401, "access_denied", NULL);
+        if (!oauth.has_matrix_secret || !secret_digest_equal(&oauth.matrix_secret, t, strlen(t))) {
+            /* the homeserver's shared secret is a Bearer token: RFC 6750 §3.1 */
+            oauth_error_challenge(r, 401, "access_denied", NULL, "Bearer", "invalid_token");
             return true;
         }
     }

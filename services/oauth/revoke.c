@@ -69,7 +69,7 @@ static int revoke_tx(struct storage_tx *tx, void *arg)
         return rv->auth.status >= 500 ? r : 0;
     if (!rv->hint_ok) { /* judged after the client, as MAS */
         storage_oauth_client_clear(&client);
-        rv->auth = (struct client_auth_result){400, "unsupported_token_type", NULL};
+        rv->auth = (struct client_auth_result){.status = 400, .error = "unsupported_token_type"};
         return 0;
     }
     struct storage_oauth_session s;
@@ -82,7 +82,7 @@ static int revoke_tx(struct storage_tx *tx, void *arg)
     if (r < 0)
         return r;
     if (!mine) {
-        rv->auth = (struct client_auth_result){401, "unauthorized_client", NULL};
+        rv->auth = (struct client_auth_result){.status = 401, .error = "unauthorized_client"};
         return 0;
     }
     if ((r = storage_oauth_session_finish(tx, s.id, rv->now)) < 0)
@@ -108,8 +108,10 @@ static void revoke_done(struct masd_request *r, void *arg)
             oauth_error(r, 500, "server_error", NULL);
         else if (rv->auth.status)
             oauth_error(r, rv->auth.status, rv->auth.error, rv->auth.why);
-        else
+        else {
+            oauth_no_store(r);
             masd_respond(r, 200, NULL, MASD_STR(""));
+        }
     }
     revoke_free(rv);
 }

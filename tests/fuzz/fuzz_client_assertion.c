@@ -22,6 +22,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *why;
         client_assertion_check_claims(&a, "client", CLIENT_AUTH_SECRET_JWT, aud, 1700000000000, &why);
         client_assertion_check_claims(&a, "client", CLIENT_AUTH_PRIVATE_KEY_JWT, aud, 1700000000000, &why);
+        /* any claim value at any clock: no signed overflow (UBSan), and an accepted assertion's
+         * jti is recorded until after now (short of the end of time, where it saturates) */
+        static const int64_t nows[] = {INT64_MIN, -1, 0, 1700000000000, INT64_MAX};
+        for (size_t i = 0; i < sizeof(nows) / sizeof(nows[0]); i++)
+            if (client_assertion_check_claims(&a, a.iss ? a.iss : "", CLIENT_AUTH_SECRET_JWT, aud, nows[i],
+                                              &why) == 0 &&
+                client_assertion_jti_expiry_ms(&a) <= nows[i] && nows[i] < INT64_MAX / 2)
+                abort();
         if (a.signed_len >= size || s[a.signed_len] != '.')
             abort();
         client_assertion_verify(&a, s, CLIENT_AUTH_SECRET_JWT, "secret", 6, NULL);

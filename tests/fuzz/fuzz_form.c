@@ -1,5 +1,6 @@
 /* Form/query decoding on arbitrary input: no crash, decoded length never exceeds the input. */
 #include "form.h"
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -21,7 +22,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     free(out);
     char *value = NULL;
-    if (form_get((masd_str){(const char *)data, size}, "resource", &value) == 1)
+    int got = form_get((masd_str){(const char *)data, size}, "resource", &value);
+    if (got == 1)
         free(value);
+    /* a name form_get() finds twice is a duplicate for form_check_unique() too */
+    int unique = form_check_unique((masd_str){(const char *)data, size});
+    if (got == -EEXIST && unique != -EEXIST && unique != -EINVAL && unique != -ENOMEM)
+        abort();
     return 0;
 }

@@ -49,12 +49,28 @@ BCRYPT_ONLY='    - {version: 1, algorithm: bcrypt, cost: 4}'
 # call NAME FROM-IP curl-args...: a request from a given loopback source address.
 call() { local name=$1 ip=$2; shift 2; http "$name" --interface "$ip" -k "$@"; }
 
-# matrix_error NAME STATUS ERRCODE: the response NAME is that Matrix error, in JSON.
+# matrix_error NAME STATUS ERRCODE: the response NAME is that Matrix error, in JSON. A 401
+# carries a Bearer challenge (RFC 9110 §15.5.2, RFC 6750 §3), error="invalid_token" when a
+# token was refused (M_UNKNOWN_TOKEN), none otherwise; and is never cached.
 matrix_error()
 {
     expect_eq "$(status "$T/$1.h")" "$2" || return 1
     expect_match "$(header "$T/$1.h" content-type)" '^application/json' || return 1
-    json_expect "$T/$1.b" "d.errcode === '$3' && typeof d.error === 'string'"
+    json_expect "$T/$1.b" "d.errcode === '$3' && typeof d.error === 'string'" || return 1
+    local want='^Bearer realm="https://auth\.example\.com/"$'
+    [ "$3" = M_UNKNOWN_TOKEN ] && want='^Bearer realm="https://auth\.example\.com/", error="invalid_token"$'
+    if [ "$2" = 401 ]; then
+        expect_match "$(header "$T/$1.h" www-authenticate)" "$want" || return 1
+        no_store "$1"
+    else
+        expect_eq "$(header "$T/$1.h" www-authenticate)" ""
+    fi
+}
+
+no_store() # NAME: an answer no cache may keep (RFC 6749 §5.1)
+{
+    expect_eq "$(header "$T/$1.h" cache-control)" no-store || return 1
+    expect_eq "$(header "$T/$1.h" pragma)" no-cache
 }
 
 # login_body USER PASSWORD [EXTRA-JSON-MEMBERS]
@@ -198,6 +214,8 @@ introspection_lifecycle()
     introspect in-1 "$(token life-1 access_token)" "$p1"
     check "$b: introspection of a compat token (no refresh): active, sub, username, device_id, api scope, no expiry" \
         json_expect "$T/in-1.b" "$fields && d.device_id === 'LIFEDEV1' && d.expires_in === undefined"
+    check "$b: the login and introspection answers are not cached (no-store, no-cache)" \
+        eval "no_store life-1 && no_store in-1"
     login life-2 127.0.0.14 "$u1" alice "$PW" ',"device_id":"LIFEDEV2","refresh_token":true'
     introspect in-2 "$(token life-2 access_token)" "$p1"
     check "$b: introspection of a compat token with refresh: active, integer expires_in <= 300" \
@@ -207,6 +225,8 @@ introspection_lifecycle()
     introspect in-3old "$(token life-2 access_token)" "$p1"
     introspect in-3new "$(token life-3 access_token)" "$p1"
     check "$b: after /refresh the old access token is inactive" inactive in-3old
+    check "$b: the refresh answer is not cached (no-store, no-cache)" \
+        eval "expect_eq \"\$(status $T/life-3.h)\" 200 && no_store life-3 && no_store in-3old"
     check "$b: ... and the new one is active on the same device" \
         json_expect "$T/in-3new.b" "$fields && d.device_id === 'LIFEDEV2'"
     call life-4 127.0.0.14 -X POST "$u1/_matrix/client/v3/logout" -H "authorization: Bearer $(token life-3 access_token)"

@@ -20,6 +20,7 @@ POST_ID=01J0000000000000000000P0ST
 JWT_ID=01J0000000000000000000JWT1
 PUBLIC_ID=01J0000000000000000000PB01
 PKJ_ID=01J0000000000000000000PKJ1
+TLS_ID=01J0000000000000000000TLS1
 # The private_key_jwt client's key: an EC P-256 pair; its public JWK goes into the config.
 node -e '
     const c = require("crypto"), fs = require("fs");
@@ -96,10 +97,24 @@ inactive() # NAME
     expect_eq "$(cat "$T/$1.b")" '{"active":false}'
 }
 
-oauth_error() # NAME STATUS ERROR
+# oauth_error NAME STATUS ERROR [CHALLENGE-REGEX]: never cached; a 401 carries a challenge
+# (RFC 9110 §15.5.2), Basic unless CHALLENGE-REGEX says otherwise (RFC 6749 §5.2).
+oauth_error()
 {
-    expect_eq "$(status "$T/$1.h")" "$2" || { cat "$T/$1.b"; return 1; }
-    json_expect "$T/$1.b" "d.error === '$3' && typeof d.error_description === 'string'"
+    expect_eq "$(status "$T/$1.h")" "$2" || { cat "$T/$1.b"; echo; return 1; }
+    json_expect "$T/$1.b" "d.error === '$3' && typeof d.error_description === 'string'" || return 1
+    expect_eq "$(header "$T/$1.h" cache-control)" no-store || return 1
+    if [ "$2" = 401 ]; then
+        expect_match "$(header "$T/$1.h" www-authenticate)" "${4:-^Basic realm=\"http://127\.0\.0\.1:[0-9]+/\"\$}"
+    else
+        expect_eq "$(header "$T/$1.h" www-authenticate)" ""
+    fi
+}
+
+no_store() # NAME: a token answer no cache may keep (RFC 6749 §5.1)
+{
+    expect_eq "$(header "$T/$1.h" cache-control)" no-store || return 1
+    expect_eq "$(header "$T/$1.h" pragma)" no-cache
 }
 
 active_compat()
@@ -134,20 +149,21 @@ keys_ok()
 revoke_compat()
 {
     expect_eq "$(status "$T/rv.h")" "$1" || { cat "$T/rv.b"; return 1; }
+    [ "$1" != 401 ] || expect_match "$(header "$T/rv.h" www-authenticate)" '^Basic realm="'
 }
 
 # An HS256 client assertion (RFC 7523) for client_secret_jwt, made with node's crypto.
-assertion() # CLIENT_ID AUD JTI
+assertion() # CLIENT_ID AUD JTI [EXP: seconds from now, 60 unless given]
 {
     node -e '
         const c = require("crypto");
         const b = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
         const now = Math.floor(Date.now() / 1000);
         const input = b({alg: "HS256"}) + "." + b({iss: process.argv[1], sub: process.argv[1],
-            aud: process.argv[2], exp: now + 60, iat: now, jti: process.argv[3]});
+            aud: process.argv[2], exp: now + Number(process.argv[5]), iat: now, jti: process.argv[3]});
         const sig = c.createHmac("sha256", process.argv[4]).update(input).digest("base64url");
         console.log(input + "." + sig);
-    ' "$1" "$2" "$3" "$CLIENT_SECRET"
+    ' "$1" "$2" "$3" "$CLIENT_SECRET" "${4:-60}"
 }
 
 # An ES256 assertion for the private_key_jwt client, signed with its key (kid pk1).
@@ -178,6 +194,15 @@ client_auth_tests()
     check "[$B] a method other than the registered one: 401 invalid_client" oauth_error cd 401 invalid_client
     introspect ce "$TOKEN" - access_token --data-urlencode "client_id=$PUBLIC_ID"
     check "[$B] a public client may not introspect: 401 access_denied" oauth_error ce 401 access_denied
+    # a row whose method masd does not implement (here written by hand) was read as `none`, and
+    # being not "none" by name could introspect with its client_id alone
+    sql "INSERT INTO oauth2_clients (oauth2_client_id, token_endpoint_auth_method, redirect_uris, grant_types,
+             metadata, is_static, created_at)
+         VALUES ('$TLS_ID', 'tls_client_auth', '[]', '[]', '{}', 0, $(now_ms))" >/dev/null
+    introspect ct "$TOKEN" - access_token --data-urlencode "client_id=$TLS_ID"
+    check "[$B] a tls_client_auth client row (unsupported): 401 invalid_client" oauth_error ct 401 invalid_client
+    introspect ct "$TOKEN" - access_token --data-urlencode "client_id=$TLS_ID" --data-urlencode "client_secret=x"
+    check "[$B] ... with a client_secret too: 401 invalid_client" oauth_error ct 401 invalid_client
     local jwt
     jwt=$(assertion "$JWT_ID" "$BASE/oauth2/introspect" "jti-$B-1")
     introspect cf "$TOKEN" - access_token --data-urlencode "client_assertion=$jwt" \
@@ -190,6 +215,11 @@ client_auth_tests()
     introspect ch "$TOKEN" - access_token --data-urlencode "client_assertion=$jwt" \
         --data-urlencode 'client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
     check "[$B] an assertion for another audience: 401 invalid_client" oauth_error ch 401 invalid_client
+    # exp more than an hour ahead (RFC 7523 §3): refused, and so never recorded to expire late
+    jwt=$(assertion "$JWT_ID" "$BASE/oauth2/introspect" "jti-$B-5" 7200)
+    introspect ck "$TOKEN" - access_token --data-urlencode "client_assertion=$jwt" \
+        --data-urlencode 'client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
+    check "[$B] an assertion expiring in two hours: 401 invalid_client" oauth_error ck 401 invalid_client
     jwt=$(es256_assertion "$BASE/oauth2/introspect" "jti-$B-3")
     introspect ci "$TOKEN" - access_token --data-urlencode "client_assertion=$jwt" \
         --data-urlencode 'client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
@@ -202,6 +232,10 @@ client_auth_tests()
     check "[$B] revoke of a compat token: 200, empty" revoke_empty
     http rv -X POST "$BASE/oauth2/revoke" --data-urlencode "token=garbage" -u "$BASIC_ID:$CLIENT_SECRET"
     check "[$B] revoke of an unknown token: 200, empty" revoke_empty
+    http rv -X POST "$BASE/oauth2/revoke" --data-urlencode "token=garbage" -u "$BASIC_ID:wrong"
+    check "[$B] revoke with a wrong secret: 401 invalid_client, a Basic challenge" oauth_error rv 401 invalid_client
+    http rv -X POST "$BASE/oauth2/revoke" --data-urlencode "token=garbage" -H "Authorization: Bearer $SECRET"
+    check "[$B] revoke with the shared secret: 401 invalid_client, a Basic challenge" oauth_error rv 401 invalid_client
     http rv -X POST "$BASE/oauth2/revoke" --data-urlencode "token=$TOKEN" --data-urlencode 'token_type_hint=x' \
         -u "$BASIC_ID:$CLIENT_SECRET"
     check "[$B] revoke with an unknown hint: 400 unsupported_token_type" oauth_error rv 400 unsupported_token_type
@@ -307,7 +341,8 @@ oauth_tests()
 revoke_empty()
 {
     expect_eq "$(status "$T/rv.h")" 200 || { cat "$T/rv.b"; return 1; }
-    expect_eq "$(wc -c <"$T/rv.b")" 0
+    expect_eq "$(wc -c <"$T/rv.b")" 0 || return 1
+    no_store rv
 }
 
 active_compat_in() # NAME
@@ -353,13 +388,27 @@ backend_tests()
     introspect d 'garbage'
     check "[$B] a garbage token is inactive" inactive d
     introspect e "$TOKEN" 'Bearer wrong-secret'
-    check "[$B] a wrong shared secret: 401 access_denied" oauth_error e 401 access_denied
+    check "[$B] a wrong shared secret: 401 access_denied, a Bearer challenge (RFC 6750 §3)" oauth_error e 401 \
+        access_denied '^Bearer realm="http://127\.0\.0\.1:[0-9]+/", error="invalid_token"$'
+    check "[$B] an active answer is not cached (Cache-Control: no-store, Pragma: no-cache)" no_store a
+    check "[$B] an inactive answer neither" no_store d
     introspect f "$TOKEN" -
     check "[$B] no credentials: 400 invalid_request" oauth_error f 400 invalid_request
     introspect g "$TOKEN" 'Basic bm9ib2R5Om5vdGhpbmc='
     check "[$B] an unknown client: 401 invalid_client" oauth_error g 401 invalid_client
     introspect h "$TOKEN" "Bearer $SECRET" refresh_token
     check "[$B] a hint that does not match the token: inactive" inactive h
+    # RFC 6749 §3.1: no parameter more than once; "the first one wins" is gone
+    introspect dup "$TOKEN" "Bearer $SECRET" access_token --data-urlencode "token=$TOKEN"
+    check "[$B] token twice: 400 invalid_request" oauth_error dup 400 invalid_request
+    introspect dup "$TOKEN" - access_token --data-urlencode "client_id=$PUBLIC_ID" \
+        --data-urlencode "client_id=$POST_ID" --data-urlencode "client_secret=$CLIENT_SECRET"
+    check "[$B] client_id=A&client_id=B: 400 invalid_request" oauth_error dup 400 invalid_request
+    introspect dup "$TOKEN" "Bearer $SECRET" access_token --data-urlencode "unknown=1" --data-urlencode "unknown=1"
+    check "[$B] any parameter twice: 400 invalid_request" oauth_error dup 400 invalid_request
+    http dup -X POST "$BASE/oauth2/revoke" --data-urlencode "token=$TOKEN" --data-urlencode "token=garbage" \
+        -u "$BASIC_ID:$CLIENT_SECRET"
+    check "[$B] revoke with token twice: 400 invalid_request" oauth_error dup 400 invalid_request
 
     introspect i "$BOB"
     check "[$B] bob's token is active" json_expect "$T/i.b" "d.active === true && d.username === 'bob'"

@@ -126,11 +126,62 @@ static void test_claims(void)
     CHECK_INT(check_with("nbf", json_integer(now_s + 3600), CLIENT_AUTH_SECRET_JWT, "HS256"), -EACCES);
     CHECK_INT(check_with("jti", NULL, CLIENT_AUTH_SECRET_JWT, "HS256"), -EACCES);
     CHECK_INT(check_with("exp", json_string("soon"), CLIENT_AUTH_SECRET_JWT, "HS256"), -EINVAL);
+    /* at most an hour ahead (RFC 7523 §3 lets the server refuse "unreasonably far" exp) */
+    CHECK_INT(check_with("exp", json_integer(now_s + CLIENT_ASSERTION_MAX_LIFETIME_S - 5),
+                         CLIENT_AUTH_SECRET_JWT, "HS256"),
+              0);
+    CHECK_INT(check_with("exp", json_integer(now_s + CLIENT_ASSERTION_MAX_LIFETIME_S + 5),
+                         CLIENT_AUTH_SECRET_JWT, "HS256"),
+              -EACCES);
+    /* extreme values: refused, and judged without signed overflow (UBSan runs this test) */
+    static const json_int_t extreme[] = {INT64_MAX, INT64_MAX - 29, INT64_MAX / 1000 + 1, INT64_MAX / 1000};
+    for (size_t i = 0; i < sizeof(extreme) / sizeof(extreme[0]); i++) {
+        CHECK_INT(check_with("exp", json_integer(extreme[i]), CLIENT_AUTH_SECRET_JWT, "HS256"), -EACCES);
+        CHECK_INT(check_with("nbf", json_integer(extreme[i]), CLIENT_AUTH_SECRET_JWT, "HS256"), -EACCES);
+        CHECK_INT(check_with("iat", json_integer(extreme[i]), CLIENT_AUTH_SECRET_JWT, "HS256"), 0);
+    }
+    CHECK_INT(check_with("exp", json_integer(INT64_MIN), CLIENT_AUTH_SECRET_JWT, "HS256"), -EINVAL);
+    CHECK_INT(check_with("exp", json_real(1e300), CLIENT_AUTH_SECRET_JWT, "HS256"), -EINVAL);
+    CHECK_INT(check_with("exp", json_real(9.2e15), CLIENT_AUTH_SECRET_JWT, "HS256"), -EINVAL);
+    CHECK_INT(check_with("exp", json_real((double)(now_s + 60)), CLIENT_AUTH_SECRET_JWT, "HS256"), 0);
     /* the algorithm is pinned to the method */
     CHECK_INT(check_with(NULL, NULL, CLIENT_AUTH_PRIVATE_KEY_JWT, "HS256"), -EACCES);
     CHECK_INT(check_with(NULL, NULL, CLIENT_AUTH_SECRET_JWT, "RS256"), -EACCES);
     CHECK_INT(check_with(NULL, NULL, CLIENT_AUTH_SECRET_JWT, "none"), -EACCES);
     CHECK_INT(check_with(NULL, NULL, CLIENT_AUTH_SECRET_BASIC, "HS256"), -EACCES);
+}
+
+/* The claims judged at any clock, and the jti's recorded expiry for any exp. */
+static void test_extreme_times(void)
+{
+    struct client_assertion a = {.alg = "HS256", .iss = CLIENT, .sub = CLIENT, .jti = "j"};
+    a.aud = json_string(AUD);
+    static const int64_t nows[] = {INT64_MIN, INT64_MIN + 1, -1, 0, 1, INT64_MAX - 1, INT64_MAX};
+    static const int64_t claims[] = {0,        1, 30, INT64_MAX / 1000, INT64_MAX / 1000 + 1, INT64_MAX - 30,
+                                     INT64_MAX};
+    const char *why;
+    for (size_t i = 0; i < sizeof(nows) / sizeof(nows[0]); i++)
+        for (size_t j = 0; j < sizeof(claims) / sizeof(claims[0]); j++) {
+            a.exp = a.nbf = a.iat = claims[j];
+            int r =
+                client_assertion_check_claims(&a, CLIENT, CLIENT_AUTH_SECRET_JWT, audiences, nows[i], &why);
+            /* exp = nbf: accepted only within the leeway around now */
+            int64_t now_s = nows[i] / 1000;
+            bool in_window = claims[j] > 0 && claims[j] > now_s - CLIENT_ASSERTION_LEEWAY_S &&
+                             claims[j] <= now_s + CLIENT_ASSERTION_LEEWAY_S;
+            CHECK_INT(r, in_window ? 0 : -EACCES);
+        }
+    a.exp = 1700000000;
+    CHECK(client_assertion_jti_expiry_ms(&a) == 1700000000000 + CLIENT_ASSERTION_LEEWAY_S * 1000);
+    a.exp = INT64_MAX / 1000; /* exp * 1000 fits, + the leeway does not */
+    CHECK(client_assertion_jti_expiry_ms(&a) == INT64_MAX);
+    a.exp = INT64_MAX / 1000 + 1; /* exp * 1000 wrapped negative: the jti read as expired at once */
+    CHECK(client_assertion_jti_expiry_ms(&a) == INT64_MAX);
+    a.exp = INT64_MAX;
+    CHECK(client_assertion_jti_expiry_ms(&a) == INT64_MAX);
+    a.exp = 0;
+    CHECK(client_assertion_jti_expiry_ms(&a) == 0);
+    json_decref(a.aud);
 }
 
 static void test_parse(void)
@@ -199,6 +250,25 @@ static void test_credentials(void)
     CHECK_INT(credentials((masd_str){NULL, 0}, "client_assertion=a.b.c&client_assertion_type=x", &c, &error),
               -EINVAL);
     CHECK_INT(credentials((masd_str){NULL, 0}, "token=t", &c, &error), -ENODATA);
+    /* any parameter twice: 400 invalid_request (RFC 6749 §3.1); "first one wins" read
+     * client_id=A&client_id=B as A */
+    static const char *const twice[] = {
+        "client_id=A&client_id=B",
+        "client_id=x&client_secret=y&client_secret=z",
+        "client_id=x&token=a&token=b",
+        "client_id=x&token_type_hint=access_token&token_type_hint=refresh_token",
+        "client_id=x&client%5Fid=x",
+        "client_id=x&unknown=1&unknown=1",
+    };
+    for (size_t i = 0; i < sizeof(twice) / sizeof(twice[0]); i++) {
+        error = NULL;
+        CHECK_INT(credentials((masd_str){NULL, 0}, twice[i], &c, &error), -EINVAL);
+        CHECK_STR(error, "invalid_request");
+        CHECK(c.client_id == NULL);
+    }
+    CHECK_INT(credentials(MASD_STR("Bearer shared"), "token=a&token=a", &c, &error), -EINVAL);
+    CHECK_INT(credentials(MASD_STR("Basic YTpi"), "client_id=a&client_id=a", &c, &error), -EINVAL);
+    CHECK_STR(error, "invalid_request");
     CHECK_INT(credentials(MASD_STR("Basic YTpi="), "", &c, &error), -EINVAL);
     /* Found by fuzz_client_credentials: a NUL inside a Basic value. parse_basic decoded a
      * strndup() copy, cut at the NUL, for the value's full length, and so read past the copy
@@ -306,7 +376,8 @@ static void add_client(struct storage *st, const char *id, const char *method, c
     free(c.encrypted_secret);
 }
 
-static int authenticate(struct storage *st, struct client_credentials *c)
+/* 0 or -status; *method (may be NULL): the registered method on success. */
+static int authenticate_as(struct storage *st, struct client_credentials *c, enum client_auth_method *method)
 {
     struct storage_oauth_client client;
     struct client_auth_result res = {0};
@@ -315,7 +386,14 @@ static int authenticate(struct storage *st, struct client_credentials *c)
     test_tx_end(tx, true);
     if (r == 0)
         storage_oauth_client_clear(&client);
+    if (r == 0 && method)
+        *method = res.method;
     return r < 0 ? -res.status : 0;
+}
+
+static int authenticate(struct storage *st, struct client_credentials *c)
+{
+    return authenticate_as(st, c, NULL);
 }
 
 static void test_authenticate(enum storage_backend b)
@@ -336,7 +414,30 @@ static void test_authenticate(enum storage_backend b)
     c.client_id = "01J0000000000000000000NONE";
     CHECK_INT(authenticate(st, &c), -401);
     c = (struct client_credentials){.method = CLIENT_AUTH_NONE, .client_id = "01J0000000000000000000CL3T"};
-    CHECK_INT(authenticate(st, &c), 0);
+    enum client_auth_method m = CLIENT_AUTH_PRIVATE_KEY_JWT;
+    CHECK_INT(authenticate_as(st, &c, &m), 0);
+    CHECK_INT(m, CLIENT_AUTH_NONE); /* what introspection reads to refuse a public client */
+    c = (struct client_credentials){
+        .method = CLIENT_AUTH_SECRET_BASIC, .client_id = CLIENT, .client_secret = SECRET};
+    CHECK_INT(authenticate_as(st, &c, &m), 0);
+    CHECK_INT(m, CLIENT_AUTH_SECRET_BASIC);
+
+    /* A stored method masd does not implement fails closed: it was read as `none`, so that a
+     * tls_client_auth client authenticated with its client_id alone (and, not being "none" by
+     * name, could introspect). Whatever is presented, 401 invalid_client. */
+    add_client(st, "01J0000000000000000000TLS1", "tls_client_auth", NULL, NULL);
+    add_client(st, "01J0000000000000000000TLS2", "tls_client_auth", SECRET, NULL);
+    add_client(st, "01J0000000000000000000ODD1", "None", NULL, NULL);
+    static const char *const unknown[] = {"01J0000000000000000000TLS1", "01J0000000000000000000TLS2",
+                                          "01J0000000000000000000ODD1"};
+    for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+        c = (struct client_credentials){.method = CLIENT_AUTH_NONE, .client_id = (char *)unknown[i]};
+        CHECK_INT(authenticate(st, &c), -401);
+        c.method = CLIENT_AUTH_SECRET_POST, c.client_secret = SECRET;
+        CHECK_INT(authenticate(st, &c), -401);
+        c.method = CLIENT_AUTH_SECRET_BASIC;
+        CHECK_INT(authenticate(st, &c), -401);
+    }
 
     /* client_secret_jwt, its client named by sub; a replayed jti is refused (on this backend,
      * across connections: the database decides) */
@@ -349,6 +450,20 @@ static void test_authenticate(enum storage_backend b)
     CHECK_INT(authenticate(st, &c), 0);
     CHECK_INT(authenticate(st, &c), -401);
     free(c.assertion);
+    /* an exp whose milliseconds wrap int64: the recorded jti expiry went negative, so the same
+     * assertion was accepted again and again; now refused (too far ahead) every time */
+    const json_int_t far[] = {INT64_MAX / 1000 + 1, now_s + 2 * CLIENT_ASSERTION_MAX_LIFETIME_S};
+    for (size_t i = 0; i < sizeof(far) / sizeof(far[0]); i++) {
+        cl = claims(now_s);
+        json_object_set_new(cl, "iss", json_string("01J0000000000000000000CL2T"));
+        json_object_set_new(cl, "sub", json_string("01J0000000000000000000CL2T"));
+        json_object_set_new(cl, "jti", json_string(i == 0 ? "jti-far-0" : "jti-far-1"));
+        json_object_set_new(cl, "exp", json_integer(far[i]));
+        c.assertion = hs256("{\"alg\":\"HS256\"}", cl, SECRET);
+        CHECK_INT(authenticate(st, &c), -401);
+        CHECK_INT(authenticate(st, &c), -401);
+        free(c.assertion);
+    }
 
     struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_WRITE);
     int64_t now = masd_now();
@@ -357,6 +472,12 @@ static void test_authenticate(enum storage_backend b)
     CHECK_INT(storage_jti_use(tx, "other", "j", now + 1000, now), 0);       /* per client */
     CHECK_INT(storage_jti_use(tx, CLIENT, "j", now + 5000, now + 1000), 0); /* expired row: reusable */
     CHECK_INT(storage_jti_use(tx, CLIENT, "", now, now), -EINVAL);
+    /* an expiry not after now would let the jti be claimed again at once */
+    CHECK_INT(storage_jti_use(tx, CLIENT, "k", now, now), -EINVAL);
+    CHECK_INT(storage_jti_use(tx, CLIENT, "k", -1000, now), -EINVAL);
+    CHECK_INT(storage_jti_use(tx, CLIENT, "k", INT64_MIN, now), -EINVAL);
+    CHECK_INT(storage_jti_use(tx, CLIENT, "k", INT64_MAX, now), 0);
+    CHECK_INT(storage_jti_use(tx, CLIENT, "k", INT64_MAX, INT64_MAX - 1), -EALREADY);
     CHECK_INT(test_tx_end(tx, true), 0);
     storage_close(st);
 }
@@ -373,6 +494,7 @@ int main(void)
     test_parse();
     test_credentials();
     test_claims();
+    test_extreme_times();
     test_signatures();
     enum storage_backend backends[2];
     int n = test_backends(backends);

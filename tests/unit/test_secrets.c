@@ -287,9 +287,71 @@ static void test_threads(void)
     secrets_free(s);
 }
 
+/* test_secrets is linked with -Wl,--wrap=CRYPTO_memcmp: every constant-time comparison of
+ * libmasd lands here first, so a test can see what secret_equal() compared. */
+int __real_CRYPTO_memcmp(const void *a, const void *b, size_t len);
+int __wrap_CRYPTO_memcmp(const void *a, const void *b, size_t len);
+static size_t memcmp_calls, memcmp_last_len;
+int __wrap_CRYPTO_memcmp(const void *a, const void *b, size_t len)
+{
+    memcmp_calls++;
+    memcmp_last_len = len;
+    return __real_CRYPTO_memcmp(a, b, len);
+}
+
+/* secret_equal(), and how: the same 32-byte comparison whatever the lengths. It returned at
+ * once on a length mismatch, telling a guesser the length of matrix.secret or a client secret
+ * by the time it took. */
+static void test_secret_equal_shape(void)
+{
+    static const struct {
+        const char *a, *b;
+    } pairs[] = {{"abc", "abc"}, {"abc", "abcd"}, {"", "a"}, {"a-long-shared-secret", "a"}, {"x", "y"}};
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        size_t before = memcmp_calls;
+        memcmp_last_len = 0;
+        bool eq = secret_equal(pairs[i].a, strlen(pairs[i].a), pairs[i].b, strlen(pairs[i].b));
+        CHECK(eq == (strcmp(pairs[i].a, pairs[i].b) == 0));
+        CHECK_INT((long)(memcmp_calls - before), 1);
+        CHECK_INT((long)memcmp_last_len, 32);
+    }
+}
+
 static void test_secret_equal(void)
 {
+    test_secret_equal_shape();
+    /* prefixes either way, lengths around the 64-byte SHA-256 block, every single-byte change */
+    char x[200], y[200];
+    for (size_t i = 0; i < sizeof(x); i++)
+        x[i] = y[i] = (char)('a' + i % 26);
+    for (size_t n = 0; n <= 130; n++) {
+        CHECK(secret_equal(x, n, y, n));
+        CHECK(!secret_equal(x, n, y, n + 1));
+        CHECK(!secret_equal(x, n + 1, y, n));
+        if (n > 0) {
+            y[n - 1] ^= 1;
+            CHECK(!secret_equal(x, n, y, n));
+            y[n - 1] ^= 1;
+        }
+    }
+    CHECK(!secret_equal("abc", 3, "ab", 2));
+    CHECK(!secret_equal("abc", 3, "", 0));
+    CHECK(!secret_equal("abc", 3, NULL, 0));
     CHECK(secret_equal("abc", 3, "abc", 3));
+    /* in two steps, as introspection compares matrix.secret */
+    struct secret_digest d;
+    CHECK_INT(secret_digest("shared-secret", 13, &d), 0);
+    size_t before = memcmp_calls;
+    CHECK(secret_digest_equal(&d, "shared-secret", 13));
+    CHECK(!secret_digest_equal(&d, "shared-secre", 12));
+    CHECK(!secret_digest_equal(&d, "shared-secret!", 14));
+    CHECK(!secret_digest_equal(&d, "", 0));
+    CHECK(!secret_digest_equal(&d, "Shared-secret", 13));
+    CHECK_INT((long)(memcmp_calls - before), 5);
+    CHECK_INT((long)memcmp_last_len, 32);
+    CHECK_INT(secret_digest(NULL, 0, &d), 0);
+    CHECK(secret_digest_equal(&d, NULL, 0) && secret_digest_equal(&d, "", 0) &&
+          !secret_digest_equal(&d, "a", 1));
     CHECK(!secret_equal("abc", 3, "abd", 3));
     CHECK(!secret_equal("abc", 3, "abcd", 4));
     CHECK(!secret_equal("", 0, "a", 1));

@@ -163,8 +163,12 @@ int client_assertion_check_claims(const struct client_assertion *a, const char *
         *why = "The client_assertion sub is not the client";
     else if (!a->aud || !audience_matches(a->aud, audiences))
         *why = "The client_assertion aud does not name this server";
-    else if (a->exp == 0 || a->exp + CLIENT_ASSERTION_LEEWAY_S <= now)
+    /* exp, nbf and iat may be anything up to INT64_MAX: only `now` (ms / 1000, far from either
+     * end of int64) is ever added to, never a claim */
+    else if (a->exp == 0 || a->exp <= now - CLIENT_ASSERTION_LEEWAY_S)
         *why = "The client_assertion has expired";
+    else if (a->exp > now + CLIENT_ASSERTION_MAX_LIFETIME_S) /* RFC 7523 §3 item 4 */
+        *why = "The client_assertion expires too far in the future";
     else if (a->nbf > now + CLIENT_ASSERTION_LEEWAY_S)
         *why = "The client_assertion is not valid yet";
     else if (!a->jti || !a->jti[0])
@@ -172,6 +176,17 @@ int client_assertion_check_claims(const struct client_assertion *a, const char *
     else
         return 0;
     return -EACCES;
+}
+
+int64_t client_assertion_jti_expiry_ms(const struct client_assertion *a)
+{
+    int64_t ms;
+    if (a->exp <= 0)
+        return 0;
+    if (__builtin_mul_overflow(a->exp, (int64_t)1000, &ms) ||
+        __builtin_add_overflow(ms, (int64_t)CLIENT_ASSERTION_LEEWAY_S * 1000, &ms))
+        return INT64_MAX;
+    return ms;
 }
 
 static const char *digest_of(const char *alg)

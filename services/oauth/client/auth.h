@@ -3,6 +3,7 @@
  * (MAS: crates/axum-utils/src/client_authorization.rs; client assertions per RFC 7523 and
  * docs/architecture.md §6). */
 #pragma once
+#include "secrets.h"
 #include "server.h"
 #include "storage.h"
 #include <stdbool.h>
@@ -15,14 +16,26 @@ struct oauth_state {
     const struct config *cfg;
     struct storage *st;
     struct secrets *secrets; /* NULL without secrets.encryption: no client secret can be opened */
-    char *introspect_url;    /* public_base + oauth2/introspect: an assertion's accepted `aud` */
+    /* the digest of matrix.secret (has_matrix_secret), compared with the homeserver's Bearer */
+    bool has_matrix_secret;
+    struct secret_digest matrix_secret;
+    char *introspect_url; /* public_base + oauth2/introspect: an assertion's accepted `aud` */
     char *revoke_url;
     char *token_url;
 };
 extern struct oauth_state oauth;
 
-/* {"error": error, "error_description": description (MAS's canned text when NULL)}. */
+/* {"error": error, "error_description": description (MAS's canned text when NULL)}, never
+ * cached; a 401 carries the challenge `Basic realm="<issuer>"` (RFC 6749 §5.2). */
 void oauth_error(struct masd_request *r, int status, const char *error, const char *description);
+/* The same with the given challenge (scheme NULL: none), `error` its RFC 6750 §3 error code. */
+void oauth_error_challenge(struct masd_request *r, int status, const char *error, const char *description,
+                           const char *scheme, const char *scheme_error);
+/* WWW-Authenticate: <scheme> realm="<issuer>"[, error="<error>"] (RFC 9110 §11.6.1). */
+void oauth_challenge(struct masd_request *r, const char *scheme, const char *error);
+/* Cache-Control: no-store and Pragma: no-cache, for every answer that carries or judges a token
+ * (RFC 6749 §5.1). */
+void oauth_no_store(struct masd_request *r);
 /* CORS as MAS's oauth resource; true when the request was a preflight and is answered. */
 bool oauth_cors(struct masd_request *r);
 /* keys.c: renders the public JWKS once, at setup. */
@@ -51,9 +64,10 @@ struct client_credentials {
     char *assertion;                /* malloc'd, or NULL */
 };
 
-/* Reads the credentials. Returns 0; -ENODATA when none were presented; -EINVAL when they are
- * malformed (*why says how; 400 invalid_request, or invalid_grant for a Basic/form client_id
- * mismatch, as MAS). */
+/* Reads the credentials; first checks that the form has no parameter twice (RFC 6749 §3.1),
+ * for the endpoint's own parameters too. Returns 0; -ENODATA when none were presented; -EINVAL
+ * when they or the form are malformed (*why says how; 400 invalid_request, or invalid_grant for
+ * a Basic/form client_id mismatch, as MAS). */
 int client_credentials_parse(struct masd_request *r, masd_str form, struct client_credentials *c,
                              const char **error, const char **why);
 void client_credentials_clear(struct client_credentials *c);
@@ -69,10 +83,14 @@ struct client_auth_result {
     int status;        /* 401, 500 */
     const char *error; /* invalid_client, server_error */
     const char *why;
+    /* on success, the client's registered method as parsed: every "is this client public"
+     * decision reads this (CLIENT_AUTH_NONE), never the stored text */
+    enum client_auth_method method;
 };
 
 /* On the worker pool: loads the client and checks the presented credentials against its
- * registered method and secret or keys. `audience` is the URL of the endpoint called (the
+ * registered method and secret or keys; a registered method masd does not know is refused
+ * (401 invalid_client), whatever was presented. `audience` is the URL of the endpoint called (the
  * issuer and the token endpoint are accepted too, as MAS). *client is filled on success
  * (storage_oauth_client_clear). Returns 0, or -EACCES / -EIO with *res set. */
 int client_authenticate(struct storage_tx *tx, const struct client_credentials *c, const char *audience,
@@ -96,12 +114,19 @@ int client_assertion_parse(const char *jwt, size_t len, struct client_assertion 
 void client_assertion_clear(struct client_assertion *a);
 
 /* The claims of RFC 7523 §3: iss = sub = client_id, aud contains one of `audiences`
- * (NULL-terminated), exp in the future (CLIENT_ASSERTION_LEEWAY_S), nbf not in the future, and
- * a jti present. The alg must be one the method allows. Returns 0 or -EACCES (*why). */
-#define CLIENT_ASSERTION_LEEWAY_S 30
+ * (NULL-terminated), exp in the future (CLIENT_ASSERTION_LEEWAY_S) but at most
+ * CLIENT_ASSERTION_MAX_LIFETIME_S ahead, nbf not in the future, and a jti present. The alg must
+ * be one the method allows. Any claim value, up to INT64_MAX, is judged without overflow.
+ * Returns 0 or -EACCES (*why). */
+#define CLIENT_ASSERTION_LEEWAY_S       30
+#define CLIENT_ASSERTION_MAX_LIFETIME_S 3600
 int client_assertion_check_claims(const struct client_assertion *a, const char *client_id,
                                   enum client_auth_method method, const char *const *audiences,
                                   int64_t now_ms, const char **why);
+/* Until when (ms) the jti of an assertion must stay recorded: its exp plus the leeway, after
+ * which the assertion is refused by exp alone. Saturates at INT64_MAX (never wraps negative, so
+ * a recorded jti can never read as already expired); 0 without an exp. */
+int64_t client_assertion_jti_expiry_ms(const struct client_assertion *a);
 /* Checks the signature: HMAC with `secret` (client_secret_jwt) or a key of the JWKS `jwks`
  * (private_key_jwt; by kid when given). Returns 0 or -EACCES. */
 int client_assertion_verify(const struct client_assertion *a, const char *jwt, enum client_auth_method method,

@@ -55,7 +55,46 @@ static void free_string(void *p)
     free(p);
 }
 
+void oauth_no_store(struct masd_request *r)
+{
+    masd_add_header(r, "cache-control", MASD_STR("no-store"));
+    masd_add_header(r, "pragma", MASD_STR("no-cache"));
+}
+
+void oauth_challenge(struct masd_request *r, const char *scheme, const char *error)
+{
+    /* the realm: the issuer, one protection space for everything masd-oauth serves */
+    const char *realm = oauth.cfg && oauth.cfg->issuer ? oauth.cfg->issuer : "masd";
+    size_t cap = strlen(scheme) + 2 * strlen(realm) + (error ? strlen(error) : 0) + 32;
+    char *v = masd_req_alloc(r, cap), *p = v;
+    if (!v)
+        return;
+    p += sprintf(p, "%s realm=\"", scheme);
+    for (const char *s = realm; *s; s++) { /* an RFC 9110 quoted-string */
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            continue;
+        if (*s == '"' || *s == '\\')
+            *p++ = '\\';
+        *p++ = *s;
+    }
+    *p++ = '"';
+    if (error)
+        p += sprintf(p, ", error=\"%s\"", error);
+    masd_add_header(r, "www-authenticate", (masd_str){v, (size_t)(p - v)});
+}
+
 void oauth_error(struct masd_request *r, int status, const char *error, const char *description)
+{
+    /* RFC 6749 §5.2: client authentication failed: the challenge of the client authentication
+     * scheme, HTTP Basic (RFC 9110 §15.5.2: every 401 carries a challenge) */
+    if (status == 401)
+        oauth_error_challenge(r, status, error, description, "Basic", NULL);
+    else
+        oauth_error_challenge(r, status, error, description, NULL, NULL);
+}
+
+void oauth_error_challenge(struct masd_request *r, int status, const char *error, const char *description,
+                           const char *scheme, const char *scheme_error)
 {
     json_t *o = json_pack("{s:s, s:s?}", "error", error, "error_description",
                           description ? description : canned(error));
@@ -66,7 +105,9 @@ void oauth_error(struct masd_request *r, int status, const char *error, const ch
         return;
     }
     masd_req_on_dispose(r, free_string, body);
-    masd_add_header(r, "cache-control", MASD_STR("no-store"));
+    oauth_no_store(r);
+    if (scheme)
+        oauth_challenge(r, scheme, scheme_error);
     masd_respond(r, status, "application/json", masd_str_from(body));
 }
 
@@ -89,6 +130,11 @@ int oauth_handlers_setup(const struct config *cfg, struct storage *st)
     int r = secrets_from_config(cfg, &oauth.secrets);
     if (r < 0 && r != -ENOKEY)
         return log_errno(r, "secrets: cannot set up encryption");
+    if (cfg->matrix.secret) {
+        if (secret_digest(cfg->matrix.secret, cfg->matrix.secret_len, &oauth.matrix_secret) < 0)
+            return log_errno(-EIO, "matrix.secret: cannot digest it");
+        oauth.has_matrix_secret = true;
+    }
     oauth.introspect_url = endpoint_url(cfg, "oauth2/introspect");
     oauth.revoke_url = endpoint_url(cfg, "oauth2/revoke");
     oauth.token_url = endpoint_url(cfg, "oauth2/token");
@@ -219,7 +265,14 @@ int client_credentials_parse(struct masd_request *r, masd_str form, struct clien
         *why = "Content-Type must be application/x-www-form-urlencoded";
         return -EINVAL;
     }
-    int rc = parse_authorization(r, c, why);
+    /* RFC 6749 §3.1: no parameter more than once, whichever (client_id=A&client_id=B would
+     * otherwise be read as A here and maybe as B by the next reader) */
+    int rc = form_check_unique(form);
+    if (rc < 0) {
+        *why = rc == -EEXIST ? "A parameter is included more than once" : "The form is malformed";
+        return rc == -ENOMEM ? rc : -EINVAL;
+    }
+    rc = parse_authorization(r, c, why);
     if (rc == -ENODATA)
         rc = 0;
     if (rc == 0)
@@ -366,7 +419,7 @@ static int check_assertion(struct storage_tx *tx, const struct client_credential
     }
     if (r == 0) {
         /* last, so that a forged assertion cannot burn the jti of a genuine one */
-        r = storage_jti_use(tx, client->id, a.jti, a.exp * 1000 + CLIENT_ASSERTION_LEEWAY_S * 1000, now);
+        r = storage_jti_use(tx, client->id, a.jti, client_assertion_jti_expiry_ms(&a), now);
         why = r == -EALREADY ? "The client_assertion was used already" : why;
         if (r < 0 && r != -EALREADY && r != -EINVAL) {
             client_assertion_clear(&a);
@@ -406,8 +459,13 @@ int client_authenticate(struct storage_tx *tx, const struct client_credentials *
     if (r < 0)
         return deny(res, 500, "server_error", NULL);
     enum client_auth_method registered;
-    if (client_auth_method_parse(client->token_endpoint_auth_method, &registered) < 0)
-        registered = CLIENT_AUTH_NONE;
+    if (client_auth_method_parse(client->token_endpoint_auth_method, &registered) < 0) {
+        /* a method masd does not implement (tls_client_auth, a typo in a row written by hand):
+         * nothing can be checked, so nothing is accepted; never read as `none` */
+        storage_oauth_client_clear(client);
+        return deny(res, 401, "invalid_client",
+                    "The client's registered authentication method is not supported");
+    }
     bool jwt_method = registered == CLIENT_AUTH_SECRET_JWT || registered == CLIENT_AUTH_PRIVATE_KEY_JWT;
     if (c->jwt ? !jwt_method : c->method != registered)
         r = deny(res, 401, "invalid_client",
@@ -418,5 +476,7 @@ int client_authenticate(struct storage_tx *tx, const struct client_credentials *
         r = check_secret(client, c->client_secret, res);
     if (r < 0)
         storage_oauth_client_clear(client);
+    else
+        res->method = registered;
     return r;
 }

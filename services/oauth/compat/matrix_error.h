@@ -4,12 +4,14 @@
 #include "server.h"
 #include <jansson.h>
 
-/* Takes ownership of doc; renders it compactly with Content-Type application/json. */
+/* Takes ownership of doc; renders it compactly with Content-Type application/json, never to be
+ * cached (Cache-Control: no-store, Pragma: no-cache); a 401 with a Bearer challenge. */
 void matrix_respond_json(struct masd_request *r, int status, json_t *doc);
 
 void matrix_error(struct masd_request *r, int status, const char *errcode, const char *error);
 
-/* 401 M_UNKNOWN_TOKEN with "soft_logout": false (clients then drop the session). */
+/* 401 M_UNKNOWN_TOKEN with "soft_logout": false (clients then drop the session), and
+ * WWW-Authenticate: Bearer …, error="invalid_token". */
 void matrix_error_unknown_token(struct masd_request *r, const char *error);
 
 /* 429 M_LIMIT_EXCEEDED with retry_after_ms. */
