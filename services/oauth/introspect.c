@@ -10,7 +10,7 @@
 #include "client/auth.h"
 #include "clock.h"
 #include "form.h"
-#include "oauth_handlers.h"
+#include "oauth.h"
 #include "secrets.h"
 #include "token.h"
 #include <errno.h>

@@ -2,7 +2,7 @@
  * change with the configuration) and served from memory. */
 #include "client/auth.h"
 #include "log.h"
-#include "oauth_handlers.h"
+#include "oauth.h"
 #include "jwk.h"
 #include <errno.h>
 #include <string.h>

@@ -2,62 +2,61 @@
  * homeserver and clients call (introspection, revocation, keys). It owns the resources `oauth`
  * and `compat`, keeps its state in the shared database, and tells the homeserver about new
  * devices (hs_sync.h): synchronously at login, through masd-worker's jobs otherwise. */
-#include "client/auth.h"
+#include "activity.h"
 #include "homeserver.h"
 #include "log.h"
 #include "compat/matrix_error.h"
+#include "compat/compat.h"
 #include "oauth.h"
-#include "oauth_handlers.h"
 #include "server.h"
 #include "storage.h"
 #include <errno.h>
 #include <string.h>
 
-const struct config *oauth_config;
-struct storage *oauth_storage;
-struct homeserver *oauth_homeserver;
+/* Session activity kept in memory between flushes: sessions, at most. */
+#define ACTIVITY_CAPACITY 65536
 
 /* The database must be reachable and its schema current: a service that started on an old
  * schema would fail request by request instead of once, here. */
 static int setup(const struct config *cfg)
 {
-    oauth_config = cfg;
-    int r = storage_open(cfg, &oauth_storage);
+    int r = oauth_service_init(cfg);
     if (r < 0)
+        return r;
+    if ((r = storage_open(cfg, &oauth.st)) < 0)
         return log_errno(r, "cannot open the database: %s", storage_last_error());
-    r = storage_check_migrations(oauth_storage);
-    if (r < 0)
+    if ((r = storage_check_migrations(oauth.st)) < 0)
         return log_errno(r, "%s", storage_last_error());
-    if ((r = homeserver_global_init()) < 0 || (r = homeserver_open(&cfg->matrix, &oauth_homeserver)) < 0)
+    if ((r = homeserver_global_init()) < 0 || (r = homeserver_open(&cfg->matrix, &oauth.hs)) < 0)
         return log_errno(r, "matrix: cannot set up the homeserver connection: %s", strerror(-r));
-    r = compat_login_setup(cfg);
-    if (r >= 0)
-        r = oauth_handlers_setup(cfg, oauth_storage);
-    return r;
+    if ((r = compat_login_setup(cfg)) < 0)
+        return r;
+    if ((r = activity_start(oauth.st, ACTIVITY_CAPACITY)) < 0)
+        return log_errno(r, "session activity: cannot start the flusher: %m");
+    return 0;
 }
 
 /* --check: what setup checks without the database, the homeserver connection or the activity
  * flusher (no file created, no thread started). */
 static int check(const struct config *cfg)
 {
-    oauth_config = cfg;
-    int r = compat_login_setup(cfg);
-    return r < 0 ? r : oauth_handlers_setup(cfg, NULL);
+    int r = oauth_service_init(cfg);
+    return r < 0 ? r : compat_login_setup(cfg);
 }
 
 /* After the loops and pools stopped: the activity map's last flush, then the connections. */
 static void shutdown_service(void)
 {
-    oauth_handlers_shutdown();
-    homeserver_close(oauth_homeserver);
-    oauth_homeserver = NULL;
+    activity_stop();
+    homeserver_close(oauth.hs);
+    oauth.hs = NULL;
 }
 
 /* The health route: one round trip to the database (on the worker pool). */
 static int health(void)
 {
     unsigned current, latest;
-    return storage_schema_version(oauth_storage, &current, &latest);
+    return storage_schema_version(oauth.st, &current, &latest);
 }
 
 /* A method the route does not take, in the route's own error format: Matrix JSON for the compat

@@ -1,34 +1,49 @@
-/* What the handlers of masd-oauth share: the configuration, the database, and the request
- * plumbing of the compat API (CORS, JSON bodies, Bearer tokens). */
+/* What every handler of masd-oauth shares: the service's state (set up once, at start-up, then
+ * read-only) and how the OAuth endpoints answer (oauth.c); and the OAuth endpoints the route
+ * table in main.c binds (the compat API's are in compat/compat.h). */
 #pragma once
-#include "client/auth.h" /* oauth_cors(): the same CORS rules as the compat API router */
-#include "compat/parse.h"
 #include "config.h"
+#include "secrets.h"
 #include "server.h"
 #include "storage.h"
+#include <stdbool.h>
 
-/* Compat access tokens issued with a refresh token expire after this (MAS's default
- * experimental.compat_token_ttl; the experimental section is not implemented yet). */
-#define COMPAT_TOKEN_TTL_MS (300 * 1000)
+struct oauth_service {
+    const struct config *cfg;
+    struct storage *st;      /* NULL under --check */
+    struct homeserver *hs;   /* NULL under --check */
+    struct secrets *secrets; /* NULL without secrets.encryption: no client secret can be opened */
+    /* the digest of matrix.secret (has_matrix_secret), compared with the homeserver's Bearer */
+    bool has_matrix_secret;
+    struct secret_digest matrix_secret;
+    char *introspect_url; /* public_base + oauth2/introspect: an assertion's accepted `aud` */
+    char *revoke_url;
+    char *token_url;
+};
+extern struct oauth_service oauth;
 
-extern const struct config *oauth_config;
-extern struct storage *oauth_storage;
-extern struct homeserver *oauth_homeserver;
+/* Sets oauth.cfg and what follows from the configuration alone (secrets, endpoint URLs, the
+ * JWKS): no file, no connection, no thread, so --check runs it too. */
+int oauth_service_init(const struct config *cfg);
 
-/* The request's JSON body under compat_json_body's rules; on failure the Matrix error is sent
- * and -EINVAL returned. */
-int compat_request_json(struct masd_request *r, bool empty_ok, json_t **doc);
+/* {"error": error, "error_description": description (MAS's canned text when NULL)}, never
+ * cached; a 401 carries the challenge `Basic realm="<issuer>"` (RFC 6749 §5.2). */
+void oauth_error(struct masd_request *r, int status, const char *error, const char *description);
+/* The same with the given challenge (scheme NULL: none), `error` its RFC 6750 §3 error code. */
+void oauth_error_challenge(struct masd_request *r, int status, const char *error, const char *description,
+                           const char *scheme, const char *scheme_error);
+/* WWW-Authenticate: <scheme> realm="<issuer>"[, error="<error>"] (RFC 9110 §11.6.1). */
+void oauth_challenge(struct masd_request *r, const char *scheme, const char *error);
+/* Cache-Control: no-store and Pragma: no-cache, for every answer that carries or judges a token
+ * (RFC 6749 §5.1). */
+void oauth_no_store(struct masd_request *r);
+/* CORS as MAS's oauth resource (the compat API's too); true when the request was a preflight
+ * and is answered. */
+bool oauth_cors(struct masd_request *r);
 
-/* A copy of the Bearer token (request memory), or NULL after answering 401 M_MISSING_TOKEN. */
-char *compat_request_bearer(struct masd_request *r);
-
-/* A copy of a request header's first value (request memory, NUL-terminated, cut to max bytes
- * on a UTF-8 boundary), or NULL when absent. */
-char *compat_request_header(struct masd_request *r, const char *name, size_t max);
-
-/* Handlers (compat/login.c, compat/logout.c, compat/refresh.c). */
-void compat_login(struct masd_request *r);
-void compat_logout(struct masd_request *r);
-void compat_logout_all(struct masd_request *r);
-void compat_refresh(struct masd_request *r);
-int compat_login_setup(const struct config *cfg);
+/* The OAuth endpoints, each in the file named after its URL. */
+void oauth_keys(struct masd_request *r);       /* keys.c: GET /oauth2/keys.json */
+void oauth_introspect(struct masd_request *r); /* introspect.c: POST /oauth2/introspect */
+void oauth_revoke(struct masd_request *r);     /* revoke.c: POST /oauth2/revoke */
+/* keys.c: renders the public JWKS once (oauth_service_init). */
+int oauth_keys_render(const struct config *cfg);

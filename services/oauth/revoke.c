@@ -8,7 +8,6 @@
 #include "form.h"
 #include "hs_sync.h"
 #include "oauth.h"
-#include "oauth_handlers.h"
 #include "token.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -90,7 +89,7 @@ static int revoke_tx(struct storage_tx *tx, void *arg)
     if (!user_id[0])
         return 0;
     /* masd-worker tells the homeserver the device is gone */
-    return hs_queue_sync_devices(tx, &oauth_config->matrix, user_id, rv->now);
+    return hs_queue_sync_devices(tx, &oauth.cfg->matrix, user_id, rv->now);
 }
 
 static void revoke_work(void *arg)

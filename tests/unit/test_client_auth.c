@@ -9,6 +9,7 @@
 #include "secrets.h"
 #include "storage_jti.h"
 #include "storage_test.h"
+#include "oauth.h"
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>

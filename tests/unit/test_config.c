@@ -3,6 +3,7 @@
 #include "config_check.h"
 #include "config.h"
 #include "yaml_tree.h"
+#include "oauth.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -1,45 +1,12 @@
-/* What the OAuth endpoints of masd-oauth share: their state (set up once by
- * oauth_handlers_setup), MAS's OAuth error bodies and CORS, and client authentication
- * (MAS: crates/axum-utils/src/client_authorization.rs; client assertions per RFC 7523 and
- * docs/architecture.md §6). */
+/* OAuth 2.0 client authentication: which credentials a request presented (credentials.c), their
+ * check against the registered client (authenticate.c), and RFC 7523 client assertions
+ * (assertion.c). MAS: crates/axum-utils/src/client_authorization.rs; docs/architecture.md §6. */
 #pragma once
-#include "secrets.h"
 #include "server.h"
 #include "storage.h"
 #include <stdbool.h>
 #include <jansson.h>
 #include <stdint.h>
-
-struct secrets;
-
-struct oauth_state {
-    const struct config *cfg;
-    struct storage *st;
-    struct secrets *secrets; /* NULL without secrets.encryption: no client secret can be opened */
-    /* the digest of matrix.secret (has_matrix_secret), compared with the homeserver's Bearer */
-    bool has_matrix_secret;
-    struct secret_digest matrix_secret;
-    char *introspect_url; /* public_base + oauth2/introspect: an assertion's accepted `aud` */
-    char *revoke_url;
-    char *token_url;
-};
-extern struct oauth_state oauth;
-
-/* {"error": error, "error_description": description (MAS's canned text when NULL)}, never
- * cached; a 401 carries the challenge `Basic realm="<issuer>"` (RFC 6749 §5.2). */
-void oauth_error(struct masd_request *r, int status, const char *error, const char *description);
-/* The same with the given challenge (scheme NULL: none), `error` its RFC 6750 §3 error code. */
-void oauth_error_challenge(struct masd_request *r, int status, const char *error, const char *description,
-                           const char *scheme, const char *scheme_error);
-/* WWW-Authenticate: <scheme> realm="<issuer>"[, error="<error>"] (RFC 9110 §11.6.1). */
-void oauth_challenge(struct masd_request *r, const char *scheme, const char *error);
-/* Cache-Control: no-store and Pragma: no-cache, for every answer that carries or judges a token
- * (RFC 6749 §5.1). */
-void oauth_no_store(struct masd_request *r);
-/* CORS as MAS's oauth resource; true when the request was a preflight and is answered. */
-bool oauth_cors(struct masd_request *r);
-/* keys.c: renders the public JWKS once, at setup. */
-int oauth_keys_render(const struct config *cfg);
 
 enum client_auth_method {
     CLIENT_AUTH_NONE,

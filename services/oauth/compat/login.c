@@ -25,6 +25,7 @@
 #include "hs_sync.h"
 #include "log.h"
 #include "compat/matrix_error.h"
+#include "compat/compat.h"
 #include "oauth.h"
 #include "passwords.h"
 #include "random.h"
@@ -84,7 +85,7 @@ static void login_job_free(struct login_job *j)
 static int login_precheck(struct storage_tx *tx, void *arg)
 {
     struct login_job *j = arg;
-    const struct config_rate_limiting *rl = &oauth_config->rate_limiting;
+    const struct config_rate_limiting *rl = &oauth.cfg->rate_limiting;
     int64_t now = masd_now();
     char key[64 + STORAGE_USERNAME_MAX], folded[STORAGE_USERNAME_MAX + 1];
     j->outcome = LOGIN_OK, j->has_password = false, j->dummy = true;
@@ -127,7 +128,7 @@ static int login_precheck(struct storage_tx *tx, void *arg)
 static void login_verify(void *arg)
 {
     struct login_job *j = arg;
-    const struct config_passwords *cfg = &oauth_config->passwords;
+    const struct config_passwords *cfg = &oauth.cfg->passwords;
     if (j->dummy) {
         j->verify = password_verify_dummy(cfg, j->password, j->password_len);
         return;
@@ -162,7 +163,7 @@ static int login_commit(struct storage_tx *tx, void *arg)
 static void login_lookup(void *arg)
 {
     struct login_job *j = arg;
-    if (storage_tx(oauth_storage, STORAGE_TX_WRITE, login_precheck, j) < 0) {
+    if (storage_tx(oauth.st, STORAGE_TX_WRITE, login_precheck, j) < 0) {
         log_error("login: %s", storage_last_error());
         j->outcome = LOGIN_INTERNAL;
     }
@@ -177,7 +178,7 @@ static void login_finish(void *arg)
         j->outcome = LOGIN_INTERNAL;
         return;
     }
-    int r = hs_session_tx(oauth_storage, STORAGE_TX_WRITE | (j->upgrade ? STORAGE_TX_DURABLE : 0),
+    int r = hs_session_tx(oauth.st, STORAGE_TX_WRITE | (j->upgrade ? STORAGE_TX_DURABLE : 0),
                           login_commit, j);
     if (r < 0) {
         log_error("login: %s", r == -EBUSY ? "a device sync of the user did not end" : storage_last_error());
@@ -185,7 +186,7 @@ static void login_finish(void *arg)
         return;
     }
     struct homeserver_result res = {0};
-    r = hs_device_create(oauth_storage, oauth_homeserver, &oauth_config->matrix, &j->user, j->device_id,
+    r = hs_device_create(oauth.st, oauth.hs, &oauth.cfg->matrix, &j->user, j->device_id,
                          j->display_name, j->session.id, &res);
     if (r < 0) {
         log_error("login of user %s: cannot create device %s on the homeserver, session ended: %s",
@@ -197,7 +198,7 @@ static void login_finish(void *arg)
 static void login_respond_ok(struct masd_request *r, struct login_job *j)
 {
     char user_id[STORAGE_USERNAME_MAX + 300];
-    snprintf(user_id, sizeof(user_id), "@%s:%s", j->user.username, oauth_config->matrix.homeserver);
+    snprintf(user_id, sizeof(user_id), "@%s:%s", j->user.username, oauth.cfg->matrix.homeserver);
     json_t *doc = json_pack("{s:s, s:s, s:s}", "access_token", j->tokens.access_token, "device_id",
                             j->device_id, "user_id", user_id);
     if (doc && j->refresh) {
@@ -280,7 +281,7 @@ static void login_checked(struct masd_request *r, void *arg)
 static void login_ip_key(const struct masd_request *r, struct login_job *j)
 {
     static _Atomic int64_t last_warned;
-    if (addr_network(&r->client, oauth_config->rate_limiting.ipv6_prefix_length, j->network)) {
+    if (addr_network(&r->client, oauth.cfg->rate_limiting.ipv6_prefix_length, j->network)) {
         snprintf(j->ip_key, sizeof(j->ip_key), "login.per_ip:%s", j->network);
         return;
     }
@@ -303,7 +304,7 @@ static struct login_job *login_job_new(struct masd_request *r, const struct comp
     struct login_job *j = calloc(1, sizeof(*j));
     if (!j)
         return NULL;
-    j->username_too_long = compat_login_username(in->user, oauth_config->matrix.homeserver, j->username,
+    j->username_too_long = compat_login_username(in->user, oauth.cfg->matrix.homeserver, j->username,
                                                  sizeof(j->username)) < 0;
     if (in->device_id)
         snprintf(j->device_id, sizeof(j->device_id), "%s", in->device_id);
@@ -333,12 +334,12 @@ static void login_post(struct masd_request *r)
         matrix_error(r, err.status, err.errcode, err.error);
         return;
     }
-    if (!oauth_config->passwords.enabled) {
+    if (!oauth.cfg->passwords.enabled) {
         json_decref(doc);
         matrix_error(r, 400, "M_UNKNOWN", "Invalid login type");
         return;
     }
-    if (hs_config_read_only(&oauth_config->matrix)) {
+    if (hs_config_read_only(&oauth.cfg->matrix)) {
         json_decref(doc);
         matrix_error(r, 400, "M_UNKNOWN",
                      "Password login is not possible: masd cannot create devices on the homeserver "

@@ -5,6 +5,7 @@
 #include "hs_sync.h"
 #include "log.h"
 #include "compat/matrix_error.h"
+#include "compat/compat.h"
 #include "oauth.h"
 #include "compat/session.h"
 #include "token.h"
@@ -45,14 +46,14 @@ static int logout_tx(struct storage_tx *tx, void *arg)
         return compat_session_end(tx, &l.session, now);
     r = storage_compat_sessions_finish_user(tx, l.user.id, now, NULL);
     if (r >= 0)
-        r = hs_queue_sync_devices(tx, &oauth_config->matrix, l.user.id, now);
+        r = hs_queue_sync_devices(tx, &oauth.cfg->matrix, l.user.id, now);
     return r;
 }
 
 static void logout_work(void *arg)
 {
     struct logout_job *j = arg;
-    if (storage_tx(oauth_storage, STORAGE_TX_WRITE, logout_tx, j) < 0) {
+    if (storage_tx(oauth.st, STORAGE_TX_WRITE, logout_tx, j) < 0) {
         log_error("logout: %s", storage_last_error());
         j->outcome = LOGOUT_INTERNAL;
     }

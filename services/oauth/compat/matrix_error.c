@@ -3,6 +3,7 @@
 #include "compat/matrix_error.h"
 #include "client/auth.h"
 #include "log.h"
+#include "oauth.h"
 #include <stdlib.h>
 
 static void free_body(void *p)

@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "log.h"
 #include "compat/matrix_error.h"
+#include "compat/compat.h"
 #include "oauth.h"
 #include "compat/session.h"
 #include "token.h"
@@ -49,7 +50,7 @@ static int refresh_tx(struct storage_tx *tx, void *arg)
 static void refresh_work(void *arg)
 {
     struct refresh_job *j = arg;
-    int r = storage_tx(oauth_storage, STORAGE_TX_WRITE, refresh_tx, j);
+    int r = storage_tx(oauth.st, STORAGE_TX_WRITE, refresh_tx, j);
     if (r < 0 && j->outcome != REFRESH_UNKNOWN_TOKEN) {
         log_error("refresh: %s", storage_last_error());
         j->outcome = REFRESH_INTERNAL;

@@ -1,6 +1,7 @@
 /* Request plumbing shared by the compat handlers. Everything copied out of the request here is
  * request memory: a deferred job gets its own copies, never pointers into h2o's buffers. */
 #include "compat/matrix_error.h"
+#include "compat/compat.h"
 #include "oauth.h"
 #include <string.h>
 #include <unistr.h>

@@ -1,6 +1,7 @@
 /* Compat sessions: where they begin, rotate and end. */
 #include "compat/session.h"
 #include "hs_sync.h"
+#include "compat/compat.h"
 #include "oauth.h"
 #include <errno.h>
 
@@ -40,7 +41,7 @@ int compat_session_start(struct storage_tx *tx, const struct storage_user *user,
 int compat_session_end(struct storage_tx *tx, const struct storage_compat_session *s, int64_t now)
 {
     int r = storage_compat_session_finish(tx, s->id, now);
-    if (r > 0 && s->device_id[0] && hs_queue_sync_devices(tx, &oauth_config->matrix, s->user_id, now) < 0)
+    if (r > 0 && s->device_id[0] && hs_queue_sync_devices(tx, &oauth.cfg->matrix, s->user_id, now) < 0)
         return -EIO;
     return r;
 }
