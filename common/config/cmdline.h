@@ -21,7 +21,7 @@ struct cmdline {
     const char *program;                  /* "masd-worker" */
     const char *summary;                  /* what it does, for --help */
     const char *check_help;               /* what --check does */
-    const struct cmdline_option *options; /* terminated by {NULL}; may be NULL */
+    const struct cmdline_option *options; /* terminated by {0}; may be NULL */
     /* Results, with their defaults set by the caller before cmdline_parse(). */
     const char *config_path; /* CMDLINE_DEFAULT_CONFIG when NULL */
     bool check;

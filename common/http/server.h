@@ -24,7 +24,7 @@ struct masd_service {
     const char *name;                /* "masd-discovery" */
     const char *summary;             /* one line for --help */
     const char *const *resources;    /* NULL-terminated: the resources this binary owns */
-    const struct masd_route *routes; /* the route table, terminated by {NULL}; route.h */
+    const struct masd_route *routes; /* the route table, terminated by {0}; route.h */
     /* After the config is loaded, before listeners open. Not run by --check. */
     int (*setup)(const struct config *cfg);
     /* --check runs this instead of setup: it validates what setup would use, and touches no

@@ -388,7 +388,7 @@ int masd_main(int argc, char **argv, const struct masd_service *svc)
         {"max-connections", "N",
          "open connections per process (default 4096); above it,\nnew connections wait in the listen backlog",
          &server.opt.max_connections, 1, 1000000, NULL},
-        {NULL},
+        {0},
     };
     struct cmdline cl = {.program = svc->name,
                          .summary = svc->summary,

@@ -12,7 +12,7 @@ static const char *const resources[] = {"assets", NULL};
 
 static const struct masd_route routes[] = {
     {"assets", ASSETS_ROUTE, ROUTE_PREFIX, "GET, HEAD", asset_serve},
-    {NULL},
+    {0},
 };
 
 /* At start-up, and for --check (it only reads): index every assets `path`, so a request costs

@@ -87,7 +87,7 @@ static const struct masd_route routes[] = {
     {"discovery", "/.well-known/openid-configuration", ROUTE_EXACT, "GET, HEAD, OPTIONS",
      openid_configuration},
     {"discovery", "/.well-known/webfinger", ROUTE_EXACT, "GET, HEAD, OPTIONS", webfinger},
-    {NULL},
+    {0},
 };
 
 static const struct masd_service service = {

@@ -80,7 +80,7 @@ static const struct masd_route routes[] = {
     {"compat", "/_matrix/client/{version}/logout", ROUTE_EXACT, "POST, OPTIONS", compat_logout},
     {"compat", "/_matrix/client/{version}/logout/all", ROUTE_EXACT, "POST, OPTIONS", compat_logout_all},
     {"compat", "/_matrix/client/{version}/refresh", ROUTE_EXACT, "POST, OPTIONS", compat_refresh},
-    {NULL},
+    {0},
 };
 
 static const struct masd_service service = {

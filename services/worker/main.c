@@ -249,7 +249,7 @@ int main(int argc, char **argv)
     const struct cmdline_option options[] = {
         {"threads", "N", "jobs run at once (default 4)", &threads, 1, MAX_THREADS, NULL},
         {"once", NULL, "run every due job, then exit", NULL, 0, 0, &once},
-        {NULL},
+        {0},
     };
     struct cmdline cl = {
         .program = "masd-worker",

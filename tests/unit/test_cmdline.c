@@ -12,7 +12,7 @@ static int parse(struct cmdline *c, const char *const *args)
     static const struct cmdline_option options[] = {
         {"threads", "N", "threads", &threads, 1, 64, NULL},
         {"once", NULL, "once", NULL, 0, 0, &once},
-        {NULL},
+        {0},
     };
     char *argv[16] = {"prog"};
     int argc = 1;

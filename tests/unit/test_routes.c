@@ -8,7 +8,7 @@ static const struct masd_route routes[] = {
     {"assets", "/assets/", ROUTE_PREFIX, "GET, HEAD", NULL},
     {"compat", "/_matrix/client/{version}/login", ROUTE_EXACT, "GET, HEAD, POST, OPTIONS", NULL},
     {"compat", "/_matrix/client/{version}/refresh", ROUTE_EXACT, "POST, OPTIONS", NULL},
-    {NULL},
+    {0},
 };
 
 static const struct masd_route *find(const char *path)
