@@ -322,6 +322,7 @@ static void test_fresh(struct storage *st)
         struct storage_token_introspection none;
         CHECK_INT(storage_token_introspect(tx, t_ba, &none), -ENOENT);
     });
+    storage_oauth_client_clear(&client);
     struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_READ);
     struct sq q;
     CHECK_INT(sq_run(tx, &count_rows, NULL, 0, &q), 0);
@@ -396,6 +397,7 @@ static void test_backfill(enum storage_backend b)
     CHECK_INT(storage_oauth_session_finish(tx, os.id, NOW + 3), 1);
     CHECK_INT(storage_user_lock(tx, u.id, NOW + 4), 1);
     CHECK_INT(test_tx_end(tx, true), 0);
+    storage_oauth_client_clear(&client);
 
     unsigned applied = 0;
     CHECK_INT(storage_migrate(st, &applied), 0);
