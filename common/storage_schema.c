@@ -385,11 +385,23 @@ static const char migration_3[] = "ALTER TABLE users ADD COLUMN device_sync_unti
     "CREATE TRIGGER " table "_introspection_update AFTER UPDATE OF " cols " ON " table       \
     " BEGIN " COPY "; END;"
 
-/* PostgreSQL: a trigger function per table, and the same triggers under the same names. */
-#define PG_TOKEN_TRIGGERS(table, name, ROW, JOIN, key)                                       \
+/* PostgreSQL: a trigger function per table, and the same triggers under the same names.
+ * Writers run at READ COMMITTED, concurrently: a token copied while another transaction locks
+ * its user (or ends its session) and has not committed would copy the old state, and that
+ * transaction's own trigger cannot see the new, uncommitted token: the copy would stay stale.
+ * So a token's copy first share-locks its session and user rows — waiting for such a
+ * transaction to end — and then reads them with a fresh snapshot (each statement of a volatile
+ * function takes one at READ COMMITTED); a lock that comes later waits for the token's
+ * transaction instead, and its trigger then sees the committed copy. SQLite has one writer at a
+ * time. */
+#define PG_TOKEN_TRIGGERS(table, name, ROW, sessions, JOIN, key)                             \
     "CREATE FUNCTION " name "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"                \
     " IF TG_OP <> 'INSERT' THEN " DELETE_COPY "; END IF;"                                    \
-    " IF TG_OP <> 'DELETE' THEN " INSERT_COPY(ROW, JOIN, key) "; END IF;"                    \
+    " IF TG_OP <> 'DELETE' THEN"                                                             \
+    " PERFORM 1 FROM " sessions " s WHERE s." key " = NEW." key " FOR SHARE;"                \
+    " PERFORM 1 FROM users u WHERE u.user_id ="                                              \
+    " (SELECT s.user_id FROM " sessions " s WHERE s." key " = NEW." key ") FOR SHARE;"       \
+    " " INSERT_COPY(ROW, JOIN, key) "; END IF;"                                              \
     " RETURN NULL; END $$;"                                                                  \
     "CREATE TRIGGER " table "_introspection_insert AFTER INSERT ON " table                   \
     " FOR EACH ROW EXECUTE FUNCTION " name "();"                                             \
@@ -416,13 +428,13 @@ static const char migration_4_sqlite[] =
 static const char migration_4_pg[] =
     INTROSPECTION_TABLE ";"
     PG_TOKEN_TRIGGERS("compat_access_tokens", "introspection_compat_access",
-                      COMPAT_ACCESS_ROW, COMPAT_JOIN, "compat_session_id")
+                      COMPAT_ACCESS_ROW, "compat_sessions", COMPAT_JOIN, "compat_session_id")
     PG_TOKEN_TRIGGERS("compat_refresh_tokens", "introspection_compat_refresh",
-                      COMPAT_REFRESH_ROW, COMPAT_JOIN, "compat_session_id")
+                      COMPAT_REFRESH_ROW, "compat_sessions", COMPAT_JOIN, "compat_session_id")
     PG_TOKEN_TRIGGERS("oauth2_access_tokens", "introspection_oauth2_access",
-                      OAUTH_ACCESS_ROW, OAUTH_JOIN, "oauth2_session_id")
+                      OAUTH_ACCESS_ROW, "oauth2_sessions", OAUTH_JOIN, "oauth2_session_id")
     PG_TOKEN_TRIGGERS("oauth2_refresh_tokens", "introspection_oauth2_refresh",
-                      OAUTH_REFRESH_ROW, OAUTH_JOIN, "oauth2_session_id")
+                      OAUTH_REFRESH_ROW, "oauth2_sessions", OAUTH_JOIN, "oauth2_session_id")
     PG_COPY_TRIGGER("compat_sessions", "introspection_compat_session",
                     COMPAT_SESSION_COLS, COMPAT_SESSION_COPY)
     PG_COPY_TRIGGER("oauth2_sessions", "introspection_oauth2_session",

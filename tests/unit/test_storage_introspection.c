@@ -4,7 +4,8 @@
  * device's, all of a user's), user lock/unlock/deactivate/reactivate, an operator's own SQL, a
  * deleted token — every token's row is compared field by field with the join of the token, session
  * and user tables it copies, inside the same transaction and after commit; a rolled-back change
- * leaves it as it was. A database migrated before migration 4 gets its existing tokens
+ * leaves it as it was; a token issued while a lock or a session end is in flight in another
+ * transaction comes out locked or ended. A database migrated before migration 4 gets its existing tokens
  * backfilled. Every case runs on SQLite and on PostgreSQL. */
 #include "storage_test.h"
 #include "token.h"
@@ -332,6 +333,57 @@ static void test_fresh(struct storage *st)
     CHECK_INT(test_tx_end(tx, true), 0);
 }
 
+/* Two writers at once (PostgreSQL runs them at READ COMMITTED): a token issued while another
+ * transaction locks its user or ends its session, not yet committed, must still come out locked
+ * or ended once both commit. The token is written by a child process (its own connection)
+ * while the parent holds the change open. */
+static void race_case(const char *uri, bool end_session)
+{
+    struct storage *st = test_open(uri);
+    struct storage_user u;
+    struct storage_compat_session cs;
+    char token[TOKEN_LEN + 1];
+    token_generate(TOKEN_COMPAT_ACCESS, token);
+    struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    char name[32];
+    snprintf(name, sizeof(name), "race%d", end_session);
+    CHECK_INT(storage_user_create(tx, name, false, NOW, &u), 0);
+    CHECK_INT(storage_compat_session_create(tx, u.id, NULL, false, NULL, NULL, NULL, NOW, &cs), 0);
+    CHECK_INT(test_tx_end(tx, true), 0);
+
+    tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    CHECK_INT(end_session ? storage_compat_session_finish(tx, cs.id, NOW + 1)
+                          : storage_user_lock(tx, u.id, NOW + 1),
+              1);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct storage *own = NULL;
+        if (storage_open_uri(uri, &own) < 0)
+            _exit(2);
+        struct storage_tx *ctx = test_tx_begin(own, STORAGE_TX_WRITE);
+        int r = storage_compat_access_token_add(ctx, cs.id, token, 0, NOW + 2, NULL);
+        r = r < 0 ? r : test_tx_end(ctx, true);
+        _exit(r < 0 ? 1 : 0);
+    }
+    usleep(300 * 1000); /* the child writes its token meanwhile, or waits for us */
+    CHECK_INT(test_tx_end(tx, true), 0);
+    CHECK_INT(test_wait(pid), 0);
+
+    tx = test_tx_begin(st, STORAGE_TX_READ);
+    struct storage_token_introspection t = row(tx, token);
+    CHECK_INT(end_session ? t.session_finished_at : t.user_locked_at, NOW + 1);
+    CHECK_INT(test_tx_end(tx, true), 0);
+    storage_close(st);
+}
+
+static void test_race(enum storage_backend b)
+{
+    char uri[512];
+    test_db(b, "race", uri, sizeof(uri));
+    race_case(uri, false);
+    race_case(uri, true);
+}
+
 /* A database at version 3 (no table, no triggers) with tokens in every state, migrated: the
  * copy holds them all. */
 static const char *const undo_sqlite = "DROP TABLE introspection_tokens;"
@@ -425,6 +477,8 @@ int main(void)
         test_fresh(st);
         storage_close(st);
         test_backfill(backends[i]);
+        if (backends[i] == STORAGE_POSTGRESQL) /* SQLite has one writer at a time */
+            test_race(backends[i]);
     }
     return check_report(__FILE__);
 }
