@@ -389,7 +389,8 @@ static const char migration_3[] = "ALTER TABLE users ADD COLUMN device_sync_unti
  * Writers run at READ COMMITTED, concurrently: a token copied while another transaction locks
  * its user (or ends its session) and has not committed would copy the old state, and that
  * transaction's own trigger cannot see the new, uncommitted token: the copy would stay stale.
- * So a token's copy first share-locks its session and user rows — waiting for such a
+ * So a token's copy first share-locks its user and session rows (in that order, the order in
+ * which a deactivation locks the user and then ends the sessions) — waiting for such a
  * transaction to end — and then reads them with a fresh snapshot (each statement of a volatile
  * function takes one at READ COMMITTED); a lock that comes later waits for the token's
  * transaction instead, and its trigger then sees the committed copy. SQLite has one writer at a
@@ -398,9 +399,9 @@ static const char migration_3[] = "ALTER TABLE users ADD COLUMN device_sync_unti
     "CREATE FUNCTION " name "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"                \
     " IF TG_OP <> 'INSERT' THEN " DELETE_COPY "; END IF;"                                    \
     " IF TG_OP <> 'DELETE' THEN"                                                             \
-    " PERFORM 1 FROM " sessions " s WHERE s." key " = NEW." key " FOR SHARE;"                \
     " PERFORM 1 FROM users u WHERE u.user_id ="                                              \
     " (SELECT s.user_id FROM " sessions " s WHERE s." key " = NEW." key ") FOR SHARE;"       \
+    " PERFORM 1 FROM " sessions " s WHERE s." key " = NEW." key " FOR SHARE;"                \
     " " INSERT_COPY(ROW, JOIN, key) "; END IF;"                                              \
     " RETURN NULL; END $$;"                                                                  \
     "CREATE TRIGGER " table "_introspection_insert AFTER INSERT ON " table                   \
