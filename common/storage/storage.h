@@ -310,6 +310,39 @@ int storage_compat_refresh_token_consume(struct storage_tx *tx, const char *id, 
                                          int64_t now);
 
 /* ---------------------------------------------------------------------------------------------
+ * Introspection: any token by its hash in one point read, with what an introspection answer
+ * depends on, copied from the token's own row, its session and its user in the same statement as
+ * every change to them (storage_schema.c, migration 4). Validity is the caller's to judge, as
+ * with the lookups above. */
+
+enum storage_token_kind {
+    STORAGE_TOKEN_COMPAT_ACCESS = 1,
+    STORAGE_TOKEN_COMPAT_REFRESH = 2,
+    STORAGE_TOKEN_OAUTH_ACCESS = 3,
+    STORAGE_TOKEN_OAUTH_REFRESH = 4,
+};
+
+struct storage_token_introspection {
+    enum storage_token_kind kind;
+    char token_id[STORAGE_ID_SIZE];
+    char session_id[STORAGE_ID_SIZE];               /* compat or OAuth session, as kind says */
+    char user_id[STORAGE_ID_SIZE];                  /* "" for a client_credentials session */
+    char username[STORAGE_USERNAME_MAX + 1];        /* "" without a user */
+    char device_id[STORAGE_DEVICE_ID_MAX + 1];      /* compat: the session's device, or "" */
+    char client_id[STORAGE_ID_SIZE];                /* OAuth: the session's client */
+    char scope[STORAGE_SCOPE_MAX + 1];              /* OAuth: the session's scope */
+    bool is_synapse_admin;                          /* compat */
+    int64_t created_at, expires_at;                 /* expires_at: access tokens, 0 never */
+    int64_t revoked_at, consumed_at, first_used_at; /* consumed: refresh; first used: OAuth access */
+    int64_t session_finished_at, user_locked_at, user_deactivated_at;
+};
+
+/* -ENOENT for a token that was never issued (or whose row was deleted). One SELECT: fit for
+ * STORAGE_TX_ONE_STATEMENT and storage_tx_nowait(). */
+int storage_token_introspect(struct storage_tx *tx, const char *token,
+                             struct storage_token_introspection *out);
+
+/* ---------------------------------------------------------------------------------------------
  * Compat SSO logins (login tokens handed to the client after the browser step) */
 
 struct storage_compat_sso_login {

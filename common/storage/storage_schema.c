@@ -1,12 +1,14 @@
 /* The schema and its versioned migrations, embedded in the binary.
  *
  * One DDL text serves both backends: only BIGINT (int64 milliseconds, counters), SMALLINT (0/1
- * flags, with a CHECK), and TEXT (ULIDs, names, SHA-256 hex, JSON) are used, which SQLite and
- * PostgreSQL both accept and store the same way (SQLite gives BIGINT/SMALLINT INTEGER affinity).
+ * flags and small enumerations, with a CHECK), and TEXT (ULIDs, names, SHA-256 hex, JSON) are used, which
+ * SQLite and PostgreSQL both accept and store the same way (SQLite gives BIGINT/SMALLINT INTEGER affinity).
  * No DEFAULT, no expression index, no backend-specific type: what one backend holds, the other
  * holds byte for byte (test_storage_schema compares the two catalogues). Primary-key columns are
  * declared NOT NULL: SQLite, for historical reasons, would otherwise accept NULL in a primary
- * key that is not an INTEGER one, where PostgreSQL never does.
+ * key that is not an INTEGER one, where PostgreSQL never does. What the two dialects cannot say
+ * alike (WITHOUT ROWID, triggers: migration 4) each backend gets in its own words, with the same
+ * table, index and trigger names on both.
  *
  * Migrations only ever get appended; a released one is never edited. */
 #include "clock.h"
@@ -15,10 +17,14 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A migration's text for both backends (sql), after the text for the backend at hand (sqlite or
+ * pg, either may be NULL): what the two dialects cannot say alike (WITHOUT ROWID, triggers). */
 struct migration {
     unsigned version;
     const char *name;
     const char *sql;
+    const char *sqlite;
+    const char *pg;
 };
 
 static const char migration_1[] =
@@ -278,11 +284,190 @@ static const char migration_4[] =
     " PRIMARY KEY (user_id, network));"
     "CREATE INDEX user_login_networks_last_idx ON user_login_networks (last_login_at);";
 
+/* Introspection's single point read (services/oauth/introspect.c): every token, compat and OAuth,
+ * access and refresh, by its hash, with everything an introspection answer depends on: the token's
+ * own times, its session's (finished_at, device, admin flag; client and scope), its user's
+ * (username, locked_at, deactivated_at). One B-tree descent on SQLite (WITHOUT ROWID: the row is
+ * stored in the primary key's tree) instead of a join of three tables by their text keys.
+ *
+ * The copy is kept by triggers on the tables it copies, so it changes in the same transaction,
+ * by the same statement, as every change that can change an answer — whoever writes: masd, masctl,
+ * or an operator's own SQL. A token row inserted, updated (revoked, consumed, expired, first
+ * used) or deleted rebuilds or deletes its copy; a session's end, device, admin flag, client or
+ * scope, and a user's name, lock and deactivation are copied to every token of theirs (through
+ * the session and user indexes). The activity columns (last_active_at, last_active_ip) and the
+ * device-sync lock are not copied, so the activity flusher's updates fire nothing. Sessions and
+ * tokens never change user or session, so those columns are not watched.
+ *
+ * The key is the token's SHA-256 as the token tables store it (lowercase hex): SQLite 3.40, the
+ * version Debian 12 ships, has no unhex(), so a trigger could not derive a BLOB key from the row,
+ * and a copy kept by masd's C code alone would go stale under anyone else's SQL. (The SQL
+ * below is laid out by hand: clang-format would break it mid-clause.) */
+/* clang-format off */
+#define INTROSPECTION_COLS                                                                   \
+    "token_hash, kind, token_id, session_id, user_id, username, device_id, client_id,"       \
+    " scope, is_synapse_admin, created_at, expires_at, revoked_at, consumed_at,"             \
+    " first_used_at, session_finished_at, user_locked_at, user_deactivated_at"
+#define INTROSPECTION_TABLE                                                                  \
+    "CREATE TABLE introspection_tokens ("                                                    \
+    " token_hash TEXT NOT NULL PRIMARY KEY,"                                                 \
+    " kind SMALLINT NOT NULL,"                                                               \
+    " token_id TEXT NOT NULL,"                                                               \
+    " session_id TEXT NOT NULL,"                                                             \
+    " user_id TEXT,"                                                                         \
+    " username TEXT,"                                                                        \
+    " device_id TEXT,"                                                                       \
+    " client_id TEXT,"                                                                       \
+    " scope TEXT,"                                                                           \
+    " is_synapse_admin SMALLINT NOT NULL,"                                                   \
+    " created_at BIGINT NOT NULL,"                                                           \
+    " expires_at BIGINT,"                                                                    \
+    " revoked_at BIGINT,"                                                                    \
+    " consumed_at BIGINT,"                                                                   \
+    " first_used_at BIGINT,"                                                                 \
+    " session_finished_at BIGINT,"                                                           \
+    " user_locked_at BIGINT,"                                                                \
+    " user_deactivated_at BIGINT,"                                                           \
+    " CONSTRAINT introspection_tokens_kind_check CHECK (kind IN (1, 2, 3, 4)),"              \
+    " CONSTRAINT introspection_tokens_is_synapse_admin_check"                                \
+    " CHECK (is_synapse_admin IN (0, 1)))"
+
+/* The copy of one token row r (NEW in a trigger, t in the backfill), kinds as enum
+ * storage_token_kind (storage.h), from its session s and user u. */
+#define COMPAT_ACCESS_ROW(r)                                                                 \
+    "SELECT " r ".token_hash, 1, " r ".compat_access_token_id, s.compat_session_id,"         \
+    " u.user_id, u.username, s.device_id, NULL, NULL, s.is_synapse_admin,"                   \
+    " " r ".created_at, " r ".expires_at, " r ".revoked_at, NULL, NULL,"                     \
+    " s.finished_at, u.locked_at, u.deactivated_at"
+#define COMPAT_REFRESH_ROW(r)                                                                \
+    "SELECT " r ".token_hash, 2, " r ".compat_refresh_token_id, s.compat_session_id,"        \
+    " u.user_id, u.username, s.device_id, NULL, NULL, s.is_synapse_admin,"                   \
+    " " r ".created_at, NULL, " r ".revoked_at, " r ".consumed_at, NULL,"                    \
+    " s.finished_at, u.locked_at, u.deactivated_at"
+#define OAUTH_ACCESS_ROW(r)                                                                  \
+    "SELECT " r ".token_hash, 3, " r ".oauth2_access_token_id, s.oauth2_session_id,"         \
+    " u.user_id, u.username, NULL, s.oauth2_client_id, s.scope, 0,"                          \
+    " " r ".created_at, " r ".expires_at, " r ".revoked_at, NULL, " r ".first_used_at,"      \
+    " s.finished_at, u.locked_at, u.deactivated_at"
+#define OAUTH_REFRESH_ROW(r)                                                                 \
+    "SELECT " r ".token_hash, 4, " r ".oauth2_refresh_token_id, s.oauth2_session_id,"        \
+    " u.user_id, u.username, NULL, s.oauth2_client_id, s.scope, 0,"                          \
+    " " r ".created_at, NULL, " r ".revoked_at, " r ".consumed_at, NULL,"                    \
+    " s.finished_at, u.locked_at, u.deactivated_at"
+/* The session and user of a token: s and u (client_credentials sessions have no user). */
+#define COMPAT_JOIN "compat_sessions s JOIN users u ON u.user_id = s.user_id"
+#define OAUTH_JOIN  "oauth2_sessions s LEFT JOIN users u ON u.user_id = s.user_id"
+#define INSERT_COPY(ROW, JOIN, key)                                                          \
+    "INSERT INTO introspection_tokens (" INTROSPECTION_COLS ") "                             \
+    ROW("NEW") " FROM " JOIN " WHERE s." key " = NEW." key
+#define DELETE_COPY "DELETE FROM introspection_tokens WHERE token_hash = OLD.token_hash"
+#define BACKFILL(table, ROW, JOIN, key)                                                      \
+    "INSERT INTO introspection_tokens (" INTROSPECTION_COLS ") "                             \
+    ROW("t") " FROM " table " t, " JOIN " WHERE s." key " = t." key ";"
+
+/* What a session's or a user's change copies to its tokens, and the columns watched. */
+#define COMPAT_SESSION_COLS "finished_at, device_id, is_synapse_admin"
+#define COMPAT_SESSION_COPY                                                                  \
+    "UPDATE introspection_tokens SET session_finished_at = NEW.finished_at,"                 \
+    " device_id = NEW.device_id, is_synapse_admin = NEW.is_synapse_admin"                    \
+    " WHERE session_id = NEW.compat_session_id AND kind IN (1, 2)"
+#define OAUTH_SESSION_COLS "finished_at, oauth2_client_id, scope"
+#define OAUTH_SESSION_COPY                                                                   \
+    "UPDATE introspection_tokens SET session_finished_at = NEW.finished_at,"                 \
+    " client_id = NEW.oauth2_client_id, scope = NEW.scope"                                   \
+    " WHERE session_id = NEW.oauth2_session_id AND kind IN (3, 4)"
+#define USER_COLS_WATCHED "username, locked_at, deactivated_at"
+#define USER_COPY                                                                            \
+    "UPDATE introspection_tokens SET username = NEW.username,"                               \
+    " user_locked_at = NEW.locked_at, user_deactivated_at = NEW.deactivated_at"              \
+    " WHERE user_id = NEW.user_id"
+
+/* SQLite: three triggers per token table (insert, update, delete); one per session table and
+ * for users, on the watched columns only. */
+#define SQLITE_TOKEN_TRIGGERS(table, ROW, JOIN, key)                                         \
+    "CREATE TRIGGER " table "_introspection_insert AFTER INSERT ON " table                   \
+    " BEGIN " INSERT_COPY(ROW, JOIN, key) "; END;"                                           \
+    "CREATE TRIGGER " table "_introspection_update AFTER UPDATE ON " table                   \
+    " BEGIN " DELETE_COPY "; " INSERT_COPY(ROW, JOIN, key) "; END;"                          \
+    "CREATE TRIGGER " table "_introspection_delete AFTER DELETE ON " table                   \
+    " BEGIN " DELETE_COPY "; END;"
+#define SQLITE_COPY_TRIGGER(table, cols, COPY)                                               \
+    "CREATE TRIGGER " table "_introspection_update AFTER UPDATE OF " cols " ON " table       \
+    " BEGIN " COPY "; END;"
+
+/* PostgreSQL: a trigger function per table, and the same triggers under the same names.
+ * Writers run at READ COMMITTED, concurrently: a token copied while another transaction locks
+ * its user (or ends its session) and has not committed would copy the old state, and that
+ * transaction's own trigger cannot see the new, uncommitted token: the copy would stay stale.
+ * So a token's copy first share-locks its user and session rows (in that order, the order in
+ * which a deactivation locks the user and then ends the sessions) — waiting for such a
+ * transaction to end — and then reads them with a fresh snapshot (each statement of a volatile
+ * function takes one at READ COMMITTED); a lock that comes later waits for the token's
+ * transaction instead, and its trigger then sees the committed copy. SQLite has one writer at a
+ * time. */
+#define PG_TOKEN_TRIGGERS(table, name, ROW, sessions, JOIN, key)                             \
+    "CREATE FUNCTION " name "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"                \
+    " IF TG_OP <> 'INSERT' THEN " DELETE_COPY "; END IF;"                                    \
+    " IF TG_OP <> 'DELETE' THEN"                                                             \
+    " PERFORM 1 FROM users u WHERE u.user_id ="                                              \
+    " (SELECT s.user_id FROM " sessions " s WHERE s." key " = NEW." key ") FOR SHARE;"       \
+    " PERFORM 1 FROM " sessions " s WHERE s." key " = NEW." key " FOR SHARE;"                \
+    " " INSERT_COPY(ROW, JOIN, key) "; END IF;"                                              \
+    " RETURN NULL; END $$;"                                                                  \
+    "CREATE TRIGGER " table "_introspection_insert AFTER INSERT ON " table                   \
+    " FOR EACH ROW EXECUTE FUNCTION " name "();"                                             \
+    "CREATE TRIGGER " table "_introspection_update AFTER UPDATE ON " table                   \
+    " FOR EACH ROW EXECUTE FUNCTION " name "();"                                             \
+    "CREATE TRIGGER " table "_introspection_delete AFTER DELETE ON " table                   \
+    " FOR EACH ROW EXECUTE FUNCTION " name "();"
+#define PG_COPY_TRIGGER(table, name, cols, COPY)                                             \
+    "CREATE FUNCTION " name "() RETURNS trigger LANGUAGE plpgsql AS $$"                      \
+    " BEGIN " COPY "; RETURN NULL; END $$;"                                                  \
+    "CREATE TRIGGER " table "_introspection_update AFTER UPDATE OF " cols " ON " table       \
+    " FOR EACH ROW EXECUTE FUNCTION " name "();"
+
+static const char migration_5_sqlite[] =
+    INTROSPECTION_TABLE " WITHOUT ROWID;"
+    SQLITE_TOKEN_TRIGGERS("compat_access_tokens", COMPAT_ACCESS_ROW, COMPAT_JOIN, "compat_session_id")
+    SQLITE_TOKEN_TRIGGERS("compat_refresh_tokens", COMPAT_REFRESH_ROW, COMPAT_JOIN, "compat_session_id")
+    SQLITE_TOKEN_TRIGGERS("oauth2_access_tokens", OAUTH_ACCESS_ROW, OAUTH_JOIN, "oauth2_session_id")
+    SQLITE_TOKEN_TRIGGERS("oauth2_refresh_tokens", OAUTH_REFRESH_ROW, OAUTH_JOIN, "oauth2_session_id")
+    SQLITE_COPY_TRIGGER("compat_sessions", COMPAT_SESSION_COLS, COMPAT_SESSION_COPY)
+    SQLITE_COPY_TRIGGER("oauth2_sessions", OAUTH_SESSION_COLS, OAUTH_SESSION_COPY)
+    SQLITE_COPY_TRIGGER("users", USER_COLS_WATCHED, USER_COPY);
+
+static const char migration_5_pg[] =
+    INTROSPECTION_TABLE ";"
+    PG_TOKEN_TRIGGERS("compat_access_tokens", "introspection_compat_access",
+                      COMPAT_ACCESS_ROW, "compat_sessions", COMPAT_JOIN, "compat_session_id")
+    PG_TOKEN_TRIGGERS("compat_refresh_tokens", "introspection_compat_refresh",
+                      COMPAT_REFRESH_ROW, "compat_sessions", COMPAT_JOIN, "compat_session_id")
+    PG_TOKEN_TRIGGERS("oauth2_access_tokens", "introspection_oauth2_access",
+                      OAUTH_ACCESS_ROW, "oauth2_sessions", OAUTH_JOIN, "oauth2_session_id")
+    PG_TOKEN_TRIGGERS("oauth2_refresh_tokens", "introspection_oauth2_refresh",
+                      OAUTH_REFRESH_ROW, "oauth2_sessions", OAUTH_JOIN, "oauth2_session_id")
+    PG_COPY_TRIGGER("compat_sessions", "introspection_compat_session",
+                    COMPAT_SESSION_COLS, COMPAT_SESSION_COPY)
+    PG_COPY_TRIGGER("oauth2_sessions", "introspection_oauth2_session",
+                    OAUTH_SESSION_COLS, OAUTH_SESSION_COPY)
+    PG_COPY_TRIGGER("users", "introspection_user", USER_COLS_WATCHED, USER_COPY);
+
+/* The indexes the copying updates use, and the tokens that exist already. */
+static const char migration_5[] =
+    "CREATE INDEX introspection_tokens_session_idx ON introspection_tokens (session_id);"
+    "CREATE INDEX introspection_tokens_user_idx ON introspection_tokens (user_id);"
+    BACKFILL("compat_access_tokens", COMPAT_ACCESS_ROW, COMPAT_JOIN, "compat_session_id")
+    BACKFILL("compat_refresh_tokens", COMPAT_REFRESH_ROW, COMPAT_JOIN, "compat_session_id")
+    BACKFILL("oauth2_access_tokens", OAUTH_ACCESS_ROW, OAUTH_JOIN, "oauth2_session_id")
+    BACKFILL("oauth2_refresh_tokens", OAUTH_REFRESH_ROW, OAUTH_JOIN, "oauth2_session_id");
+/* clang-format on */
+
 static const struct migration migrations[] = {
-    {1, "initial schema", migration_1},
-    {2, "client assertion jtis, config digests", migration_2},
-    {3, "device-sync lock, job purge index", migration_3},
-    {4, "known login networks", migration_4},
+    {1, "initial schema", migration_1, NULL, NULL},
+    {2, "client assertion jtis, config digests", migration_2, NULL, NULL},
+    {3, "device-sync lock, job purge index", migration_3, NULL, NULL},
+    {4, "known login networks", migration_4, NULL, NULL},
+    {5, "introspection by token hash", migration_5, migration_5_sqlite, migration_5_pg},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -385,7 +570,11 @@ static int migrate_step(struct storage_tx *tx, void *arg)
     for (size_t i = 0; i < N_MIGRATIONS; i++) {
         if (migrations[i].version <= v)
             continue;
-        r = tx->conn->st->ops->script(tx->conn, migrations[i].sql);
+        const struct migration *m = &migrations[i];
+        const char *own = tx->conn->st->backend == STORAGE_SQLITE ? m->sqlite : m->pg;
+        r = own ? tx->conn->st->ops->script(tx->conn, own) : 0;
+        if (r >= 0)
+            r = tx->conn->st->ops->script(tx->conn, m->sql);
         if (r < 0) {
             char why[512];
             snprintf(why, sizeof(why), "%s", storage_last_error());

@@ -52,3 +52,41 @@ int storage_update_by_id(struct storage_tx *tx, struct storage_stmt *update, str
     int r = sq_exec(tx, update, SQ_ARGS(P_TEXT(id), P_INT(now)), &changes);
     return r < 0 ? r : storage_changed_or_missing(tx, changes, exists, id);
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * Introspection's point read (storage_schema.c, migration 4) */
+
+STORAGE_STMT(
+    introspect_lookup,
+    "SELECT kind, token_id, session_id, user_id, username, device_id, client_id, scope, is_synapse_admin,"
+    " created_at, expires_at, revoked_at, consumed_at, first_used_at, session_finished_at,"
+    " user_locked_at, user_deactivated_at FROM introspection_tokens WHERE token_hash = $1");
+
+static int read_introspection(struct sq *q, void *out)
+{
+    struct storage_token_introspection *t = out;
+    t->kind = (enum storage_token_kind)sq_int(q, 0);
+    sq_copy(q, 1, t->token_id, sizeof(t->token_id));
+    sq_copy(q, 2, t->session_id, sizeof(t->session_id));
+    sq_copy(q, 3, t->user_id, sizeof(t->user_id));
+    sq_copy(q, 4, t->username, sizeof(t->username));
+    sq_copy(q, 5, t->device_id, sizeof(t->device_id));
+    sq_copy(q, 6, t->client_id, sizeof(t->client_id));
+    sq_copy(q, 7, t->scope, sizeof(t->scope));
+    t->is_synapse_admin = sq_int(q, 8) != 0;
+    t->created_at = sq_int(q, 9);
+    t->expires_at = sq_int(q, 10);
+    t->revoked_at = sq_int(q, 11);
+    t->consumed_at = sq_int(q, 12);
+    t->first_used_at = sq_int(q, 13);
+    t->session_finished_at = sq_int(q, 14);
+    t->user_locked_at = sq_int(q, 15);
+    t->user_deactivated_at = sq_int(q, 16);
+    return 0;
+}
+
+int storage_token_introspect(struct storage_tx *tx, const char *token,
+                             struct storage_token_introspection *out)
+{
+    return storage_token_lookup(tx, &introspect_lookup, token, read_introspection, out);
+}

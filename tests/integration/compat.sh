@@ -194,13 +194,13 @@ rate_limits()
         eval "[ \$(grep -c 'without a client address' '${LOG_OF[oauth1-$b]}') = 1 ]"
 }
 
-# introspect NAME TOKEN PORT: POST /oauth2/introspect exactly as Synapse sends it.
+# introspect NAME TOKEN PORT [HINT]: POST /oauth2/introspect exactly as Synapse sends it.
 introspect()
 {
     http "$1" -X POST "http://127.0.0.1:$3/oauth2/introspect" \
         -H 'content-type: application/x-www-form-urlencoded' -H 'accept: application/json' \
         -H 'x-mas-supports-device-id: 1' -H 'authorization: Bearer shared-secret-for-the-homeserver' \
-        --data-binary "token=$2&token_type_hint=access_token"
+        --data-binary "token=$2&token_type_hint=${4:-access_token}"
 }
 inactive() { json_expect "$T/$1.b" 'JSON.stringify(d) === "{\"active\":false}"'; }
 
@@ -229,6 +229,10 @@ introspection_lifecycle()
         eval "expect_eq \"\$(status $T/life-3.h)\" 200 && no_store life-3 && no_store in-3old"
     check "$b: ... and the new one is active on the same device" \
         json_expect "$T/in-3new.b" "$fields && d.device_id === 'LIFEDEV2'"
+    introspect in-3oldr "$(token life-2 refresh_token)" "$p1" refresh_token
+    introspect in-3newr "$(token life-3 refresh_token)" "$p1" refresh_token
+    check "$b: ... the spent refresh token is inactive, the new one active" \
+        eval 'inactive in-3oldr && json_expect "$T/in-3newr.b" "d.active === true && d.token_type === '"'refresh_token'"'"'
     call life-4 127.0.0.14 -X POST "$u1/_matrix/client/v3/logout" -H "authorization: Bearer $(token life-3 access_token)"
     introspect in-4 "$(token life-3 access_token)" "$p1"
     check "$b: after /logout the token is inactive" inactive in-4

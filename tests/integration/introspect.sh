@@ -415,6 +415,19 @@ backend_tests()
     check "[$B] masctl manage lock-user bob" masctl manage lock-user bob
     introspect i "$BOB"
     check "[$B] a locked user's token is inactive" inactive i
+    check "[$B] masctl manage unlock-user bob" masctl manage unlock-user bob
+    introspect i "$BOB"
+    check "[$B] unlocked, the token is active again at once" json_expect "$T/i.b" "d.active === true"
+    # an operator's own SQL, masd running: the answer follows in the same instant
+    sql "UPDATE users SET locked_at = $(now_ms) WHERE username = 'bob'" >/dev/null
+    introspect i "$BOB"
+    check "[$B] locked by hand in SQL: inactive at once" inactive i
+    sql "UPDATE users SET locked_at = NULL WHERE username = 'bob'" >/dev/null
+    introspect i "$BOB"
+    check "[$B] unlocked by hand in SQL: active at once" json_expect "$T/i.b" "d.active === true"
+    sql "UPDATE compat_sessions SET finished_at = $(now_ms) WHERE user_id = (SELECT user_id FROM users WHERE username = 'bob')" >/dev/null
+    introspect i "$BOB"
+    check "[$B] session ended by hand in SQL: inactive at once" inactive i
 
     http keys "$BASE/oauth2/keys.json"
     check "[$B] keys.json: the public JWKS of secrets.keys" keys_ok

@@ -1,6 +1,7 @@
 /* After migration, SQLite and PostgreSQL hold the same logical schema: the same tables, the
  * same columns with the same logical types, nullability and primary keys, the same indexes
- * (name, uniqueness, partial or not, columns), foreign keys and CHECK constraints. Each
+ * (name, uniqueness, partial or not, columns), foreign keys, CHECK constraints and triggers (by
+ * name: migration 4 writes them in each backend's own words). Each
  * catalogue is read into lines such as
  *
  *   column users.username text not-null
@@ -88,6 +89,13 @@ static struct storage_stmt checks = {
           " AND t.relnamespace = current_schema()::regnamespace",
 };
 
+/* trigger names (PostgreSQL: not the internal ones that enforce foreign keys) */
+static struct storage_stmt triggers = {
+    .sqlite = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = $1",
+    .pg = "SELECT g.tgname FROM pg_trigger g JOIN pg_class t ON t.oid = g.tgrelid WHERE t.relname = $1"
+          " AND t.relnamespace = current_schema()::regnamespace AND NOT g.tgisinternal",
+};
+
 static void read_checks(struct sq *q, const char *table, struct lines *out)
 {
     const char *sql = sq_text(q, 0);
@@ -116,6 +124,10 @@ static void read_table(struct storage_tx *tx, const char *table, struct lines *o
     CHECK_INT(sq_run(tx, &fkeys, SQ_ARGS(P_TEXT(table)), &q), 0);
     while (sq_next(&q) > 0)
         add(out, "foreign-key %s.%s -> %s.%s", table, sq_text(&q, 0), sq_text(&q, 1), sq_text(&q, 2));
+    sq_done(&q);
+    CHECK_INT(sq_run(tx, &triggers, SQ_ARGS(P_TEXT(table)), &q), 0);
+    while (sq_next(&q) > 0)
+        add(out, "trigger %s.%s", table, sq_text(&q, 0));
     sq_done(&q);
     CHECK_INT(sq_run(tx, &checks, SQ_ARGS(P_TEXT(table)), &q), 0);
     if (sq_next(&q) > 0)
