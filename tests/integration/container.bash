@@ -280,6 +280,9 @@ done
 WORK=$(mktemp -d "/tmp/$CT_PREFIX.XXXXXX") # not under /run: stage 2 hides /run
 SHARE=$WORK/share
 mkdir -p "$SHARE/generators" "$SHARE/stage" "$SHARE/dropins"
+# The tests' configs keep their secrets inline: the DB-backed units get the shipped example
+# drop-in that loads config.yaml alone (ct_install).
+cp "$CT_TOP/units/examples/inline-secrets/inline-secrets.conf" "$SHARE/dropins/inline-secrets.conf"
 ln -s /dev/null "$SHARE/generators/systemd-sysv-generator" # masks the sysv generator
 
 # ct_stage: the build (or $STAGE, an installed tree) into $SHARE/stage. Sets UNITDIR, DOCDIR,
@@ -335,7 +338,8 @@ ct_boot() {
 
 # ct_install SERVICE...: the staged tree, /sdtest/config.yaml as /etc/masd/config.yaml, the assets
 # in /sdtest/assets (if any) as /usr/share/masd/assets, the sysusers.d and tmpfiles.d snippets
-# applied, and on a sanitizer build the drop-in for each SERVICE. Output to $WORK/ct-install.log.
+# applied, units/examples/inline-secrets for masd-oauth and masd-worker (the configs keep their
+# secrets inline), and on a sanitizer build the drop-in for each SERVICE. Output to $WORK/ct-install.log.
 ct_install() {
     ct sh -ec '
         cd /sdtest/stage
@@ -346,6 +350,12 @@ ct_install() {
         systemd-sysusers "$1"
         systemd-tmpfiles --create "$2"
         shift 2
+        for s in "$@"; do
+            case $s in masd-oauth | masd-worker)
+                install -D -m 644 /sdtest/dropins/inline-secrets.conf \
+                    /etc/systemd/system/$s.service.d/inline-secrets.conf ;;
+            esac
+        done
         if [ -f /sdtest/dropins/sanitizer.conf ]; then
             install -m 644 /sdtest/dropins/lsan.supp /usr/share/masd/lsan.supp
             for s in "$@"; do
