@@ -50,7 +50,7 @@ static int fill_tx(struct storage_tx *tx, void *arg)
         if ((r = storage_compat_session_create(tx, f->user_id, device, false, NULL, NULL, "sessions_fill",
                                                now, &s)) < 0 ||
             (r = token_generate(TOKEN_COMPAT_ACCESS, token)) < 0 ||
-            (r = storage_compat_access_token_add(tx, s.id, token, 0, now, NULL)) < 0)
+            (r = storage_access_token_add(tx, STORAGE_SESSION_COMPAT, s.id, token, 0, now, NULL)) < 0)
             return r;
         if (i % f->stride == 0) {
             memcpy(f->sample + f->sample_len, token, TOKEN_LEN);

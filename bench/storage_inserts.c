@@ -32,7 +32,7 @@ struct one {
 static int insert_fn(struct storage_tx *tx, void *arg)
 {
     struct one *o = arg;
-    return storage_compat_access_token_add(tx, o->session_id, o->token, 0, masd_now(), NULL);
+    return storage_access_token_add(tx, STORAGE_SESSION_COMPAT, o->session_id, o->token, 0, masd_now(), NULL);
 }
 
 static double now_s(void)

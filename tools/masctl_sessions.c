@@ -235,7 +235,7 @@ static int issue_tx(struct storage_tx *tx, void *arg)
         return r;
     }
     /* No expiry and no refresh token: what MAS's command issues. */
-    if ((r = storage_compat_access_token_add(tx, a->session.id, a->token, 0, now, NULL)) < 0)
+    if ((r = storage_access_token_add(tx, STORAGE_SESSION_COMPAT, a->session.id, a->token, 0, now, NULL)) < 0)
         return manage_fail(a->err, r, "cannot store the token");
     return 0;
 }

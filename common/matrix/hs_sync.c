@@ -160,7 +160,7 @@ static int undo_tx(struct storage_tx *tx, void *arg)
 {
     struct undo *u = arg;
     int64_t now = masd_now();
-    int r = storage_compat_session_finish(tx, u->session_id, now);
+    int r = storage_session_finish(tx, STORAGE_SESSION_COMPAT, u->session_id, now);
     if (r >= 0)
         r = hs_queue_sync_devices(tx, u->m, u->user_id, now);
     return r;

@@ -250,10 +250,6 @@ int storage_compat_session_create(struct storage_tx *tx, const char *user_id, co
                                   const char *human_name, const char *user_agent, int64_t now,
                                   struct storage_compat_session *out);
 int storage_compat_session_get(struct storage_tx *tx, const char *id, struct storage_compat_session *out);
-/* 1 finished now, 0 already finished, -ENOENT. Frees its device. */
-int storage_compat_session_finish(struct storage_tx *tx, const char *id, int64_t now);
-/* Ends every active compat session of the user (/logout/all); *n (may be NULL) how many. */
-int storage_compat_sessions_finish_user(struct storage_tx *tx, const char *user_id, int64_t now, unsigned *n);
 /* Ends every active compat, OAuth and browser session of the user (kill-sessions). */
 int storage_user_finish_all_sessions(struct storage_tx *tx, const char *user_id, int64_t now, unsigned *n);
 
@@ -276,6 +272,31 @@ struct storage_refresh_token {
     char next_id[STORAGE_ID_SIZE]; /* the refresh token that replaced it, or "" */
 };
 
+/* Compat and OAuth sessions and their tokens, alike: kind is STORAGE_SESSION_COMPAT or
+ * STORAGE_SESSION_OAUTH (STORAGE_SESSION_BROWSER sessions have no tokens). */
+enum storage_session_kind { STORAGE_SESSION_COMPAT, STORAGE_SESSION_OAUTH, STORAGE_SESSION_BROWSER };
+
+/* 1 finished now, 0 already finished, -ENOENT. Frees its devices. */
+int storage_session_finish(struct storage_tx *tx, enum storage_session_kind kind, const char *id,
+                           int64_t now);
+/* Ends every active session of this kind of the user (/logout/all); *n (may be NULL) how many. */
+int storage_sessions_finish_user(struct storage_tx *tx, enum storage_session_kind kind, const char *user_id,
+                                 int64_t now, unsigned *n);
+int storage_access_token_add(struct storage_tx *tx, enum storage_session_kind kind, const char *session_id,
+                             const char *token, int64_t expires_at, int64_t now,
+                             struct storage_access_token *out);
+/* 1 revoked now, 0 already revoked, -ENOENT. */
+int storage_access_token_revoke(struct storage_tx *tx, enum storage_session_kind kind, const char *id,
+                                int64_t now);
+int storage_refresh_token_add(struct storage_tx *tx, enum storage_session_kind kind, const char *session_id,
+                              const char *access_token_id, const char *token, int64_t now,
+                              struct storage_refresh_token *out);
+/* Compare-and-set: UPDATE … WHERE consumed_at IS NULL. 0 when this call consumed it,
+ * -EALREADY when someone else did first (in any process), -ENOENT for an unknown ID.
+ * next_id (may be NULL) links the replacement. */
+int storage_refresh_token_consume(struct storage_tx *tx, enum storage_session_kind kind, const char *id,
+                                  const char *next_id, int64_t now);
+
 /* A token found by its hash, with its session and user. Validity (expiry, revocation, session
  * finished, user locked or deactivated) is the caller's to judge, with its own `now`. */
 struct storage_compat_access_lookup {
@@ -289,25 +310,13 @@ struct storage_compat_refresh_lookup {
     struct storage_user user;
 };
 
-int storage_compat_access_token_add(struct storage_tx *tx, const char *session_id, const char *token,
-                                    int64_t expires_at, int64_t now, struct storage_access_token *out);
 int storage_compat_access_token_lookup(struct storage_tx *tx, const char *token,
                                        struct storage_compat_access_lookup *out);
-/* 1 revoked now, 0 already revoked, -ENOENT. */
-int storage_compat_access_token_revoke(struct storage_tx *tx, const char *id, int64_t now);
 /* Sets expires_at to now when later or unset (a refresh retires the previous access token). */
 int storage_compat_access_token_expire(struct storage_tx *tx, const char *id, int64_t now);
 
-int storage_compat_refresh_token_add(struct storage_tx *tx, const char *session_id,
-                                     const char *access_token_id, const char *token, int64_t now,
-                                     struct storage_refresh_token *out);
 int storage_compat_refresh_token_lookup(struct storage_tx *tx, const char *token,
                                         struct storage_compat_refresh_lookup *out);
-/* Compare-and-set: UPDATE … WHERE consumed_at IS NULL. 0 when this call consumed it,
- * -EALREADY when someone else did first (in any process), -ENOENT for an unknown ID.
- * next_id (may be NULL) links the replacement. */
-int storage_compat_refresh_token_consume(struct storage_tx *tx, const char *id, const char *next_id,
-                                         int64_t now);
 
 /* ---------------------------------------------------------------------------------------------
  * Introspection: any token by its hash in one point read, with what an introspection answer
@@ -441,8 +450,6 @@ int storage_oauth_session_create(struct storage_tx *tx, const char *client_id, c
 /* Claims (user, device) for this session (a device scope). -EEXIST when taken. */
 int storage_oauth_session_add_device(struct storage_tx *tx, const char *session_id, const char *device_id);
 int storage_oauth_session_get(struct storage_tx *tx, const char *id, struct storage_oauth_session *out);
-/* 1 finished now, 0 already finished, -ENOENT. Frees its devices. */
-int storage_oauth_session_finish(struct storage_tx *tx, const char *id, int64_t now);
 
 struct storage_oauth_access_lookup {
     struct storage_access_token token;
@@ -457,22 +464,13 @@ struct storage_oauth_refresh_lookup {
     struct storage_user user;
 };
 
-int storage_oauth_access_token_add(struct storage_tx *tx, const char *session_id, const char *token,
-                                   int64_t expires_at, int64_t now, struct storage_access_token *out);
 int storage_oauth_access_token_lookup(struct storage_tx *tx, const char *token,
                                       struct storage_oauth_access_lookup *out);
-int storage_oauth_access_token_revoke(struct storage_tx *tx, const char *id, int64_t now);
 /* Sets first_used_at once (introspection). 1 set now, 0 already set. */
 int storage_oauth_access_token_mark_used(struct storage_tx *tx, const char *id, int64_t now);
 
-int storage_oauth_refresh_token_add(struct storage_tx *tx, const char *session_id,
-                                    const char *access_token_id, const char *token, int64_t now,
-                                    struct storage_refresh_token *out);
 int storage_oauth_refresh_token_lookup(struct storage_tx *tx, const char *token,
                                        struct storage_oauth_refresh_lookup *out);
-/* As storage_compat_refresh_token_consume. */
-int storage_oauth_refresh_token_consume(struct storage_tx *tx, const char *id, const char *next_id,
-                                        int64_t now);
 int storage_oauth_refresh_token_revoke(struct storage_tx *tx, const char *id, int64_t now);
 
 struct storage_device_code_grant {
@@ -509,8 +507,6 @@ int storage_device_code_grant_exchange(struct storage_tx *tx, const char *id, co
 /* ---------------------------------------------------------------------------------------------
  * Session activity: written in batches by the per-process activity map (docs/architecture.md §5), never
  * once per request. last_active_at only moves forward; ip NULL keeps the stored one. */
-
-enum storage_session_kind { STORAGE_SESSION_COMPAT, STORAGE_SESSION_OAUTH, STORAGE_SESSION_BROWSER };
 
 int storage_session_activity_record(struct storage_tx *tx, enum storage_session_kind kind, const char *id,
                                     int64_t at, const char *ip);

@@ -207,6 +207,17 @@ void *storage_array_push(void **items, size_t *n, size_t *cap, size_t size);
 
 /* Compat and OAuth tokens are stored alike, each family in its own tables: these do the work for
  * both, given the family's statements. The clear token is hashed here and goes no further. */
+/* What compat and OAuth sessions and tokens do alike, each kind with its own statements. */
+struct storage_kind_stmts {
+    struct storage_stmt *session_finish, *session_release, *session_exists;
+    struct storage_stmt *session_release_user, *session_finish_user;
+    struct storage_stmt *access_insert, *access_revoke, *access_exists;
+    struct storage_stmt *refresh_insert, *refresh_consume, *refresh_exists;
+};
+extern const struct storage_kind_stmts storage_compat_stmts;        /* storage_sessions.c */
+extern const struct storage_kind_stmts storage_oauth_session_stmts; /* storage_oauth.c */
+extern const struct storage_kind_stmts storage_oauth_token_stmts;   /* storage_oauth_tokens.c */
+
 int storage_access_token_insert(struct storage_tx *tx, struct storage_stmt *insert, const char *session_id,
                                 const char *token, int64_t expires_at, int64_t now,
                                 struct storage_access_token *out);
@@ -244,7 +255,6 @@ void storage_read_refresh_at(struct sq *q, int c, struct storage_refresh_token *
 /* -EEXIST with the message for a (user, device) that an active session holds. */
 int storage_device_taken(const char *user_id, const char *device_id);
 /* Ends every active OAuth session of the user (storage_oauth.c). */
-int storage_oauth_sessions_finish_user(struct storage_tx *tx, const char *user_id, int64_t now, unsigned *n);
 
 /* Migrations (storage_schema.c). */
 unsigned storage_schema_latest(void);

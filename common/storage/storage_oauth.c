@@ -322,22 +322,12 @@ int storage_oauth_session_get(struct storage_tx *tx, const char *id, struct stor
     return sq_one(tx, &session_by_id, SQ_ARGS(P_TEXT(id)), read_session, out);
 }
 
-int storage_oauth_session_finish(struct storage_tx *tx, const char *id, int64_t now)
-{
-    int64_t changes = 0;
-    int r = sq_exec(tx, &session_finish, SQ_ARGS(P_TEXT(id), P_INT(now)), &changes);
-    if (r >= 0 && changes)
-        r = sq_exec(tx, &session_release, SQ_ARGS(P_TEXT(id)), NULL);
-    return r < 0 ? r : storage_changed_or_missing(tx, changes, &session_exists, id);
-}
-
-int storage_oauth_sessions_finish_user(struct storage_tx *tx, const char *user_id, int64_t now, unsigned *n)
-{
-    int64_t changes = 0;
-    int r = sq_exec(tx, &session_release_user, SQ_ARGS(P_TEXT(user_id)), NULL);
-    if (r >= 0)
-        r = sq_exec(tx, &session_finish_user, SQ_ARGS(P_TEXT(user_id), P_INT(now)), &changes);
-    if (n)
-        *n = r < 0 ? 0 : (unsigned)changes;
-    return r;
-}
+/* The statements of OAuth sessions behind storage_session_finish() (storage_tokens.c); their
+ * tokens' are in storage_oauth_tokens.c. */
+const struct storage_kind_stmts storage_oauth_session_stmts = {
+    .session_finish = &session_finish,
+    .session_release = &session_release,
+    .session_exists = &session_exists,
+    .session_release_user = &session_release_user,
+    .session_finish_user = &session_finish_user,
+};

@@ -60,11 +60,6 @@ static int read_refresh_lookup(struct sq *q, void *out)
     return l->has_user ? storage_read_user(q, 7 + SESSION_N_COLS, &l->user) : 0;
 }
 
-int storage_oauth_access_token_add(struct storage_tx *tx, const char *session_id, const char *token,
-                                   int64_t expires_at, int64_t now, struct storage_access_token *out)
-{
-    return storage_access_token_insert(tx, &access_insert, session_id, token, expires_at, now, out);
-}
 
 int storage_oauth_access_token_lookup(struct storage_tx *tx, const char *token,
                                       struct storage_oauth_access_lookup *out)
@@ -72,22 +67,12 @@ int storage_oauth_access_token_lookup(struct storage_tx *tx, const char *token,
     return storage_token_lookup(tx, &access_lookup, token, read_access_lookup, out);
 }
 
-int storage_oauth_access_token_revoke(struct storage_tx *tx, const char *id, int64_t now)
-{
-    return storage_update_by_id(tx, &access_revoke, &access_exists, id, now);
-}
 
 int storage_oauth_access_token_mark_used(struct storage_tx *tx, const char *id, int64_t now)
 {
     return storage_update_by_id(tx, &access_used, &access_exists, id, now);
 }
 
-int storage_oauth_refresh_token_add(struct storage_tx *tx, const char *session_id,
-                                    const char *access_token_id, const char *token, int64_t now,
-                                    struct storage_refresh_token *out)
-{
-    return storage_refresh_token_insert(tx, &refresh_insert, session_id, access_token_id, token, now, out);
-}
 
 int storage_oauth_refresh_token_lookup(struct storage_tx *tx, const char *token,
                                        struct storage_oauth_refresh_lookup *out)
@@ -95,12 +80,6 @@ int storage_oauth_refresh_token_lookup(struct storage_tx *tx, const char *token,
     return storage_token_lookup(tx, &refresh_lookup, token, read_refresh_lookup, out);
 }
 
-int storage_oauth_refresh_token_consume(struct storage_tx *tx, const char *id, const char *next_id,
-                                        int64_t now)
-{
-    return storage_cas(tx, &refresh_consume, SQ_ARGS(P_TEXT(id), P_INT(now), P_OPT(next_id)), &refresh_exists,
-                       id);
-}
 
 int storage_oauth_refresh_token_revoke(struct storage_tx *tx, const char *id, int64_t now)
 {
@@ -215,3 +194,14 @@ int storage_device_code_grant_exchange(struct storage_tx *tx, const char *id, co
     return storage_cas(tx, &device_exchange, SQ_ARGS(P_TEXT(id), P_INT(now), P_OPT(session_id)),
                        &device_exists, id);
 }
+
+/* The statements of OAuth tokens behind storage_access_token_add() and its siblings
+ * (storage_tokens.c). */
+const struct storage_kind_stmts storage_oauth_token_stmts = {
+    .access_insert = &access_insert,
+    .access_revoke = &access_revoke,
+    .access_exists = &access_exists,
+    .refresh_insert = &refresh_insert,
+    .refresh_consume = &refresh_consume,
+    .refresh_exists = &refresh_exists,
+};

@@ -95,25 +95,7 @@ int storage_compat_session_get(struct storage_tx *tx, const char *id, struct sto
     return sq_one(tx, &compat_by_id, SQ_ARGS(P_TEXT(id)), read_compat, out);
 }
 
-int storage_compat_session_finish(struct storage_tx *tx, const char *id, int64_t now)
-{
-    int64_t changes = 0;
-    int r = sq_exec(tx, &compat_finish, SQ_ARGS(P_TEXT(id), P_INT(now)), &changes);
-    if (r >= 0 && changes)
-        r = sq_exec(tx, &compat_release, SQ_ARGS(P_TEXT(id)), NULL);
-    return r < 0 ? r : storage_changed_or_missing(tx, changes, &compat_exists, id);
-}
 
-int storage_compat_sessions_finish_user(struct storage_tx *tx, const char *user_id, int64_t now, unsigned *n)
-{
-    int64_t changes = 0;
-    int r = sq_exec(tx, &compat_release_user, SQ_ARGS(P_TEXT(user_id)), NULL);
-    if (r >= 0)
-        r = sq_exec(tx, &compat_finish_user, SQ_ARGS(P_TEXT(user_id), P_INT(now)), &changes);
-    if (n)
-        *n = r < 0 ? 0 : (unsigned)changes;
-    return r;
-}
 
 int storage_device_finish_sessions(struct storage_tx *tx, const char *user_id, const char *device_id,
                                    int64_t now)
@@ -128,8 +110,8 @@ int storage_device_finish_sessions(struct storage_tx *tx, const char *user_id, c
     sq_done(&q);
     if (r <= 0)
         return r;
-    r = compat[0] ? storage_compat_session_finish(tx, compat, now)
-                  : storage_oauth_session_finish(tx, oauth, now);
+    r = compat[0] ? storage_session_finish(tx, STORAGE_SESSION_COMPAT, compat, now)
+                  : storage_session_finish(tx, STORAGE_SESSION_OAUTH, oauth, now);
     return r < 0 ? r : 1;
 }
 
@@ -203,11 +185,6 @@ static int read_refresh_lookup(struct sq *q, void *out)
     return storage_read_user(q, 7 + COMPAT_N_COLS, &l->user);
 }
 
-int storage_compat_access_token_add(struct storage_tx *tx, const char *session_id, const char *token,
-                                    int64_t expires_at, int64_t now, struct storage_access_token *out)
-{
-    return storage_access_token_insert(tx, &access_insert, session_id, token, expires_at, now, out);
-}
 
 int storage_compat_access_token_lookup(struct storage_tx *tx, const char *token,
                                        struct storage_compat_access_lookup *out)
@@ -215,22 +192,12 @@ int storage_compat_access_token_lookup(struct storage_tx *tx, const char *token,
     return storage_token_lookup(tx, &access_lookup, token, read_access_lookup, out);
 }
 
-int storage_compat_access_token_revoke(struct storage_tx *tx, const char *id, int64_t now)
-{
-    return storage_update_by_id(tx, &access_revoke, &access_exists, id, now);
-}
 
 int storage_compat_access_token_expire(struct storage_tx *tx, const char *id, int64_t now)
 {
     return storage_update_by_id(tx, &access_expire, &access_exists, id, now);
 }
 
-int storage_compat_refresh_token_add(struct storage_tx *tx, const char *session_id,
-                                     const char *access_token_id, const char *token, int64_t now,
-                                     struct storage_refresh_token *out)
-{
-    return storage_refresh_token_insert(tx, &refresh_insert, session_id, access_token_id, token, now, out);
-}
 
 int storage_compat_refresh_token_lookup(struct storage_tx *tx, const char *token,
                                         struct storage_compat_refresh_lookup *out)
@@ -238,12 +205,6 @@ int storage_compat_refresh_token_lookup(struct storage_tx *tx, const char *token
     return storage_token_lookup(tx, &refresh_lookup, token, read_refresh_lookup, out);
 }
 
-int storage_compat_refresh_token_consume(struct storage_tx *tx, const char *id, const char *next_id,
-                                         int64_t now)
-{
-    return storage_cas(tx, &refresh_consume, SQ_ARGS(P_TEXT(id), P_INT(now), P_OPT(next_id)), &refresh_exists,
-                       id);
-}
 
 /* ---------------------------------------------------------------------------------------------
  * Compat SSO logins */
@@ -349,12 +310,28 @@ int storage_user_finish_all_sessions(struct storage_tx *tx, const char *user_id,
 {
     unsigned compat = 0, oauth = 0;
     int64_t browser = 0;
-    int r = storage_compat_sessions_finish_user(tx, user_id, now, &compat);
+    int r = storage_sessions_finish_user(tx, STORAGE_SESSION_COMPAT, user_id, now, &compat);
     if (r >= 0)
-        r = storage_oauth_sessions_finish_user(tx, user_id, now, &oauth);
+        r = storage_sessions_finish_user(tx, STORAGE_SESSION_OAUTH, user_id, now, &oauth);
     if (r >= 0)
         r = sq_exec(tx, &browser_finish_user, SQ_ARGS(P_TEXT(user_id), P_INT(now)), &browser);
     if (n)
         *n = r < 0 ? 0 : compat + oauth + (unsigned)browser;
     return r;
 }
+
+/* The statements of compat sessions and tokens behind storage_session_finish() and its kind's
+ * siblings (storage_tokens.c). */
+const struct storage_kind_stmts storage_compat_stmts = {
+    .session_finish = &compat_finish,
+    .session_release = &compat_release,
+    .session_exists = &compat_exists,
+    .session_release_user = &compat_release_user,
+    .session_finish_user = &compat_finish_user,
+    .access_insert = &access_insert,
+    .access_revoke = &access_revoke,
+    .access_exists = &access_exists,
+    .refresh_insert = &refresh_insert,
+    .refresh_consume = &refresh_consume,
+    .refresh_exists = &refresh_exists,
+};

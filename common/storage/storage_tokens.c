@@ -90,3 +90,68 @@ int storage_token_introspect(struct storage_tx *tx, const char *token,
 {
     return storage_token_lookup(tx, &introspect_lookup, token, read_introspection, out);
 }
+
+/* ---- compat and OAuth alike (storage.h) ---- */
+
+static const struct storage_kind_stmts *sessions_of(enum storage_session_kind kind)
+{
+    return kind == STORAGE_SESSION_OAUTH ? &storage_oauth_session_stmts : &storage_compat_stmts;
+}
+
+static const struct storage_kind_stmts *tokens_of(enum storage_session_kind kind)
+{
+    return kind == STORAGE_SESSION_OAUTH ? &storage_oauth_token_stmts : &storage_compat_stmts;
+}
+
+int storage_session_finish(struct storage_tx *tx, enum storage_session_kind kind, const char *id, int64_t now)
+{
+    const struct storage_kind_stmts *k = sessions_of(kind);
+    int64_t changes = 0;
+    int r = sq_exec(tx, k->session_finish, SQ_ARGS(P_TEXT(id), P_INT(now)), &changes);
+    if (r >= 0 && changes)
+        r = sq_exec(tx, k->session_release, SQ_ARGS(P_TEXT(id)), NULL);
+    return r < 0 ? r : storage_changed_or_missing(tx, changes, k->session_exists, id);
+}
+
+int storage_sessions_finish_user(struct storage_tx *tx, enum storage_session_kind kind, const char *user_id,
+                                 int64_t now, unsigned *n)
+{
+    const struct storage_kind_stmts *k = sessions_of(kind);
+    int64_t changes = 0;
+    int r = sq_exec(tx, k->session_release_user, SQ_ARGS(P_TEXT(user_id)), NULL);
+    if (r >= 0)
+        r = sq_exec(tx, k->session_finish_user, SQ_ARGS(P_TEXT(user_id), P_INT(now)), &changes);
+    if (n)
+        *n = r < 0 ? 0 : (unsigned)changes;
+    return r;
+}
+
+int storage_access_token_add(struct storage_tx *tx, enum storage_session_kind kind, const char *session_id,
+                             const char *token, int64_t expires_at, int64_t now,
+                             struct storage_access_token *out)
+{
+    return storage_access_token_insert(tx, tokens_of(kind)->access_insert, session_id, token, expires_at, now,
+                                       out);
+}
+
+int storage_access_token_revoke(struct storage_tx *tx, enum storage_session_kind kind, const char *id,
+                                int64_t now)
+{
+    return storage_update_by_id(tx, tokens_of(kind)->access_revoke, tokens_of(kind)->access_exists, id, now);
+}
+
+int storage_refresh_token_add(struct storage_tx *tx, enum storage_session_kind kind, const char *session_id,
+                              const char *access_token_id, const char *token, int64_t now,
+                              struct storage_refresh_token *out)
+{
+    return storage_refresh_token_insert(tx, tokens_of(kind)->refresh_insert, session_id, access_token_id,
+                                        token, now, out);
+}
+
+int storage_refresh_token_consume(struct storage_tx *tx, enum storage_session_kind kind, const char *id,
+                                  const char *next_id, int64_t now)
+{
+    const struct storage_kind_stmts *k = tokens_of(kind);
+    return storage_cas(tx, k->refresh_consume, SQ_ARGS(P_TEXT(id), P_INT(now), P_OPT(next_id)),
+                       k->refresh_exists, id);
+}

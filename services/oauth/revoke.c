@@ -84,7 +84,7 @@ static int revoke_tx(struct storage_tx *tx, void *arg)
         rv->auth = (struct client_auth_result){.status = 401, .error = "unauthorized_client"};
         return 0;
     }
-    if ((r = storage_oauth_session_finish(tx, s.id, rv->now)) < 0)
+    if ((r = storage_session_finish(tx, STORAGE_SESSION_OAUTH, s.id, rv->now)) < 0)
         return r == -ENOENT ? 0 : r;
     if (!user_id[0])
         return 0;

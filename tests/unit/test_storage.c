@@ -222,8 +222,8 @@ static void test_devices(struct storage *st)
     CHECK_INT(test_tx_end(tx, true), -EEXIST);
 
     tx = test_tx_begin(st, STORAGE_TX_WRITE);
-    CHECK_INT(storage_compat_session_finish(tx, c1.id, NOW + 1), 1);
-    CHECK_INT(storage_compat_session_finish(tx, c1.id, NOW + 2), 0);
+    CHECK_INT(storage_session_finish(tx, STORAGE_SESSION_COMPAT, c1.id, NOW + 1), 1);
+    CHECK_INT(storage_session_finish(tx, STORAGE_SESSION_COMPAT, c1.id, NOW + 2), 0);
     CHECK_INT(storage_oauth_session_add_device(tx, o1.id, "DEVICE1"), 0); /* freed by the finish */
     CHECK_INT(test_tx_end(tx, true), 0);
 
@@ -239,7 +239,7 @@ static void test_devices(struct storage *st)
     CHECK_INT(storage_oauth_session_get(tx, o1.id, &o1), 0);
     CHECK_INT(o1.finished_at, NOW + 3);
     unsigned n = 0;
-    CHECK_INT(storage_compat_sessions_finish_user(tx, u.id, NOW + 4, &n), 0);
+    CHECK_INT(storage_sessions_finish_user(tx, STORAGE_SESSION_COMPAT, u.id, NOW + 4, &n), 0);
     CHECK_INT(n, 2);
     CHECK_INT(storage_compat_session_create(tx, u.id, "DEVICE1", false, NULL, NULL, NULL, NOW + 5, &c2), 0);
     CHECK_INT(storage_user_finish_all_sessions(tx, v.id, NOW + 6, &n), 0);
@@ -261,9 +261,9 @@ static void test_compat_tokens(struct storage *st)
     CHECK_INT(storage_user_create(tx, "kim", false, NOW, &u), 0);
     CHECK_INT(
         storage_compat_session_create(tx, u.id, "KIMDEV", true, NULL, "Kim's phone", "Element", NOW, &s), 0);
-    CHECK_INT(storage_compat_access_token_add(tx, s.id, at, 0, NOW, &a), 0);
-    CHECK_INT(storage_compat_refresh_token_add(tx, s.id, a.id, rt, NOW, &r1), 0);
-    CHECK_INT(storage_compat_refresh_token_add(tx, s.id, NULL, rt2, NOW, &r2), 0);
+    CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_COMPAT, s.id, at, 0, NOW, &a), 0);
+    CHECK_INT(storage_refresh_token_add(tx, STORAGE_SESSION_COMPAT, s.id, a.id, rt, NOW, &r1), 0);
+    CHECK_INT(storage_refresh_token_add(tx, STORAGE_SESSION_COMPAT, s.id, NULL, rt2, NOW, &r2), 0);
     CHECK_INT(test_tx_end(tx, true), 0);
 
     tx = test_tx_begin(st, STORAGE_TX_WRITE);
@@ -277,8 +277,8 @@ static void test_compat_tokens(struct storage *st)
     CHECK(al.session.is_synapse_admin);
     CHECK_STR(al.user.username, "kim");
     CHECK_INT(storage_compat_access_token_lookup(tx, rt, &al), -ENOENT);
-    CHECK_INT(storage_compat_access_token_revoke(tx, a.id, NOW + 1), 1);
-    CHECK_INT(storage_compat_access_token_revoke(tx, a.id, NOW + 2), 0);
+    CHECK_INT(storage_access_token_revoke(tx, STORAGE_SESSION_COMPAT, a.id, NOW + 1), 1);
+    CHECK_INT(storage_access_token_revoke(tx, STORAGE_SESSION_COMPAT, a.id, NOW + 2), 0);
     CHECK_INT(storage_compat_access_token_expire(tx, a.id, NOW + 3), 1);
     CHECK_INT(storage_compat_access_token_lookup(tx, at, &al), 0);
     CHECK_INT(al.token.revoked_at, NOW + 1);
@@ -289,9 +289,9 @@ static void test_compat_tokens(struct storage *st)
     CHECK_STR(rl.token.id, r1.id);
     CHECK_STR(rl.token.access_token_id, a.id);
     CHECK_STR(rl.user.id, u.id);
-    CHECK_INT(storage_compat_refresh_token_consume(tx, r1.id, r2.id, NOW + 4), 0);
-    CHECK_INT(storage_compat_refresh_token_consume(tx, r1.id, NULL, NOW + 5), -EALREADY);
-    CHECK_INT(storage_compat_refresh_token_consume(tx, "01ARZ3NDEKTSV4RRFFQ69G5FAV", NULL, NOW), -ENOENT);
+    CHECK_INT(storage_refresh_token_consume(tx, STORAGE_SESSION_COMPAT, r1.id, r2.id, NOW + 4), 0);
+    CHECK_INT(storage_refresh_token_consume(tx, STORAGE_SESSION_COMPAT, r1.id, NULL, NOW + 5), -EALREADY);
+    CHECK_INT(storage_refresh_token_consume(tx, STORAGE_SESSION_COMPAT, "01ARZ3NDEKTSV4RRFFQ69G5FAV", NULL, NOW), -ENOENT);
     CHECK_INT(storage_compat_refresh_token_lookup(tx, rt, &rl), 0);
     CHECK_INT(rl.token.consumed_at, NOW + 4);
     CHECK_STR(rl.token.next_id, r2.id);

@@ -182,31 +182,31 @@ static void test_fresh(struct storage *st)
         CHECK_INT(storage_user_create(tx, "bob", false, NOW, &bob), 0);
         CHECK_INT(storage_compat_session_create(tx, alice.id, "ADEVICE", true, NULL, NULL, NULL, NOW, &cs),
                   0);
-        CHECK_INT(storage_compat_access_token_add(tx, cs.id, t_ca = track(STORAGE_TOKEN_COMPAT_ACCESS),
+        CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_COMPAT, cs.id, t_ca = track(STORAGE_TOKEN_COMPAT_ACCESS),
                                                   NOW + 300000, NOW, &ca),
                   0);
-        CHECK_INT(storage_compat_refresh_token_add(tx, cs.id, ca.id,
+        CHECK_INT(storage_refresh_token_add(tx, STORAGE_SESSION_COMPAT, cs.id, ca.id,
                                                    t_cr = track(STORAGE_TOKEN_COMPAT_REFRESH), NOW, &cr),
                   0);
         CHECK_INT(storage_compat_session_create(tx, bob.id, "BDEVICE", false, NULL, NULL, NULL, NOW, &bs), 0);
-        CHECK_INT(storage_compat_access_token_add(tx, bs.id, t_ba = track(STORAGE_TOKEN_COMPAT_ACCESS), 0,
+        CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_COMPAT, bs.id, t_ba = track(STORAGE_TOKEN_COMPAT_ACCESS), 0,
                                                   NOW, &ba),
                   0);
         CHECK_INT(storage_oauth_client_create(tx, &in, NOW, &client), 0);
         CHECK_INT(storage_oauth_session_create(tx, client.id, alice.id, NULL,
                                                "openid urn:matrix:client:api:*", NULL, NOW, &os),
                   0);
-        CHECK_INT(storage_oauth_access_token_add(tx, os.id, t_oa = track(STORAGE_TOKEN_OAUTH_ACCESS),
+        CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_OAUTH, os.id, t_oa = track(STORAGE_TOKEN_OAUTH_ACCESS),
                                                  NOW + 300000, NOW, &oa),
                   0);
-        CHECK_INT(storage_oauth_refresh_token_add(tx, os.id, oa.id, t_or = track(STORAGE_TOKEN_OAUTH_REFRESH),
+        CHECK_INT(storage_refresh_token_add(tx, STORAGE_SESSION_OAUTH, os.id, oa.id, t_or = track(STORAGE_TOKEN_OAUTH_REFRESH),
                                                   NOW, &orf),
                   0);
         /* client_credentials: no user */
         CHECK_INT(storage_oauth_session_create(tx, client.id, NULL, NULL, "urn:mas:admin", NULL, NOW, &cc),
                   0);
         CHECK_INT(
-            storage_oauth_access_token_add(tx, cc.id, t_cc = track(STORAGE_TOKEN_OAUTH_ACCESS), 0, NOW, &cca),
+            storage_access_token_add(tx, STORAGE_SESSION_OAUTH, cc.id, t_cc = track(STORAGE_TOKEN_OAUTH_ACCESS), 0, NOW, &cca),
             0);
         struct storage_token_introspection r = row(tx, t_ca);
         CHECK_INT(r.kind, STORAGE_TOKEN_COMPAT_ACCESS);
@@ -261,20 +261,19 @@ static void test_fresh(struct storage *st)
         CHECK_INT(storage_session_activity_record(tx, STORAGE_SESSION_OAUTH, os.id, NOW + 35, NULL), 0);
     });
     STEP("refresh rotation", {
-        CHECK_INT(storage_compat_access_token_add(tx, cs.id, t_ca2 = track(STORAGE_TOKEN_COMPAT_ACCESS),
+        CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_COMPAT, cs.id, t_ca2 = track(STORAGE_TOKEN_COMPAT_ACCESS),
                                                   NOW + 400000, NOW + 40, &ca2),
                   0);
-        CHECK_INT(storage_compat_refresh_token_add(
-                      tx, cs.id, ca2.id, t_cr2 = track(STORAGE_TOKEN_COMPAT_REFRESH), NOW + 40, &cr2),
+        CHECK_INT(storage_refresh_token_add(tx, STORAGE_SESSION_COMPAT, cs.id, ca2.id, t_cr2 = track(STORAGE_TOKEN_COMPAT_REFRESH), NOW + 40, &cr2),
                   0);
-        CHECK_INT(storage_compat_refresh_token_consume(tx, cr.id, cr2.id, NOW + 40), 0);
+        CHECK_INT(storage_refresh_token_consume(tx, STORAGE_SESSION_COMPAT, cr.id, cr2.id, NOW + 40), 0);
         CHECK_INT(storage_compat_access_token_expire(tx, ca.id, NOW + 40), 1);
         CHECK_INT(row(tx, t_cr).consumed_at, NOW + 40);
         CHECK_INT(row(tx, t_ca).expires_at, NOW + 40);
         CHECK_INT(row(tx, t_cr2).consumed_at, 0);
     });
     STEP("revoke", {
-        CHECK_INT(storage_compat_access_token_revoke(tx, ca2.id, NOW + 50), 1);
+        CHECK_INT(storage_access_token_revoke(tx, STORAGE_SESSION_COMPAT, ca2.id, NOW + 50), 1);
         CHECK_INT(storage_oauth_refresh_token_revoke(tx, orf.id, NOW + 50), 1);
         CHECK_INT(row(tx, t_ca2).revoked_at, NOW + 50);
         CHECK_INT(row(tx, t_or).revoked_at, NOW + 50);
@@ -289,7 +288,7 @@ static void test_fresh(struct storage *st)
         /* a change rolled back leaves the copy as it was */
         struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_WRITE);
         CHECK_INT(storage_user_lock(tx, alice.id, NOW + 65), 1);
-        CHECK_INT(storage_compat_session_finish(tx, cs.id, NOW + 65), 1);
+        CHECK_INT(storage_session_finish(tx, STORAGE_SESSION_COMPAT, cs.id, NOW + 65), 1);
         CHECK_INT(test_tx_end(tx, false), 0);
         tx = test_tx_begin(st, STORAGE_TX_READ);
         CHECK_INT(row(tx, t_cr2).user_locked_at, 0);
@@ -298,7 +297,7 @@ static void test_fresh(struct storage *st)
         CHECK_INT(test_tx_end(tx, true), 0);
     }
     STEP("session end", {
-        CHECK_INT(storage_compat_session_finish(tx, cs.id, NOW + 70), 1);
+        CHECK_INT(storage_session_finish(tx, STORAGE_SESSION_COMPAT, cs.id, NOW + 70), 1);
         CHECK_INT(row(tx, t_ca).session_finished_at, NOW + 70);
         CHECK_INT(row(tx, t_cr2).session_finished_at, NOW + 70);
         CHECK_INT(row(tx, t_oa).session_finished_at, 0); /* another session of the same user */
@@ -307,12 +306,12 @@ static void test_fresh(struct storage *st)
         CHECK_INT(
             storage_compat_session_create(tx, alice.id, "ADEVICE2", false, NULL, NULL, NULL, NOW + 75, &cs2),
             0);
-        CHECK_INT(storage_compat_access_token_add(tx, cs2.id, track(STORAGE_TOKEN_COMPAT_ACCESS), 0, NOW + 75,
+        CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_COMPAT, cs2.id, track(STORAGE_TOKEN_COMPAT_ACCESS), 0, NOW + 75,
                                                   NULL),
                   0);
         CHECK_INT(storage_device_finish_sessions(tx, alice.id, "ADEVICE2", NOW + 80), 1);
     });
-    STEP("OAuth session end", { CHECK_INT(storage_oauth_session_finish(tx, os.id, NOW + 85), 1); });
+    STEP("OAuth session end", { CHECK_INT(storage_session_finish(tx, STORAGE_SESSION_OAUTH, os.id, NOW + 85), 1); });
     STEP("all of a user's sessions", {
         unsigned n = 0;
         CHECK_INT(storage_user_finish_all_sessions(tx, bob.id, NOW + 90, &n), 0);
@@ -352,7 +351,7 @@ static void race_case(const char *uri, bool end_session)
     CHECK_INT(test_tx_end(tx, true), 0);
 
     tx = test_tx_begin(st, STORAGE_TX_WRITE);
-    CHECK_INT(end_session ? storage_compat_session_finish(tx, cs.id, NOW + 1)
+    CHECK_INT(end_session ? storage_session_finish(tx, STORAGE_SESSION_COMPAT, cs.id, NOW + 1)
                           : storage_user_lock(tx, u.id, NOW + 1),
               1);
     pid_t pid = fork();
@@ -361,7 +360,7 @@ static void race_case(const char *uri, bool end_session)
         if (storage_open_uri(uri, &own) < 0)
             _exit(2);
         struct storage_tx *ctx = test_tx_begin(own, STORAGE_TX_WRITE);
-        int r = storage_compat_access_token_add(ctx, cs.id, token, 0, NOW + 2, NULL);
+        int r = storage_access_token_add(ctx, STORAGE_SESSION_COMPAT, cs.id, token, 0, NOW + 2, NULL);
         r = r < 0 ? r : test_tx_end(ctx, true);
         _exit(r < 0 ? 1 : 0);
     }
@@ -435,18 +434,18 @@ static void test_backfill(enum storage_backend b)
     CHECK_INT(storage_user_create(tx, "carol", false, NOW, &u), 0);
     CHECK_INT(storage_compat_session_create(tx, u.id, "CDEVICE", false, NULL, NULL, NULL, NOW, &cs), 0);
     CHECK_INT(
-        storage_compat_access_token_add(tx, cs.id, track(STORAGE_TOKEN_COMPAT_ACCESS), NOW + 1000, NOW, &a),
+        storage_access_token_add(tx, STORAGE_SESSION_COMPAT, cs.id, track(STORAGE_TOKEN_COMPAT_ACCESS), NOW + 1000, NOW, &a),
         0);
-    CHECK_INT(storage_compat_refresh_token_add(tx, cs.id, a.id, track(STORAGE_TOKEN_COMPAT_REFRESH), NOW, &r),
+    CHECK_INT(storage_refresh_token_add(tx, STORAGE_SESSION_COMPAT, cs.id, a.id, track(STORAGE_TOKEN_COMPAT_REFRESH), NOW, &r),
               0);
-    CHECK_INT(storage_compat_refresh_token_consume(tx, r.id, NULL, NOW + 1), 0);
+    CHECK_INT(storage_refresh_token_consume(tx, STORAGE_SESSION_COMPAT, r.id, NULL, NOW + 1), 0);
     CHECK_INT(storage_oauth_client_create(tx, &in, NOW, &client), 0);
     CHECK_INT(storage_oauth_session_create(tx, client.id, u.id, NULL, "openid", NULL, NOW, &os), 0);
-    CHECK_INT(storage_oauth_access_token_add(tx, os.id, track(STORAGE_TOKEN_OAUTH_ACCESS), 0, NOW, &a), 0);
+    CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_OAUTH, os.id, track(STORAGE_TOKEN_OAUTH_ACCESS), 0, NOW, &a), 0);
     CHECK_INT(storage_oauth_access_token_mark_used(tx, a.id, NOW + 2), 1);
-    CHECK_INT(storage_oauth_refresh_token_add(tx, os.id, a.id, track(STORAGE_TOKEN_OAUTH_REFRESH), NOW, NULL),
+    CHECK_INT(storage_refresh_token_add(tx, STORAGE_SESSION_OAUTH, os.id, a.id, track(STORAGE_TOKEN_OAUTH_REFRESH), NOW, NULL),
               0);
-    CHECK_INT(storage_oauth_session_finish(tx, os.id, NOW + 3), 1);
+    CHECK_INT(storage_session_finish(tx, STORAGE_SESSION_OAUTH, os.id, NOW + 3), 1);
     CHECK_INT(storage_user_lock(tx, u.id, NOW + 4), 1);
     CHECK_INT(test_tx_end(tx, true), 0);
     storage_oauth_client_clear(&client);

@@ -63,15 +63,15 @@ static void test_oauth(struct storage *st)
     CHECK_INT(storage_authorization_grant_get(tx, grant.id, &gg), 0);
     CHECK_STR(gg.session_id, s.id);
     CHECK_STR(gg.browser_session_id, bs.id);
-    CHECK_INT(storage_oauth_access_token_add(tx, s.id, at, NOW + 300000, NOW + 3, &a), 0);
-    CHECK_INT(storage_oauth_refresh_token_add(tx, s.id, a.id, rt, NOW + 3, &r), 0);
+    CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_OAUTH, s.id, at, NOW + 300000, NOW + 3, &a), 0);
+    CHECK_INT(storage_refresh_token_add(tx, STORAGE_SESSION_OAUTH, s.id, a.id, rt, NOW + 3, &r), 0);
     storage_oauth_client_clear(&client);
 
     /* A client_credentials session has no user. */
     struct storage_oauth_session cs;
     struct storage_access_token ca;
     CHECK_INT(storage_oauth_session_create(tx, got.id, NULL, NULL, "urn:mas:admin", NULL, NOW, &cs), 0);
-    CHECK_INT(storage_oauth_access_token_add(tx, cs.id, cc, 0, NOW, &ca), 0);
+    CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_OAUTH, cs.id, cc, 0, NOW, &ca), 0);
     CHECK_INT(storage_oauth_session_add_device(tx, cs.id, "DEV"), -ENOENT);
     CHECK_INT(test_tx_end(tx, true), 0);
 
@@ -92,15 +92,15 @@ static void test_oauth(struct storage *st)
     struct storage_oauth_refresh_lookup rl;
     CHECK_INT(storage_oauth_refresh_token_lookup(tx, rt, &rl), 0);
     CHECK_STR(rl.token.access_token_id, a.id);
-    CHECK_INT(storage_oauth_refresh_token_consume(tx, r.id, NULL, NOW + 7), 0);
-    CHECK_INT(storage_oauth_refresh_token_consume(tx, r.id, NULL, NOW + 8), -EALREADY);
+    CHECK_INT(storage_refresh_token_consume(tx, STORAGE_SESSION_OAUTH, r.id, NULL, NOW + 7), 0);
+    CHECK_INT(storage_refresh_token_consume(tx, STORAGE_SESSION_OAUTH, r.id, NULL, NOW + 8), -EALREADY);
     CHECK_INT(storage_oauth_refresh_token_revoke(tx, r.id, NOW + 9), 1);
-    CHECK_INT(storage_oauth_access_token_revoke(tx, a.id, NOW + 9), 1);
+    CHECK_INT(storage_access_token_revoke(tx, STORAGE_SESSION_OAUTH, a.id, NOW + 9), 1);
     CHECK_INT(storage_session_activity_record(tx, STORAGE_SESSION_OAUTH, s.id, NOW + 10, "2001:db8::1"), 0);
     CHECK_INT(storage_oauth_session_get(tx, s.id, &s), 0);
     CHECK_INT(s.last_active_at, NOW + 10);
     CHECK_STR(s.last_active_ip, "2001:db8::1");
-    CHECK_INT(storage_oauth_session_finish(tx, s.id, NOW + 11), 1);
+    CHECK_INT(storage_session_finish(tx, STORAGE_SESSION_OAUTH, s.id, NOW + 11), 1);
     CHECK_INT(test_tx_end(tx, true), 0);
 }
 
@@ -287,7 +287,7 @@ static void test_hs_sync(struct storage *st)
     CHECK_INT(storage_oauth_client_create(tx, &in, NOW, &client), 0);
     CHECK_INT(storage_oauth_session_create(tx, client.id, u.id, NULL, "openid", NULL, NOW, &os), 0);
     CHECK_INT(storage_oauth_session_add_device(tx, os.id, "MDEV"), 0);
-    CHECK_INT(storage_compat_session_finish(tx, s1.id, NOW + 1), 1);
+    CHECK_INT(storage_session_finish(tx, STORAGE_SESSION_COMPAT, s1.id, NOW + 1), 1);
     /* compat and OAuth devices of active sessions only, sorted */
     CHECK_INT(storage_user_devices(tx, u.id, &list, &n), 0);
     CHECK_INT(n, 2);

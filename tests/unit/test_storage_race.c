@@ -116,7 +116,7 @@ struct consume {
 static int consume_fn(struct storage_tx *tx, void *arg)
 {
     struct consume *c = arg;
-    return storage_compat_refresh_token_consume(tx, c->id, NULL, NOW);
+    return storage_refresh_token_consume(tx, STORAGE_SESSION_COMPAT, c->id, NULL, NOW);
 }
 
 #define RACERS 4
@@ -137,7 +137,7 @@ static void test_refresh_race(const char *uri)
         struct storage_refresh_token rt;
         token_generate(TOKEN_COMPAT_REFRESH, token);
         tx = test_tx_begin(st, STORAGE_TX_WRITE);
-        CHECK_INT(storage_compat_refresh_token_add(tx, s.id, NULL, token, NOW, &rt), 0);
+        CHECK_INT(storage_refresh_token_add(tx, STORAGE_SESSION_COMPAT, s.id, NULL, token, NOW, &rt), 0);
         CHECK_INT(test_tx_end(tx, true), 0);
         int gate[2];
         CHECK_INT(pipe(gate), 0);

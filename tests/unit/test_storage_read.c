@@ -38,14 +38,14 @@ static void seed(struct storage *st, const char *name, char token[TOKEN_LEN + 1]
     struct storage_user u;
     CHECK_INT(storage_user_create(tx, name, false, NOW, &u), 0);
     CHECK_INT(storage_compat_session_create(tx, u.id, "READDEV", false, NULL, NULL, NULL, NOW, s), 0);
-    CHECK_INT(storage_compat_access_token_add(tx, s->id, token, 0, NOW, NULL), 0);
+    CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_COMPAT, s->id, token, 0, NOW, NULL), 0);
     CHECK_INT(test_tx_end(tx, true), 0);
 }
 
 static int revoke_fn(struct storage_tx *tx, void *arg)
 {
     struct storage_compat_access_lookup *l = arg;
-    return storage_compat_access_token_revoke(tx, l->token.id, NOW + 1);
+    return storage_access_token_revoke(tx, STORAGE_SESSION_COMPAT, l->token.id, NOW + 1);
 }
 
 static void test_one_statement(struct storage *st)

@@ -44,7 +44,7 @@ static int logout_tx(struct storage_tx *tx, void *arg)
         return r;
     if (!j->all)
         return compat_session_end(tx, &l.session, now);
-    r = storage_compat_sessions_finish_user(tx, l.user.id, now, NULL);
+    r = storage_sessions_finish_user(tx, STORAGE_SESSION_COMPAT, l.user.id, now, NULL);
     if (r >= 0)
         r = hs_queue_sync_devices(tx, &oauth.cfg->matrix, l.user.id, now);
     return r;

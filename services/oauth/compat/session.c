@@ -14,11 +14,11 @@ static int issue_tokens(struct storage_tx *tx, const char *session_id, bool refr
     t->refresh_token[0] = '\0';
     t->expires_at = refresh ? now + COMPAT_TOKEN_TTL_MS : 0;
     if (r >= 0)
-        r = storage_compat_access_token_add(tx, session_id, t->access_token, t->expires_at, now, &at);
+        r = storage_access_token_add(tx, STORAGE_SESSION_COMPAT, session_id, t->access_token, t->expires_at, now, &at);
     if (r >= 0 && refresh)
         r = token_generate(TOKEN_COMPAT_REFRESH, t->refresh_token);
     if (r >= 0 && refresh)
-        r = storage_compat_refresh_token_add(tx, session_id, at.id, t->refresh_token, now, rt_out);
+        r = storage_refresh_token_add(tx, STORAGE_SESSION_COMPAT, session_id, at.id, t->refresh_token, now, rt_out);
     return r < 0 ? r : 0;
 }
 
@@ -40,7 +40,7 @@ int compat_session_start(struct storage_tx *tx, const struct storage_user *user,
 
 int compat_session_end(struct storage_tx *tx, const struct storage_compat_session *s, int64_t now)
 {
-    int r = storage_compat_session_finish(tx, s->id, now);
+    int r = storage_session_finish(tx, STORAGE_SESSION_COMPAT, s->id, now);
     if (r > 0 && s->device_id[0] && hs_queue_sync_devices(tx, &oauth.cfg->matrix, s->user_id, now) < 0)
         return -EIO;
     return r;
@@ -52,7 +52,7 @@ int compat_session_refresh(struct storage_tx *tx, const struct storage_refresh_t
     struct storage_refresh_token next;
     int r = issue_tokens(tx, old->session_id, true, now, tokens, &next);
     if (r >= 0)
-        r = storage_compat_refresh_token_consume(tx, old->id, next.id, now);
+        r = storage_refresh_token_consume(tx, STORAGE_SESSION_COMPAT, old->id, next.id, now);
     if (r >= 0 && old->access_token_id[0])
         r = storage_compat_access_token_expire(tx, old->access_token_id, now);
     return r < 0 ? r : 0;
