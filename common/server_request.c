@@ -122,6 +122,18 @@ static void on_request_dispose(void *p)
     log_request(st);
 }
 
+size_t server_xff_last(const h2o_headers_t *headers, masd_str *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = headers->size; i-- > 0 && n < max;) {
+        const h2o_header_t *h = &headers->entries[i];
+        if (h->name == &H2O_TOKEN_X_FORWARDED_FOR->buf)
+            out[max - ++n] = (masd_str){h->value.base, h->value.len};
+    }
+    memmove(out, out + (max - n), n * sizeof(*out));
+    return n;
+}
+
 static void resolve_client(struct request_state *st)
 {
     h2o_req_t *req = st->req;
@@ -133,10 +145,7 @@ static void resolve_client(struct request_state *st)
     else
         peer.family = AF_UNIX; /* h2o reports no name for UNIX-socket peers */
     masd_str xff[MAX_XFF];
-    size_t n = 0;
-    for (ssize_t i = -1;
-         n < MAX_XFF && (i = h2o_find_header(&req->headers, H2O_TOKEN_X_FORWARDED_FOR, i)) != -1;)
-        xff[n++] = (masd_str){req->headers.entries[i].value.base, req->headers.entries[i].value.len};
+    size_t n = server_xff_last(&req->headers, xff, MAX_XFF);
     struct client_ip_input in = {
         .proxy_source = server_conn_is_proxied(req->conn) ? &peer : NULL,
         .peer = &peer,
