@@ -61,12 +61,92 @@ void log_set_verbose(int v)
     verbose = v;
 }
 
+/* The length of the UTF-8 sequence at p[0..n) (n >= 1) and its code point, or 0 when it is not
+ * a valid one (overlong forms, surrogates and values above U+10FFFF are not: RFC 3629 §4). */
+static size_t utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
+{
+    unsigned char c = p[0];
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xbf; /* the range of the second byte */
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        *cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        *cp = c & 0x0f;
+        lo = c == 0xe0 ? 0xa0 : 0x80;
+        hi = c == 0xed ? 0x9f : 0xbf;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        *cp = c & 0x07;
+        lo = c == 0xf0 ? 0x90 : 0x80;
+        hi = c == 0xf4 ? 0x8f : 0xbf;
+    } else {
+        return 0;
+    }
+    if (n < len || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        *cp = *cp << 6 | (p[i] & 0x3f);
+    }
+    return len;
+}
+
+/* Characters that are valid but would change how a line reads where it is shown. */
+static bool utf8_escaped(uint32_t cp)
+{
+    return cp <= 0x9f || cp == 0x061c || cp == 0x200e || cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
+           (cp >= 0x2066 && cp <= 0x2069);
+}
+
+size_t log_escape(char *out, size_t size, const char *in, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)in;
+    size_t o = 0, i = 0;
+    while (i < len) {
+        unsigned char c = p[i];
+        size_t n = 1;
+        bool esc;
+        if (c < 0x80) {
+            esc = c < 0x20 || c == 0x7f || c == '"' || c == '\\';
+        } else {
+            uint32_t cp;
+            n = utf8_decode(p + i, len - i, &cp);
+            esc = n == 0 || utf8_escaped(cp);
+            if (n == 0)
+                n = 1; /* one bad byte at a time: what follows may be valid again */
+        }
+        if (!esc) {
+            if (o + n >= size)
+                break;
+            memcpy(out + o, p + i, n);
+            o += n;
+            i += n;
+            continue;
+        }
+        if (o + 4 * n >= size)
+            break;
+        for (size_t k = 0; k < n; k++, i++) {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[p[i] >> 4];
+            out[o++] = hex[p[i] & 0xf];
+        }
+    }
+    out[o] = '\0';
+    return o;
+}
+
 static void log_vmsg(int priority, const char *fmt, va_list ap)
 {
     if (priority == LOG_DEBUG && !verbose)
         return;
-    char buf[2048];
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    char raw[2048], buf[4 * sizeof(raw)];
+    int n = vsnprintf(raw, sizeof(raw), fmt, ap);
+    log_escape(buf, sizeof(buf), raw, n < 0 ? 0 : (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1);
     if (use_journal) {
         sd_journal_send("MESSAGE=%s", buf, "PRIORITY=%d", priority, "SYSLOG_IDENTIFIER=%s", log_ident, NULL);
         return;
@@ -96,16 +176,26 @@ int log_errno(int r, const char *fmt, ...)
     return r;
 }
 
+/* Escapes a field of an entry: `len` raw bytes of it. */
+#define ESCAPE_FIELD(e, field, len, buf)                                                                     \
+    char buf[4 * sizeof((e)->field) + 1];                                                                    \
+    log_escape(buf, sizeof(buf), (e)->field, len)
+
+/* Runs on the logger thread: the escaping costs the event loops nothing. */
 static void access_write(const struct access_entry *e)
 {
-    char line[512];
-    snprintf(line, sizeof(line), "%s %s \"%s %s\" %d %u.%03ums", e->listener, e->client, e->method, e->path,
-             e->status, e->duration_us / 1000, e->duration_us % 1000);
+    ESCAPE_FIELD(e, listener, strnlen(e->listener, sizeof(e->listener)), listener);
+    ESCAPE_FIELD(e, client, strnlen(e->client, sizeof(e->client)), client);
+    ESCAPE_FIELD(e, method, e->method_len < sizeof(e->method) ? e->method_len : sizeof(e->method), method);
+    ESCAPE_FIELD(e, path, e->path_len < sizeof(e->path) ? e->path_len : sizeof(e->path), path);
+    char line[sizeof(listener) + sizeof(client) + sizeof(method) + sizeof(path) + 64];
+    snprintf(line, sizeof(line), "%s %s \"%s %s\" %d %u.%03ums", listener, client, method, path, e->status,
+             e->duration_us / 1000, e->duration_us % 1000);
     if (use_journal) {
         sd_journal_send("MESSAGE=%s", line, "PRIORITY=%d", e->status >= 500 ? LOG_ERR : LOG_INFO,
-                        "SYSLOG_IDENTIFIER=%s", log_ident, "MASD_LISTENER=%s", e->listener,
-                        "MASD_CLIENT_IP=%s", e->client, "MASD_METHOD=%s", e->method, "MASD_PATH=%s", e->path,
-                        "MASD_STATUS=%d", e->status, "MASD_DURATION_US=%u", e->duration_us, NULL);
+                        "SYSLOG_IDENTIFIER=%s", log_ident, "MASD_LISTENER=%s", listener, "MASD_CLIENT_IP=%s",
+                        client, "MASD_METHOD=%s", method, "MASD_PATH=%s", path, "MASD_STATUS=%d", e->status,
+                        "MASD_DURATION_US=%u", e->duration_us, NULL);
     } else {
         fprintf(stderr, "%s: access: %s\n", log_ident, line);
     }

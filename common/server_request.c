@@ -104,8 +104,10 @@ static void log_request(struct request_state *st)
                    (now.tv_usec - req->timestamps.request_begin_at.tv_usec);
     e.duration_us = us < 0 ? 0 : (unsigned)us;
     size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
-    snprintf(e.method, sizeof(e.method), "%.*s", (int)req->method.len, req->method.base);
-    snprintf(e.path, sizeof(e.path), "%.*s", (int)plen, req->path.base);
+    e.method_len = req->method.len < sizeof(e.method) ? req->method.len : sizeof(e.method);
+    memcpy(e.method, req->method.base, e.method_len);
+    e.path_len = plen < sizeof(e.path) ? plen : sizeof(e.path);
+    memcpy(e.path, req->path.base, e.path_len);
     snprintf(e.listener, sizeof(e.listener), "%s", st->listener->label);
     addr_format(&st->mreq.client, e.client);
     access_log_push(&e);
