@@ -2,6 +2,7 @@
  * and handing slow work to the worker pool. */
 #include <h2o.h>
 #include "client_ip.h"
+#include "http1_head.h"
 #include "log.h"
 #include "server_internal.h"
 #include <errno.h>
@@ -68,6 +69,8 @@ static const char *reason_phrase(int status)
         return "Method Not Allowed";
     case 406:
         return "Not Acceptable";
+    case 411:
+        return "Length Required";
     case 409:
         return "Conflict";
     case 412:
@@ -183,6 +186,18 @@ static void respond_405(struct masd_request *r, const char *allow)
         masd_respond_text(r, 405, "Method Not Allowed");
 }
 
+/* HTTP/1: h2o's parser is lenient (http1_head.c). The head is still at the start of the
+ * connection's input buffer: h2o consumes a request's bytes only once it has been answered. */
+static enum http1_head_verdict check_http1_head(h2o_req_t *req)
+{
+    if (req->version >= 0x200 || !req->conn->callbacks->get_socket)
+        return HTTP1_HEAD_OK;
+    h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+    if (!sock || !sock->input)
+        return HTTP1_HEAD_OK;
+    return http1_head_check(sock->input->bytes, sock->input->size, NULL);
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     struct server_listener *l = ((struct listener_handler *)self)->l;
@@ -202,6 +217,15 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     r->version = req->version;
     r->https = l->ssl_ctx != NULL;
     resolve_client(st);
+    enum http1_head_verdict framing = check_http1_head(req);
+    if (framing != HTTP1_HEAD_OK) {
+        req->http1_is_persistent = 0; /* what follows on this connection is never read */
+        if (framing == HTTP1_HEAD_LENGTH_REQUIRED)
+            masd_respond_text(r, 411, "Length Required: send the body with a Content-Length");
+        else
+            masd_respond_text(r, 400, "Bad Request: ambiguous HTTP/1 framing");
+        return 0;
+    }
     if (!strip_prefix(l->config, &r->path)) {
         masd_respond_not_found(r);
         return 0;
