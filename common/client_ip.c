@@ -84,7 +84,8 @@ int client_ip_resolve(const struct client_ip_input *in, struct masd_addr *out)
     bool peer_trusted = false;
     if (in->peer && is_ip(in->peer)) {
         result = *in->peer;
-        peer_trusted = cidr_list_contains(in->trusted, in->n_trusted, in->peer);
+        /* Without a header there is nothing to believe or not: the peer (most requests). */
+        peer_trusted = in->n_xff > 0 && cidr_list_contains(in->trusted, in->n_trusted, in->peer);
     } else if (in->peer && in->peer->family == AF_UNIX) {
         peer_trusted = true;
     }

@@ -29,12 +29,12 @@ size_t log_escape(char *out, size_t size, const char *in, size_t len);
 int log_errno(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Raw values, escaped when written: method and path as the client sent them (cut to the array,
- * any bytes, NUL included), listener and client NUL-terminated. */
+ * any bytes, NUL included), client NUL-terminated. */
 struct access_entry {
+    const char *listener; /* NUL-terminated; lives as long as the process */
+    char client[48];
     char method[16];
     char path[256];
-    char listener[48];
-    char client[48];
     unsigned char method_len;
     unsigned short path_len;
     int status;

@@ -100,7 +100,8 @@ static h2o_req_t *H(const struct masd_request *r)
 static void log_request(struct request_state *st)
 {
     h2o_req_t *req = st->req;
-    struct access_entry e = {.status = req->res.status ? req->res.status : 499};
+    struct access_entry e;
+    e.status = req->res.status ? req->res.status : 499;
     struct timeval now;
     gettimeofday(&now, NULL);
     long long us = (now.tv_sec - req->timestamps.request_begin_at.tv_sec) * 1000000LL +
@@ -111,7 +112,7 @@ static void log_request(struct request_state *st)
     memcpy(e.method, req->method.base, e.method_len);
     e.path_len = plen < sizeof(e.path) ? plen : sizeof(e.path);
     memcpy(e.path, req->path.base, e.path_len);
-    snprintf(e.listener, sizeof(e.listener), "%s", st->listener->label);
+    e.listener = st->listener->label;
     addr_format(&st->mreq.client, e.client);
     access_log_push(&e);
 }
@@ -294,8 +295,14 @@ void masd_add_header(struct masd_request *r, const char *name, masd_str value)
     char *v = h2o_mem_alloc_pool(&req->pool, value.len + 1);
     memcpy(v, value.ptr, value.len);
     v[value.len] = '\0';
-    char *n = h2o_strdup(&req->pool, name, SIZE_MAX).base;
-    h2o_add_header_by_str(&req->pool, &req->res.headers, n, strlen(n), 1, NULL, v, value.len);
+    size_t len = strlen(name);
+    const h2o_token_t *token = h2o_lookup_token(name, len);
+    if (token) { /* a known name is static: no copy */
+        h2o_add_header(&req->pool, &req->res.headers, token, NULL, v, value.len);
+        return;
+    }
+    char *n = h2o_strdup(&req->pool, name, len).base;
+    h2o_add_header_by_str(&req->pool, &req->res.headers, n, len, 0, NULL, v, value.len);
 }
 
 void masd_respond(struct masd_request *r, int status, const char *content_type, masd_str body)

@@ -122,7 +122,7 @@ static void test_stderr_lines(void)
     e.method_len = sizeof(method) - 1;
     memcpy(e.path, raw_path, sizeof(raw_path) - 1);
     e.path_len = sizeof(raw_path) - 1;
-    strcpy(e.listener, "web");
+    e.listener = "web";
     strcpy(e.client, "203.0.113.7");
     access_log_push(&e); /* no logger thread: written at once */
     /* An error message that carries a client's device ID. */
@@ -141,10 +141,48 @@ static void test_stderr_lines(void)
                    "homeserver\n");
 }
 
+/* The access line itself: the fields cut to their arrays, never a broken escape or line. */
+static void test_access_line_bounds(void)
+{
+    char path[] = "/tmp/test_log.XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    log_init("masd-test");
+    struct access_entry e = {.status = 200, .duration_us = 7};
+    e.listener = "a-listener-label-longer-than-forty-eight-bytes-0123456789";
+    strcpy(e.client, "2001:db8::1");
+    memset(e.method, '\n', sizeof(e.method));
+    e.method_len = 200; /* more than the array: cut to it */
+    memset(e.path, 'p', sizeof(e.path));
+    e.path_len = 60000;
+    access_log_push(&e);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(fd);
+    const char *got = read_file(path);
+    unlink(path);
+    CHECK_INT(count_lines(got), 1);
+    char want[2048];
+    char method[16 * 4 + 1] = "", p256[257];
+    for (int i = 0; i < 16; i++)
+        strcat(method, "\\x0a");
+    memset(p256, 'p', 256);
+    p256[256] = '\0';
+    snprintf(want, sizeof(want),
+             "masd-test: access: a-listener-label-longer-than-forty-eight-bytes-0 2001:db8::1 \"%s %s\" 200 "
+             "0.007ms\n",
+             method, p256);
+    CHECK_STR(got, want);
+}
+
 int main(void)
 {
     test_table();
     test_truncation();
     test_stderr_lines();
+    test_access_line_bounds();
     return check_report("test_log");
 }
