@@ -6,7 +6,8 @@
 MODE proxy: each connection sends the first half of a PROXY v2 header (the 12-byte signature and
             two more bytes), then nothing.
 MODE body:  each connection sends a complete request head for POST PATH with Content-Length
-            BODY_LEN (default 1,000,000: under the 1 MiB cap) and then BODY_LEN / 2 bytes of it.
+            BODY_LEN (default 1,000,000) and then BODY_LEN / 2 bytes of it; a server that refuses
+            the length (413) closes the connection, counted as "closed by the server".
 Connections are opened as fast as the server accepts them and held until SECONDS have passed
 since the start. Prints one line: how many connected, how many were fully sent, how many the
 server had closed by the end. Loopback only; bounded in count and time; stops by itself.

@@ -23,6 +23,11 @@
  *         rightmost one, that is the peer for an IP peer and nothing for a UNIX peer.
  *  4. When every entry is trusted the walk ends at the left end and the result is the leftmost
  *     entry; with no X-Forwarded-For at all it is the peer.
+ *     The work is bounded, not the correctness: the walk starts at the last header value (a
+ *     caller that bounds how many values it passes keeps the last ones, the nearest hops) and
+ *     examines at most CLIENT_IP_MAX_HOPS entries. Reaching either bound ends the walk as the
+ *     left end does: the result is the last trusted hop examined, never an entry further left
+ *     that no trusted proxy vouched for.
  *  5. No address at all (a UNIX peer, or an unknown AF_UNSPEC peer, without a usable entry):
  *     return 0 with out->family = AF_UNSPEC; the caller rate-limits such requests in one
  *     shared bucket and warns.
@@ -79,7 +84,8 @@ int client_ip_resolve(const struct client_ip_input *in, struct masd_addr *out)
     bool peer_trusted = false;
     if (in->peer && is_ip(in->peer)) {
         result = *in->peer;
-        peer_trusted = cidr_list_contains(in->trusted, in->n_trusted, in->peer);
+        /* Without a header there is nothing to believe or not: the peer (most requests). */
+        peer_trusted = in->n_xff > 0 && cidr_list_contains(in->trusted, in->n_trusted, in->peer);
     } else if (in->peer && in->peer->family == AF_UNIX) {
         peer_trusted = true;
     }
@@ -89,7 +95,7 @@ int client_ip_resolve(const struct client_ip_input *in, struct masd_addr *out)
         masd_str entry;
         struct masd_addr a;
 
-        while (xff_prev(&w, &entry)) {
+        for (size_t hops = 0; hops < CLIENT_IP_MAX_HOPS && xff_prev(&w, &entry); hops++) {
             if (addr_parse(entry, &a) < 0)
                 break;
             result = a;

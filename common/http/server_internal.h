@@ -51,6 +51,10 @@ extern atomic_llong server_last_activity;   /* monotonic ms of the last accept o
 extern atomic_uint server_jobs_outstanding; /* deferred jobs not yet back on their loop */
 
 /* server_request.c */
+/* The last `max` X-Forwarded-For values of a request, in order, into out[]; returns how many.
+ * The last ones are the nearest hops: a trusted proxy appends its line after any the client
+ * sent, so a client's extra lines can only push its own ones out. */
+size_t server_xff_last(const h2o_headers_t *headers, masd_str *out, size_t max);
 int server_request_setup(h2o_hostconf_t *host, struct server_listener *l);
 void server_jobs_received(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
 

@@ -2,6 +2,7 @@
  * and handing slow work to the worker pool. */
 #include <h2o.h>
 #include "client_ip.h"
+#include "http1_head.h"
 #include "log.h"
 #include "server_internal.h"
 #include <errno.h>
@@ -68,6 +69,8 @@ static const char *reason_phrase(int status)
         return "Method Not Allowed";
     case 406:
         return "Not Acceptable";
+    case 411:
+        return "Length Required";
     case 409:
         return "Conflict";
     case 412:
@@ -97,16 +100,19 @@ static h2o_req_t *H(const struct masd_request *r)
 static void log_request(struct request_state *st)
 {
     h2o_req_t *req = st->req;
-    struct access_entry e = {.status = req->res.status ? req->res.status : 499};
+    struct access_entry e;
+    e.status = req->res.status ? req->res.status : 499;
     struct timeval now;
     gettimeofday(&now, NULL);
     long long us = (now.tv_sec - req->timestamps.request_begin_at.tv_sec) * 1000000LL +
                    (now.tv_usec - req->timestamps.request_begin_at.tv_usec);
     e.duration_us = us < 0 ? 0 : (unsigned)us;
     size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
-    snprintf(e.method, sizeof(e.method), "%.*s", (int)req->method.len, req->method.base);
-    snprintf(e.path, sizeof(e.path), "%.*s", (int)plen, req->path.base);
-    snprintf(e.listener, sizeof(e.listener), "%s", st->listener->label);
+    e.method_len = req->method.len < sizeof(e.method) ? req->method.len : sizeof(e.method);
+    memcpy(e.method, req->method.base, e.method_len);
+    e.path_len = plen < sizeof(e.path) ? plen : sizeof(e.path);
+    memcpy(e.path, req->path.base, e.path_len);
+    e.listener = st->listener->label;
     addr_format(&st->mreq.client, e.client);
     access_log_push(&e);
 }
@@ -122,6 +128,18 @@ static void on_request_dispose(void *p)
     log_request(st);
 }
 
+size_t server_xff_last(const h2o_headers_t *headers, masd_str *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = headers->size; i-- > 0 && n < max;) {
+        const h2o_header_t *h = &headers->entries[i];
+        if (h->name == &H2O_TOKEN_X_FORWARDED_FOR->buf)
+            out[max - ++n] = (masd_str){h->value.base, h->value.len};
+    }
+    memmove(out, out + (max - n), n * sizeof(*out));
+    return n;
+}
+
 static void resolve_client(struct request_state *st)
 {
     h2o_req_t *req = st->req;
@@ -133,10 +151,7 @@ static void resolve_client(struct request_state *st)
     else
         peer.family = AF_UNIX; /* h2o reports no name for UNIX-socket peers */
     masd_str xff[MAX_XFF];
-    size_t n = 0;
-    for (ssize_t i = -1;
-         n < MAX_XFF && (i = h2o_find_header(&req->headers, H2O_TOKEN_X_FORWARDED_FOR, i)) != -1;)
-        xff[n++] = (masd_str){req->headers.entries[i].value.base, req->headers.entries[i].value.len};
+    size_t n = server_xff_last(&req->headers, xff, MAX_XFF);
     struct client_ip_input in = {
         .proxy_source = server_conn_is_proxied(req->conn) ? &peer : NULL,
         .peer = &peer,
@@ -172,6 +187,18 @@ static void respond_405(struct masd_request *r, const char *allow)
         masd_respond_text(r, 405, "Method Not Allowed");
 }
 
+/* HTTP/1: h2o's parser is lenient (http1_head.c). The head is still at the start of the
+ * connection's input buffer: h2o consumes a request's bytes only once it has been answered. */
+static enum http1_head_verdict check_http1_head(h2o_req_t *req)
+{
+    if (req->version >= 0x200 || !req->conn->callbacks->get_socket)
+        return HTTP1_HEAD_OK;
+    h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+    if (!sock || !sock->input)
+        return HTTP1_HEAD_OK;
+    return http1_head_check(sock->input->bytes, sock->input->size, NULL);
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     struct server_listener *l = ((struct listener_handler *)self)->l;
@@ -191,6 +218,15 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     r->version = req->version;
     r->https = l->ssl_ctx != NULL;
     resolve_client(st);
+    enum http1_head_verdict framing = check_http1_head(req);
+    if (framing != HTTP1_HEAD_OK) {
+        req->http1_is_persistent = 0; /* what follows on this connection is never read */
+        if (framing == HTTP1_HEAD_LENGTH_REQUIRED)
+            masd_respond_text(r, 411, "Length Required: send the body with a Content-Length");
+        else
+            masd_respond_text(r, 400, "Bad Request: ambiguous HTTP/1 framing");
+        return 0;
+    }
     if (!strip_prefix(l->config, &r->path)) {
         masd_respond_not_found(r);
         return 0;
@@ -259,8 +295,14 @@ void masd_add_header(struct masd_request *r, const char *name, masd_str value)
     char *v = h2o_mem_alloc_pool(&req->pool, value.len + 1);
     memcpy(v, value.ptr, value.len);
     v[value.len] = '\0';
-    char *n = h2o_strdup(&req->pool, name, SIZE_MAX).base;
-    h2o_add_header_by_str(&req->pool, &req->res.headers, n, strlen(n), 1, NULL, v, value.len);
+    size_t len = strlen(name);
+    const h2o_token_t *token = h2o_lookup_token(name, len);
+    if (token) { /* a known name is static: no copy */
+        h2o_add_header(&req->pool, &req->res.headers, token, NULL, v, value.len);
+        return;
+    }
+    char *n = h2o_strdup(&req->pool, name, len).base;
+    h2o_add_header_by_str(&req->pool, &req->res.headers, n, len, 0, NULL, v, value.len);
 }
 
 void masd_respond(struct masd_request *r, int status, const char *content_type, masd_str body)

@@ -94,6 +94,10 @@ static const struct masd_service service = {
     .health = health,
     .method_not_allowed = method_not_allowed,
     .outbound = true, /* a login creates its device on the homeserver before it answers */
+    /* Nothing it serves takes more than a few KiB (compat's own limit is COMPAT_BODY_MAX): h2o
+     * holds a body whole before a handler runs, so this bounds a flood of half-sent bodies
+     * (bench/memory.sh). Above it h2o answers its plain-text 413 before any route is chosen. */
+    .max_request_body = 64 * 1024,
 };
 
 int main(int argc, char **argv)

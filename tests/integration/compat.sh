@@ -113,7 +113,9 @@ malformed()
         --data-binary '{"type":"m.login.password","identifier":{"type":"m.id.thirdparty","medium":"email","address":"a@b.c"},"password":"x"}'
     check "$b: login with an unsupported identifier: 400 M_UNKNOWN" matrix_error m7 400 M_UNKNOWN
     call m8 $ip -X POST "$L" -H "$J" --data-binary "@$big"
-    check "$b: login with a 70 KB body: 413 M_TOO_LARGE" matrix_error m8 413 M_TOO_LARGE
+    # Above masd-oauth's 64 KiB cap: the shipped nginx refuses it itself (client_max_body_size),
+    # with its own 413 page; masd would answer h2o's plain 413 (tests/integration/http1.sh).
+    check "$b: login with a 70 KB body: 413 from nginx, masd not reached" expect_eq "$(status "$T/m8.h")" 413
     call m9 $ip -X POST "$L" -H "$J" --data-binary '{"a":1,"a":2}'
     check "$b: login with duplicate keys: 400 M_NOT_JSON" matrix_error m9 400 M_NOT_JSON
     call m9d $ip -X POST "$L" -H "$J" --data-binary "$(login_body alice "$PW" ',"device_id":"two words"')"
@@ -144,7 +146,7 @@ malformed()
     call m16 $ip -X POST "$R" -H "$J" --data-binary '{"refresh_token":"mcr_cxG6gZXyvelQWW9XqfNbm5KAQovodf_XvJz43"}'
     check "$b: refresh with a bad token: 401 M_UNKNOWN_TOKEN" matrix_error m16 401 M_UNKNOWN_TOKEN
     call m17 $ip -X POST "$R" -H "$J" --data-binary "@$big"
-    check "$b: refresh with a 70 KB body: 413 M_TOO_LARGE" matrix_error m17 413 M_TOO_LARGE
+    check "$b: refresh with a 70 KB body: 413 from nginx, masd not reached" expect_eq "$(status "$T/m17.h")" 413
     call m18 $ip -X POST "$R" -H 'content-type: application/x-www-form-urlencoded' --data-binary 'refresh_token=x'
     check "$b: refresh with a form body: 400 M_NOT_JSON" matrix_error m18 400 M_NOT_JSON
     call m19 $ip -X OPTIONS "$R" -H 'origin: https://app.example' -H 'access-control-request-method: POST'
@@ -414,7 +416,9 @@ run_backend()
     http alive "http://127.0.0.1:$p1/_matrix/client/v3/login"
     check "$b: masd-oauth still serves after all of it" expect_eq "$(status "$T/alive.h")" 200
     stop nginx-$b
-    check "$b: nginx logged no upstream error" expect_file_lacks "$dir/nginx/error.log" '\[(error|crit|alert|emerg)\]'
+    # nginx logs its refusal of the two 70 KB bodies at [error]: a client's error, not an upstream one.
+    grep -v 'client intended to send too large body' "$dir/nginx/error.log" >"$dir/nginx/error-upstream.log"
+    check "$b: nginx logged no upstream error" expect_file_lacks "$dir/nginx/error-upstream.log" '\[(error|crit|alert|emerg)\]'
     masd_stop oauth1-$b
     masd_stop oauth2-$b
     masd_stop oauth3-$b

@@ -9,6 +9,8 @@ PP=$(free_port) # masd, PROXY protocol required
 H1=$(free_port) # haproxy send-proxy
 H2=$(free_port) # haproxy send-proxy-v2
 H3=$(free_port) # haproxy with v2 health checks
+DP=$(free_port) # masd, plain HTTP (a proxy in front that sets X-Forwarded-For)
+H4=$(free_port) # haproxy mode http, option forwardfor
 
 cat >"$T/config.yaml" <<EOF
 http:
@@ -23,9 +25,14 @@ http:
       proxy_protocol: true
       binds:
         - address: 127.0.0.1:$PP
+    - name: discovery-direct
+      resources:
+        - name: discovery
+      binds:
+        - address: 127.0.0.1:$DP
 $(secrets_yaml)
 EOF
-masd_start discovery "$DISCOVERY_BIN" "$T/config.yaml" 127.0.0.1:$PP || finish
+masd_start discovery "$DISCOVERY_BIN" "$T/config.yaml" 127.0.0.1:$PP 127.0.0.1:$DP || finish
 
 cat >"$T/haproxy.cfg" <<EOF
 global
@@ -56,8 +63,17 @@ frontend fe_check
 backend be_check
     option httpchk GET /health
     server masd 127.0.0.1:$PP send-proxy-v2 check inter 300ms fall 1 rise 1
+
+frontend fe_http
+    mode http
+    bind 127.0.0.1:$H4
+    option forwardfor
+    default_backend be_http
+backend be_http
+    mode http
+    server masd 127.0.0.1:$DP
 EOF
-haproxy_start haproxy "$T/haproxy.cfg" 127.0.0.1:$H1 127.0.0.1:$H2 127.0.0.1:$H3 || finish
+haproxy_start haproxy "$T/haproxy.cfg" 127.0.0.1:$H1 127.0.0.1:$H2 127.0.0.1:$H3 127.0.0.1:$H4 || finish
 
 # ------------------------------------------------------------------------------------------
 # Through haproxy: the client (bound to 127.0.0.7) is what masd logs.
@@ -100,6 +116,22 @@ haproxy_health_check()
              process.exit(l && l.split(" ")[5] === "2" ? 0 : 1)' "$state"
 }
 check "haproxy's send-proxy-v2 health check (v2 LOCAL + GET /health) is answered: server UP" haproxy_health_check
+
+# haproxy's `option forwardfor` appends one X-Forwarded-For line naming the client it saw
+# (127.0.0.7, untrusted: only 127.0.0.1/32 is). The client's own lines come before it, however
+# many: masd must still log 127.0.0.7 (it once read only the first 16 lines).
+forwardfor_many_lines()
+{
+    local mark i args=()
+    for i in $(seq 1 "$1"); do args+=(-H "X-Forwarded-For: 6.6.6.$i"); done
+    mark=$(log_mark discovery)
+    http hpf --interface 127.0.0.7 "${args[@]}" "http://127.0.0.1:$H4/.well-known/openid-configuration" || return 1
+    expect_eq "$(status "$T/hpf.h")" 200 || return 1
+    expect_logged_client discovery "$mark" /.well-known/openid-configuration 127.0.0.7
+}
+check "option forwardfor, client sends 1 line of its own: logged client is 127.0.0.7" forwardfor_many_lines 1
+check "option forwardfor, client sends 16 lines of its own: logged client is 127.0.0.7" forwardfor_many_lines 16
+check "option forwardfor, client sends 40 lines of its own: logged client is 127.0.0.7" forwardfor_many_lines 40
 
 stop haproxy USR1
 check "haproxy exits 0 on a soft stop (SIGUSR1)" expect_eq "$STOP_STATUS" 0

@@ -9,7 +9,8 @@
 #    /oauth2, plain/HTML elsewhere), or closed (by a deadline for the trickles); a connection
 #    the server keeps open then answers a follow-up request correctly; the service stays up,
 #    exits 0 on SIGTERM and (ASan build) the sanitizers report nothing. Known gap, noted: bodies
-#    over 1 MiB get h2o's own plain 413, and HTTP that h2o cannot parse its plain 400.
+#    over the service's limit (1 MiB; masd-oauth 64 KiB) get h2o's own plain 413, and HTTP that
+#    h2o cannot parse its plain 400.
 # 2. Restart and kill -9 under load, under a real systemd 252 (container.bash): tests/loadgen
 #    (inside the container) keeps keep-alive and connection-per-request clients busy on
 #    masd-discovery and masd-oauth (POST /oauth2/introspect: the worker pool and the database)

@@ -232,6 +232,18 @@ structured() { # the access line's journal fields (README: MASD_PATH, MASD_STATU
     return 1
 }
 check "the access log entry has the fields MASD_PATH, MASD_STATUS, MASD_LISTENER" structured
+escaped_fields() { # a client's quote and backslash reach the journal escaped, as on stderr
+    local code out
+    code=$(get discovery / --request-target '/esc"x\y')
+    [ "$code" = 404 ] || { echo "GET /esc\"x\\y: ${code:-no answer}"; return 1; }
+    sleep 0.5
+    out=$(ct journalctl -q -u masd-discovery.service --no-pager -o cat 'MASD_PATH=/esc\x22x\x5cy' MASD_STATUS=404)
+    [ -n "$out" ] && { echo "$out"; return 0; }
+    echo "no entry with MASD_PATH=/esc\x22x\x5cy; the last entries:"
+    ct journalctl -q -u masd-discovery.service --no-pager -o verbose -n 3 | grep MASD_PATH
+    return 1
+}
+check "a quote and a backslash in the path are escaped in the journal fields (MASD_PATH=/esc\\x22x\\x5cy)" escaped_fields
 
 # ---- Restart and kill -9 with a connection waiting in the backlog --------------------------------
 
