@@ -1,0 +1,72 @@
+/* The escapes of the template renderer on arbitrary bytes. Text and attribute output holds no
+ * markup character and is valid UTF-8; a URL part holds only unreserved characters and %HH; a
+ * whole URL is either refused or free of control characters and of any scheme but http, https
+ * and mailto. */
+#include "fuzz_input.h"
+#include "template.h"
+#include <stdint.h>
+#include <strings.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static bool valid_utf8(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        size_t len = c < 0x80                 ? 1
+                     : c >= 0xc2 && c <= 0xdf ? 2
+                     : c >= 0xe0 && c <= 0xef ? 3
+                     : c >= 0xf0 && c <= 0xf4 ? 4
+                                              : 0;
+        if (len == 0 || i + len > n)
+            return false;
+        for (size_t k = 1; k < len; k++)
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+        i += len;
+    }
+    return true;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *in = fuzz_copy((masd_str){(const char *)data, size});
+    struct html_buf b;
+
+    html_buf_init(&b, 16 * size + 64);
+    html_put_text(&b, in, size);
+    fuzz_require(!b.overflow);
+    for (size_t i = 0; i < b.len; i++)
+        fuzz_require(b.ptr[i] != '<' && b.ptr[i] != '>' && b.ptr[i] != '"' && b.ptr[i] != '\'');
+    fuzz_require(valid_utf8((const unsigned char *)b.ptr, b.len));
+    html_buf_free(&b);
+
+    html_buf_init(&b, 16 * size + 64);
+    html_put_url_part(&b, in, size);
+    for (size_t i = 0; i < b.len; i++) {
+        char c = b.ptr[i];
+        fuzz_require((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                     c == '.' || c == '_' || c == '~' || c == '%');
+    }
+    html_buf_free(&b);
+
+    html_buf_init(&b, 16 * size + 64);
+    html_put_url(&b, in, size);
+    if (!(b.len == 18 && memcmp(b.ptr, "about:invalid#masd", 18) == 0)) {
+        for (size_t i = 0; i < size; i++)
+            fuzz_require((unsigned char)in[i] > 0x20 && in[i] != 0x7f);
+        size_t n = 0; /* the scheme's length, when there is one */
+        while (n < size && in[n] != ':' && in[n] != '/' && in[n] != '?' && in[n] != '#')
+            n++;
+        if (n < size && in[n] == ':') {
+            fuzz_require((n == 4 && strncasecmp(in, "http", 4) == 0) ||
+                         (n == 5 && strncasecmp(in, "https", 5) == 0) ||
+                         (n == 6 && strncasecmp(in, "mailto", 6) == 0));
+        }
+        for (size_t i = 0; i < b.len; i++)
+            fuzz_require(b.ptr[i] != '<' && b.ptr[i] != '"' && b.ptr[i] != '\'');
+    }
+    html_buf_free(&b);
+    free(in);
+    return 0;
+}
