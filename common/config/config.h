@@ -137,11 +137,11 @@ struct config_database {
     /* Pool settings: MAS's defaults. connect_timeout and max_lifetime/idle_timeout (checked
      * when a connection is next used) apply; max/min_connections do not (one connection per
      * thread that uses the database) and draw a warning when set. */
-    unsigned max_connections;   /* 10 */
-    unsigned min_connections;   /* 0 */
-    unsigned connect_timeout;   /* seconds, 30 */
-    unsigned idle_timeout;      /* seconds, 600; 0 = none */
-    unsigned max_lifetime;      /* seconds, 1800; 0 = none */
+    unsigned max_connections; /* 10 */
+    unsigned min_connections; /* 0 */
+    unsigned connect_timeout; /* seconds, 30 */
+    unsigned idle_timeout;    /* seconds, 600; 0 = none */
+    unsigned max_lifetime;    /* seconds, 1800; 0 = none */
 };
 
 /* The matrix section (MAS: crates/config/src/sections/matrix.rs). Always filled in. */
@@ -159,7 +159,8 @@ struct config_rate_limit {
     double per_second;
 };
 
-/* The rate_limiting section, MAS's defaults when absent (MAS: crates/config/src/sections/rate_limiting.rs). */
+/* The rate_limiting section, MAS's defaults when absent (MAS: crates/config/src/sections/rate_limiting.rs).
+ */
 struct config_rate_limiting {
     struct config_rate_limit login_per_ip, login_per_account, registration;
     struct config_rate_limit account_recovery_per_ip, account_recovery_per_address;
@@ -174,13 +175,13 @@ struct config_rate_limiting {
  * OAuth client, written to the database by `masctl config sync` (and by masd-oauth at start
  * when the section changed since the last sync). */
 struct config_client {
-    char *client_id;          /* a ULID */
-    char *client_auth_method; /* none, client_secret_basic, client_secret_post, client_secret_jwt,
-                               * private_key_jwt */
+    char *client_id;                /* a ULID */
+    char *client_auth_method;       /* none, client_secret_basic, client_secret_post, client_secret_jwt,
+                                     * private_key_jwt */
     char *client_name, *client_uri; /* NULL when unset */
-    char *client_secret;      /* from client_secret or client_secret_file; NULL when none */
-    char *jwks;               /* the inline JWKS as compact JSON; NULL when none */
-    char *jwks_uri;           /* NULL when none */
+    char *client_secret;            /* from client_secret or client_secret_file; NULL when none */
+    char *jwks;                     /* the inline JWKS as compact JSON; NULL when none */
+    char *jwks_uri;                 /* NULL when none */
     char **redirect_uris;
     size_t n_redirect_uris;
     struct config_pos pos;

@@ -27,9 +27,9 @@ struct homeserver;
 
 /* What one call did, for logs and a job's last_error. */
 struct homeserver_result {
-    long status;                               /* the HTTP status; 0 when no response came */
-    char errcode[HOMESERVER_ERRCODE_MAX + 1];  /* from a 4xx/5xx Matrix error body, else "" */
-    char message[HOMESERVER_MESSAGE_MAX + 1];  /* one line: the call, and what went wrong ("" on success) */
+    long status;                              /* the HTTP status; 0 when no response came */
+    char errcode[HOMESERVER_ERRCODE_MAX + 1]; /* from a 4xx/5xx Matrix error body, else "" */
+    char message[HOMESERVER_MESSAGE_MAX + 1]; /* one line: the call, and what went wrong ("" on success) */
 };
 
 /* Return values of the calls below:

@@ -1,6 +1,6 @@
-/* Replay protection for client assertions (RFC 7523 §3 item 7). A jti row is claimed by one INSERT … ON CONFLICT: the database's
- * uniqueness decides, so two processes presenting the same assertion cannot both win. A row
- * whose expiry has passed may be claimed again (the assertion itself is refused by then), which
+/* Replay protection for client assertions (RFC 7523 §3 item 7). A jti row is claimed by one INSERT … ON
+ * CONFLICT: the database's uniqueness decides, so two processes presenting the same assertion cannot both
+ * win. A row whose expiry has passed may be claimed again (the assertion itself is refused by then), which
  * keeps the table from needing a clean-up to stay correct. */
 #include "storage_jti.h"
 #include "storage_internal.h"

@@ -60,26 +60,22 @@ static int read_refresh_lookup(struct sq *q, void *out)
     return l->has_user ? storage_read_user(q, 7 + SESSION_N_COLS, &l->user) : 0;
 }
 
-
 int storage_oauth_access_token_lookup(struct storage_tx *tx, const char *token,
                                       struct storage_oauth_access_lookup *out)
 {
     return storage_token_lookup(tx, &access_lookup, token, read_access_lookup, out);
 }
 
-
 int storage_oauth_access_token_mark_used(struct storage_tx *tx, const char *id, int64_t now)
 {
     return storage_update_by_id(tx, &access_used, &access_exists, id, now);
 }
-
 
 int storage_oauth_refresh_token_lookup(struct storage_tx *tx, const char *token,
                                        struct storage_oauth_refresh_lookup *out)
 {
     return storage_token_lookup(tx, &refresh_lookup, token, read_refresh_lookup, out);
 }
-
 
 int storage_oauth_refresh_token_revoke(struct storage_tx *tx, const char *id, int64_t now)
 {

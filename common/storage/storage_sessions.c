@@ -95,8 +95,6 @@ int storage_compat_session_get(struct storage_tx *tx, const char *id, struct sto
     return sq_one(tx, &compat_by_id, SQ_ARGS(P_TEXT(id)), read_compat, out);
 }
 
-
-
 int storage_device_finish_sessions(struct storage_tx *tx, const char *user_id, const char *device_id,
                                    int64_t now)
 {
@@ -185,26 +183,22 @@ static int read_refresh_lookup(struct sq *q, void *out)
     return storage_read_user(q, 7 + COMPAT_N_COLS, &l->user);
 }
 
-
 int storage_compat_access_token_lookup(struct storage_tx *tx, const char *token,
                                        struct storage_compat_access_lookup *out)
 {
     return storage_token_lookup(tx, &access_lookup, token, read_access_lookup, out);
 }
 
-
 int storage_compat_access_token_expire(struct storage_tx *tx, const char *id, int64_t now)
 {
     return storage_update_by_id(tx, &access_expire, &access_exists, id, now);
 }
-
 
 int storage_compat_refresh_token_lookup(struct storage_tx *tx, const char *token,
                                         struct storage_compat_refresh_lookup *out)
 {
     return storage_token_lookup(tx, &refresh_lookup, token, read_refresh_lookup, out);
 }
-
 
 /* ---------------------------------------------------------------------------------------------
  * Compat SSO logins */

@@ -291,7 +291,9 @@ static void test_compat_tokens(struct storage *st)
     CHECK_STR(rl.user.id, u.id);
     CHECK_INT(storage_refresh_token_consume(tx, STORAGE_SESSION_COMPAT, r1.id, r2.id, NOW + 4), 0);
     CHECK_INT(storage_refresh_token_consume(tx, STORAGE_SESSION_COMPAT, r1.id, NULL, NOW + 5), -EALREADY);
-    CHECK_INT(storage_refresh_token_consume(tx, STORAGE_SESSION_COMPAT, "01ARZ3NDEKTSV4RRFFQ69G5FAV", NULL, NOW), -ENOENT);
+    CHECK_INT(
+        storage_refresh_token_consume(tx, STORAGE_SESSION_COMPAT, "01ARZ3NDEKTSV4RRFFQ69G5FAV", NULL, NOW),
+        -ENOENT);
     CHECK_INT(storage_compat_refresh_token_lookup(tx, rt, &rl), 0);
     CHECK_INT(rl.token.consumed_at, NOW + 4);
     CHECK_STR(rl.token.next_id, r2.id);

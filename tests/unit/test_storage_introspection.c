@@ -182,32 +182,32 @@ static void test_fresh(struct storage *st)
         CHECK_INT(storage_user_create(tx, "bob", false, NOW, &bob), 0);
         CHECK_INT(storage_compat_session_create(tx, alice.id, "ADEVICE", true, NULL, NULL, NULL, NOW, &cs),
                   0);
-        CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_COMPAT, cs.id, t_ca = track(STORAGE_TOKEN_COMPAT_ACCESS),
-                                                  NOW + 300000, NOW, &ca),
+        CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_COMPAT, cs.id,
+                                           t_ca = track(STORAGE_TOKEN_COMPAT_ACCESS), NOW + 300000, NOW, &ca),
                   0);
         CHECK_INT(storage_refresh_token_add(tx, STORAGE_SESSION_COMPAT, cs.id, ca.id,
-                                                   t_cr = track(STORAGE_TOKEN_COMPAT_REFRESH), NOW, &cr),
+                                            t_cr = track(STORAGE_TOKEN_COMPAT_REFRESH), NOW, &cr),
                   0);
         CHECK_INT(storage_compat_session_create(tx, bob.id, "BDEVICE", false, NULL, NULL, NULL, NOW, &bs), 0);
-        CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_COMPAT, bs.id, t_ba = track(STORAGE_TOKEN_COMPAT_ACCESS), 0,
-                                                  NOW, &ba),
+        CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_COMPAT, bs.id,
+                                           t_ba = track(STORAGE_TOKEN_COMPAT_ACCESS), 0, NOW, &ba),
                   0);
         CHECK_INT(storage_oauth_client_create(tx, &in, NOW, &client), 0);
         CHECK_INT(storage_oauth_session_create(tx, client.id, alice.id, NULL,
                                                "openid urn:matrix:client:api:*", NULL, NOW, &os),
                   0);
-        CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_OAUTH, os.id, t_oa = track(STORAGE_TOKEN_OAUTH_ACCESS),
-                                                 NOW + 300000, NOW, &oa),
+        CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_OAUTH, os.id,
+                                           t_oa = track(STORAGE_TOKEN_OAUTH_ACCESS), NOW + 300000, NOW, &oa),
                   0);
-        CHECK_INT(storage_refresh_token_add(tx, STORAGE_SESSION_OAUTH, os.id, oa.id, t_or = track(STORAGE_TOKEN_OAUTH_REFRESH),
-                                                  NOW, &orf),
+        CHECK_INT(storage_refresh_token_add(tx, STORAGE_SESSION_OAUTH, os.id, oa.id,
+                                            t_or = track(STORAGE_TOKEN_OAUTH_REFRESH), NOW, &orf),
                   0);
         /* client_credentials: no user */
         CHECK_INT(storage_oauth_session_create(tx, client.id, NULL, NULL, "urn:mas:admin", NULL, NOW, &cc),
                   0);
-        CHECK_INT(
-            storage_access_token_add(tx, STORAGE_SESSION_OAUTH, cc.id, t_cc = track(STORAGE_TOKEN_OAUTH_ACCESS), 0, NOW, &cca),
-            0);
+        CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_OAUTH, cc.id,
+                                           t_cc = track(STORAGE_TOKEN_OAUTH_ACCESS), 0, NOW, &cca),
+                  0);
         struct storage_token_introspection r = row(tx, t_ca);
         CHECK_INT(r.kind, STORAGE_TOKEN_COMPAT_ACCESS);
         CHECK_STR(r.token_id, ca.id);
@@ -261,10 +261,12 @@ static void test_fresh(struct storage *st)
         CHECK_INT(storage_session_activity_record(tx, STORAGE_SESSION_OAUTH, os.id, NOW + 35, NULL), 0);
     });
     STEP("refresh rotation", {
-        CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_COMPAT, cs.id, t_ca2 = track(STORAGE_TOKEN_COMPAT_ACCESS),
-                                                  NOW + 400000, NOW + 40, &ca2),
+        CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_COMPAT, cs.id,
+                                           t_ca2 = track(STORAGE_TOKEN_COMPAT_ACCESS), NOW + 400000, NOW + 40,
+                                           &ca2),
                   0);
-        CHECK_INT(storage_refresh_token_add(tx, STORAGE_SESSION_COMPAT, cs.id, ca2.id, t_cr2 = track(STORAGE_TOKEN_COMPAT_REFRESH), NOW + 40, &cr2),
+        CHECK_INT(storage_refresh_token_add(tx, STORAGE_SESSION_COMPAT, cs.id, ca2.id,
+                                            t_cr2 = track(STORAGE_TOKEN_COMPAT_REFRESH), NOW + 40, &cr2),
                   0);
         CHECK_INT(storage_refresh_token_consume(tx, STORAGE_SESSION_COMPAT, cr.id, cr2.id, NOW + 40), 0);
         CHECK_INT(storage_compat_access_token_expire(tx, ca.id, NOW + 40), 1);
@@ -306,12 +308,13 @@ static void test_fresh(struct storage *st)
         CHECK_INT(
             storage_compat_session_create(tx, alice.id, "ADEVICE2", false, NULL, NULL, NULL, NOW + 75, &cs2),
             0);
-        CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_COMPAT, cs2.id, track(STORAGE_TOKEN_COMPAT_ACCESS), 0, NOW + 75,
-                                                  NULL),
+        CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_COMPAT, cs2.id,
+                                           track(STORAGE_TOKEN_COMPAT_ACCESS), 0, NOW + 75, NULL),
                   0);
         CHECK_INT(storage_device_finish_sessions(tx, alice.id, "ADEVICE2", NOW + 80), 1);
     });
-    STEP("OAuth session end", { CHECK_INT(storage_session_finish(tx, STORAGE_SESSION_OAUTH, os.id, NOW + 85), 1); });
+    STEP("OAuth session end",
+         { CHECK_INT(storage_session_finish(tx, STORAGE_SESSION_OAUTH, os.id, NOW + 85), 1); });
     STEP("all of a user's sessions", {
         unsigned n = 0;
         CHECK_INT(storage_user_finish_all_sessions(tx, bob.id, NOW + 90, &n), 0);
@@ -433,17 +436,21 @@ static void test_backfill(enum storage_backend b)
     tx = test_tx_begin(st, STORAGE_TX_WRITE);
     CHECK_INT(storage_user_create(tx, "carol", false, NOW, &u), 0);
     CHECK_INT(storage_compat_session_create(tx, u.id, "CDEVICE", false, NULL, NULL, NULL, NOW, &cs), 0);
-    CHECK_INT(
-        storage_access_token_add(tx, STORAGE_SESSION_COMPAT, cs.id, track(STORAGE_TOKEN_COMPAT_ACCESS), NOW + 1000, NOW, &a),
-        0);
-    CHECK_INT(storage_refresh_token_add(tx, STORAGE_SESSION_COMPAT, cs.id, a.id, track(STORAGE_TOKEN_COMPAT_REFRESH), NOW, &r),
+    CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_COMPAT, cs.id, track(STORAGE_TOKEN_COMPAT_ACCESS),
+                                       NOW + 1000, NOW, &a),
+              0);
+    CHECK_INT(storage_refresh_token_add(tx, STORAGE_SESSION_COMPAT, cs.id, a.id,
+                                        track(STORAGE_TOKEN_COMPAT_REFRESH), NOW, &r),
               0);
     CHECK_INT(storage_refresh_token_consume(tx, STORAGE_SESSION_COMPAT, r.id, NULL, NOW + 1), 0);
     CHECK_INT(storage_oauth_client_create(tx, &in, NOW, &client), 0);
     CHECK_INT(storage_oauth_session_create(tx, client.id, u.id, NULL, "openid", NULL, NOW, &os), 0);
-    CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_OAUTH, os.id, track(STORAGE_TOKEN_OAUTH_ACCESS), 0, NOW, &a), 0);
+    CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_OAUTH, os.id, track(STORAGE_TOKEN_OAUTH_ACCESS), 0,
+                                       NOW, &a),
+              0);
     CHECK_INT(storage_oauth_access_token_mark_used(tx, a.id, NOW + 2), 1);
-    CHECK_INT(storage_refresh_token_add(tx, STORAGE_SESSION_OAUTH, os.id, a.id, track(STORAGE_TOKEN_OAUTH_REFRESH), NOW, NULL),
+    CHECK_INT(storage_refresh_token_add(tx, STORAGE_SESSION_OAUTH, os.id, a.id,
+                                        track(STORAGE_TOKEN_OAUTH_REFRESH), NOW, NULL),
               0);
     CHECK_INT(storage_session_finish(tx, STORAGE_SESSION_OAUTH, os.id, NOW + 3), 1);
     CHECK_INT(storage_user_lock(tx, u.id, NOW + 4), 1);

@@ -178,16 +178,16 @@ static void login_finish(void *arg)
         j->outcome = LOGIN_INTERNAL;
         return;
     }
-    int r = hs_session_tx(oauth.st, STORAGE_TX_WRITE | (j->upgrade ? STORAGE_TX_DURABLE : 0),
-                          login_commit, j);
+    int r =
+        hs_session_tx(oauth.st, STORAGE_TX_WRITE | (j->upgrade ? STORAGE_TX_DURABLE : 0), login_commit, j);
     if (r < 0) {
         log_error("login: %s", r == -EBUSY ? "a device sync of the user did not end" : storage_last_error());
         j->outcome = LOGIN_INTERNAL;
         return;
     }
     struct homeserver_result res = {0};
-    r = hs_device_create(oauth.st, oauth.hs, &oauth.cfg->matrix, &j->user, j->device_id,
-                         j->display_name, j->session.id, &res);
+    r = hs_device_create(oauth.st, oauth.hs, &oauth.cfg->matrix, &j->user, j->device_id, j->display_name,
+                         j->session.id, &res);
     if (r < 0) {
         log_error("login of user %s: cannot create device %s on the homeserver, session ended: %s",
                   j->user.id, j->device_id, res.message);
@@ -304,8 +304,8 @@ static struct login_job *login_job_new(struct masd_request *r, const struct comp
     struct login_job *j = calloc(1, sizeof(*j));
     if (!j)
         return NULL;
-    j->username_too_long = compat_login_username(in->user, oauth.cfg->matrix.homeserver, j->username,
-                                                 sizeof(j->username)) < 0;
+    j->username_too_long =
+        compat_login_username(in->user, oauth.cfg->matrix.homeserver, j->username, sizeof(j->username)) < 0;
     if (in->device_id)
         snprintf(j->device_id, sizeof(j->device_id), "%s", in->device_id);
     j->refresh = in->refresh_token;

@@ -1,6 +1,6 @@
 /* POST /_matrix/client/{version}/logout and /logout/all (MAS:
- * crates/handlers/src/compat/logout.rs, logout_all.rs): a live compat access token ends its own session, or (/logout/all, only with
- * io.element.only_compat_is_fine) every compat session of its user. */
+ * crates/handlers/src/compat/logout.rs, logout_all.rs): a live compat access token ends its own session, or
+ * (/logout/all, only with io.element.only_compat_is_fine) every compat session of its user. */
 #include "clock.h"
 #include "hs_sync.h"
 #include "log.h"

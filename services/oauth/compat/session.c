@@ -14,11 +14,13 @@ static int issue_tokens(struct storage_tx *tx, const char *session_id, bool refr
     t->refresh_token[0] = '\0';
     t->expires_at = refresh ? now + COMPAT_TOKEN_TTL_MS : 0;
     if (r >= 0)
-        r = storage_access_token_add(tx, STORAGE_SESSION_COMPAT, session_id, t->access_token, t->expires_at, now, &at);
+        r = storage_access_token_add(tx, STORAGE_SESSION_COMPAT, session_id, t->access_token, t->expires_at,
+                                     now, &at);
     if (r >= 0 && refresh)
         r = token_generate(TOKEN_COMPAT_REFRESH, t->refresh_token);
     if (r >= 0 && refresh)
-        r = storage_refresh_token_add(tx, STORAGE_SESSION_COMPAT, session_id, at.id, t->refresh_token, now, rt_out);
+        r = storage_refresh_token_add(tx, STORAGE_SESSION_COMPAT, session_id, at.id, t->refresh_token, now,
+                                      rt_out);
     return r < 0 ? r : 0;
 }
 
