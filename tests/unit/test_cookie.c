@@ -62,6 +62,7 @@ static void test_seal_open(void)
     CHECK_INT(cookie_seal(jar, "session", "{\"current\":null}", 16, &v), 0);
     CHECK_INT(cookie_seal(jar, "session", "{\"current\":null}", 16, &w), 0);
     CHECK(strcmp(v, w) != 0); /* a fresh nonce each time */
+    free(w);
     CHECK_INT(strlen(v), (12 + 16 + 16 + 2) / 3 * 4);
     CHECK_INT(cookie_open(jar, "session", v, strlen(v), &plain, &len), 0);
     CHECK(len == 16 && plain && strcmp(plain, "{\"current\":null}") == 0);

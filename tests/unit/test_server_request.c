@@ -41,7 +41,7 @@ static void test_many_forged_lines(void)
 {
     char buf[MASD_ADDR_STRLEN];
     for (int forged = 0; forged <= 40; forged++) {
-        h2o_headers_t h = {NULL};
+        h2o_headers_t h = {0};
         for (int i = 0; i < forged; i++) {
             add_xff(&h, "6.6.6.6");
             add_other(&h);
@@ -54,7 +54,7 @@ static void test_many_forged_lines(void)
 /* Values come back in order, the last ones kept. */
 static void test_last_values(void)
 {
-    h2o_headers_t h = {NULL};
+    h2o_headers_t h = {0};
     masd_str out[3];
     static const char *const v[] = {"a", "b", "c", "d", "e"};
     for (int i = 0; i < 5; i++) {
@@ -67,14 +67,14 @@ static void test_last_values(void)
     CHECK_INT(server_xff_last(&h, out, 1), 1);
     CHECK(masd_str_eq(out[0], MASD_STR("e")));
 
-    h2o_headers_t two = {NULL};
+    h2o_headers_t two = {0};
     add_xff(&two, "x");
     add_other(&two);
     add_xff(&two, "y");
     CHECK_INT(server_xff_last(&two, out, 3), 2);
     CHECK(masd_str_eq(out[0], MASD_STR("x")) && masd_str_eq(out[1], MASD_STR("y")));
 
-    h2o_headers_t none = {NULL};
+    h2o_headers_t none = {0};
     add_other(&none);
     CHECK_INT(server_xff_last(&none, out, 3), 0);
 }
@@ -83,7 +83,7 @@ static void test_last_values(void)
 static void test_hop_bound(void)
 {
     char buf[MASD_ADDR_STRLEN];
-    h2o_headers_t h = {NULL};
+    h2o_headers_t h = {0};
     add_xff(&h, "6.6.6.6");
     for (int i = 0; i < 20; i++)
         add_xff(&h, "127.0.0.2, 127.0.0.3, 127.0.0.4, 127.0.0.5");
