@@ -15,6 +15,7 @@
 #include <systemd/sd-journal.h>
 #include <time.h>
 #include <unistd.h>
+#include <unistr.h>
 
 #define RING_SIZE       512     /* entries per thread; a power of two */
 #define LOGGER_PAUSE_NS 1000000 /* 1 ms: at 100k requests/s a loop fills 100 slots of its ring */
@@ -63,39 +64,6 @@ void log_set_verbose(int v)
     verbose = v;
 }
 
-/* The length of the UTF-8 sequence at p[0..n) (n >= 1) and its code point, or 0 when it is not
- * a valid one (overlong forms, surrogates and values above U+10FFFF are not: RFC 3629 §4). */
-static size_t utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
-{
-    unsigned char c = p[0];
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xbf; /* the range of the second byte */
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        *cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        *cp = c & 0x0f;
-        lo = c == 0xe0 ? 0xa0 : 0x80;
-        hi = c == 0xed ? 0x9f : 0xbf;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        *cp = c & 0x07;
-        lo = c == 0xf0 ? 0x90 : 0x80;
-        hi = c == 0xf4 ? 0x8f : 0xbf;
-    } else {
-        return 0;
-    }
-    if (n < len || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        *cp = *cp << 6 | (p[i] & 0x3f);
-    }
-    return len;
-}
-
 /* Characters that are valid but would change how a line reads where it is shown. */
 static bool utf8_escaped(uint32_t cp)
 {
@@ -129,11 +97,12 @@ size_t log_escape(char *out, size_t size, const char *in, size_t len)
         size_t n = 1;
         bool esc = true;
         if (p[i] >= 0x80) {
-            uint32_t cp;
-            n = utf8_decode(p + i, len - i, &cp);
-            esc = n == 0 || utf8_escaped(cp);
-            if (n == 0)
-                n = 1; /* one bad byte at a time: what follows may be valid again */
+            /* libunistring's decoder is strict (RFC 3629: no overlong forms, no surrogates,
+             * nothing above U+10FFFF); one bad byte at a time: what follows may be valid again. */
+            ucs4_t cp;
+            int m = u8_mbtoucr(&cp, p + i, len - i);
+            esc = m < 0 || utf8_escaped(cp);
+            n = m < 0 ? 1 : (size_t)m;
         }
         if (!esc) {
             if (n > room - o)

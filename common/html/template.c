@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistr.h>
 
 void html_buf_init(struct html_buf *b, size_t max)
 {
@@ -49,25 +50,6 @@ void html_buf_put(struct html_buf *b, const char *s, size_t len)
 
 #define PUT_LIT(b, lit) html_buf_put(b, lit, sizeof(lit) - 1)
 
-/* The length of the valid UTF-8 sequence at s (RFC 3629: no overlong forms, no surrogates,
- * nothing above U+10FFFF), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-    if (len == 0 || len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
-        (c == 0xf4 && s[1] > 0x8f))
-        return 0;
-    return len;
-}
-
 void html_put_text(struct html_buf *b, const char *s, size_t len)
 {
     const unsigned char *u = (const unsigned char *)s;
@@ -95,8 +77,14 @@ void html_put_text(struct html_buf *b, const char *s, size_t len)
         default:
             if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
                 rep = "\xef\xbf\xbd";
-            else if (c >= 0x80 && (n = utf8_len(u + i, len - i)) == 0)
-                rep = "\xef\xbf\xbd", n = 1;
+            else if (c >= 0x80) { /* libunistring's strict decoder (RFC 3629) */
+                ucs4_t uc;
+                int m = u8_mbtoucr(&uc, u + i, len - i);
+                if (m < 0)
+                    rep = "\xef\xbf\xbd";
+                else
+                    n = (size_t)m;
+            }
         }
         if (!rep) {
             run += n;

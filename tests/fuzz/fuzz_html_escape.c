@@ -6,27 +6,9 @@
 #include "template.h"
 #include <stdint.h>
 #include <strings.h>
+#include <unistr.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static bool valid_utf8(const unsigned char *s, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        unsigned char c = s[i];
-        size_t len = c < 0x80                 ? 1
-                     : c >= 0xc2 && c <= 0xdf ? 2
-                     : c >= 0xe0 && c <= 0xef ? 3
-                     : c >= 0xf0 && c <= 0xf4 ? 4
-                                              : 0;
-        if (len == 0 || i + len > n)
-            return false;
-        for (size_t k = 1; k < len; k++)
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-        i += len;
-    }
-    return true;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -38,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_require(!b.overflow);
     for (size_t i = 0; i < b.len; i++)
         fuzz_require(b.ptr[i] != '<' && b.ptr[i] != '>' && b.ptr[i] != '"' && b.ptr[i] != '\'');
-    fuzz_require(valid_utf8((const unsigned char *)b.ptr, b.len));
+    fuzz_require(u8_check((const uint8_t *)b.ptr, b.len) == NULL);
     html_buf_free(&b);
 
     html_buf_init(&b, 16 * size + 64);
