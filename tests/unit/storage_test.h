@@ -124,6 +124,20 @@ static inline int test_backends(enum storage_backend out[2])
 }
 
 /* Opens uri and migrates it; aborts the program on failure (nothing else could run). */
+/* Runs fn once for each backend under test (SQLite, and PostgreSQL when MASD_TEST_PG_URI is set),
+ * on a fresh database named after tag. */
+static inline void test_each_backend(const char *tag, void (*fn)(enum storage_backend b, const char *uri))
+{
+    enum storage_backend backends[2];
+    int n = test_backends(backends);
+    for (int i = 0; i < n; i++) {
+        char uri[512];
+        fprintf(stderr, "# backend %s\n", test_backend_name(backends[i]));
+        test_db(backends[i], tag, uri, sizeof(uri));
+        fn(backends[i], uri);
+    }
+}
+
 static inline struct storage *test_open(const char *uri)
 {
     struct storage *st = NULL;

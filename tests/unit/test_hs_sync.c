@@ -132,21 +132,20 @@ static int user_tx(struct storage_tx *tx, void *arg)
     return storage_user_create(tx, "syncuser", false, masd_now(), arg);
 }
 
+/* Every test of this file, on one backend. */
+static void run(enum storage_backend b, const char *uri)
+{
+    struct storage *st = test_open(uri);
+    struct storage_user u;
+    CHECK_INT(storage_tx(st, STORAGE_TX_WRITE, user_tx, &u), 0);
+    test_queue(st, u.id);
+    test_session_waits(st, u.id);
+    storage_close(st);
+}
+
 int main(void)
 {
     test_init();
-    enum storage_backend backends[2];
-    int n = test_backends(backends);
-    for (int i = 0; i < n; i++) {
-        char uri[512];
-        fprintf(stderr, "# backend %s\n", test_backend_name(backends[i]));
-        test_db(backends[i], "hs_sync", uri, sizeof(uri));
-        struct storage *st = test_open(uri);
-        struct storage_user u;
-        CHECK_INT(storage_tx(st, STORAGE_TX_WRITE, user_tx, &u), 0);
-        test_queue(st, u.id);
-        test_session_waits(st, u.id);
-        storage_close(st);
-    }
+    test_each_backend("hs_sync", run);
     return check_report(__FILE__);
 }

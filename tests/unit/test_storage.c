@@ -453,30 +453,29 @@ static void test_wal_bounded(void)
     storage_close(st);
 }
 
+/* Every test of this file, on one backend. */
+static void run(enum storage_backend b, const char *uri)
+{
+    struct storage *st = test_open(uri);
+    CHECK_INT(storage_backend(st), b);
+    test_users(st);
+    test_user_errors(st);
+    test_no_half_commit(st);
+    test_passwords_and_emails(st);
+    test_browser_sessions(st);
+    test_devices(st);
+    test_compat_tokens(st);
+    test_login_networks(st);
+    test_durability_settings(st);
+    CHECK_INT(storage_checkpoint(st), 0); /* what masd-worker runs */
+    storage_close(st);
+}
+
 int main(void)
 {
     test_init();
     test_hash_and_fold();
     test_wal_bounded();
-    enum storage_backend backends[2];
-    int n = test_backends(backends);
-    for (int i = 0; i < n; i++) {
-        char uri[512];
-        fprintf(stderr, "# backend %s\n", test_backend_name(backends[i]));
-        test_db(backends[i], "crud", uri, sizeof(uri));
-        struct storage *st = test_open(uri);
-        CHECK_INT(storage_backend(st), backends[i]);
-        test_users(st);
-        test_user_errors(st);
-        test_no_half_commit(st);
-        test_passwords_and_emails(st);
-        test_browser_sessions(st);
-        test_devices(st);
-        test_compat_tokens(st);
-        test_login_networks(st);
-        test_durability_settings(st);
-        CHECK_INT(storage_checkpoint(st), 0); /* what masd-worker runs */
-        storage_close(st);
-    }
+    test_each_backend("crud", run);
     return check_report(__FILE__);
 }

@@ -470,21 +470,20 @@ static void test_backfill(enum storage_backend b)
     storage_close(st);
 }
 
+/* Every test of this file, on one backend. */
+static void run(enum storage_backend b, const char *uri)
+{
+    struct storage *st = test_open(uri);
+    test_fresh(st);
+    storage_close(st);
+    test_backfill(b);
+    if (b == STORAGE_POSTGRESQL) /* SQLite has one writer at a time */
+        test_race(b);
+}
+
 int main(void)
 {
     test_init();
-    enum storage_backend backends[2];
-    int n = test_backends(backends);
-    for (int i = 0; i < n; i++) {
-        char uri[512];
-        fprintf(stderr, "# backend %s\n", test_backend_name(backends[i]));
-        test_db(backends[i], "introspection", uri, sizeof(uri));
-        struct storage *st = test_open(uri);
-        test_fresh(st);
-        storage_close(st);
-        test_backfill(backends[i]);
-        if (backends[i] == STORAGE_POSTGRESQL) /* SQLite has one writer at a time */
-            test_race(backends[i]);
-    }
+    test_each_backend("introspection", run);
     return check_report(__FILE__);
 }

@@ -448,26 +448,25 @@ static void test_reconnect(struct storage *st)
     CHECK_INT(test_tx_end(tx, true), 0);
 }
 
+/* Every test of this file, on one backend. */
+static void run(enum storage_backend b, const char *uri)
+{
+    struct storage *st = test_open(uri);
+    test_oauth(st);
+    test_device_codes_and_sso(st);
+    test_rate_limit(st);
+    test_jobs(st);
+    test_hs_sync(st);
+    if (b == STORAGE_POSTGRESQL)
+        test_reconnect(st);
+    storage_close(st);
+    test_migrations(b);
+}
+
 int main(void)
 {
     test_init();
     test_open_errors();
-    enum storage_backend backends[2];
-    int n = test_backends(backends);
-    for (int i = 0; i < n; i++) {
-        char uri[512];
-        fprintf(stderr, "# backend %s\n", test_backend_name(backends[i]));
-        test_db(backends[i], "oauth", uri, sizeof(uri));
-        struct storage *st = test_open(uri);
-        test_oauth(st);
-        test_device_codes_and_sso(st);
-        test_rate_limit(st);
-        test_jobs(st);
-        test_hs_sync(st);
-        if (backends[i] == STORAGE_POSTGRESQL)
-            test_reconnect(st);
-        storage_close(st);
-        test_migrations(backends[i]);
-    }
+    test_each_backend("oauth", run);
     return check_report(__FILE__);
 }

@@ -313,22 +313,21 @@ static void test_kill_writer(enum storage_backend b, const char *uri)
     storage_close(st);
 }
 
+/* Every test of this file, on one backend. */
+static void run(enum storage_backend b, const char *uri)
+{
+    storage_close(test_open(uri)); /* migrated once, before the children start */
+    test_two_writers(uri);
+    test_threads(uri);
+    test_refresh_race(uri);
+    test_gcra_processes(uri);
+    test_job_claims(uri);
+    test_kill_writer(b, uri);
+}
+
 int main(void)
 {
     test_init();
-    enum storage_backend backends[2];
-    int n = test_backends(backends);
-    for (int i = 0; i < n; i++) {
-        char uri[512];
-        fprintf(stderr, "# backend %s\n", test_backend_name(backends[i]));
-        test_db(backends[i], "race", uri, sizeof(uri));
-        storage_close(test_open(uri)); /* migrated once, before the children start */
-        test_two_writers(uri);
-        test_threads(uri);
-        test_refresh_race(uri);
-        test_gcra_processes(uri);
-        test_job_claims(uri);
-        test_kill_writer(backends[i], uri);
-    }
+    test_each_backend("race", run);
     return check_report(__FILE__);
 }

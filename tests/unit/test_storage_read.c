@@ -173,19 +173,18 @@ static void test_nowait(struct storage *st, const char *uri)
     CHECK_INT(after, STORAGE_SQLITE_BUSY_TIMEOUT_MS);
 }
 
+/* Every test of this file, on one backend. */
+static void run(enum storage_backend b, const char *uri)
+{
+    struct storage *st = test_open(uri);
+    test_one_statement(st);
+    test_nowait(st, uri);
+    storage_close(st);
+}
+
 int main(void)
 {
     test_init();
-    enum storage_backend backends[2];
-    int n = test_backends(backends);
-    for (int i = 0; i < n; i++) {
-        char uri[512];
-        fprintf(stderr, "# backend %s\n", test_backend_name(backends[i]));
-        test_db(backends[i], "read", uri, sizeof(uri));
-        struct storage *st = test_open(uri);
-        test_one_statement(st);
-        test_nowait(st, uri);
-        storage_close(st);
-    }
+    test_each_backend("read", run);
     return check_report(__FILE__);
 }
