@@ -83,14 +83,34 @@ static void test_truncation(void)
     CHECK_INT(log_escape(big, 12, "\xe2\x80\xae", 3), 0); /* escaped together or not at all */
 }
 
-static char *read_file(const char *path)
+/* stderr goes to a temporary file between capture_begin() and capture_end(), which returns what
+ * was written there (a static buffer). */
+static char capture_path[] = "/tmp/test_log.XXXXXX";
+static int capture_saved = -1;
+
+static void capture_begin(void)
 {
-    FILE *f = fopen(path, "r");
+    strcpy(capture_path, "/tmp/test_log.XXXXXX");
+    int fd = mkstemp(capture_path);
+    CHECK(fd >= 0);
+    fflush(stderr);
+    capture_saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+}
+
+static const char *capture_end(void)
+{
     static char buf[8192];
+    fflush(stderr);
+    dup2(capture_saved, STDERR_FILENO);
+    close(capture_saved);
+    FILE *f = fopen(capture_path, "r");
     size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
     buf[n] = '\0';
     if (f)
         fclose(f);
+    unlink(capture_path);
     return buf;
 }
 
@@ -105,12 +125,7 @@ static int count_lines(const char *s)
 /* What reaches stderr: one line per entry and per message, whatever the values hold. */
 static void test_stderr_lines(void)
 {
-    char path[] = "/tmp/test_log.XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
-    fflush(stderr);
-    int saved = dup(STDERR_FILENO);
-    dup2(fd, STDERR_FILENO);
+    capture_begin();
     unsetenv("JOURNAL_STREAM");
     log_init("masd-test");
 
@@ -127,13 +142,7 @@ static void test_stderr_lines(void)
     access_log_push(&e); /* no logger thread: written at once */
     /* An error message that carries a client's device ID. */
     log_error("login: cannot create device %s on the homeserver", "DEV\nmasd-test: access: forged");
-    fflush(stderr);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    close(fd);
-
-    const char *got = read_file(path);
-    unlink(path);
+    const char *got = capture_end();
     CHECK_INT(count_lines(got), 2);
     CHECK_STR(got, "masd-test: access: web 203.0.113.7 \"GE\\x22T /a\\x22 200 0.1ms\\x0aforged: access: x "
                    "\\xe2\\x80\\xae\\xff\\x5c\" 404 1.500ms\n"
@@ -144,12 +153,7 @@ static void test_stderr_lines(void)
 /* The access line itself: the fields cut to their arrays, never a broken escape or line. */
 static void test_access_line_bounds(void)
 {
-    char path[] = "/tmp/test_log.XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
-    fflush(stderr);
-    int saved = dup(STDERR_FILENO);
-    dup2(fd, STDERR_FILENO);
+    capture_begin();
     log_init("masd-test");
     struct access_entry e = {.status = 200, .duration_us = 7};
     e.listener = "a-listener-label-longer-than-forty-eight-bytes-0123456789";
@@ -159,11 +163,7 @@ static void test_access_line_bounds(void)
     memset(e.path, 'p', sizeof(e.path));
     e.path_len = 60000;
     access_log_push(&e);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    close(fd);
-    const char *got = read_file(path);
-    unlink(path);
+    const char *got = capture_end();
     CHECK_INT(count_lines(got), 1);
     char want[2048];
     char method[16 * 4 + 1] = "", p256[257];
