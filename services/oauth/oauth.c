@@ -16,9 +16,31 @@ static char *endpoint_url(const struct config *cfg, const char *path)
     return asprintf(&s, "%s%s", cfg->public_base, path) < 0 ? NULL : s;
 }
 
+/* The realm of every challenge: the issuer, one protection space for everything masd-oauth
+ * serves, as an RFC 9110 quoted-string (made once: it is the same on every 401). */
+static char *quoted_realm(const char *issuer)
+{
+    char *q = malloc(2 * strlen(issuer) + 3), *p = q;
+    if (!q)
+        return NULL;
+    *p++ = '"';
+    for (const char *s = issuer; *s; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            continue;
+        if (*s == '"' || *s == '\\')
+            *p++ = '\\';
+        *p++ = *s;
+    }
+    *p++ = '"';
+    *p = '\0';
+    return q;
+}
+
 int oauth_service_init(const struct config *cfg)
 {
     oauth.cfg = cfg;
+    if (cfg->issuer && !(oauth.realm = quoted_realm(cfg->issuer)))
+        return log_errno(-ENOMEM, "oauth: out of memory");
     int r = secrets_from_config(cfg, &oauth.secrets);
     if (r < 0 && r != -ENOKEY)
         return log_errno(r, "secrets: cannot set up encryption");
@@ -76,24 +98,14 @@ void oauth_no_store(struct masd_request *r)
 
 void oauth_challenge(struct masd_request *r, const char *scheme, const char *error)
 {
-    /* the realm: the issuer, one protection space for everything masd-oauth serves */
-    const char *realm = oauth.cfg && oauth.cfg->issuer ? oauth.cfg->issuer : "masd";
-    size_t cap = strlen(scheme) + 2 * strlen(realm) + (error ? strlen(error) : 0) + 32;
-    char *v = masd_req_alloc(r, cap), *p = v;
+    const char *realm = oauth.realm ? oauth.realm : "\"masd\"";
+    size_t cap = strlen(scheme) + strlen(realm) + (error ? strlen(error) : 0) + 32;
+    char *v = masd_req_alloc(r, cap);
     if (!v)
         return;
-    p += sprintf(p, "%s realm=\"", scheme);
-    for (const char *s = realm; *s; s++) { /* an RFC 9110 quoted-string */
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            continue;
-        if (*s == '"' || *s == '\\')
-            *p++ = '\\';
-        *p++ = *s;
-    }
-    *p++ = '"';
-    if (error)
-        p += sprintf(p, ", error=\"%s\"", error);
-    masd_add_header(r, "www-authenticate", (masd_str){v, (size_t)(p - v)});
+    int n = snprintf(v, cap, "%s realm=%s%s%s%s", scheme, realm, error ? ", error=\"" : "",
+                     error ? error : "", error ? "\"" : "");
+    masd_add_header(r, "www-authenticate", (masd_str){v, (size_t)n});
 }
 
 void oauth_error(struct masd_request *r, int status, const char *error, const char *description)

@@ -19,6 +19,7 @@ struct oauth_service {
     char *introspect_url; /* public_base + oauth2/introspect: an assertion's accepted `aud` */
     char *revoke_url;
     char *token_url;
+    char *realm; /* the issuer as a quoted-string, for WWW-Authenticate (oauth_challenge) */
 };
 extern struct oauth_service oauth;
 
