@@ -1,6 +1,6 @@
-/* Session activity (docs/architecture.md §5): introspection (and a browser session's page) notes "this session was used now" into a bounded
- * per-process map, and a flusher writes the map to the database in batches, at most once a
- * minute per session and once more on exit. The hot path never writes. */
+/* Session activity (docs/architecture.md §5): introspection, and masd-human for browser sessions,
+ * notes "this session was used now" into a bounded per-process map, and a flusher writes the map to the
+ * database in batches, at most once a minute per session and once more on exit. The hot path never writes. */
 #pragma once
 #include "storage.h"
 #include <stdbool.h>
