@@ -403,10 +403,12 @@ struct storage_authorization_grant {
     char id[STORAGE_ID_SIZE];
     char client_id[STORAGE_ID_SIZE];
     char redirect_uri[STORAGE_URI_MAX + 1];
+    bool redirect_uri_given; /* the request named it: the token request must too (RFC 6749 §4.1.3) */
     char scope[STORAGE_SCOPE_MAX + 1];
     char state[STORAGE_SHORT_TEXT_MAX + 1]; /* "" when none */
     char nonce[STORAGE_SHORT_TEXT_MAX + 1]; /* "" when none */
     char response_mode[16];                 /* query, fragment, form_post */
+    bool response_type_code;                /* set by create: a code was given */
     bool response_type_id_token;
     char code_challenge[129];      /* "" without PKCE */
     char code_challenge_method[8]; /* plain, S256, or "" */

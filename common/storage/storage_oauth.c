@@ -113,14 +113,14 @@ int storage_oauth_client_find_by_digest(struct storage_tx *tx, const char *diges
 #define GRANT_COLS                                                                                           \
     "oauth2_authorization_grant_id, oauth2_client_id, redirect_uri, scope, state, nonce, response_mode,"     \
     " response_type_id_token, code_challenge, code_challenge_method, login_hint, created_at, fulfilled_at,"  \
-    " cancelled_at, exchanged_at, browser_session_id, oauth2_session_id"
+    " cancelled_at, exchanged_at, browser_session_id, oauth2_session_id, redirect_uri_given"
+#define GRANT_SELECT "SELECT " GRANT_COLS ", code_hash IS NOT NULL FROM oauth2_authorization_grants"
 
 STORAGE_STMT(grant_insert,
              "INSERT INTO oauth2_authorization_grants (" GRANT_COLS ", code_hash) VALUES ($1, $2, $3,"
-             " $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, NULL, NULL, NULL, $13)");
-STORAGE_STMT(grant_by_id, "SELECT " GRANT_COLS " FROM oauth2_authorization_grants"
-                          " WHERE oauth2_authorization_grant_id = $1");
-STORAGE_STMT(grant_by_code, "SELECT " GRANT_COLS " FROM oauth2_authorization_grants WHERE code_hash = $1");
+             " $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, NULL, NULL, NULL, $13, $14)");
+STORAGE_STMT(grant_by_id, GRANT_SELECT " WHERE oauth2_authorization_grant_id = $1");
+STORAGE_STMT(grant_by_code, GRANT_SELECT " WHERE code_hash = $1");
 STORAGE_STMT(grant_exists,
              "SELECT 1 FROM oauth2_authorization_grants WHERE oauth2_authorization_grant_id = $1");
 STORAGE_STMT(grant_fulfill,
@@ -151,6 +151,8 @@ static int read_grant(struct sq *q, void *out)
     g->exchanged_at = sq_int(q, 14);
     sq_copy(q, 15, g->browser_session_id, sizeof(g->browser_session_id));
     sq_copy(q, 16, g->session_id, sizeof(g->session_id));
+    g->redirect_uri_given = sq_int(q, 17) != 0;
+    g->response_type_code = sq_int(q, 18) != 0;
     return 0;
 }
 
@@ -185,6 +187,7 @@ int storage_authorization_grant_create(struct storage_tx *tx, const struct stora
     g.created_at = now;
     g.fulfilled_at = g.cancelled_at = g.exchanged_at = 0;
     g.browser_session_id[0] = g.session_id[0] = '\0';
+    g.response_type_code = code != NULL;
     if (code)
         storage_token_hash(code, hash);
     r = sq_exec(tx, &grant_insert,
@@ -192,7 +195,7 @@ int storage_authorization_grant_create(struct storage_tx *tx, const struct stora
                         P_OPT(g.state), P_OPT(g.nonce), P_TEXT(g.response_mode),
                         P_BOOL(g.response_type_id_token), P_OPT(g.code_challenge),
                         P_OPT(g.code_challenge_method), P_OPT(g.login_hint), P_INT(now),
-                        P_TEXT(code ? hash : NULL)),
+                        P_BOOL(g.redirect_uri_given), P_TEXT(code ? hash : NULL)),
                 NULL);
     if (r >= 0 && out)
         *out = g;

@@ -462,12 +462,18 @@ static const char migration_5[] =
     BACKFILL("oauth2_refresh_tokens", OAUTH_REFRESH_ROW, OAUTH_JOIN, "oauth2_session_id");
 /* clang-format on */
 
+/* The authorization endpoint (services/human/authorize.c) records whether the request named its
+ * redirect URI: then the token request must name the same one (RFC 6749 §4.1.3). */
+static const char migration_6[] = "ALTER TABLE oauth2_authorization_grants ADD COLUMN redirect_uri_given SMALLINT"
+                                  " NOT NULL DEFAULT 0;";
+
 static const struct migration migrations[] = {
     {1, "initial schema", migration_1, NULL, NULL},
     {2, "client assertion jtis, config digests", migration_2, NULL, NULL},
     {3, "device-sync lock, job purge index", migration_3, NULL, NULL},
     {4, "known login networks", migration_4, NULL, NULL},
     {5, "introspection by token hash", migration_5, migration_5_sqlite, migration_5_pg},
+    {6, "authorization grants: whether the redirect URI was named", migration_6, NULL, NULL},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

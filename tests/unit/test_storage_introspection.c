@@ -388,6 +388,8 @@ static void test_race(enum storage_backend b)
 
 /* A database at version 4 (no table, no triggers) with tokens in every state, migrated: the
  * copy holds them all. */
+/* The migrations after 5, undone too, so that 5 is applied again on a database at 4. */
+#define UNDO_LATER "ALTER TABLE oauth2_authorization_grants DROP COLUMN redirect_uri_given;"
 static const char *const undo_sqlite = "DROP TABLE introspection_tokens;"
                                        "DROP TRIGGER compat_access_tokens_introspection_insert;"
                                        "DROP TRIGGER compat_access_tokens_introspection_update;"
@@ -404,7 +406,7 @@ static const char *const undo_sqlite = "DROP TABLE introspection_tokens;"
                                        "DROP TRIGGER compat_sessions_introspection_update;"
                                        "DROP TRIGGER oauth2_sessions_introspection_update;"
                                        "DROP TRIGGER users_introspection_update;"
-                                       "DELETE FROM schema_migrations WHERE version = 5";
+                                       UNDO_LATER "DELETE FROM schema_migrations WHERE version >= 5";
 static const char *const undo_pg = "DROP TABLE introspection_tokens;"
                                    "DROP FUNCTION introspection_compat_access CASCADE;"
                                    "DROP FUNCTION introspection_compat_refresh CASCADE;"
@@ -413,7 +415,7 @@ static const char *const undo_pg = "DROP TABLE introspection_tokens;"
                                    "DROP FUNCTION introspection_compat_session CASCADE;"
                                    "DROP FUNCTION introspection_oauth2_session CASCADE;"
                                    "DROP FUNCTION introspection_user CASCADE;"
-                                   "DELETE FROM schema_migrations WHERE version = 5";
+                                   UNDO_LATER "DELETE FROM schema_migrations WHERE version >= 5";
 
 static void test_backfill(enum storage_backend b)
 {
@@ -459,7 +461,7 @@ static void test_backfill(enum storage_backend b)
 
     unsigned applied = 0;
     CHECK_INT(storage_migrate(st, &applied), 0);
-    CHECK_INT(applied, 1);
+    CHECK_INT(applied, storage_schema_latest() - 4);
     tx = test_tx_begin(st, STORAGE_TX_READ);
     check_fresh(tx, "backfill");
     CHECK_INT(row(tx, tokens[0].token).user_locked_at, NOW + 4);

@@ -40,7 +40,8 @@ static void test_oauth(struct storage *st)
                                             .state = "xyz",
                                             .response_mode = "query",
                                             .code_challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-                                            .code_challenge_method = "S256"};
+                                            .code_challenge_method = "S256",
+                                            .redirect_uri_given = true};
     memcpy(g.client_id, client.id, sizeof(g.client_id));
     struct storage_authorization_grant grant, gg;
     CHECK_INT(storage_authorization_grant_create(tx, &g, code, NOW, &grant), 0);
@@ -49,6 +50,13 @@ static void test_oauth(struct storage *st)
     CHECK_STR(gg.state, "xyz");
     CHECK_STR(gg.nonce, "");
     CHECK_STR(gg.code_challenge_method, "S256");
+    CHECK(gg.redirect_uri_given && gg.response_type_code);
+    /* without a code, and with the redirect URI left to the registration */
+    struct storage_authorization_grant g2 = g, g3;
+    g2.redirect_uri_given = false;
+    CHECK_INT(storage_authorization_grant_create(tx, &g2, NULL, NOW, &g3), 0);
+    CHECK_INT(storage_authorization_grant_get(tx, g3.id, &gg), 0);
+    CHECK(!gg.redirect_uri_given && !gg.response_type_code);
     struct storage_browser_session bs;
     CHECK_INT(storage_browser_session_create(tx, u.id, NULL, NOW, &bs), 0);
     CHECK_INT(storage_authorization_grant_fulfill(tx, grant.id, bs.id, NOW + 1), 0);
