@@ -408,7 +408,7 @@ struct storage_authorization_grant {
     char state[STORAGE_SHORT_TEXT_MAX + 1]; /* "" when none */
     char nonce[STORAGE_SHORT_TEXT_MAX + 1]; /* "" when none */
     char response_mode[16];                 /* query, fragment, form_post */
-    bool response_type_code;                /* set by create: a code was given */
+    bool response_type_code;                /* a code is due at consent */
     bool response_type_id_token;
     char code_challenge[129];      /* "" without PKCE */
     char code_challenge_method[8]; /* plain, S256, or "" */
@@ -418,18 +418,18 @@ struct storage_authorization_grant {
     char session_id[STORAGE_ID_SIZE];         /* the OAuth session made at exchange */
 };
 
-/* The grant from *in (id, times and session fields ignored), with its authorization code (clear,
- * stored hashed; NULL when the response type has no code). */
+/* The grant from *in (id, times and session fields ignored), pending. */
 int storage_authorization_grant_create(struct storage_tx *tx, const struct storage_authorization_grant *in,
-                                       const char *code, int64_t now,
-                                       struct storage_authorization_grant *out);
+                                       int64_t now, struct storage_authorization_grant *out);
 int storage_authorization_grant_get(struct storage_tx *tx, const char *id,
                                     struct storage_authorization_grant *out);
 int storage_authorization_grant_lookup_code(struct storage_tx *tx, const char *code,
                                             struct storage_authorization_grant *out);
-/* Compare-and-set, each once: 0, -EALREADY, -ENOENT. */
+/* Compare-and-set, each once: 0, -EALREADY, -ENOENT. Fulfilling records who consented and
+ * the authorization code (clear, stored hashed; NULL when the grant has none), drawn then so
+ * that no code exists before the person said yes. */
 int storage_authorization_grant_fulfill(struct storage_tx *tx, const char *id, const char *browser_session_id,
-                                        int64_t now);
+                                        const char *code, int64_t now);
 int storage_authorization_grant_exchange(struct storage_tx *tx, const char *id, const char *session_id,
                                          int64_t now);
 

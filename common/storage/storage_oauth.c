@@ -113,18 +113,18 @@ int storage_oauth_client_find_by_digest(struct storage_tx *tx, const char *diges
 #define GRANT_COLS                                                                                           \
     "oauth2_authorization_grant_id, oauth2_client_id, redirect_uri, scope, state, nonce, response_mode,"     \
     " response_type_id_token, code_challenge, code_challenge_method, login_hint, created_at, fulfilled_at,"  \
-    " cancelled_at, exchanged_at, browser_session_id, oauth2_session_id, redirect_uri_given"
-#define GRANT_SELECT "SELECT " GRANT_COLS ", code_hash IS NOT NULL FROM oauth2_authorization_grants"
+    " cancelled_at, exchanged_at, browser_session_id, oauth2_session_id, redirect_uri_given, response_type_code"
+#define GRANT_SELECT "SELECT " GRANT_COLS " FROM oauth2_authorization_grants"
 
 STORAGE_STMT(grant_insert,
-             "INSERT INTO oauth2_authorization_grants (" GRANT_COLS ", code_hash) VALUES ($1, $2, $3,"
+             "INSERT INTO oauth2_authorization_grants (" GRANT_COLS ") VALUES ($1, $2, $3,"
              " $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, NULL, NULL, NULL, $13, $14)");
 STORAGE_STMT(grant_by_id, GRANT_SELECT " WHERE oauth2_authorization_grant_id = $1");
 STORAGE_STMT(grant_by_code, GRANT_SELECT " WHERE code_hash = $1");
 STORAGE_STMT(grant_exists,
              "SELECT 1 FROM oauth2_authorization_grants WHERE oauth2_authorization_grant_id = $1");
 STORAGE_STMT(grant_fulfill,
-             "UPDATE oauth2_authorization_grants SET fulfilled_at = $2, browser_session_id = $3"
+             "UPDATE oauth2_authorization_grants SET fulfilled_at = $2, browser_session_id = $3, code_hash = $4"
              " WHERE oauth2_authorization_grant_id = $1 AND fulfilled_at IS NULL"
              " AND cancelled_at IS NULL");
 STORAGE_STMT(grant_exchange,
@@ -176,26 +176,22 @@ static int check_grant(const struct storage_authorization_grant *g)
 }
 
 int storage_authorization_grant_create(struct storage_tx *tx, const struct storage_authorization_grant *in,
-                                       const char *code, int64_t now, struct storage_authorization_grant *out)
+                                       int64_t now, struct storage_authorization_grant *out)
 {
     int r = check_grant(in);
     if (r < 0)
         return r;
     struct storage_authorization_grant g = *in;
-    char hash[STORAGE_HASH_SIZE];
     storage_new_id(g.id);
     g.created_at = now;
     g.fulfilled_at = g.cancelled_at = g.exchanged_at = 0;
     g.browser_session_id[0] = g.session_id[0] = '\0';
-    g.response_type_code = code != NULL;
-    if (code)
-        storage_token_hash(code, hash);
     r = sq_exec(tx, &grant_insert,
                 SQ_ARGS(P_TEXT(g.id), P_TEXT(g.client_id), P_TEXT(g.redirect_uri), P_TEXT(g.scope),
                         P_OPT(g.state), P_OPT(g.nonce), P_TEXT(g.response_mode),
                         P_BOOL(g.response_type_id_token), P_OPT(g.code_challenge),
                         P_OPT(g.code_challenge_method), P_OPT(g.login_hint), P_INT(now),
-                        P_BOOL(g.redirect_uri_given), P_TEXT(code ? hash : NULL)),
+                        P_BOOL(g.redirect_uri_given), P_BOOL(g.response_type_code)),
                 NULL);
     if (r >= 0 && out)
         *out = g;
@@ -217,9 +213,13 @@ int storage_authorization_grant_lookup_code(struct storage_tx *tx, const char *c
 }
 
 int storage_authorization_grant_fulfill(struct storage_tx *tx, const char *id, const char *browser_session_id,
-                                        int64_t now)
+                                        const char *code, int64_t now)
 {
-    return storage_cas(tx, &grant_fulfill, SQ_ARGS(P_TEXT(id), P_INT(now), P_OPT(browser_session_id)),
+    char hash[STORAGE_HASH_SIZE];
+    if (code)
+        storage_token_hash(code, hash);
+    return storage_cas(tx, &grant_fulfill,
+                       SQ_ARGS(P_TEXT(id), P_INT(now), P_OPT(browser_session_id), P_TEXT(code ? hash : NULL)),
                        &grant_exists, id);
 }
 

@@ -463,9 +463,13 @@ static const char migration_5[] =
 /* clang-format on */
 
 /* The authorization endpoint (services/human/authorize.c) records whether the request named its
- * redirect URI: then the token request must name the same one (RFC 6749 §4.1.3). */
-static const char migration_6[] = "ALTER TABLE oauth2_authorization_grants ADD COLUMN redirect_uri_given SMALLINT"
-                                  " NOT NULL DEFAULT 0;";
+ * redirect URI: then the token request must name the same one (RFC 6749 §4.1.3). The code is
+ * drawn when the person consents (only its hash is stored, docs/architecture.md §5), so whether
+ * one is due is a column of its own. */
+static const char migration_6[] =
+    "ALTER TABLE oauth2_authorization_grants ADD COLUMN redirect_uri_given SMALLINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE oauth2_authorization_grants ADD COLUMN response_type_code SMALLINT NOT NULL DEFAULT 0;"
+    "UPDATE oauth2_authorization_grants SET response_type_code = 1 WHERE code_hash IS NOT NULL;";
 
 static const struct migration migrations[] = {
     {1, "initial schema", migration_1, NULL, NULL},
@@ -473,7 +477,7 @@ static const struct migration migrations[] = {
     {3, "device-sync lock, job purge index", migration_3, NULL, NULL},
     {4, "known login networks", migration_4, NULL, NULL},
     {5, "introspection by token hash", migration_5, migration_5_sqlite, migration_5_pg},
-    {6, "authorization grants: whether the redirect URI was named", migration_6, NULL, NULL},
+    {6, "authorization grants: redirect URI named, code due", migration_6, NULL, NULL},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

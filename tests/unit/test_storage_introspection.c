@@ -389,7 +389,9 @@ static void test_race(enum storage_backend b)
 /* A database at version 4 (no table, no triggers) with tokens in every state, migrated: the
  * copy holds them all. */
 /* The migrations after 5, undone too, so that 5 is applied again on a database at 4. */
-#define UNDO_LATER "ALTER TABLE oauth2_authorization_grants DROP COLUMN redirect_uri_given;"
+#define UNDO_LATER                                                                                           \
+    "ALTER TABLE oauth2_authorization_grants DROP COLUMN redirect_uri_given;"                                \
+    "ALTER TABLE oauth2_authorization_grants DROP COLUMN response_type_code;"
 static const char *const undo_sqlite = "DROP TABLE introspection_tokens;"
                                        "DROP TRIGGER compat_access_tokens_introspection_insert;"
                                        "DROP TRIGGER compat_access_tokens_introspection_update;"

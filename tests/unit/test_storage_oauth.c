@@ -41,11 +41,13 @@ static void test_oauth(struct storage *st)
                                             .response_mode = "query",
                                             .code_challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
                                             .code_challenge_method = "S256",
-                                            .redirect_uri_given = true};
+                                            .redirect_uri_given = true,
+                                            .response_type_code = true};
     memcpy(g.client_id, client.id, sizeof(g.client_id));
     struct storage_authorization_grant grant, gg;
-    CHECK_INT(storage_authorization_grant_create(tx, &g, code, NOW, &grant), 0);
-    CHECK_INT(storage_authorization_grant_lookup_code(tx, code, &gg), 0);
+    CHECK_INT(storage_authorization_grant_create(tx, &g, NOW, &grant), 0);
+    CHECK_INT(storage_authorization_grant_lookup_code(tx, code, &gg), -ENOENT); /* no code before consent */
+    CHECK_INT(storage_authorization_grant_get(tx, grant.id, &gg), 0);
     CHECK_STR(gg.id, grant.id);
     CHECK_STR(gg.state, "xyz");
     CHECK_STR(gg.nonce, "");
@@ -53,14 +55,19 @@ static void test_oauth(struct storage *st)
     CHECK(gg.redirect_uri_given && gg.response_type_code);
     /* without a code, and with the redirect URI left to the registration */
     struct storage_authorization_grant g2 = g, g3;
-    g2.redirect_uri_given = false;
-    CHECK_INT(storage_authorization_grant_create(tx, &g2, NULL, NOW, &g3), 0);
+    g2.redirect_uri_given = false, g2.response_type_code = false;
+    CHECK_INT(storage_authorization_grant_create(tx, &g2, NOW, &g3), 0);
     CHECK_INT(storage_authorization_grant_get(tx, g3.id, &gg), 0);
     CHECK(!gg.redirect_uri_given && !gg.response_type_code);
     struct storage_browser_session bs;
     CHECK_INT(storage_browser_session_create(tx, u.id, NULL, NOW, &bs), 0);
-    CHECK_INT(storage_authorization_grant_fulfill(tx, grant.id, bs.id, NOW + 1), 0);
-    CHECK_INT(storage_authorization_grant_fulfill(tx, grant.id, bs.id, NOW + 2), -EALREADY);
+    CHECK_INT(storage_authorization_grant_fulfill(tx, grant.id, bs.id, code, NOW + 1), 0);
+    CHECK_INT(storage_authorization_grant_fulfill(tx, grant.id, bs.id, "another", NOW + 2), -EALREADY);
+    CHECK_INT(storage_authorization_grant_lookup_code(tx, code, &gg), 0);
+    CHECK_STR(gg.id, grant.id);
+    CHECK_STR(gg.browser_session_id, bs.id);
+    CHECK_INT(gg.fulfilled_at, NOW + 1);
+    CHECK_INT(storage_authorization_grant_lookup_code(tx, "another", &gg), -ENOENT);
 
     struct storage_oauth_session s;
     struct storage_access_token a;
