@@ -43,6 +43,9 @@ struct masd_service {
     /* Answers a method the matched route does not allow, in the route's own error format (the
      * Allow header is already set); may be NULL: plain text. */
     void (*method_not_allowed)(struct masd_request *req);
+    /* Answers a path no route serves (masd-human: its HTML error page); may be NULL:
+     * masd_respond_not_found(). */
+    void (*not_found)(struct masd_request *req);
     /* The service uses no secret (masd-discovery, masd-assets): the config is loaded with
      * CONFIG_NO_SECRETS, so that the unit need not pass it the secret files (units/README.md). */
     bool no_secrets;

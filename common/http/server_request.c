@@ -178,6 +178,14 @@ static bool strip_prefix(const struct config_listener *l, masd_str *path)
     return true;
 }
 
+static void respond_404(struct masd_request *r)
+{
+    if (server.svc->not_found)
+        server.svc->not_found(r);
+    else
+        masd_respond_not_found(r);
+}
+
 static void respond_405(struct masd_request *r, const char *allow)
 {
     masd_add_header(r, "allow", masd_str_from(allow));
@@ -228,7 +236,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return 0;
     }
     if (!strip_prefix(l->config, &r->path)) {
-        masd_respond_not_found(r);
+        respond_404(r);
         return 0;
     }
     for (size_t i = 0; i < l->n_routes; i++) {
@@ -244,7 +252,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         sr->route->handler(r);
         return 0;
     }
-    masd_respond_not_found(r);
+    respond_404(r);
     return 0;
 }
 
