@@ -6,6 +6,8 @@
 #include "log.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <math.h>
 #include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -129,6 +131,97 @@ int config_get_int(struct config_loader *ld, const struct ynode *n, const char *
     if (r < 0)
         return config_error(ld, n, -EINVAL, "%s: expected an integer", path);
     return 0;
+}
+
+/* YAML 1.2 core schema float, finite forms only: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+ * (.inf and .nan have no JSON form and stay strings). */
+static bool yaml_float(const struct ynode *n, double *out)
+{
+    const char *p = n->str, *end = n->str + n->len;
+    if (p < end && (*p == '-' || *p == '+'))
+        p++;
+    size_t digits = 0;
+    while (p < end && *p >= '0' && *p <= '9')
+        p++, digits++;
+    if (p < end && *p == '.') {
+        p++;
+        size_t frac = 0;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++, frac++;
+        if (digits == 0 && frac == 0)
+            return false;
+    } else if (digits == 0) {
+        return false;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '-' || *p == '+'))
+            p++;
+        size_t exp = 0;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++, exp++;
+        if (exp == 0)
+            return false;
+    }
+    if (p != end)
+        return false;
+    char *stop;
+    *out = strtod(n->str, &stop);
+    return stop == end && isfinite(*out);
+}
+
+static json_t *scalar_to_json(const struct ynode *n, bool typed)
+{
+    bool b;
+    long long i;
+    double d;
+    if (typed && n->plain) {
+        if (ynode_is_null(n))
+            return json_null();
+        if (ynode_bool(n, &b) == 0)
+            return json_boolean(b);
+        if (ynode_int(n, LLONG_MIN, LLONG_MAX, &i) == 0)
+            return json_integer(i);
+        if (yaml_float(n, &d))
+            return json_real(d);
+    }
+    return json_stringn(n->str, n->len); /* NULL for invalid UTF-8; NUL bytes are refused below */
+}
+
+json_t *config_yaml_to_json(const struct ynode *n, bool typed, const struct ynode **bad)
+{
+    json_t *j = NULL;
+    *bad = n;
+    if (n->kind == YNODE_SCALAR)
+        return memchr(n->str, '\0', n->len) ? NULL : scalar_to_json(n, typed);
+    if (n->kind == YNODE_SEQUENCE) {
+        if (!(j = json_array()))
+            return *bad = NULL, NULL;
+        for (size_t i = 0; i < n->n_items; i++) {
+            json_t *v = config_yaml_to_json(n->items[i], typed, bad);
+            if (!v || json_array_append_new(j, v) < 0) {
+                json_decref(j);
+                return NULL;
+            }
+        }
+        return j;
+    }
+    if (!(j = json_object()))
+        return *bad = NULL, NULL;
+    for (size_t i = 0; i < n->n_pairs; i++) {
+        const struct ynode *k = n->pairs[i].key;
+        json_t *v = NULL;
+        if (k->kind != YNODE_SCALAR || memchr(k->str, '\0', k->len))
+            *bad = k;
+        else if ((v = config_yaml_to_json(n->pairs[i].value, typed, bad)) &&
+                 json_object_setn_new(j, k->str, k->len, v) < 0) /* a key that is not UTF-8 */
+            *bad = k, v = NULL;
+        if (!v) {
+            json_decref(j);
+            return NULL;
+        }
+    }
+    return j;
 }
 
 static const char *kind_name(const struct ynode *n)
@@ -321,6 +414,9 @@ static int parse_document(struct config_loader *ld, const struct ynode *root)
         return r;
     if ((r = config_clients_parse(ld, ynode_get(root, "clients", NULL))) < 0)
         return r;
+    if ((r = config_policy_parse(ld, ynode_get(root, "policy", NULL),
+                                 ynode_get(root, "experimental", NULL))) < 0)
+        return r;
     return parse_account_and_oauth(ld, root);
 }
 
@@ -465,6 +561,7 @@ void config_free(struct config *cfg)
     config_database_free(&cfg->database);
     config_matrix_free(&cfg->matrix);
     config_clients_free(cfg);
+    config_policy_free(cfg);
     for (size_t i = 0; i < cfg->n_warnings; i++)
         free(cfg->warnings[i]);
     free(cfg->warnings);

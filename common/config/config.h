@@ -187,6 +187,15 @@ struct config_client {
     struct config_pos pos;
 };
 
+/* experimental.session_limit (MAS: crates/config/src/sections/experimental.rs SessionLimitConfig):
+ * the number of sessions a user may have; handed to the policy as data.session_limit. */
+struct config_session_limit {
+    uint64_t soft_limit;            /* >= 1: interactive logins ask to remove sessions */
+    uint64_t hard_limit;            /* >= soft_limit: enforced everywhere */
+    uint64_t max_session_threshold; /* 0 = none: accounts above it are not limited */
+    bool dangerous_hard_limit_eviction;
+};
+
 struct config {
     char *path;
     /* http */
@@ -213,6 +222,10 @@ struct config {
     /* clients */
     struct config_client *clients;
     size_t n_clients;
+    /* policy.data as compact JSON, "{}" when absent: the operator's part of the data MAS's default
+     * policy reads (common/policy/policy.h merges it with the rest) */
+    char *policy_data;
+    struct config_session_limit *session_limit; /* NULL when experimental.session_limit is unset */
     /* "file:line:column: x.y is not implemented yet and is ignored", one per key path; also
      * logged by config_load*, kept here for `--check` output and tests */
     char **warnings;

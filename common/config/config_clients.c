@@ -14,37 +14,6 @@
 static const char *const methods[] = {"none", "client_secret_basic", "client_secret_post",
                                       "client_secret_jwt", "private_key_jwt"};
 
-/* YAML to JSON for the inline jwks: mappings, sequences, and scalars as strings (every JWK
- * member masd reads is a string). */
-static json_t *to_json(const struct ynode *n)
-{
-    json_t *j = NULL;
-    if (n->kind == YNODE_SCALAR)
-        return json_stringn(n->str, n->len);
-    if (n->kind == YNODE_SEQUENCE) {
-        j = json_array();
-        for (size_t i = 0; j && i < n->n_items; i++)
-            if (json_array_append_new(j, to_json(n->items[i])) < 0) {
-                json_decref(j);
-                return NULL;
-            }
-        return j;
-    }
-    j = json_object();
-    for (size_t i = 0; j && i < n->n_pairs; i++) {
-        const struct ynode *k = n->pairs[i].key;
-        char *key = k->kind == YNODE_SCALAR ? strndup(k->str, k->len) : NULL;
-        json_t *v = key ? to_json(n->pairs[i].value) : NULL;
-        int r = v ? json_object_set_new(j, key, v) : -1;
-        free(key);
-        if (r < 0) {
-            json_decref(j);
-            return NULL;
-        }
-    }
-    return j;
-}
-
 static int parse_jwks(struct config_loader *ld, const struct ynode *n, const char *path,
                       struct config_client *c)
 {
@@ -59,7 +28,9 @@ static int parse_jwks(struct config_loader *ld, const struct ynode *n, const cha
         r = config_expect_sequence(ld, keys, config_subpath(p, path, "keys"));
     if (r < 0)
         return r;
-    json_t *j = to_json(n);
+    /* every JWK member masd reads is a string: scalars stay strings */
+    const struct ynode *bad = NULL;
+    json_t *j = config_yaml_to_json(n, false, &bad);
     c->jwks = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(j);
     return c->jwks ? 0 : config_error(ld, n, -EINVAL, "%s: not valid UTF-8", path);

@@ -2,6 +2,7 @@
 #pragma once
 #include "config.h"
 #include "yaml_tree.h"
+#include <jansson.h>
 #include <openssl/types.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -139,3 +140,16 @@ int config_rate_limiting_parse(struct config_loader *ld, const struct ynode *sec
 /* The clients section (may be NULL: none); config_clients_free() wipes the secrets. */
 int config_clients_parse(struct config_loader *ld, const struct ynode *section);
 void config_clients_free(struct config *cfg);
+
+/* A YAML subtree as JSON. typed: plain scalars resolve as YAML 1.2's core schema does (null,
+ * true/false, integers, finite floats), everything else is a string, as serde reads a free-form
+ * value (MAS: policy.data is a serde_json::Value); untyped: every scalar is a string. Returns
+ * NULL when a string is not UTF-8 or holds NUL, a key is not a scalar, or memory runs out; *bad
+ * is then the node at fault (NULL: out of memory). */
+json_t *config_yaml_to_json(const struct ynode *n, bool typed, const struct ynode **bad);
+
+/* The policy section (may be NULL: MAS's defaults) and experimental.session_limit (the policy
+ * data MAS builds from them, MAS: crates/cli/src/util.rs policy_factory_from_config). */
+int config_policy_parse(struct config_loader *ld, const struct ynode *policy,
+                        const struct ynode *experimental);
+void config_policy_free(struct config *cfg);

@@ -743,7 +743,7 @@ static void test_known_keys_warn_once(void)
     struct config *cfg =
         load("email:\n  from: x@example.com\n  port: 25\n"
              "  transport: {a: [1, 2]}\n"
-             "policy:\n  data:\n    anything: {goes: [here]}\n"
+             "policy:\n  data:\n    anything: {goes: [here]}\n"      /* implemented: no warning */
              "matrix:\n  kind: synapse\n  homeserver: example.com\n" /* implemented: no warning */
              "upstream_oauth2:\n  providers:\n    - id: x\n      claims_imports:\n"
              "        localpart: {template: \"{{ user.preferred_username }}\", on_conflict: add}\n"
@@ -752,7 +752,6 @@ static void test_known_keys_warn_once(void)
         "config.yaml:2:3: email.from is not implemented yet and is ignored",
         "config.yaml:3:3: email.port is not implemented yet and is ignored",
         "config.yaml:4:3: email.transport is not implemented yet and is ignored",
-        "config.yaml:6:3: policy.data is not implemented yet and is ignored",
         "config.yaml:13:7: upstream_oauth2.providers[].id is not implemented yet and is ignored",
         ("config.yaml:15:9: upstream_oauth2.providers[].claims_imports.localpart is not implemented yet and "
          "is ignored"),
@@ -917,6 +916,87 @@ static void test_load_file(void)
     CHECK(config_listener_resource(NULL, "oauth") == NULL);
 }
 
+/* policy.data is kept as JSON with YAML 1.2 core types (MAS reads it into a serde_json::Value);
+ * the WASM module and entrypoints are accepted only with MAS's defaults. */
+static void test_policy(void)
+{
+    struct config *cfg = load("");
+    CHECK_STR(cfg->policy_data, "{}");
+    CHECK(cfg->session_limit == NULL);
+    config_free(cfg);
+    cfg = load("policy:\n  data: ~\n");
+    CHECK_STR(cfg->policy_data, "{}");
+    config_free(cfg);
+    cfg = load("policy:\n"
+               "  wasm_module: /usr/local/share/mas-cli/policy.wasm\n"
+               "  authorization_grant_entrypoint: authorization_grant/violation\n"
+               "  password_entrypoint: password/violation\n"
+               "  data:\n"
+               "    admin_users: [alice, \"007\", 007]\n"
+               "    admin_clients: []\n"
+               "    requester:\n"
+               "      banned_ips: [10.0.0.0/8, \"::1\"]\n"
+               "      banned_user_agents: {regexes: ['^curl/']}\n"
+               "    x: {n: ~, t: true, f: False, i: -12, h: 0x10, r: 1.5e2, s: '1', inf: .inf, y: yes}\n");
+    CHECK_STR(
+        cfg->policy_data,
+        "{\"admin_clients\":[],\"admin_users\":[\"alice\",\"007\",7],\"requester\":{\"banned_ips\":"
+        "[\"10.0.0.0/8\",\"::1\"],\"banned_user_agents\":{\"regexes\":[\"^curl/\"]}},\"x\":{\"f\":false,"
+        "\"h\":16,\"i\":-12,\"inf\":\".inf\",\"n\":null,\"r\":150.0,\"s\":\"1\",\"t\":true,\"y\":\"yes\"}}");
+    CHECK_INT(cfg->n_warnings, 0);
+    config_free(cfg);
+    CHECK_ERROR("policy:\n  wasm_module: /etc/mas/custom.wasm\n",
+                "config.yaml:2:16: policy.wasm_module: masd cannot run OPA policies; it applies only MAS's "
+                "default policy, which policy.data configures (remove this key)");
+    CHECK_ERROR("policy:\n  email_entrypoint: custom/violation\n",
+                "config.yaml:2:21: policy.email_entrypoint: masd cannot run OPA policies; it applies only "
+                "MAS's default policy, which policy.data configures (remove this key)");
+    CHECK_ERROR("policy:\n  register_entrypoint: [a]\n",
+                "config.yaml:2:24: policy.register_entrypoint: expected a string");
+    CHECK_ERROR("policy:\n  data: [1]\n", "config.yaml:2:9: policy.data: expected a mapping, found a list");
+    CHECK_ERROR("policy: 1\n", "config.yaml:1:9: policy: expected a mapping, found a scalar");
+    CHECK_ERROR("policy:\n  data:\n    a: \"\\0\"\n",
+                "config.yaml:3:8: policy.data: not valid UTF-8 (or a NUL byte)");
+    CHECK_ERROR("policy:\n  data:\n    ? [a]\n    : 1\n",
+                "config.yaml:3:7: policy.data: expected a key name, not a list");
+}
+
+/* experimental.session_limit (MAS: crates/config/src/sections/experimental.rs). */
+static void test_session_limit(void)
+{
+    struct config *cfg = load("experimental:\n  session_limit: {soft_limit: 32, hard_limit: 64}\n");
+    CHECK(cfg->session_limit != NULL);
+    CHECK_INT(cfg->session_limit->soft_limit, 32);
+    CHECK_INT(cfg->session_limit->hard_limit, 64);
+    CHECK_INT(cfg->session_limit->max_session_threshold, 0);
+    CHECK(!cfg->session_limit->dangerous_hard_limit_eviction);
+    CHECK_INT(cfg->n_warnings, 0);
+    config_free(cfg);
+    cfg = load("experimental:\n  session_limit:\n    soft_limit: 2\n    hard_limit: 2\n"
+               "    max_session_threshold: 100\n    dangerous_hard_limit_eviction: true\n");
+    CHECK_INT(cfg->session_limit->max_session_threshold, 100);
+    CHECK(cfg->session_limit->dangerous_hard_limit_eviction);
+    config_free(cfg);
+    cfg = load("experimental:\n  session_limit: ~\n");
+    CHECK(cfg->session_limit == NULL);
+    config_free(cfg);
+    CHECK_ERROR("experimental:\n  session_limit: {soft_limit: 3, hard_limit: 2}\n",
+                "config.yaml:2:46: experimental.session_limit.hard_limit: must be greater than or equal to "
+                "soft_limit");
+    CHECK_ERROR(
+        "experimental:\n  session_limit: {soft_limit: 1, hard_limit: 1, dangerous_hard_limit_eviction: "
+        "true}\n",
+        "config.yaml:2:46: experimental.session_limit.hard_limit: must be at least 2 when "
+        "dangerous_hard_limit_eviction is set");
+    CHECK_ERROR("experimental:\n  session_limit: {soft_limit: 0, hard_limit: 2}\n",
+                "config.yaml:2:31: experimental.session_limit.soft_limit: 0 is out of range (1 to "
+                "9223372036854775807)");
+    CHECK_ERROR("experimental:\n  session_limit: {hard_limit: 2}\n",
+                "config.yaml:2:18: experimental.session_limit: soft_limit is required");
+    CHECK_ERROR("experimental:\n  session_limit: {soft_limit: 1, hard_limit: 2, other: 1}\n",
+                "config.yaml:2:49: unknown key 'experimental.session_limit.other'");
+}
+
 int main(void)
 {
     test_defaults_without_http();
@@ -937,6 +1017,8 @@ int main(void)
     test_unknown_and_duplicate_keys();
     test_yaml_errors();
     test_scalars();
+    test_policy();
+    test_session_limit();
     test_load_file();
     return check_report(__FILE__);
 }

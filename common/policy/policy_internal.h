@@ -1,0 +1,65 @@
+/* Shared by the policy's files (policy*.c): the data as read once by policy_new(), and the
+ * helpers every policy uses to report violations. */
+#pragma once
+#include "addr.h"
+#include "policy.h"
+#include <jansson.h>
+#include <regex.h>
+
+/* A list of strings from the data (admin_users, a constraint's literals). */
+struct policy_strings {
+    char **items;
+    size_t n;
+};
+
+/* MAS: policies/common/common.rego matches_string_constraints: regexes, substrings,
+ * literals, suffixes, prefixes. */
+struct policy_string_constraints {
+    regex_t *regexes;
+    size_t n_regexes;
+    struct policy_strings substrings, literals, suffixes, prefixes;
+};
+
+/* data.requester (MAS: common.rego requester_banned). */
+struct policy_requester_rules {
+    struct masd_cidr *banned_ips;
+    size_t n_banned_ips;
+    struct policy_string_constraints banned_user_agents;
+};
+
+struct policy {
+    json_t *data; /* the merged data, for the policies to come */
+    struct policy_strings admin_users, admin_clients;
+    struct policy_requester_rules requester;
+    /* data.session_limit */
+    bool session_limit;  /* not null */
+    bool has_soft_limit; /* session_limit.soft_limit is set */
+    int64_t soft_limit;
+    bool has_max_threshold; /* session_limit.max_session_threshold is set (not null) */
+    int64_t max_threshold;
+};
+
+/* Sets *error (malloc'd) to the formatted message and returns r. */
+int policy_fail(char **error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+bool policy_strings_contains(const struct policy_strings *l, const char *s);
+
+/* Appends a violation (msg printf-formatted). Returns 0 or -ENOMEM. */
+int policy_violation_add(struct policy_result *r, const char *code, uint64_t need_to_remove, const char *fmt,
+                         ...) __attribute__((format(printf, 4, 5)));
+/* Sorts the violations and drops repeats: Rego's `violation` is a set. */
+void policy_result_finish(struct policy_result *r);
+
+/* Reads data.requester into *rules; -EINVAL with *error set for a value that could never match. */
+int policy_requester_rules_load(const json_t *requester, struct policy_requester_rules *rules, char **error);
+void policy_requester_rules_free(struct policy_requester_rules *rules);
+/* MAS: common.rego requester_banned */
+bool policy_requester_banned(const struct policy_requester_rules *rules, const struct policy_requester *req);
+/* Adds "Requester [...] isn't allowed to do this action" when the requester is banned. */
+int policy_check_requester(const struct policy *p, const struct policy_requester *req,
+                           struct policy_result *r);
+
+/* Reads a list of strings at data `key` (absent or null: empty); *error names `path`. */
+int policy_strings_load(const json_t *parent, const char *key, const char *path, struct policy_strings *out,
+                        char **error);
+void policy_strings_free(struct policy_strings *l);
