@@ -375,6 +375,10 @@ static int parse_account_and_oauth(struct config_loader *ld, const struct ynode 
             (r = config_get_bool(ld, v, "account.password_registration_enabled",
                                  &ld->cfg->password_registration_enabled)) < 0)
             return r;
+        if ((v = ynode_get(account, "login_with_email_allowed", NULL)) &&
+            (r = config_get_bool(ld, v, "account.login_with_email_allowed",
+                                 &ld->cfg->login_with_email_allowed)) < 0)
+            return r;
     }
     if (oauth) {
         if ((r = config_expect_mapping(ld, oauth, "oauth", true)) < 0)
@@ -384,6 +388,30 @@ static int parse_account_and_oauth(struct config_loader *ld, const struct ynode 
                                  &ld->cfg->device_code_grant_enabled)) < 0)
             return r;
     }
+    return 0;
+}
+
+/* branding: four optional strings, shown by masd-human (MAS: crates/config/src/sections/branding.rs). */
+static int parse_branding(struct config_loader *ld, const struct ynode *branding)
+{
+    struct config_branding *b = &ld->cfg->branding;
+    struct {
+        const char *key;
+        char **out;
+    } fields[] = {{"service_name", &b->service_name},
+                  {"policy_uri", &b->policy_uri},
+                  {"tos_uri", &b->tos_uri},
+                  {"imprint", &b->imprint}};
+    char p[CONFIG_PATH_MAX];
+    int r;
+    if (!branding || ynode_is_null(branding))
+        return 0;
+    if ((r = config_expect_mapping(ld, branding, "branding", true)) < 0)
+        return r;
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        if ((r = config_get_string_or_null(ld, ynode_get(branding, fields[i].key, NULL),
+                                           config_subpath(p, "branding", fields[i].key), fields[i].out)) < 0)
+            return r;
     return 0;
 }
 
@@ -416,6 +444,8 @@ static int parse_document(struct config_loader *ld, const struct ynode *root)
         return r;
     if ((r = config_policy_parse(ld, ynode_get(root, "policy", NULL),
                                  ynode_get(root, "experimental", NULL))) < 0)
+        return r;
+    if ((r = parse_branding(ld, ynode_get(root, "branding", NULL))) < 0)
         return r;
     return parse_account_and_oauth(ld, root);
 }
@@ -562,6 +592,10 @@ void config_free(struct config *cfg)
     config_matrix_free(&cfg->matrix);
     config_clients_free(cfg);
     config_policy_free(cfg);
+    free(cfg->branding.service_name);
+    free(cfg->branding.policy_uri);
+    free(cfg->branding.tos_uri);
+    free(cfg->branding.imprint);
     for (size_t i = 0; i < cfg->n_warnings; i++)
         free(cfg->warnings[i]);
     free(cfg->warnings);

@@ -215,6 +215,14 @@ struct config {
     /* account, oauth: read by discovery */
     bool password_registration_enabled; /* account.password_registration_enabled, default false */
     bool device_code_grant_enabled;     /* oauth.device_code_grant_enabled, default true */
+    bool login_with_email_allowed;      /* account.login_with_email_allowed, default false */
+    /* branding (MAS: crates/config/src/sections/branding.rs): NULL when unset */
+    struct config_branding {
+        char *service_name; /* the service's human-readable name (MAS: the server's address) */
+        char *policy_uri;   /* privacy policy, in the footer of web pages */
+        char *tos_uri;      /* terms of service, in the footer of web pages */
+        char *imprint;      /* legal imprint, in the footer of web pages */
+    } branding;
     struct config_passwords passwords;
     struct config_database database;
     struct config_matrix matrix;

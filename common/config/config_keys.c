@@ -223,11 +223,11 @@ const struct config_key_entry config_keys[] = {
     {"upstream_oauth2.providers[].on_backchannel_logout", KNOWN},
     {"upstream_oauth2.providers[].registration_token_required", KNOWN},
 
-    {"branding", KNOWN},
-    {"branding.service_name", KNOWN},
-    {"branding.policy_uri", KNOWN},
-    {"branding.tos_uri", KNOWN},
-    {"branding.imprint", KNOWN},
+    {"branding", IMPLEMENTED},
+    {"branding.service_name", IMPLEMENTED},
+    {"branding.policy_uri", IMPLEMENTED},
+    {"branding.tos_uri", IMPLEMENTED},
+    {"branding.imprint", IMPLEMENTED},
 
     {"captcha", KNOWN},
     {"captcha.service", KNOWN},
@@ -243,7 +243,7 @@ const struct config_key_entry config_keys[] = {
     {"account.password_recovery_enabled", KNOWN},
     {"account.password_registration_token_required", KNOWN},
     {"account.account_deactivation_allowed", KNOWN},
-    {"account.login_with_email_allowed", KNOWN},
+    {"account.login_with_email_allowed", IMPLEMENTED},
     {"account.registration_token_required", KNOWN},
 
     {"oauth", IMPLEMENTED},

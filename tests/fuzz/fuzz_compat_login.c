@@ -1,6 +1,7 @@
 /* The compat login body on arbitrary input: the JSON body rules, the login parser and the
  * username rule never crash, and a parsed login always names a user and a password. */
 #include "compat/parse.h"
+#include "password_login.h"
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -12,13 +13,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct compat_error err;
     struct compat_login_request in;
     char name[256];
+    struct config cfg = {.matrix.homeserver = (char *)"example.com"};
     if (compat_json_body(MASD_STR("application/json"), (masd_str){(const char *)data, size}, false, &doc,
                          &err) < 0)
         return 0;
     if (compat_login_parse(doc, &in, &err) == 0) {
         if (!in.user || !in.password)
             abort();
-        long n = compat_login_username(in.user, "example.com", name, sizeof(name));
+        long n = password_login_username(&cfg, in.user, name, sizeof(name));
         if (n >= (long)sizeof(name))
             abort();
     } else if (err.status != 400 || !err.errcode) {

@@ -153,26 +153,6 @@ static void test_device_ids(void)
     CHECK(!compat_device_id_ok("\xc3\xa9"));
 }
 
-static const char *username(const char *user)
-{
-    static char out[64];
-    return compat_login_username(user, "example.com", out, sizeof(out)) < 0 ? "(too long)" : out;
-}
-
-static void test_usernames(void)
-{
-    CHECK_STR(username("alice"), "alice");
-    CHECK_STR(username("@alice:example.com"), "alice");
-    CHECK_STR(username("@Alice:example.com"), "Alice"); /* case is folded by the lookup */
-    CHECK_STR(username("@alice:other.example"), "@alice:other.example");
-    CHECK_STR(username("@alice:example.com:8448"), "@alice:example.com:8448");
-    CHECK_STR(username("@:example.com"), "@:example.com");
-    CHECK_STR(username("alice:example.com"), "alice:example.com");
-    CHECK_STR(username(""), "");
-    CHECK_STR(username("0123456789012345678901234567890123456789012345678901234567890123456789"),
-              "(too long)");
-}
-
 static void test_bearer(void)
 {
     masd_str t;
@@ -253,7 +233,6 @@ int main(void)
     test_body_rules();
     test_login_parse();
     test_device_ids();
-    test_usernames();
     test_bearer();
     test_config_sections();
     return check_report(__FILE__);

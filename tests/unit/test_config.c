@@ -62,6 +62,9 @@ static void test_defaults_without_http(void)
     CHECK_INT(internal->binds[0].port, 8081);
     CHECK(!cfg->password_registration_enabled);
     CHECK(cfg->device_code_grant_enabled);
+    CHECK(!cfg->login_with_email_allowed);
+    CHECK(!cfg->branding.service_name && !cfg->branding.policy_uri && !cfg->branding.tos_uri &&
+          !cfg->branding.imprint);
     CHECK_INT(cfg->n_keys, 0);
     CHECK_INT(cfg->n_warnings, 0);
     config_free(cfg);
@@ -738,6 +741,54 @@ static void test_account_and_oauth(void)
     CHECK_ERROR("oauth: [1]\n", "config.yaml:1:8: oauth: expected a mapping, found a list");
 }
 
+static void test_login_with_email(void)
+{
+    struct config *cfg = load("account:\n  login_with_email_allowed: true\n");
+    CHECK(cfg->login_with_email_allowed);
+    CHECK_INT(cfg->n_warnings, 0); /* implemented: no warning */
+    config_free(cfg);
+    cfg = load("account:\n  login_with_email_allowed: false\n  password_registration_enabled: true\n");
+    CHECK(!cfg->login_with_email_allowed);
+    CHECK(cfg->password_registration_enabled);
+    config_free(cfg);
+    CHECK_ERROR("account:\n  login_with_email_allowed: yes please\n",
+                "config.yaml:2:29: account.login_with_email_allowed: expected a boolean");
+    CHECK_ERROR("account:\n  login_with_email_allowed: [true]\n",
+                "config.yaml:2:29: account.login_with_email_allowed: expected a boolean");
+}
+
+static void test_branding(void)
+{
+    struct config *cfg = load("branding:\n  service_name: Example Chat\n"
+                              "  policy_uri: https://example.com/privacy\n"
+                              "  tos_uri: https://example.com/tos\n"
+                              "  imprint: \"Example Ltd, 1 Main Street\"\n");
+    CHECK_STR(cfg->branding.service_name, "Example Chat");
+    CHECK_STR(cfg->branding.policy_uri, "https://example.com/privacy");
+    CHECK_STR(cfg->branding.tos_uri, "https://example.com/tos");
+    CHECK_STR(cfg->branding.imprint, "Example Ltd, 1 Main Street");
+    CHECK_INT(cfg->n_warnings, 0); /* implemented: no warning */
+    config_free(cfg);
+    /* each key optional, null as absent */
+    cfg = load("branding:\n  imprint: x\n  tos_uri: ~\n");
+    CHECK(!cfg->branding.service_name && !cfg->branding.policy_uri && !cfg->branding.tos_uri);
+    CHECK_STR(cfg->branding.imprint, "x");
+    config_free(cfg);
+    cfg = load("branding: ~\n");
+    CHECK(!cfg->branding.service_name && !cfg->branding.imprint);
+    config_free(cfg);
+    cfg = load("branding: {}\n");
+    CHECK(!cfg->branding.service_name);
+    config_free(cfg);
+    CHECK_ERROR("branding:\n  service_name: [a, b]\n",
+                "config.yaml:2:17: branding.service_name: expected a string");
+    CHECK_ERROR("branding:\n  policy_uri: {a: 1}\n",
+                "config.yaml:2:15: branding.policy_uri: expected a string");
+    CHECK_ERROR("branding:\n  imprint: x\n  logo_uri: https://example.com/logo.png\n",
+                "config.yaml:3:3: unknown key 'branding.logo_uri'");
+    CHECK_ERROR("branding: [1]\n", "config.yaml:1:11: branding: expected a mapping, found a list");
+}
+
 static void test_known_keys_warn_once(void)
 {
     struct config *cfg =
@@ -1013,6 +1064,8 @@ int main(void)
     test_tls_errors();
     test_secrets();
     test_account_and_oauth();
+    test_login_with_email();
+    test_branding();
     test_known_keys_warn_once();
     test_unknown_and_duplicate_keys();
     test_yaml_errors();

@@ -118,24 +118,6 @@ bool compat_device_id_ok(const char *id)
     return true;
 }
 
-long compat_login_username(const char *user, const char *homeserver, char *out, size_t size)
-{
-    const char *local = user;
-    size_t len = strlen(user);
-    const char *colon = user[0] == '@' ? strchr(user, ':') : NULL;
-    /* A user ID on our homeserver ("@alice:example.com") names its localpart; a non-empty
-     * localpart is required, as in a user ID. */
-    if (colon && colon > user + 1 && strcmp(colon + 1, homeserver) == 0) {
-        local = user + 1;
-        len = (size_t)(colon - local);
-    }
-    if (len + 1 > size)
-        return -ENAMETOOLONG;
-    memcpy(out, local, len);
-    out[len] = '\0';
-    return (long)len;
-}
-
 bool compat_bearer_token(masd_str header, masd_str *token)
 {
     masd_str h = masd_str_trim(header), scheme = MASD_STR("Bearer ");

@@ -1,5 +1,6 @@
 /* The pure parsers of the Matrix compat API (MAS: crates/handlers/src/compat/): JSON bodies, the
- * login request, user IDs, Bearer tokens. No request, no storage: unit-tested and fuzzed. */
+ * login request, Bearer tokens. No request, no storage: unit-tested and fuzzed. The user ID of a
+ * login is read by password_login_username() (common/login/), which the HTML login shares. */
 #pragma once
 #include "str.h"
 #include <jansson.h>
@@ -43,11 +44,6 @@ int compat_login_parse(const json_t *doc, struct compat_login_request *out, stru
  * (urn:matrix:org.matrix.msc2967.client:device:<id>): non-empty, and only RFC 6749 §3.3
  * scope-token characters (%x21 / %x23-5B / %x5D-7E), the rule introspection applies. */
 bool compat_device_id_ok(const char *id);
-
-/* The username a login string names: the localpart when it is a user ID "@local:server" on
- * `homeserver`, otherwise the whole string (as MAS does: "@alice:other" is then not found).
- * Writes at most size bytes (with the NUL); returns the length, or -ENAMETOOLONG. */
-long compat_login_username(const char *user, const char *homeserver, char *out, size_t size);
 
 /* The token of an "Authorization: Bearer <token>" value (scheme case-insensitive). Returns
  * false when the value is not a Bearer credential. */
