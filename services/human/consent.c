@@ -1,0 +1,349 @@
+/* GET and POST /consent/{grant_id}: the person approves (or not) what a client asked for
+ * (MAS: crates/handlers/src/oauth2/authorization/consent.rs, templates/pages/consent.html).
+ *
+ * Both read the browser's session, the grant and its client in one transaction, and run MAS's
+ * default authorization policy (policy.h). GET shows the page; POST checks the CSRF token on the
+ * loop first, then fulfils the grant by compare-and-set with a freshly drawn code (only its hash
+ * is stored) and delivers the code to the client. Consent is asked on every authorization, as
+ * MAS does. A grant that is unknown is a 404 page, one that was used already a 409. */
+#include "callback.h"
+#include "clock.h"
+#include "human.h"
+#include "log.h"
+#include "policy.h"
+#include "random.h"
+#include <errno.h>
+#include <sys/socket.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CODE_LEN 32 /* MAS: 32 alphanumerics */
+
+enum outcome {
+    C_PAGE,         /* GET: the consent page */
+    C_DELIVER,      /* POST: fulfilled, the code goes to the client */
+    C_LOGIN,        /* no session: the login, then back here */
+    C_INTERSTITIAL, /* the session ended elsewhere, or its user is locked or deactivated */
+    C_NOT_FOUND,
+    C_USED,
+    C_POLICY,
+    C_INTERNAL,
+};
+
+struct consent_job {
+    bool post;
+    char grant_id[STORAGE_ID_SIZE];
+    char ip[STORAGE_IP_SIZE];
+    char user_agent[STORAGE_SHORT_TEXT_MAX + 1];
+    struct browser browser;
+    struct storage_authorization_grant grant;
+    json_t *client; /* {client_id, name, uri, uri_host, logo_uri} */
+    json_t *violations;
+    int64_t need_to_remove;
+    char code[CODE_LEN + 1];
+    enum outcome outcome;
+};
+
+/* The host of a client_uri, shown to the person ("app.example.com"); NULL when there is none. */
+static json_t *uri_host(const char *uri)
+{
+    const char *p = uri ? strstr(uri, "://") : NULL;
+    if (!p)
+        return NULL;
+    p += 3;
+    size_t n = strcspn(p, "/?#");
+    const char *at = memchr(p, '@', n);
+    if (at)
+        n -= (size_t)(at + 1 - p), p = at + 1;
+    return n ? json_stringn(p, n) : NULL;
+}
+
+static int load_client(struct storage_tx *tx, struct consent_job *j)
+{
+    struct storage_oauth_client c = {0};
+    int r = storage_oauth_client_get(tx, j->grant.client_id, &c);
+    if (r < 0)
+        return r;
+    json_t *meta = json_loads(c.metadata ? c.metadata : "{}", 0, NULL);
+    const char *name = json_string_value(json_object_get(meta, "client_name"));
+    const char *uri = json_string_value(json_object_get(meta, "client_uri"));
+    const char *logo = json_string_value(json_object_get(meta, "logo_uri"));
+    j->client =
+        json_pack("{s:s, s:s, s:s?, s:o?, s:s?}", "client_id", c.id, "name", name && *name ? name : c.id,
+                  "uri", uri, "uri_host", uri_host(uri), "logo_uri", logo);
+    json_decref(meta);
+    storage_oauth_client_clear(&c);
+    return j->client ? 0 : -ENOMEM;
+}
+
+static int run_policy(struct consent_job *j)
+{
+    struct policy_user user = {.username = j->browser.user.username,
+                               .can_request_admin = j->browser.user.can_request_admin};
+    struct policy_grant_input in = {
+        .grant_type = POLICY_GRANT_AUTHORIZATION_CODE,
+        .scope = j->grant.scope,
+        .client_id = j->grant.client_id,
+        .user = &user,
+        .requester = {.ip = j->ip[0] ? j->ip : NULL, .user_agent = j->user_agent[0] ? j->user_agent : NULL},
+        .session_total = -1,
+    };
+    struct policy_result res = {0};
+    int r = policy_authorization_grant(human.policy, &in, &res);
+    if (r < 0)
+        return r;
+    if (res.n) {
+        j->violations = json_array();
+        for (size_t i = 0; i < res.n; i++) {
+            json_array_append_new(j->violations, json_pack("{s:s}", "msg", res.violations[i].msg));
+            if (res.violations[i].code && strcmp(res.violations[i].code, "too-many-sessions") == 0)
+                j->need_to_remove = (int64_t)res.violations[i].need_to_remove;
+        }
+        j->outcome = C_POLICY;
+    }
+    policy_result_clear(&res);
+    return 0;
+}
+
+static int consent_tx(struct storage_tx *tx, void *arg)
+{
+    struct consent_job *j = arg;
+    int r = browser_load(tx, &j->browser);
+    if (r < 0)
+        return r;
+    r = storage_authorization_grant_get(tx, j->grant_id, &j->grant);
+    if (r == -ENOENT || r == -EINVAL) {
+        j->outcome = C_NOT_FOUND;
+        return 0;
+    }
+    if (r < 0)
+        return r;
+    if (j->grant.fulfilled_at || j->grant.exchanged_at || j->grant.cancelled_at) {
+        j->outcome = C_USED;
+        return 0;
+    }
+    if (j->browser.state == BROWSER_ANONYMOUS || j->browser.state == BROWSER_GONE) {
+        j->outcome = C_LOGIN;
+        return 0;
+    }
+    if (j->browser.state != BROWSER_ACTIVE) {
+        j->outcome = C_INTERSTITIAL;
+        return 0;
+    }
+    if ((r = load_client(tx, j)) < 0 || (r = run_policy(j)) < 0 || j->outcome != C_PAGE || !j->post)
+        return r;
+    if (j->grant.response_type_code && (r = random_alnum(j->code, CODE_LEN)) < 0)
+        return r;
+    r = storage_authorization_grant_fulfill(tx, j->grant.id, j->browser.session.id,
+                                            j->grant.response_type_code ? j->code : NULL, masd_now());
+    if (r == -EALREADY) {
+        j->outcome = C_USED; /* another tab, or a second click, was first */
+        return 0;
+    }
+    if (r >= 0)
+        j->outcome = C_DELIVER;
+    return r;
+}
+
+static void consent_work(void *arg)
+{
+    struct consent_job *j = arg;
+    j->outcome = C_PAGE;
+    if (storage_tx(human.st, j->post ? STORAGE_TX_WRITE : STORAGE_TX_READ, consent_tx, j) < 0) {
+        log_error("consent: %s", storage_last_error());
+        j->outcome = C_INTERNAL;
+    }
+}
+
+static void job_free(struct consent_job *j)
+{
+    json_decref(j->client);
+    json_decref(j->violations);
+    OPENSSL_cleanse(j->code, sizeof(j->code));
+    free(j);
+}
+
+/* "Cancel": access_denied to the client, in the grant's response mode (the grant stays pending,
+ * as in MAS). */
+static json_t *cancel_data(const struct storage_authorization_grant *g)
+{
+    struct callback_param p[] = {
+        {"state", g->state[0] ? g->state : NULL},
+        {"error", "access_denied"},
+        {"error_description", "The resource owner or authorization server denied the request."}};
+    enum authorize_response_mode mode = callback_mode(g->response_mode);
+    if (mode != AUTHZ_MODE_FORM_POST) {
+        char *url = callback_url(g->redirect_uri, mode, p, 3);
+        json_t *o = url ? json_pack("{s:s}", "href", url) : NULL;
+        free(url);
+        return o;
+    }
+    json_t *params = json_array();
+    for (size_t i = 0; i < 3; i++)
+        if (p[i].value)
+            json_array_append_new(params, json_pack("{s:s, s:s}", "name", p[i].name, "value", p[i].value));
+    return json_pack("{s:{s:s, s:o}}", "form_post", "action", g->redirect_uri, "params", params);
+}
+
+/* The user card: initial and one of six colours, stable per user (MAS: id_color_hash). */
+static json_t *user_card(const struct storage_user *u)
+{
+    json_t *o = browser_current(u);
+    unsigned hash = 0;
+    for (const char *c = u->username; *c; c++)
+        hash = hash * 31 + (unsigned char)*c;
+    char initial[2] = {
+        u->username[0] >= 'a' && u->username[0] <= 'z' ? (char)(u->username[0] - 32) : u->username[0], 0};
+    json_object_set_new(o, "initial", json_string(initial[0] & 0x80 ? "?" : initial));
+    json_object_set_new(o, "color", json_integer(hash % 6 + 1));
+    return o;
+}
+
+/* The scopes a person must know about: not the Matrix client API, its device, or openid
+ * (MAS: templates/components/scope.html). */
+static json_t *unsafe_scopes(const char *scope)
+{
+    static const char *const safe[] = {
+        "openid", "urn:matrix:client:api:", "urn:matrix:org.matrix.msc2967.client:api:",
+        "urn:matrix:client:device:", "urn:matrix:org.matrix.msc2967.client:device:"};
+    json_t *list = json_array();
+    const char *p = scope;
+    while (list && *p) {
+        size_t n = strcspn(p, " ");
+        bool shown = n > 0;
+        for (size_t i = 0; shown && i < sizeof(safe) / sizeof(safe[0]); i++)
+            if (strncmp(p, safe[i], strlen(safe[i])) == 0)
+                shown = false;
+        if (shown) {
+            char tok[STORAGE_SCOPE_MAX + 1];
+            snprintf(tok, sizeof(tok), "%.*s", (int)n, p);
+            json_t *item = strcmp(tok, "urn:mas:graphql:*") == 0     ? json_pack("{s:b}", "graphql", 1)
+                           : strcmp(tok, "urn:synapse:admin:*") == 0 ? json_pack("{s:b}", "synapse_admin", 1)
+                           : strcmp(tok, "urn:mas:admin") == 0       ? json_pack("{s:b}", "mas_admin", 1)
+                                                                     : json_pack("{s:s}", "raw", tok);
+            json_array_append_new(list, item);
+        }
+        p += n;
+        while (*p == ' ')
+            p++;
+    }
+    return list;
+}
+
+static void consent_done(struct masd_request *r, void *arg)
+{
+    struct consent_job *j = arg;
+    if (!r) {
+        job_free(j);
+        return;
+    }
+    struct action action = {.kind = ACTION_CONTINUE_AUTHORIZATION_GRANT};
+    memcpy(action.id, j->grant_id, sizeof(action.id));
+    char to[1024], q[512], source[512];
+    switch (j->outcome) {
+    case C_NOT_FOUND:
+        page_error(r, 404, "grant_not_found", NULL);
+        break;
+    case C_USED:
+        browser_write_cookie(r, &j->browser);
+        page_error(r, 409, "grant_used", NULL);
+        break;
+    case C_INTERNAL:
+        page_error(r, 500, "internal", "the database did not answer");
+        break;
+    case C_LOGIN:
+        browser_write_cookie(r, &j->browser);
+        action_query(&action, q, sizeof(q));
+        snprintf(to, sizeof(to), "%s/login?%s", human.root, q);
+        if (j->grant.login_hint[0]) {
+            struct callback_param p = {"login_hint", j->grant.login_hint};
+            char *enc = callback_url("", AUTHZ_MODE_FRAGMENT, &p, 1); /* "#login_hint=…" */
+            if (enc)
+                snprintf(to, sizeof(to), "%s/login?%s&%s", human.root, q, enc + 1);
+            free(enc);
+        }
+        page_redirect(r, to);
+        break;
+    case C_INTERSTITIAL:
+        browser_write_cookie(r, &j->browser);
+        browser_interstitial(r, &j->browser, &action);
+        break;
+    case C_DELIVER: {
+        browser_write_cookie(r, &j->browser);
+        struct callback_param p[] = {{"state", j->grant.state[0] ? j->grant.state : NULL},
+                                     {"code", j->grant.response_type_code ? j->code : NULL}};
+        callback_deliver(r, j->grant.redirect_uri, callback_mode(j->grant.response_mode), p, 2);
+        break;
+    }
+    case C_PAGE:
+    case C_POLICY: {
+        browser_write_cookie(r, &j->browser);
+        struct page p = {.data = page_data()};
+        const char *csrf = csrf_issue(r);
+        if (!p.data || !csrf) {
+            json_decref(p.data);
+            page_error(r, 500, "internal", "out of memory");
+            break;
+        }
+        json_object_set_new(p.data, "csrf", json_string(csrf));
+        json_object_set_new(p.data, "current", browser_current(&j->browser.user));
+        json_object_set_new(p.data, "user", user_card(&j->browser.user));
+        json_object_set(p.data, "client", j->client);
+        json_object_set_new(p.data, "grant_id", json_string(j->grant_id));
+        json_object_set_new(p.data, "cancel", cancel_data(&j->grant));
+        json_object_set_new(p.data, "action",
+                            json_pack("{s:s, s:s}", "kind", action_kind_name(action.kind), "id", action.id));
+        /* POST /consent answers with a redirect to the client, which the form-action covers */
+        if (callback_csp_source(j->grant.redirect_uri, source, sizeof(source)))
+            p.form_action = source;
+        if (j->outcome == C_POLICY) {
+            json_object_set(p.data, "violations", j->violations);
+            if (j->need_to_remove > 0)
+                json_object_set_new(p.data, "too_many_sessions",
+                                    json_pack("{s:I}", "need_to_remove", (json_int_t)j->need_to_remove));
+            page_send(r, 403, "policy_violation.html", &p);
+        } else {
+            json_object_set_new(p.data, "scopes", unsafe_scopes(j->grant.scope));
+            page_send(r, 200, "consent.html", &p);
+        }
+        break;
+    }
+    }
+    job_free(j);
+}
+
+void human_consent(struct masd_request *r)
+{
+    bool post = masd_str_eq(r->method, MASD_STR("POST"));
+    if (post) {
+        enum csrf_result c = csrf_verify(r, r->body);
+        if (c != CSRF_OK) {
+            csrf_error(r, c);
+            return;
+        }
+    }
+    struct consent_job *j = calloc(1, sizeof(*j));
+    if (!j) {
+        page_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    j->post = post;
+    /* the route is /consent/{grant_id}: the last segment */
+    masd_str id = {r->path.ptr + strlen("/consent/"), r->path.len - strlen("/consent/")};
+    snprintf(j->grant_id, sizeof(j->grant_id), "%.*s", (int)(id.len < STORAGE_ID_SIZE ? id.len : 0), id.ptr);
+    char buf[MASD_ADDR_STRLEN];
+    if (r->client.family == AF_INET || r->client.family == AF_INET6)
+        snprintf(j->ip, sizeof(j->ip), "%s", addr_format(&r->client, buf));
+    int cursor = -1;
+    masd_str ua = masd_req_header(r, "user-agent", &cursor);
+    if (ua.ptr)
+        snprintf(j->user_agent, sizeof(j->user_agent), "%.*s",
+                 (int)(ua.len < sizeof(j->user_agent) ? ua.len : sizeof(j->user_agent) - 1), ua.ptr);
+    browser_read_cookie(r, &j->browser);
+    if (masd_defer(r, consent_work, consent_done, j) == MASD_DEFER_FULL) {
+        job_free(j);
+        page_error(r, 503, "busy", NULL);
+    }
+}

@@ -1,0 +1,110 @@
+/* What every handler of masd-human shares: the service's state (set up once at start-up, then
+ * read-only), how a page is answered (human.c: the render, the security headers, the error page,
+ * the redirect), the browser's session and CSRF cookies (session.c), and the handlers that the
+ * route table in main.c binds. docs/architecture.md §8 describes the browser side. */
+#pragma once
+#include "action.h"
+#include "config.h"
+#include "cookie.h"
+#include "server.h"
+#include "storage.h"
+#include <jansson.h>
+#include <stdbool.h>
+
+struct policy;
+
+struct human_service {
+    const struct config *cfg;
+    struct storage *st;     /* NULL under --check */
+    struct cookie_jar *jar; /* from secrets.encryption */
+    struct policy *policy;  /* MAS's default policy over policy.data */
+    char *root;             /* public_base's path without its last '/': "" or "/auth" */
+    char *cookie_path;      /* public_base's path: "/" or "/auth/" (MAS: Path=<public_base path>) */
+    char *origin;           /* "https://auth.example.com": the origin every form posts to */
+    char *css;              /* the stylesheet's path: root + "/assets/" + its hashed name */
+    bool secure;            /* public_base is https: Secure cookies, HSTS */
+    json_t *branding;       /* {"server_name", "policy_uri", "tos_uri", "imprint"} */
+};
+extern struct human_service human;
+
+/* ---- human.c: answering ------------------------------------------------------------------ */
+
+/* Render pages into at most this much memory: a page that would be larger is a 500. */
+#define HUMAN_PAGE_MAX (256 * 1024)
+
+/* A page about to be rendered: the template's data and what its headers need. */
+struct page {
+    json_t *data;            /* the template's data; the common keys are added by page_send */
+    const char *form_action; /* another origin a form on this page posts or redirects to, for
+                              * the CSP's form-action (the client's redirect URI); NULL */
+    bool script;             /* the page has its one inline script (form_post): a nonce */
+};
+
+/* A new page's data with the common keys (docs/architecture.md §8): lang, root, css, branding. */
+json_t *page_data(void);
+/* Renders `template` with p->data (which it frees) and answers with `status`, the security
+ * headers and Cache-Control: no-store. A failed render is a 500 error page. */
+void page_send(struct masd_request *r, int status, const char *template, struct page *p);
+
+/* The HTML error page: `kind` is the flag the template explains ("csrf_expired", "not_found",
+ * …: templates/error.html), `detail` an optional technical sentence. A 5xx also logs and shows
+ * a reference that finds the log line. */
+void page_error(struct masd_request *r, int status, const char *kind, const char *detail);
+/* 303 See Other to `location` (a path below the origin, or a client's redirect URI). */
+void page_redirect(struct masd_request *r, const char *location);
+
+/* The error pages of the route table's misses. */
+void human_not_found(struct masd_request *r);
+void human_method_not_allowed(struct masd_request *r);
+
+/* ---- session.c: the browser's session and CSRF cookies -------------------------------------- */
+
+enum browser_state {
+    BROWSER_ANONYMOUS,   /* no session cookie, or it names no session */
+    BROWSER_ACTIVE,      /* signed in */
+    BROWSER_GONE,        /* the cookie names a session the database does not have: forgotten */
+    BROWSER_FINISHED,    /* the session was ended elsewhere: interstitial "logged out" */
+    BROWSER_LOCKED,      /* the user was locked: interstitial */
+    BROWSER_DEACTIVATED, /* the user was deactivated: interstitial */
+};
+
+struct browser {
+    struct cookie_session cookie; /* as read (current "" when none) */
+    enum browser_state state;
+    struct storage_browser_session session; /* when the cookie named one that exists */
+    struct storage_user user;
+};
+
+/* Reads the session cookie (on the loop: one AES-GCM open). An unreadable cookie is none. */
+void browser_read_cookie(struct masd_request *r, struct browser *b);
+/* Looks the cookie's session and its user up (in a transaction on the worker pool). */
+int browser_load(struct storage_tx *tx, struct browser *b);
+/* Writes the session cookie back (MAS re-sends it on every request that read it), and notes the
+ * activity of an active session (batched, docs/architecture.md §5). A session the database does
+ * not have is forgotten: current=null, logged_out_at=now. */
+void browser_write_cookie(struct masd_request *r, struct browser *b);
+/* Sets the session cookie to `session_id` (NULL: signed out now). */
+void browser_set_session(struct masd_request *r, const char *session_id);
+/* The interstitial of a browser whose session is not usable any more (FINISHED, LOCKED,
+ * DEACTIVATED): a page with a sign-out form carrying `action`. */
+void browser_interstitial(struct masd_request *r, const struct browser *b, const struct action *action);
+/* {"username", "mxid"} of the signed-in user for the templates' `current`. */
+json_t *browser_current(const struct storage_user *u);
+
+enum csrf_result { CSRF_OK, CSRF_MISSING, CSRF_EXPIRED, CSRF_INVALID, CSRF_MISMATCH };
+/* The token for the page's forms (base64url), in request memory, and the csrf cookie that
+ * backs it: the browser's unexpired token is reused with a new hour (MAS: csrf.rs), else a new
+ * one is drawn. NULL when out of memory. */
+const char *csrf_issue(struct masd_request *r);
+/* Checks the form's `csrf` value against the cookie (double submit, MAS: csrf.rs). */
+enum csrf_result csrf_verify(struct masd_request *r, masd_str form);
+/* The error page for a failed check (400, saying what happened). */
+void csrf_error(struct masd_request *r, enum csrf_result result);
+
+/* ---- the handlers --------------------------------------------------------------------------- */
+void human_index(struct masd_request *r);     /* index.c: GET / */
+void human_account(struct masd_request *r);   /* index.c: GET /account, /account/… */
+void human_login(struct masd_request *r);     /* login.c: GET, POST /login */
+void human_logout(struct masd_request *r);    /* login.c: POST /logout */
+void human_authorize(struct masd_request *r); /* authorize.c: GET /authorize */
+void human_consent(struct masd_request *r);   /* consent.c: GET, POST /consent/{grant_id} */

@@ -1,0 +1,113 @@
+/* masd-human: the pages a person uses in a browser (resource `human`): the index, the login and
+ * logout, the OAuth 2.0 authorization endpoint and its consent page (docs/architecture.md §8).
+ * It keeps its state in the shared database; the browser's session lives in MAS's encrypted
+ * cookies (session.c). */
+#include "activity.h"
+#include "human.h"
+#include "human_assets.h"
+#include "log.h"
+#include "policy.h"
+#include "storage.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Browser sessions whose activity is held in memory between flushes, at most. */
+#define ACTIVITY_CAPACITY 65536
+
+/* What follows from the configuration alone: no file, no connection, no thread (--check runs
+ * it too). */
+static int init(const struct config *cfg)
+{
+    human.cfg = cfg;
+    if (!cfg->has_encryption)
+        return log_errno(-EINVAL, "secrets.encryption is required: it seals the browser's cookies");
+    int r = cookie_jar_new(cfg->encryption, &human.jar);
+    if (r < 0)
+        return log_errno(r, "cookies: cannot set up their encryption");
+    char *error = NULL;
+    if ((r = policy_new(cfg, &human.policy, &error)) < 0) {
+        log_error("%s", error ? error : "policy: out of memory");
+        free(error);
+        return r;
+    }
+    /* public_base "https://auth.example.com/sub/": origin, path "/sub/", root "/sub" */
+    const char *base = cfg->public_base, *sep = strstr(base, "://");
+    const char *path = sep ? strchr(sep + 3, '/') : NULL;
+    if (!path)
+        return log_errno(-EINVAL, "http.public_base has no path");
+    human.secure = strncmp(base, "https:", 6) == 0;
+    human.origin = strndup(base, (size_t)(path - base));
+    human.cookie_path = strdup(path);
+    human.root = strndup(path, strlen(path) - 1);
+    if (asprintf(&human.css, "%s/assets/%s", human.root, HUMAN_CSS_NAME) < 0)
+        human.css = NULL;
+    human.branding = json_pack("{s:s, s:s?, s:s?, s:s?}", "server_name", cfg->matrix.homeserver, "policy_uri",
+                               cfg->branding.policy_uri, "tos_uri", cfg->branding.tos_uri, "imprint",
+                               cfg->branding.imprint);
+    if (!human.origin || !human.cookie_path || !human.root || !human.css || !human.branding)
+        return log_errno(-ENOMEM, "out of memory");
+    return 0;
+}
+
+static int setup(const struct config *cfg)
+{
+    int r = init(cfg);
+    if (r < 0)
+        return r;
+    if ((r = storage_open(cfg, &human.st)) < 0)
+        return log_errno(r, "cannot open the database: %s", storage_last_error());
+    if ((r = storage_check_migrations(human.st)) < 0)
+        return log_errno(r, "%s", storage_last_error());
+    if ((r = activity_start(human.st, ACTIVITY_CAPACITY)) < 0)
+        return log_errno(r, "session activity: cannot start the flusher: %m");
+    return 0;
+}
+
+static void shutdown_service(void)
+{
+    activity_stop();
+}
+
+static int health(void)
+{
+    unsigned current, latest;
+    return storage_schema_version(human.st, &current, &latest);
+}
+
+static const char *const resources[] = {"human", NULL};
+
+/* The route table: resource, path, methods, handler. Everything else under the listener is the
+ * HTML "not found" page (nginx sends masd-human whatever the other services do not take). */
+static const struct masd_route routes[] = {
+    {"human", "/", ROUTE_EXACT, "GET, HEAD", human_index},
+    {"human", "/login", ROUTE_EXACT, "GET, HEAD, POST", human_login},
+    {"human", "/logout", ROUTE_EXACT, "POST", human_logout},
+    {"human", "/authorize", ROUTE_EXACT, "GET, HEAD", human_authorize},
+    {"human", "/consent/{grant_id}", ROUTE_EXACT, "GET, HEAD, POST", human_consent},
+    {"human", "/account", ROUTE_EXACT, "GET, HEAD", human_account},
+    {"human", "/account/", ROUTE_PREFIX, "GET, HEAD", human_account},
+    {0},
+};
+
+static const struct masd_service service = {
+    .name = "masd-human",
+    .summary =
+        "Serves the pages of masd a person uses in a browser: login, logout, authorization and consent.",
+    .resources = resources,
+    .routes = routes,
+    .setup = setup,
+    .check = init,
+    .shutdown = shutdown_service,
+    .health = health,
+    .method_not_allowed = human_method_not_allowed,
+    .not_found = human_not_found,
+    /* The largest form it takes is a login: a few hundred bytes. */
+    .max_request_body = 16 * 1024,
+};
+
+int main(int argc, char **argv)
+{
+    return masd_main(argc, argv, &service);
+}
