@@ -353,6 +353,12 @@ void human_login(struct masd_request *r)
             return;
         }
     }
+    /* A browser with no session asking for the bare form needs nothing from the database. */
+    if (!post && !j->browser.cookie.current[0] && j->action.kind == ACTION_NONE) {
+        j->step = STEP_SHOW;
+        login_answer(r, j);
+        return;
+    }
     if (masd_defer(r, first_work, login_answer, j) == MASD_DEFER_FULL) {
         job_free(j);
         page_error(r, 503, "busy", NULL);
