@@ -79,7 +79,8 @@ static int health(void)
 static const char *const resources[] = {"human", NULL};
 
 /* The route table: resource, path, methods, handler. Everything else under the listener is the
- * HTML "not found" page (nginx sends masd-human whatever the other services do not take). */
+ * HTML "not found" page (nginx sends masd-human whatever the other services do not take); so is
+ * any path below /account/ until the account pages exist. */
 static const struct masd_route routes[] = {
     {"human", "/", ROUTE_EXACT, "GET, HEAD", human_index},
     {"human", "/login", ROUTE_EXACT, "GET, HEAD, POST", human_login},
@@ -87,7 +88,7 @@ static const struct masd_route routes[] = {
     {"human", "/authorize", ROUTE_EXACT, "GET, HEAD", human_authorize},
     {"human", "/consent/{grant_id}", ROUTE_EXACT, "GET, HEAD, POST", human_consent},
     {"human", "/account", ROUTE_EXACT, "GET, HEAD", human_account},
-    {"human", "/account/", ROUTE_PREFIX, "GET, HEAD", human_account},
+    {"human", "/account/", ROUTE_EXACT, "GET, HEAD", human_account},
     {0},
 };
 

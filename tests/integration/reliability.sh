@@ -2,7 +2,7 @@
 # Reliability (issue #6 §3), in four parts:
 #
 # 1. Bad input (outside the container, like the other scripts: masd-discovery, masd-assets and
-#    masd-oauth started directly on loopback): for every route `--check` prints, generated
+#    masd-oauth and masd-human started directly on loopback): for every route `--check` prints, generated
 #    malformed requests (tests/tools/badinput.mjs) — bad methods, broken and huge headers,
 #    truncated and oversized bodies, wrong content types, invalid UTF-8, slowloris trickles. Each
 #    is answered with a 4xx in the route's error format (Matrix JSON on /_matrix, OAuth JSON on
@@ -34,10 +34,11 @@
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 OAUTH_BIN=$BUILD/services/oauth/masd-oauth
+HUMAN_BIN=$BUILD/services/human/masd-human
 MASCTL_BIN=$BUILD/tools/masctl
 LOADGEN_BIN=$BUILD/tests/loadgen
 STANDIN=$ROOT/tests/homeserver/standin.py
-require_binaries "$DISCOVERY_BIN" "$ASSETS_BIN" "$OAUTH_BIN" "$MASCTL_BIN" "$LOADGEN_BIN"
+require_binaries "$DISCOVERY_BIN" "$ASSETS_BIN" "$OAUTH_BIN" "$HUMAN_BIN" "$MASCTL_BIN" "$LOADGEN_BIN"
 command -v node >/dev/null || { fail_check "node is installed" "apt-get install nodejs"; finish; }
 T_START=$(now_ms)
 
@@ -94,8 +95,8 @@ has_routes() # CHECK-OUTPUT...
 
 sweep()
 {
-    local pd pa po dir=$T/sweep
-    pd=$(free_port) pa=$(free_port) po=$(free_port)
+    local pd pa po ph dir=$T/sweep
+    pd=$(free_port) pa=$(free_port) po=$(free_port) ph=$(free_port)
     mkdir -p "$dir"
     make_assets "$T/assets"
     cat >"$dir/discovery.yaml" <<EOF
@@ -115,6 +116,9 @@ http:
       binds: [{address: "127.0.0.1:$pa"}]
 EOF
     oauth_config "$dir/oauth.yaml" "sqlite://$dir/masd.db" "{address: \"127.0.0.1:$po\"}"
+    # masd-human on the same database and secrets: the same config with its own listener
+    sed -e 's/- name: oauth$/- name: human/' -e 's/resources: \[{name: oauth}, {name: compat}, {name: health}\]/resources: [{name: human}, {name: health}]/' \
+        -e "s/127.0.0.1:$po/127.0.0.1:$ph/" "$dir/oauth.yaml" >"$dir/human.yaml"
     if ! "$MASCTL_BIN" -c "$dir/oauth.yaml" database migrate >"$dir/masctl.log" 2>&1; then
         fail_check "sweep: masctl database migrate" "$(tail -n 20 "$dir/masctl.log")"
         return
@@ -122,14 +126,16 @@ EOF
     masd_start discovery "$DISCOVERY_BIN" "$dir/discovery.yaml" "127.0.0.1:$pd" || return
     masd_start assets "$ASSETS_BIN" "$dir/assets.yaml" "127.0.0.1:$pa" || return
     masd_start oauth "$OAUTH_BIN" "$dir/oauth.yaml" "127.0.0.1:$po" || return
+    masd_start human "$HUMAN_BIN" "$dir/human.yaml" "127.0.0.1:$ph" || return
 
     # The route table, as each binary prints it.
     local name bin port cfgs=()
-    for name in discovery assets oauth; do
+    for name in discovery assets oauth human; do
         case $name in
         discovery) bin=$DISCOVERY_BIN port=$pd ;;
         assets) bin=$ASSETS_BIN port=$pa ;;
         oauth) bin=$OAUTH_BIN port=$po ;;
+        human) bin=$HUMAN_BIN port=$ph ;;
         esac
         "$bin" --config "$dir/$name.yaml" --check >"$dir/$name.check" 2>&1
         cfgs+=("masd-$name" "$port" "$dir/$name.check")
@@ -152,7 +158,7 @@ EOF
     local routes
     routes=$(node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1])); console.log(d.targets.map((t) => t.service + ": " + t.routes.length).join(", "))' "$dir/sweep.json")
     check "sweep: every binary lists its routes with --check ($routes)" \
-        has_routes "$dir/discovery.check" "$dir/assets.check" "$dir/oauth.check"
+        has_routes "$dir/discovery.check" "$dir/assets.check" "$dir/oauth.check" "$dir/human.check"
 
     local t0 t1
     t0=$(now_ms)
@@ -176,12 +182,12 @@ EOF
     done <"$dir/summary.tsv"
     grep -q "^masd-" "$dir/summary.tsv" || fail_check "sweep: results for every route" "$(head -c 2000 "$dir/badinput.err")"
 
-    for name in discovery assets oauth; do
-        case $name in discovery) port=$pd ;; assets) port=$pa ;; oauth) port=$po ;; esac
+    for name in discovery assets oauth human; do
+        case $name in discovery) port=$pd ;; assets) port=$pa ;; oauth) port=$po ;; human) port=$ph ;; esac
         http "health-$name" "http://127.0.0.1:$port/health"
         check "sweep: masd-$name is still up: GET /health 200" expect_eq "$(status "$T/health-$name.h")" 200
     done
-    for name in discovery assets oauth; do
+    for name in discovery assets oauth human; do
         check "sweep: masd-$name answered no request with 5xx (access log)" \
             expect_file_lacks "${LOG_OF[$name]}" ': access: .*" 5[0-9]{2} '
         masd_stop "$name"

@@ -21,7 +21,7 @@
 //   framing the request is broken below HTTP semantics: a 4xx (h2o's own plain text allowed) or
 //           the connection closed
 //   no5xx   odd but not necessarily wrong: any answer below 500, or the connection closed
-//   too-large  a body over the service's limit (h2o's 1 MiB; masd-oauth's 64 KiB, BODY_LIMIT):
+//   too-large  a body over the service's limit (h2o's 1 MiB; masd-oauth's 64 KiB, masd-human's 16 KiB: BODY_LIMIT):
 //           413 (h2o's plain text: a known gap) or closed; a case whose body is over the limit
 //           of its service expects this whatever it was written for
 //   slow    a trickle: closed (or a 4xx) by a deadline, within slow_ms
@@ -56,7 +56,7 @@ if (process.argv[2] === '--summary') {
         return Object.entries(by).map(([k, v]) => `${v}x ${k}`).join(', ');
     };
     const big = rs.filter((r) => r.expect === 'too-large');
-    console.log(`note\tknown gap: bodies over the service's limit (1 MiB; masd-oauth 64 KiB) are answered by h2o itself, not in the route's format: ` +
+    console.log(`note\tknown gap: bodies over the service's limit (1 MiB; masd-oauth 64 KiB; masd-human 16 KiB) are answered by h2o itself, not in the route's format: ` +
         count(big, (r) => (r.status === null ? 'closed' : r.status + (r.h2o ? ' (h2o plain text)' : ' (route format)'))));
     const h = rs.filter((r) => r.h2o && r.expect !== 'too-large');
     const kinds = [...new Set(h.map((r) => r.name))];
@@ -76,7 +76,7 @@ const SLOW_MS = cfg.slow_ms || 20000;
 const CASE_MS = cfg.case_ms || 5000;
 const MIB = 1024 * 1024;
 // The bodies h2o reads per service (max_request_body in services/*/main.c; 1 MiB otherwise).
-const BODY_LIMIT = { 'masd-oauth': 64 * 1024 };
+const BODY_LIMIT = { 'masd-oauth': 64 * 1024, 'masd-human': 16 * 1024 };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
