@@ -116,7 +116,9 @@ void page_error(struct masd_request *r, int status, const char *kind, const char
     json_object_set_new(flags, kind, json_true());
     json_object_set_new(p.data, "error", flags);
     json_object_set_new(p.data, "status", json_integer(status));
-    if (detail)
+    /* a technical sentence about the request may help the person; one about the server is
+     * for the log only */
+    if (detail && status < 500)
         json_object_set_new(p.data, "detail", json_string(detail));
     if (status >= 500) {
         /* The person gets a reference, the log gets the story (OWASP Error Handling). */

@@ -47,8 +47,9 @@ json_t *page_data(void);
 void page_send(struct masd_request *r, int status, const char *template, struct page *p);
 
 /* The HTML error page: `kind` is the flag the template explains ("csrf_expired", "not_found",
- * …: templates/error.html), `detail` an optional technical sentence. A 5xx also logs and shows
- * a reference that finds the log line. */
+ * …: templates/error.html), `detail` an optional technical sentence about the request (shown on
+ * a 4xx; the OAuth parser's words, like an error_description). A 5xx shows only a reference;
+ * the log line with the same reference holds the detail. */
 void page_error(struct masd_request *r, int status, const char *kind, const char *detail);
 /* 303 See Other to `location` (a path below the origin, or a client's redirect URI). */
 void page_redirect(struct masd_request *r, const char *location);

@@ -307,7 +307,7 @@ void human_login(struct masd_request *r)
 {
     bool post = masd_str_eq(r->method, MASD_STR("POST"));
     if (post && !human.cfg->passwords.enabled) {
-        page_error(r, 405, "method_not_allowed", "Password login is disabled on this server.");
+        page_error(r, 405, "method_not_allowed", NULL); /* the form says why */
         return;
     }
     if (post) {
@@ -349,7 +349,7 @@ void human_login(struct masd_request *r)
             if (rc == -ENOMEM)
                 page_error(r, 500, "internal", "out of memory");
             else
-                page_error(r, 400, "bad_request", "The form could not be read.");
+                page_error(r, 400, "bad_request", NULL);
             return;
         }
     }

@@ -338,7 +338,7 @@ ct_boot() {
 
 # ct_install SERVICE...: the staged tree, /sdtest/config.yaml as /etc/masd/config.yaml, the assets
 # in /sdtest/assets (if any) as /usr/share/masd/assets, the sysusers.d and tmpfiles.d snippets
-# applied, units/examples/inline-secrets for masd-oauth and masd-worker (the configs keep their
+# applied, units/examples/inline-secrets for masd-oauth, masd-human and masd-worker (the configs keep their
 # secrets inline), and on a sanitizer build the drop-in for each SERVICE. Output to $WORK/ct-install.log.
 ct_install() {
     ct sh -ec '
@@ -351,7 +351,7 @@ ct_install() {
         systemd-tmpfiles --create "$2"
         shift 2
         for s in "$@"; do
-            case $s in masd-oauth | masd-worker)
+            case $s in masd-oauth | masd-human | masd-worker)
                 install -D -m 644 /sdtest/dropins/inline-secrets.conf \
                     /etc/systemd/system/$s.service.d/inline-secrets.conf ;;
             esac

@@ -16,7 +16,8 @@
 #
 # then checks that the masd user and directories exist, that every service runs under its unit,
 # and that alice (registered with masctl) logs in through nginx on masd's origin and on the
-# homeserver's, with the stand-in homeserver playing Synapse with the generated matrix.secret.
+# homeserver's, with the stand-in homeserver playing Synapse with the generated matrix.secret, and
+# signs in on masd-human's login page (styled by the stylesheet meson installed).
 # Around it: every library the README's build links comes from a package its apt-get line
 # installs, and tests/run and tools/run-local install from the same list (tools/packages.txt).
 #
@@ -192,7 +193,7 @@ check "the stand-in homeserver runs with the generated matrix section ($HS_NAME 
 check "README 'start': config check, database migrate, masd.target enabled and started" run_block start
 check "masd.target is active" state_is masd.target active
 listening() { [ -n "$(inode "$1")" ] || { echo "nothing listens on /run/masd/$1.sock"; return 1; }; }
-for s in discovery assets oauth; do
+for s in discovery assets oauth human; do
     check "masd-$s.socket listens on /run/masd/$s.sock" wait_for 50 listening "$s"
 done
 check "masd-worker.service runs (migrations applied)" wait_for 50 state_is masd-worker.service active
@@ -257,7 +258,26 @@ check "alice logs in through nginx on masd's origin (compat password login): 200
     login "https://$ORIGIN"
 check "alice logs in through nginx on the homeserver's origin (masd-compat.conf): 200, a token" \
     login "http://$HS_ORIGIN"
-for s in discovery assets oauth worker; do
+# masd-human through nginx's `location /`: the login page links the stylesheet `meson install`
+# put in /usr/share/masd/assets/; the form signs alice in (a 303 to the index, which greets her).
+login_page() {
+    expect_via 200 "https://$ORIGIN/login" -c "$WORK/jar" || return 1
+    CSS=$(grep -o '/assets/masd-[0-9a-f]*\.css' "$WORK/body" | head -n 1)
+    CSRF=$(grep -o 'name="csrf" value="[^"]*"' "$WORK/body" | sed 's/.*value="//; s/"$//')
+    [ -n "$CSS" ] && [ -n "$CSRF" ] || { echo "no stylesheet or csrf field:"; head -c 600 "$WORK/body"; return 1; }
+}
+check "the login page through nginx (masd-human started): 200, a form" login_page
+check "its stylesheet, installed in /usr/share/masd/assets/, through nginx: 200" \
+    expect_via 200 "https://$ORIGIN$CSS"
+browser_login() {
+    expect_via 303 "https://$ORIGIN/login" -b "$WORK/jar" -c "$WORK/jar" --data-urlencode "csrf=$CSRF" \
+        --data-urlencode username=alice --data-urlencode "password=$PW" || return 1
+    expect_via 200 "https://$ORIGIN/" -b "$WORK/jar" || return 1
+    grep -qF '@alice:' "$WORK/body" || { echo "the index does not name alice:"; head -c 600 "$WORK/body"; return 1; }
+}
+check "alice signs in on the login page: 303, then the index names her" browser_login
+check "an unknown path through nginx: masd-human's 404" expect_via 404 "https://$ORIGIN/no/such/page"
+for s in discovery assets oauth human worker; do
     check "masd-$s.service is active under its unit" state_is "masd-$s.service" active
 done
 

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # masd-discovery and masd-assets behind nginx, configured with the shipped units/nginx/*.conf:
 # over UNIX sockets and over TCP; the client IP masd logs, with trusted and untrusted peers; the
-# PROXY-protocol (stream) variant; the "nginx serves the assets itself" variant.
+# PROXY-protocol (stream) variant; the "nginx serves the assets itself" variant. Which service
+# each path reaches: masd-human takes `location /`, everything the other locations do not.
 . "$(dirname "$0")/lib.sh"
-require_binaries "$DISCOVERY_BIN" "$ASSETS_BIN"
+OAUTH_BIN=$BUILD/services/oauth/masd-oauth
+HUMAN_BIN=$BUILD/services/human/masd-human
+MASCTL_BIN=$BUILD/tools/masctl
+require_binaries "$DISCOVERY_BIN" "$ASSETS_BIN" "$OAUTH_BIN" "$HUMAN_BIN" "$MASCTL_BIN"
 
 ORIGIN=auth.example.com
 PD=$(free_port)  # masd-discovery, TCP
 PDP=$(free_port) # masd-discovery, PROXY protocol
 PA=$(free_port)  # masd-assets, TCP
+PO=$(free_port)  # masd-oauth, TCP
+PH=$(free_port)  # masd-human, TCP
 NU=$(free_port)  # nginx -> UNIX sockets
 NT=$(free_port)  # nginx -> TCP
 NS=$(free_port)  # nginx stream -> PROXY protocol
@@ -48,11 +54,35 @@ http:
         - socket: $T/run/assets.sock
           mode: "666"
         - address: 127.0.0.1:$PA
+    - name: oauth
+      resources:
+        - name: oauth
+        - name: compat
+      binds:
+        - socket: $T/run/oauth.sock
+          mode: "666"
+        - address: 127.0.0.1:$PO
+    - name: human
+      resources:
+        - name: human
+      binds:
+        - socket: $T/run/human.sock
+          mode: "666"
+        - address: 127.0.0.1:$PH
+database:
+  uri: sqlite://$T/masd.db
+matrix:
+  homeserver: example.com
+  secret: a-homeserver-secret-nothing-uses-here
+  endpoint: http://127.0.0.1:9/
 $(secrets_yaml)
 EOF
 
 masd_start discovery "$DISCOVERY_BIN" "$T/config.yaml" 127.0.0.1:$PD 127.0.0.1:$PDP "$T/run/discovery.sock" || finish
 masd_start assets "$ASSETS_BIN" "$T/config.yaml" 127.0.0.1:$PA "$T/run/assets.sock" || finish
+check "masctl database migrate" "$MASCTL_BIN" -c "$T/config.yaml" database migrate
+masd_start oauth "$OAUTH_BIN" "$T/config.yaml" 127.0.0.1:$PO "$T/run/oauth.sock" || finish
+masd_start human "$HUMAN_BIN" "$T/config.yaml" 127.0.0.1:$PH "$T/run/human.sock" || finish
 
 # The shipped configuration, rendered for this run: one nginx per upstream kind.
 SITE=(-e "s|listen 443 ssl http2;|listen 127.0.0.1:PORT ssl http2;|" -e '/listen \[::\]:443/d')
@@ -60,7 +90,8 @@ for kind in unix tcp; do
     port=$NU
     [ $kind = tcp ] && port=$NT
     render_nginx_snippets "$T/nginx-$kind/masd" "${SITE[@]/PORT/$port}" \
-        -e "s|127.0.0.1:8091;|127.0.0.1:$PD;|" -e "s|127.0.0.1:8094;|127.0.0.1:$PA;|"
+        -e "s|127.0.0.1:8091;|127.0.0.1:$PD;|" -e "s|127.0.0.1:8094;|127.0.0.1:$PA;|" \
+        -e "s|127.0.0.1:8092;|127.0.0.1:$PO;|" -e "s|127.0.0.1:8093;|127.0.0.1:$PH;|"
     nginx_main_conf "$T/nginx-$kind" "
     include $T/nginx-$kind/masd/masd-upstreams-$kind.conf;
     include $T/nginx-$kind/masd/masd.conf;"
@@ -199,6 +230,55 @@ for kind in unix tcp; do
         client_ip_through $kind assets "/assets/forged-$kind.js" -H "X-Forwarded-For: 1.2.3.4"
 done
 
+# Which service a path reaches: `location /` (masd-human) must not take what the exact, regex and
+# longer prefix locations route elsewhere.
+
+# reaches KIND SERVICE STATUS CONTENT-TYPE-REGEX curl-args... PATH: a request through nginx KIND
+# is answered with STATUS by SERVICE (its access log has the path) and by no other masd service.
+reaches()
+{
+    local kind=$1 service=$2 want=$3 ctype=$4 s line
+    shift 4
+    local path=${*: -1}
+    path=${path%%\?*}
+    declare -A mark
+    for s in discovery assets oauth human; do mark[$s]=$(log_mark $s); done
+    through "$kind" rt "$@" || return 1
+    expect_match "$(status "$T/rt.h")" "^$want\$" || return 1
+    expect_match "$(header "$T/rt.h" content-type)" "$ctype" || return 1
+    line=$(log_wait "$service" "${mark[$service]}" " $path\"") || return 1
+    expect_match "$(access_field "$line" status)" "^$want\$" || return 1
+    sleep 0.2 # the other services' logger threads
+    for s in discovery assets oauth human; do
+        [ $s = "$service" ] && continue
+        if tail -n +"$((${mark[$s]} + 1))" "${LOG_OF[$s]}" | grep -F ': access: ' | grep -qF -- " $path\""; then
+            echo "masd-$s answered $path too"
+            return 1
+        fi
+    done
+}
+
+for kind in unix tcp; do
+    check "$kind: GET /login reaches masd-human (the login page)" \
+        reaches $kind human 200 '^text/html' /login
+    check "$kind: GET / reaches masd-human (the index)" \
+        reaches $kind human '(200|303)' '' /
+    check "$kind: GET /authorize reaches masd-human (no client_id: its HTML error page)" \
+        reaches $kind human 400 '^text/html' /authorize
+    check "$kind: GET /consent/x reaches masd-human" \
+        reaches $kind human '[0-9]{3}' '' /consent/x
+    check "$kind: an unknown path reaches masd-human (its HTML 404)" \
+        reaches $kind human 404 '^text/html' /no/such/page
+    check "$kind: GET /oauth2/keys.json still reaches masd-oauth" \
+        reaches $kind oauth 200 '^application/json' /oauth2/keys.json
+    check "$kind: GET /_matrix/client/v3/login (the compat regex) still reaches masd-oauth" \
+        reaches $kind oauth 200 '^application/json' /_matrix/client/v3/login
+    check "$kind: /.well-known/openid-configuration still reaches masd-discovery" \
+        reaches $kind discovery 200 '^application/json' /.well-known/openid-configuration
+    check "$kind: /assets/app.js still reaches masd-assets" \
+        reaches $kind assets 200 'javascript' "/assets/app.js?$kind"
+done
+
 # proxy_http_version 1.1 + Connection "" + upstream keepalive: sequential requests through
 # nginx share one upstream connection, which stays open afterwards.
 upstream_keepalive()
@@ -325,6 +405,20 @@ if nginx_start nginx-static "$T/nginx-static" 127.0.0.1:$NA; then
         json_expect "$T/sd.b" 'd.issuer === "https://auth.example.com/"'
     }
     check "static variant: discovery still proxied to masd-discovery" static_discovery
+    # nginx refuses a body above masd-human's 16 KiB itself (client_max_body_size), so masd-human
+    # never closes a connection nginx is still sending on. Asked of this nginx: it logs the refusal
+    # as an error, which the unix and tcp ones are checked not to log.
+    human_body_cap()
+    {
+        http big --cacert "$T/tls/cert.pem" --resolve "$ORIGIN:$NA:127.0.0.1" -X POST \
+            -H 'content-type: application/x-www-form-urlencoded' --data-binary "@$T/big.form" "https://$ORIGIN:$NA/login" || return 1
+        expect_eq "$(status "$T/big.h")" 413 || return 1
+        # masd's own 413 would be text/plain, and is answered before its access log
+        expect_match "$(header "$T/big.h" content-type)" '^text/html' || return 1
+        expect_file_contains "$T/nginx-static/error.log" 'client intended to send too large body: 20000 bytes'
+    }
+    head -c 20000 /dev/zero | tr '\0' a >"$T/big.form"
+    check "a POST body above 16 KiB to /login is refused by nginx itself (413)" human_body_cap
     stop nginx-static
 fi
 
@@ -337,4 +431,6 @@ for kind in unix tcp; do
 done
 masd_stop discovery
 masd_stop assets
+masd_stop oauth
+masd_stop human
 finish

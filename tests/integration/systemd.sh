@@ -8,7 +8,8 @@
 # Installs the build (`meson install --destdir`, copied into the container's disposable root)
 # with a test config and assets, then checks: `systemd-analyze verify` prints nothing; `systemctl
 # start masd.target` leaves the sockets listening and the services inactive; the first request
-# starts a service; the access log reaches the journal; `restart` and `kill -9` with a connection
+# starts a service (the DB-backed masd-human too, as the static masd user, after `masctl database
+# migrate`); the access log reaches the journal; `restart` and `kill -9` with a connection
 # waiting in the backlog; `reload`; a clean `stop`; exit when idle; the shipped drop-in examples;
 # stopping the target closes the sockets; teardown leaves nothing behind.
 #
@@ -150,7 +151,11 @@ chmod -R a+rX "$SHARE/assets"
 ASSET=$(cd "$SHARE/assets" && find . -type f ! -name '.*' ! -name '*.gz' ! -name '*.br' | sort | head -n 1)
 ASSET=/assets/${ASSET#./}
 
+# The secrets first: the PROXY variant below appends a listener. masd-human seals its cookies
+# with the encryption secret; the database is the default, /var/lib/masd/masd.db.
 cat >"$SHARE/config.yaml" <<'EOF'
+secrets:
+  encryption: 0000111122223333444455556666777788889999aaaabbbbccccddddeeeeffff
 http:
   public_base: "http://localhost/"
   listeners:
@@ -160,6 +165,9 @@ http:
     - name: assets
       resources: [{name: assets, path: /usr/share/masd/assets}]
       binds: [{fd_name: assets}]
+    - name: human
+      resources: [{name: human}, {name: health}]
+      binds: [{fd_name: human}]
 EOF
 # The same plus the listener of the PROXY-protocol example (examples/masd-discovery-proxy.socket).
 cat "$SHARE/config.yaml" - >"$SHARE/config-proxy.yaml" <<'EOF'
@@ -181,33 +189,39 @@ ct_boot
 
 # ---- Install into the container (its root is a disposable overlay) -------------------------------
 
-ct_install masd-discovery masd-assets ||
+ct_install masd-discovery masd-assets masd-human ||
     bail "install into the container" "$(cat "$WORK/ct-install.log")"
 [ $SANITIZER = 0 ] ||
-    note "sanitizer build: drop-in masd-{discovery,assets}.service.d/sanitizer.conf allows ptrace for LeakSanitizer"
+    note "sanitizer build: drop-in masd-{discovery,assets,human}.service.d/sanitizer.conf allows ptrace for LeakSanitizer"
 check "sysusers.d creates the static masd user" ct getent passwd masd
 check "tmpfiles.d creates /var/lib/masd 0750 masd:masd" \
     test "$(ct stat -c '%a %U %G' /var/lib/masd)" = "750 masd masd"
-UNITS=(masd.target masd-discovery.socket masd-discovery.service masd-assets.socket masd-assets.service)
+UNITS=(masd.target masd-discovery.socket masd-discovery.service masd-assets.socket masd-assets.service
+    masd-human.socket masd-human.service)
 check "systemd-analyze verify prints nothing for ${UNITS[*]}" verify_quiet "${UNITS[@]/#/$UNITDIR/}"
 
 ct systemctl daemon-reload
 enabled_by_target() {
     ct systemctl enable -q masd.target || return 1
-    [ "$(ct systemctl is-enabled masd-discovery.socket masd-assets.socket | tr '\n' ' ')" = "enabled enabled " ]
+    [ "$(ct systemctl is-enabled masd-discovery.socket masd-assets.socket masd-human.socket | tr '\n' ' ')" = \
+        "enabled enabled enabled " ]
 }
-check "systemctl enable masd.target enables both sockets (Also=)" enabled_by_target
+check "systemctl enable masd.target enables the three sockets (Also=)" enabled_by_target
+# masd-human refuses to start while migrations are pending (the README's step 3). masctl, as root,
+# runs as the owner of /var/lib/masd.
+check "masctl database migrate (the database of masd-human)" \
+    ct "$BINDIR/masctl" -c /etc/masd/config.yaml database migrate
 
 # ---- Socket activation ---------------------------------------------------------------------------
 
 check "systemctl start masd.target" ct systemctl start masd.target
-for s in discovery assets; do
+for s in discovery assets human; do
     check "masd-$s.socket listens" listening $s
     check "masd-$s.service stays inactive" state_is "masd-$s.service" inactive
 done
-check "both sockets are srw-rw---- root:www-data" \
-    test "$(ct stat -c '%A %U %G' /run/masd/discovery.sock /run/masd/assets.sock | tr '\n' ' ')" = \
-    "srw-rw---- root www-data srw-rw---- root www-data "
+check "the sockets are srw-rw---- root:www-data" \
+    test "$(ct stat -c '%A %U %G' /run/masd/discovery.sock /run/masd/assets.sock /run/masd/human.sock | tr '\n' ' ')" = \
+    "srw-rw---- root www-data srw-rw---- root www-data srw-rw---- root www-data "
 
 t_op=$EPOCHREALTIME
 check "the first request, /.well-known/openid-configuration, starts masd-discovery: 200" \
@@ -220,6 +234,14 @@ check "the first request for $ASSET starts masd-assets: 200" expect_200 assets "
 check "masd-assets.service is active" state_is masd-assets.service active
 check "masd-discovery got one fd, named 'discovery'" fd_names discovery discovery
 check "masd-assets got one fd, named 'assets'" fd_names assets assets
+check "the first request for /login starts masd-human (the static masd user, the database): 200" \
+    expect_200 human /login
+check "masd-human.service is active" state_is masd-human.service active
+check "masd-human got one fd, named 'human'" fd_names human human
+check "masd-human runs as the static user masd" \
+    test "$(ct systemctl show -P User masd-human.service)/$(ct ps -o user= -p "$(main_pid human)")" = masd/masd
+check "GET /health on the human listener (the database answers): 200" expect_200 human /health
+check "the journal has the access log line of the login page" journal_has masd-human.service '"GET /login"'
 check "the journal has the access log line of the discovery request" \
     journal_has masd-discovery.service /.well-known/openid-configuration
 check "the journal has the access log line of the asset request" journal_has masd-assets.service "$ASSET"
@@ -382,13 +404,14 @@ check "PROXY example: 127.0.0.1:8191 without a PROXY header gets no HTTP answer"
 inode_before_stop=$(inode discovery)
 t_op=$EPOCHREALTIME
 check "systemctl stop masd.target" ct systemctl stop masd.target
-for u in masd-discovery.service masd-assets.service masd-discovery.socket masd-assets.socket \
-    masd-discovery-proxy.socket; do
+for u in masd-discovery.service masd-assets.service masd-human.service masd-discovery.socket \
+    masd-assets.socket masd-human.socket masd-discovery-proxy.socket; do
     check "$u becomes inactive" wait_for 50 state_is "$u" inactive
 done
 note "all stopped $(ms_since "$t_op") ms after the stop began"
 check "nothing listens on /run/masd/discovery.sock" not_listening discovery
 check "nothing listens on /run/masd/assets.sock" not_listening assets
+check "nothing listens on /run/masd/human.sock" not_listening human
 check "nothing listens on 127.0.0.1:8191" test -z "$(ctnet ss -ltnH 'sport = :8191')"
 refused() { # SOCKET: curl's status 7, "Failed to connect"
     local rc
@@ -414,8 +437,8 @@ check "a request activates masd-discovery: 200" expect_200 discovery /.well-know
 check "systemctl stop 'masd*'" ct systemctl stop 'masd*'
 all_inactive() {
     local u bad=0
-    for u in masd.target masd-discovery.service masd-assets.service masd-discovery.socket \
-        masd-assets.socket masd-discovery-proxy.socket; do
+    for u in masd.target masd-discovery.service masd-assets.service masd-human.service \
+        masd-discovery.socket masd-assets.socket masd-human.socket masd-discovery-proxy.socket; do
         state_is "$u" inactive || bad=1
     done
     return $bad
