@@ -97,21 +97,9 @@ MASD_TEST_CLOCK_OFFSET_MS=-7200000 masd_start human-past "$HUMAN_BIN" "$T/past.y
 masd_start discovery "$DISCOVERY_BIN" "$T/config.yaml" "$T/run/discovery.sock" || finish
 masd_start assets "$ASSETS_BIN" "$T/config.yaml" "$T/run/assets.sock" || finish
 
-# The shipped nginx configuration. Until units/nginx routes `location /` to masd-human itself,
-# the commented upstream and location are filled in here, as the comments in masd.conf describe.
-# masd-human reads forms up to 16 KiB and answers a larger one with 413 at once, closing the
-# connection while nginx may still be sending (nginx then answers 502): nginx refuses them itself,
-# as masd-compat.conf does for masd-oauth.
+# The shipped nginx configuration (units/nginx: `location /` goes to masd-human).
 render_nginx_snippets "$T/nginx/masd" -e "s|listen 443 ssl http2;|listen 127.0.0.1:$NG ssl http2;|" \
     -e '/listen \[::\]:443/d'
-if ! grep -q '^[^#]*upstream masd_human' "$T/nginx/masd/masd-upstreams-unix.conf"; then
-    sed -i -E 's|^# (upstream masd_human .*)$|\1|' "$T/nginx/masd/masd-upstreams-unix.conf"
-fi
-if ! grep -q '^[^#]*proxy_pass http://masd_human' "$T/nginx/masd/masd.conf"; then
-    sed -i -E "s|^(    include $T/nginx/masd/masd-compat.conf;)$|\1\n    location / {\n        client_max_body_size 16k;\n        proxy_pass http://masd_human;\n        include $T/nginx/masd/masd-proxy-params.conf;\n    }|" \
-        "$T/nginx/masd/masd.conf"
-    note "units/nginx has no location / for masd-human yet: added in the test's copy"
-fi
 nginx_main_conf "$T/nginx" "
     include $T/nginx/masd/masd-upstreams-unix.conf;
     include $T/nginx/masd/masd.conf;"
@@ -395,7 +383,7 @@ check "POST /logout with an action id that is a URL: 303 to /login, never off-si
     eval "expect_eq \"\$(status $T/or.h)\" 303 && expect_eq \"\$(loc or)\" /login"
 head -c 20000 /dev/zero | tr '\0' a >"$T/big.txt"
 req big 127.0.0.12 -b "$J2" --data-urlencode "csrf=$TOK" --data-urlencode username=alice --data-urlencode "password@$T/big.txt" /login
-check "POST /login with a 20 KB form through nginx: 413, not a 502" expect_eq "$(status "$T/big.h")" 413
+check "POST /login with a 20 KB form through nginx: 413 (nginx client_max_body_size), not a 502" expect_eq "$(status "$T/big.h")" 413
 az a-frag "response_type=code&client_id=$CID&redirect_uri=$(enc "$RU#frag")&scope=openid&state=S1"
 check "/authorize, a redirect_uri with a fragment: 400 HTML" html_page a-frag 400
 

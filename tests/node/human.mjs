@@ -196,6 +196,11 @@ function grantOf(url, re) {
     expect(m, `a URL matching ${re}, got ${url}`);
     return m[1];
 }
+// After a response reached the client: the browser is done loading the callback page, so the
+// next navigation interrupts nothing.
+async function settle(page) {
+    await page.waitForURL((u) => u.href.startsWith(REDIRECT), { waitUntil: 'load' });
+}
 async function clickContinue(page) {
     await page.getByRole('button', { name: 'Continue' }).click();
 }
@@ -230,6 +235,7 @@ await step('query: Continue delivers code and state in the query, as openid-clie
     const since = records.length;
     await clickContinue(page);
     const r = await waitRecord((x) => x.kind === 'callback', 10000, since);
+    await settle(page);
     expect(r.method === 'GET' && r.path === '/callback', `GET /callback, got ${r.method} ${r.path}`);
     const params = new URLSearchParams(r.query);
     qCode = validate(q, params);
@@ -261,6 +267,7 @@ await step('fragment: a second authorization in the same browser skips the login
     const r = await waitRecord((x) => x.kind === 'callback', 10000, since);
     expect(r.method === 'GET' && r.query === '', `GET /callback with no query, got ${r.method} ${r.query}`);
     const h = await waitRecord((x) => x.kind === 'hash', 10000, since);
+    await settle(page);
     expect(h.hash.startsWith('#'), `a fragment, got ${h.hash}`);
     const code = validate(f, new URLSearchParams(h.hash.slice(1)));
     checkFulfilled(g, code, f);
@@ -281,6 +288,7 @@ await step('form_post: the code and state arrive in a POSTed form (script submit
     formPostHtml = await resp.text();
     writeFileSync(`${cfg.out}/html/form_post.html`, formPostHtml);
     const r = await waitRecord((x) => x.kind === 'callback', 10000, since);
+    await settle(page);
     expect(r.method === 'POST' && r.contentType.startsWith('application/x-www-form-urlencoded'), `a form POST, got ${r.method} ${r.contentType}`);
     const code = validate(fp, new URLSearchParams(r.body));
     checkFulfilled(g, code, fp);
@@ -308,6 +316,7 @@ await step('cancel: "Cancel" sends error=access_denied and the state to the clie
     const since = records.length;
     await page.getByRole('link', { name: 'Cancel' }).click();
     const r = await waitRecord((x) => x.kind === 'callback', 10000, since);
+    await settle(page);
     const p = new URLSearchParams(r.query);
     expect(p.get('error') === 'access_denied', `error=access_denied, got ${r.query}`);
     expect(p.get('state') === c.state, 'the state');
@@ -328,6 +337,7 @@ await step('cancel (form_post): "Cancel" POSTs error=access_denied and the state
     const since = records.length;
     await page.getByRole('button', { name: 'Cancel' }).click();
     const r = await waitRecord((x) => x.kind === 'callback', 10000, since);
+    await settle(page);
     const p = new URLSearchParams(r.body);
     expect(r.method === 'POST' && p.get('error') === 'access_denied' && p.get('state') === c.state, `POST error=access_denied + state, got ${r.method} ${r.body}`);
 });
@@ -352,6 +362,7 @@ await step('"Use another account" signs out and shows the login page of the same
     const since = records.length;
     await clickContinue(page);
     const r = await waitRecord((x) => x.kind === 'callback', 10000, since);
+    await settle(page);
     validate(u, new URLSearchParams(r.query));
 });
 function grantSessionOfContext() {
