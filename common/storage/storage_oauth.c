@@ -113,20 +113,21 @@ int storage_oauth_client_find_by_digest(struct storage_tx *tx, const char *diges
 #define GRANT_COLS                                                                                           \
     "oauth2_authorization_grant_id, oauth2_client_id, redirect_uri, scope, state, nonce, response_mode,"     \
     " response_type_id_token, code_challenge, code_challenge_method, login_hint, created_at, fulfilled_at,"  \
-    " cancelled_at, exchanged_at, browser_session_id, oauth2_session_id, redirect_uri_given, response_type_code"
+    " cancelled_at, exchanged_at, browser_session_id, oauth2_session_id, redirect_uri_given, "               \
+    "response_type_code"
 #define GRANT_SELECT "SELECT " GRANT_COLS " FROM oauth2_authorization_grants"
 
-STORAGE_STMT(grant_insert,
-             "INSERT INTO oauth2_authorization_grants (" GRANT_COLS ") VALUES ($1, $2, $3,"
-             " $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, NULL, NULL, NULL, $13, $14)");
+STORAGE_STMT(grant_insert, "INSERT INTO oauth2_authorization_grants (" GRANT_COLS ") VALUES ($1, $2, $3,"
+                           " $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, NULL, NULL, NULL, $13, $14)");
 STORAGE_STMT(grant_by_id, GRANT_SELECT " WHERE oauth2_authorization_grant_id = $1");
 STORAGE_STMT(grant_by_code, GRANT_SELECT " WHERE code_hash = $1");
 STORAGE_STMT(grant_exists,
              "SELECT 1 FROM oauth2_authorization_grants WHERE oauth2_authorization_grant_id = $1");
-STORAGE_STMT(grant_fulfill,
-             "UPDATE oauth2_authorization_grants SET fulfilled_at = $2, browser_session_id = $3, code_hash = $4"
-             " WHERE oauth2_authorization_grant_id = $1 AND fulfilled_at IS NULL"
-             " AND cancelled_at IS NULL");
+STORAGE_STMT(
+    grant_fulfill,
+    "UPDATE oauth2_authorization_grants SET fulfilled_at = $2, browser_session_id = $3, code_hash = $4"
+    " WHERE oauth2_authorization_grant_id = $1 AND fulfilled_at IS NULL"
+    " AND cancelled_at IS NULL");
 STORAGE_STMT(grant_exchange,
              "UPDATE oauth2_authorization_grants SET exchanged_at = $2, oauth2_session_id = $3"
              " WHERE oauth2_authorization_grant_id = $1 AND exchanged_at IS NULL");

@@ -392,32 +392,32 @@ static void test_race(enum storage_backend b)
 #define UNDO_LATER                                                                                           \
     "ALTER TABLE oauth2_authorization_grants DROP COLUMN redirect_uri_given;"                                \
     "ALTER TABLE oauth2_authorization_grants DROP COLUMN response_type_code;"
-static const char *const undo_sqlite = "DROP TABLE introspection_tokens;"
-                                       "DROP TRIGGER compat_access_tokens_introspection_insert;"
-                                       "DROP TRIGGER compat_access_tokens_introspection_update;"
-                                       "DROP TRIGGER compat_access_tokens_introspection_delete;"
-                                       "DROP TRIGGER compat_refresh_tokens_introspection_insert;"
-                                       "DROP TRIGGER compat_refresh_tokens_introspection_update;"
-                                       "DROP TRIGGER compat_refresh_tokens_introspection_delete;"
-                                       "DROP TRIGGER oauth2_access_tokens_introspection_insert;"
-                                       "DROP TRIGGER oauth2_access_tokens_introspection_update;"
-                                       "DROP TRIGGER oauth2_access_tokens_introspection_delete;"
-                                       "DROP TRIGGER oauth2_refresh_tokens_introspection_insert;"
-                                       "DROP TRIGGER oauth2_refresh_tokens_introspection_update;"
-                                       "DROP TRIGGER oauth2_refresh_tokens_introspection_delete;"
-                                       "DROP TRIGGER compat_sessions_introspection_update;"
-                                       "DROP TRIGGER oauth2_sessions_introspection_update;"
-                                       "DROP TRIGGER users_introspection_update;"
-                                       UNDO_LATER "DELETE FROM schema_migrations WHERE version >= 5";
-static const char *const undo_pg = "DROP TABLE introspection_tokens;"
-                                   "DROP FUNCTION introspection_compat_access CASCADE;"
-                                   "DROP FUNCTION introspection_compat_refresh CASCADE;"
-                                   "DROP FUNCTION introspection_oauth2_access CASCADE;"
-                                   "DROP FUNCTION introspection_oauth2_refresh CASCADE;"
-                                   "DROP FUNCTION introspection_compat_session CASCADE;"
-                                   "DROP FUNCTION introspection_oauth2_session CASCADE;"
-                                   "DROP FUNCTION introspection_user CASCADE;"
-                                   UNDO_LATER "DELETE FROM schema_migrations WHERE version >= 5";
+static const char *const undo_sqlite =
+    "DROP TABLE introspection_tokens;"
+    "DROP TRIGGER compat_access_tokens_introspection_insert;"
+    "DROP TRIGGER compat_access_tokens_introspection_update;"
+    "DROP TRIGGER compat_access_tokens_introspection_delete;"
+    "DROP TRIGGER compat_refresh_tokens_introspection_insert;"
+    "DROP TRIGGER compat_refresh_tokens_introspection_update;"
+    "DROP TRIGGER compat_refresh_tokens_introspection_delete;"
+    "DROP TRIGGER oauth2_access_tokens_introspection_insert;"
+    "DROP TRIGGER oauth2_access_tokens_introspection_update;"
+    "DROP TRIGGER oauth2_access_tokens_introspection_delete;"
+    "DROP TRIGGER oauth2_refresh_tokens_introspection_insert;"
+    "DROP TRIGGER oauth2_refresh_tokens_introspection_update;"
+    "DROP TRIGGER oauth2_refresh_tokens_introspection_delete;"
+    "DROP TRIGGER compat_sessions_introspection_update;"
+    "DROP TRIGGER oauth2_sessions_introspection_update;"
+    "DROP TRIGGER users_introspection_update;" UNDO_LATER "DELETE FROM schema_migrations WHERE version >= 5";
+static const char *const undo_pg =
+    "DROP TABLE introspection_tokens;"
+    "DROP FUNCTION introspection_compat_access CASCADE;"
+    "DROP FUNCTION introspection_compat_refresh CASCADE;"
+    "DROP FUNCTION introspection_oauth2_access CASCADE;"
+    "DROP FUNCTION introspection_oauth2_refresh CASCADE;"
+    "DROP FUNCTION introspection_compat_session CASCADE;"
+    "DROP FUNCTION introspection_oauth2_session CASCADE;"
+    "DROP FUNCTION introspection_user CASCADE;" UNDO_LATER "DELETE FROM schema_migrations WHERE version >= 5";
 
 static void test_backfill(enum storage_backend b)
 {
