@@ -17,7 +17,7 @@ int policy_fail(char **error, int r, const char *fmt, ...)
     return r;
 }
 
-static const char *kind(const json_t *v)
+const char *policy_json_kind(const json_t *v)
 {
     switch (json_typeof(v)) {
     case JSON_OBJECT:
@@ -73,13 +73,15 @@ static int merge(json_t **left, json_t *right, char **error)
         json_decref(right);
         return r;
     }
-    bool same = strcmp(kind(l), kind(right)) == 0 && !json_is_object(l) && !json_is_array(l);
+    bool same =
+        strcmp(policy_json_kind(l), policy_json_kind(right)) == 0 && !json_is_object(l) && !json_is_array(l);
     if (same || json_is_null(l) || json_is_null(right)) {
         json_decref(l);
         *left = right;
         return 0;
     }
-    r = policy_fail(error, -EINVAL, "policy.data: cannot merge a %s into a %s", kind(right), kind(l));
+    r = policy_fail(error, -EINVAL, "policy.data: cannot merge a %s into a %s", policy_json_kind(right),
+                    policy_json_kind(l));
     json_decref(right);
     return r;
 }
@@ -106,13 +108,15 @@ int policy_strings_load(const json_t *parent, const char *key, const char *path,
     if (!v || json_is_null(v))
         return 0;
     if (!json_is_array(v))
-        return policy_fail(error, -EINVAL, "%s: expected a list of strings, found a %s", path, kind(v));
+        return policy_fail(error, -EINVAL, "%s: expected a list of strings, found a %s", path,
+                           policy_json_kind(v));
     if (!(out->items = calloc(json_array_size(v) + 1, sizeof(*out->items))))
         return -ENOMEM;
     for (size_t i = 0; i < json_array_size(v); i++) {
         const json_t *s = json_array_get(v, i);
         if (!json_is_string(s))
-            return policy_fail(error, -EINVAL, "%s[%zu]: expected a string, found a %s", path, i, kind(s));
+            return policy_fail(error, -EINVAL, "%s[%zu]: expected a string, found a %s", path, i,
+                               policy_json_kind(s));
         if (!(out->items[out->n++] = strdup(json_string_value(s))))
             return -ENOMEM;
     }
@@ -144,7 +148,7 @@ static int limit_value(const json_t *sl, const char *key, bool *has, int64_t *ou
         return 0;
     if (!json_is_integer(v))
         return policy_fail(error, -EINVAL, "policy.data.session_limit.%s: expected an integer, found a %s",
-                           key, kind(v));
+                           key, policy_json_kind(v));
     *out = json_integer_value(v);
     return 0;
 }
@@ -158,14 +162,15 @@ static int read_data(struct policy *p, char **error)
                                  error)) < 0)
         return r;
     const json_t *req = json_is_object(p->data) ? json_object_get(p->data, "requester") : NULL;
-    if ((r = policy_requester_rules_load(req, &p->requester, error)) < 0)
+    if ((r = policy_requester_rules_load(req, &p->requester, error)) < 0 ||
+        (r = policy_client_registration_load(p, error)) < 0)
         return r;
     const json_t *sl = json_is_object(p->data) ? json_object_get(p->data, "session_limit") : NULL;
     if (!sl || json_is_null(sl))
         return 0;
     if (!json_is_object(sl))
         return policy_fail(error, -EINVAL, "policy.data.session_limit: expected an object, found a %s",
-                           kind(sl));
+                           policy_json_kind(sl));
     p->session_limit = true;
     if ((r = limit_value(sl, "soft_limit", &p->has_soft_limit, &p->soft_limit, error)) < 0)
         return r;
@@ -234,6 +239,10 @@ static int compare(const void *a, const void *b)
         c = strcmp(x->msg, y->msg);
     if (!c)
         c = x->need_to_remove < y->need_to_remove ? -1 : x->need_to_remove > y->need_to_remove;
+    if (!c && !x->redirect_uri != !y->redirect_uri)
+        c = x->redirect_uri ? 1 : -1;
+    if (!c && x->redirect_uri)
+        c = strcmp(x->redirect_uri, y->redirect_uri);
     return c;
 }
 
@@ -244,9 +253,10 @@ void policy_result_finish(struct policy_result *r)
     qsort(r->violations, r->n, sizeof(*r->violations), compare);
     size_t kept = 1;
     for (size_t i = 1; i < r->n; i++) {
-        if (compare(&r->violations[kept - 1], &r->violations[i]) == 0)
+        if (compare(&r->violations[kept - 1], &r->violations[i]) == 0) {
             free(r->violations[i].msg);
-        else
+            free(r->violations[i].redirect_uri);
+        } else
             r->violations[kept++] = r->violations[i];
     }
     r->n = kept;
@@ -254,8 +264,10 @@ void policy_result_finish(struct policy_result *r)
 
 void policy_result_clear(struct policy_result *r)
 {
-    for (size_t i = 0; i < r->n; i++)
+    for (size_t i = 0; i < r->n; i++) {
         free(r->violations[i].msg);
+        free(r->violations[i].redirect_uri);
+    }
     free(r->violations);
     *r = (struct policy_result){0};
 }

@@ -1,15 +1,16 @@
 /* MAS's default policy (MAS: policies/, Rego that MAS compiles to WASM and runs in OPA), in C.
  * masd runs no WASM: each of MAS's policies is one function here, reading the same `data` (the
  * operator's policy.data merged into what MAS adds from the config) and answering with the same
- * violations, message for message. So far: authorization_grant. client_registration, register,
- * email and compat_login are to come, each as one more function over the same struct policy
- * and struct policy_result.
+ * violations, message for message. So far: authorization_grant and client_registration.
+ * register, email and compat_login are to come, each as one more function over the same struct
+ * policy and struct policy_result.
  *
  * `data` is operator config: it is checked once, by policy_new(), and a value MAS's Rego would
  * silently never match (a CIDR that does not parse, a list that is not a list) is an error
  * there. The inputs are what a request brings and are never trusted. */
 #pragma once
 #include "config.h"
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +34,7 @@ struct policy_requester {
 /* One violation (MAS: crates/policy/src/model.rs Violation). */
 struct policy_violation {
     char *msg;               /* MAS's text, e.g. "scope 'phone' not allowed" */
+    char *redirect_uri;      /* client_registration's "invalid redirect_uri": which one; else NULL */
     const char *code;        /* "too-many-sessions", or NULL */
     uint64_t need_to_remove; /* too-many-sessions: sessions to remove to make room; else 0 */
 };
@@ -72,4 +74,12 @@ struct policy_grant_input {
 /* Evaluates the policy: *out receives the violations (cleared first). Returns 0 or -ENOMEM
  * (then *out is empty). */
 int policy_authorization_grant(const struct policy *p, const struct policy_grant_input *in,
+                               struct policy_result *out);
+
+/* client_registration (MAS: policies/client_registration/client_registration.rego, which reads
+ * input.client_metadata and data.client_registration.{allow_insecure_uris, allow_host_mismatch,
+ * allow_missing_client_uri}). client_metadata is the registration's metadata as a JSON object,
+ * as MAS hands it to the Rego (its fields under their RFC 7591 names); it is read with Rego's
+ * rules, so any JSON is accepted. Returns 0 or -ENOMEM. */
+int policy_client_registration(const struct policy *p, const json_t *client_metadata,
                                struct policy_result *out);

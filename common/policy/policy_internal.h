@@ -37,7 +37,15 @@ struct policy {
     int64_t soft_limit;
     bool has_max_threshold; /* session_limit.max_session_threshold is set (not null) */
     int64_t max_threshold;
+    /* data.client_registration (absent: false) */
+    bool allow_insecure_uris, allow_host_mismatch, allow_missing_client_uri;
+    /* data.client_metadata.client_uri is truthy: MAS's Rego reads it (not input's) in
+     * host_matches_client_uri, so with allow_missing_client_uri it is normally undefined */
+    bool data_client_uri;
 };
+
+/* "object", "array", "string", "number", "boolean" or "null": for error messages. */
+const char *policy_json_kind(const json_t *v);
 
 /* Sets *error (malloc'd) to the formatted message and returns r. */
 int policy_fail(char **error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -47,6 +55,8 @@ bool policy_strings_contains(const struct policy_strings *l, const char *s);
 /* Appends a violation (msg printf-formatted). Returns 0 or -ENOMEM. */
 int policy_violation_add(struct policy_result *r, const char *code, uint64_t need_to_remove, const char *fmt,
                          ...) __attribute__((format(printf, 4, 5)));
+/* Reads data.client_registration (policy_client_registration.c). */
+int policy_client_registration_load(struct policy *p, char **error);
 /* Sorts the violations and drops repeats: Rego's `violation` is a set. */
 void policy_result_finish(struct policy_result *r);
 
@@ -63,3 +73,18 @@ int policy_check_requester(const struct policy *p, const struct policy_requester
 int policy_strings_load(const json_t *parent, const char *key, const char *path, struct policy_strings *out,
                         char **error);
 void policy_strings_free(struct policy_strings *l);
+
+/* client_registration's helpers, for the unit tests (MAS: client_registration.rego). */
+struct policy_span {
+    const char *s;
+    size_t len;
+};
+/* parse_uri's captures, pointing into the string; len 0 for a group that did not match (OPA
+ * reports "") */
+struct policy_uri {
+    struct policy_span scheme, authority, host, port, path, query;
+};
+/* MAS: parse_uri (its regex, matched as RE2 does). */
+bool policy_parse_uri(const char *s, struct policy_uri *out);
+/* MAS: is_subdomain(host, other) when !other_reversed, reverse_dns_match(host, other) when it is. */
+bool policy_labels_prefix(struct policy_span host, struct policy_span other, bool other_reversed);

@@ -54,6 +54,12 @@ int oauth_service_init(const struct config *cfg)
     oauth.token_url = endpoint_url(cfg, "oauth2/token");
     if (!oauth.introspect_url || !oauth.revoke_url || !oauth.token_url)
         return log_errno(-ENOMEM, "oauth: out of memory");
+    char *error = NULL;
+    if ((r = policy_new(cfg, &oauth.policy, &error)) < 0) {
+        log_error("%s", error ? error : "policy: out of memory");
+        free(error);
+        return r;
+    }
     return oauth_keys_render(cfg);
 }
 

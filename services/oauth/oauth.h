@@ -3,6 +3,7 @@
  * table in main.c binds (the compat API's are in compat/compat.h). */
 #pragma once
 #include "config.h"
+#include "policy.h"
 #include "secrets.h"
 #include "server.h"
 #include "storage.h"
@@ -19,7 +20,8 @@ struct oauth_service {
     char *introspect_url; /* public_base + oauth2/introspect: an assertion's accepted `aud` */
     char *revoke_url;
     char *token_url;
-    char *realm; /* the issuer as a quoted-string, for WWW-Authenticate (oauth_challenge) */
+    char *realm;           /* the issuer as a quoted-string, for WWW-Authenticate (oauth_challenge) */
+    struct policy *policy; /* MAS's default policy over policy.data (common/policy/) */
 };
 extern struct oauth_service oauth;
 
@@ -43,8 +45,9 @@ void oauth_no_store(struct masd_request *r);
 bool oauth_cors(struct masd_request *r);
 
 /* The OAuth endpoints, each in the file named after its URL. */
-void oauth_keys(struct masd_request *r);       /* keys.c: GET /oauth2/keys.json */
-void oauth_introspect(struct masd_request *r); /* introspect.c: POST /oauth2/introspect */
-void oauth_revoke(struct masd_request *r);     /* revoke.c: POST /oauth2/revoke */
+void oauth_keys(struct masd_request *r);         /* keys.c: GET /oauth2/keys.json */
+void oauth_introspect(struct masd_request *r);   /* introspect.c: POST /oauth2/introspect */
+void oauth_revoke(struct masd_request *r);       /* revoke.c: POST /oauth2/revoke */
+void oauth_registration(struct masd_request *r); /* registration.c: POST /oauth2/registration */
 /* keys.c: renders the public JWKS once (oauth_service_init). */
 int oauth_keys_render(const struct config *cfg);
