@@ -2,6 +2,7 @@
  * endpoints answer: MAS's error bodies, the WWW-Authenticate challenge, no-store, CORS. */
 #include "oauth.h"
 #include "log.h"
+#include "policy.h"
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -54,6 +55,12 @@ int oauth_service_init(const struct config *cfg)
     oauth.token_url = endpoint_url(cfg, "oauth2/token");
     if (!oauth.introspect_url || !oauth.revoke_url || !oauth.token_url)
         return log_errno(-ENOMEM, "oauth: out of memory");
+    char *error = NULL;
+    if ((r = policy_new(cfg, &oauth.policy, &error)) < 0) {
+        log_error("policy: %s", error ? error : strerror(-r));
+        free(error);
+        return r;
+    }
     return oauth_keys_render(cfg);
 }
 

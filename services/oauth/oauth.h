@@ -8,6 +8,12 @@
 #include "storage.h"
 #include <stdbool.h>
 
+/* OAuth access tokens expire after this (MAS's default experimental.access_token_ttl; the
+ * experimental section is not implemented yet). */
+#define OAUTH_ACCESS_TOKEN_TTL_MS (300 * 1000)
+
+struct policy;
+
 struct oauth_service {
     const struct config *cfg;
     struct storage *st;      /* NULL under --check */
@@ -19,7 +25,8 @@ struct oauth_service {
     char *introspect_url; /* public_base + oauth2/introspect: an assertion's accepted `aud` */
     char *revoke_url;
     char *token_url;
-    char *realm; /* the issuer as a quoted-string, for WWW-Authenticate (oauth_challenge) */
+    char *realm;           /* the issuer as a quoted-string, for WWW-Authenticate (oauth_challenge) */
+    struct policy *policy; /* MAS's default policy over policy.data (client_credentials) */
 };
 extern struct oauth_service oauth;
 
@@ -46,5 +53,6 @@ bool oauth_cors(struct masd_request *r);
 void oauth_keys(struct masd_request *r);       /* keys.c: GET /oauth2/keys.json */
 void oauth_introspect(struct masd_request *r); /* introspect.c: POST /oauth2/introspect */
 void oauth_revoke(struct masd_request *r);     /* revoke.c: POST /oauth2/revoke */
+void oauth_token(struct masd_request *r);      /* token.c: POST /oauth2/token */
 /* keys.c: renders the public JWKS once (oauth_service_init). */
 int oauth_keys_render(const struct config *cfg);
