@@ -275,6 +275,16 @@ check "the old refresh token once more, its successor used: 400 invalid_grant" o
 refresh rp4 "$RT3"
 check "the current refresh token still works: 200" expect_eq "$(status "$T/rp4.h")" 200
 
+# The homeserver refuses the device: 500 server_error, the session ended, the code spent.
+curl -sS -o /dev/null -X POST -d '{"status": 500, "count": 2}' "${HS_ENDPOINT}_standin/fail"
+KF=$(fresh "/authorize?response_type=code&client_id=$CID&redirect_uri=$(enc "$RU")&scope=$(enc 'urn:matrix:client:api:* urn:matrix:client:device:FAILDEVICE')")
+xchg hf "$KF" --data-urlencode "redirect_uri=$RU"
+check "the homeserver fails upsert_device: 500 server_error" oauth_err hf 500 server_error
+check "... and the session that was to hold FAILDEVICE has ended, its device freed" \
+    eval "expect_eq \"\$(sql \"SELECT count(*) FROM oauth2_sessions WHERE scope LIKE '%FAILDEVICE%' AND finished_at IS NULL\")\" 0 &&
+          expect_eq \"\$(sql \"SELECT count(*) FROM session_devices WHERE device_id = 'FAILDEVICE'\")\" 0"
+curl -sS -o /dev/null -X POST -d '{"status": 0, "count": 0}' "${HS_ENDPOINT}_standin/fail"
+
 # A locked user's refresh: refused, the session ended, the device sync queued.
 JB=$T/jar-bob
 check "bob signs in" signin "$JB" bob
