@@ -251,7 +251,8 @@ static int issue_device(struct masctl *m, struct manage *g, struct issue *a)
         r = homeserver_open(&g->cfg->matrix, &hs);
     if (r < 0)
         return masctl_fail(m, "matrix: cannot set up the homeserver connection: %s", strerror(-r)), r;
-    r = hs_device_create(g->st, hs, &g->cfg->matrix, &a->user, a->device_id, NULL, a->session.id, &res);
+    r = hs_device_create(g->st, hs, &g->cfg->matrix, &a->user, a->device_id, NULL, STORAGE_SESSION_COMPAT,
+                         a->session.id, &res);
     if (r < 0)
         masctl_fail(m, "cannot create device %s on the homeserver, the session is ended again: %s",
                     a->device_id, res.message);

@@ -153,6 +153,7 @@ static int provision(struct storage *st, struct homeserver *hs, const char *user
 
 struct undo {
     const struct config_matrix *m;
+    enum storage_session_kind kind;
     const char *user_id, *session_id;
 };
 
@@ -160,7 +161,7 @@ static int undo_tx(struct storage_tx *tx, void *arg)
 {
     struct undo *u = arg;
     int64_t now = masd_now();
-    int r = storage_session_finish(tx, STORAGE_SESSION_COMPAT, u->session_id, now);
+    int r = storage_session_finish(tx, u->kind, u->session_id, now);
     if (r >= 0)
         r = hs_queue_sync_devices(tx, u->m, u->user_id, now);
     return r;
@@ -168,7 +169,7 @@ static int undo_tx(struct storage_tx *tx, void *arg)
 
 int hs_device_create(struct storage *st, struct homeserver *hs, const struct config_matrix *m,
                      const struct storage_user *user, const char *device_id, const char *display_name,
-                     const char *compat_session_id, struct homeserver_result *res)
+                     enum storage_session_kind kind, const char *session_id, struct homeserver_result *res)
 {
     int r = homeserver_upsert_device(hs, user->username, device_id, display_name, res);
     if (r == -ENOENT) {
@@ -179,10 +180,10 @@ int hs_device_create(struct storage *st, struct homeserver *hs, const struct con
     }
     if (r >= 0)
         return 0;
-    struct undo u = {m, user->id, compat_session_id};
+    struct undo u = {m, kind, user->id, session_id};
     int e = storage_tx(st, STORAGE_TX_WRITE, undo_tx, &u);
     if (e < 0)
-        log_error("cannot end session %s after its device failed on the homeserver: %s", compat_session_id,
+        log_error("cannot end session %s after its device failed on the homeserver: %s", session_id,
                   storage_last_error());
     return r;
 }

@@ -51,15 +51,16 @@ int hs_session_tx(struct storage *st, unsigned flags, storage_tx_fn fn, void *ar
 /* Inside that transaction, before the session is created: 0, or -EBUSY while a sync runs. */
 int hs_session_may_start(struct storage_tx *tx, const char *user_id, int64_t now);
 
-/* After a session bringing device_id committed (compat login, masctl issue-compatibility-token):
+/* After a session bringing device_id committed (compat login, masctl issue-compatibility-token,
+ * the token endpoint's code exchange; kind is the session's, compat or OAuth):
  * creates the device on the homeserver before the client gets its token. When the homeserver
  * does not know the user yet (404), provisions the user and tries once more (MAS's
- * registration/device race, fixed). On failure ends the compat session and queues a sync-devices
+ * registration/device race, fixed). On failure ends the session and queues a sync-devices
  * job in one transaction, and returns the homeserver's error (res says what happened): nothing is
  * left half-created. */
 int hs_device_create(struct storage *st, struct homeserver *hs, const struct config_matrix *m,
                      const struct storage_user *user, const char *device_id, const char *display_name,
-                     const char *compat_session_id, struct homeserver_result *res);
+                     enum storage_session_kind kind, const char *session_id, struct homeserver_result *res);
 
 /* masd-worker: runs one claimed job. */
 enum hs_job_outcome {

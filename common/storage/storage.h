@@ -474,6 +474,15 @@ int storage_oauth_access_token_mark_used(struct storage_tx *tx, const char *id, 
 int storage_oauth_refresh_token_lookup(struct storage_tx *tx, const char *token,
                                        struct storage_oauth_refresh_lookup *out);
 int storage_oauth_refresh_token_revoke(struct storage_tx *tx, const char *id, int64_t now);
+/* A token's own row by its ID (the refresh successor rule: MAS: crates/handlers/src/oauth2/token.rs).
+ * -ENOENT when there is none (never issued, or deleted by cleanup). */
+int storage_oauth_access_token_get(struct storage_tx *tx, const char *id, struct storage_access_token *out);
+int storage_oauth_refresh_token_get(struct storage_tx *tx, const char *id, struct storage_refresh_token *out);
+/* Compare-and-set of a consumed refresh token's successor: expected_next_id → next_id (a
+ * lost-response replay rotates again). 0, -EALREADY when the successor is no longer
+ * expected_next_id (a concurrent replay won), -ENOENT for an unknown ID. */
+int storage_oauth_refresh_token_relink(struct storage_tx *tx, const char *id, const char *expected_next_id,
+                                       const char *next_id);
 
 struct storage_device_code_grant {
     char id[STORAGE_ID_SIZE];

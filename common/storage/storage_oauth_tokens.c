@@ -39,6 +39,14 @@ STORAGE_STMT(refresh_consume,
              " WHERE oauth2_refresh_token_id = $1 AND consumed_at IS NULL");
 STORAGE_STMT(refresh_revoke, "UPDATE oauth2_refresh_tokens SET revoked_at = $2"
                              " WHERE oauth2_refresh_token_id = $1 AND revoked_at IS NULL");
+STORAGE_STMT(access_by_id,
+             "SELECT " ACCESS_COLS_P("") " FROM oauth2_access_tokens WHERE oauth2_access_token_id = $1");
+STORAGE_STMT(refresh_by_id,
+             "SELECT " REFRESH_COLS_P("") " FROM oauth2_refresh_tokens WHERE oauth2_refresh_token_id = $1");
+/* The lost-response rotation: the successor pointer moves from the one read to the new one, once
+ * (two concurrent replays of the same token cannot both win). */
+STORAGE_STMT(refresh_relink, "UPDATE oauth2_refresh_tokens SET next_oauth2_refresh_token_id = $3"
+                             " WHERE oauth2_refresh_token_id = $1 AND next_oauth2_refresh_token_id = $2");
 
 static int read_access_lookup(struct sq *q, void *out)
 {
@@ -80,6 +88,44 @@ int storage_oauth_refresh_token_lookup(struct storage_tx *tx, const char *token,
 int storage_oauth_refresh_token_revoke(struct storage_tx *tx, const char *id, int64_t now)
 {
     return storage_update_by_id(tx, &refresh_revoke, &refresh_exists, id, now);
+}
+
+static int read_access(struct sq *q, void *out)
+{
+    *(struct storage_access_token *)out = (struct storage_access_token){0};
+    storage_read_access_at(q, 0, out, true);
+    return 0;
+}
+
+static int read_refresh(struct sq *q, void *out)
+{
+    *(struct storage_refresh_token *)out = (struct storage_refresh_token){0};
+    storage_read_refresh_at(q, 0, out);
+    return 0;
+}
+
+int storage_oauth_access_token_get(struct storage_tx *tx, const char *id, struct storage_access_token *out)
+{
+    return sq_one(tx, &access_by_id, SQ_ARGS(P_TEXT(id)), read_access, out);
+}
+
+int storage_oauth_refresh_token_get(struct storage_tx *tx, const char *id, struct storage_refresh_token *out)
+{
+    return sq_one(tx, &refresh_by_id, SQ_ARGS(P_TEXT(id)), read_refresh, out);
+}
+
+int storage_oauth_refresh_token_relink(struct storage_tx *tx, const char *id, const char *expected_next_id,
+                                       const char *next_id)
+{
+    int64_t changes = 0;
+    int r = sq_exec(tx, &refresh_relink, SQ_ARGS(P_TEXT(id), P_TEXT(expected_next_id), P_TEXT(next_id)),
+                    &changes);
+    if (r < 0)
+        return r;
+    if (changes)
+        return 0;
+    r = storage_changed_or_missing(tx, 0, &refresh_exists, id);
+    return r < 0 ? r : -EALREADY;
 }
 
 /* ---------------------------------------------------------------------------------------------

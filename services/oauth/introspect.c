@@ -229,7 +229,7 @@ static int compat_refresh(struct storage_tx *tx, struct introspect *in)
 }
 
 /* OAuth tokens: the session's scope with twins, jti the token's ID. */
-static int oauth_token(struct storage_tx *tx, struct introspect *in, bool access)
+static int oauth_token_row(struct storage_tx *tx, struct introspect *in, bool access)
 {
     struct storage_token_introspection t;
     int r = lookup(tx, in, access ? STORAGE_TOKEN_OAUTH_ACCESS : STORAGE_TOKEN_OAUTH_REFRESH, &t);
@@ -277,9 +277,9 @@ static int introspect_tx(struct storage_tx *tx, void *arg)
     case TOKEN_COMPAT_REFRESH:
         return in->hint == HINT_ACCESS ? 0 : compat_refresh(tx, in);
     case TOKEN_ACCESS:
-        return in->hint == HINT_REFRESH ? 0 : oauth_token(tx, in, true);
+        return in->hint == HINT_REFRESH ? 0 : oauth_token_row(tx, in, true);
     case TOKEN_REFRESH:
-        return in->hint == HINT_ACCESS ? 0 : oauth_token(tx, in, false);
+        return in->hint == HINT_ACCESS ? 0 : oauth_token_row(tx, in, false);
     default: /* personal access tokens: not issued by masd */
         return 0;
     }

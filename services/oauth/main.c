@@ -76,6 +76,7 @@ static const struct masd_route routes[] = {
     {"oauth", "/oauth2/keys.json", ROUTE_EXACT, "GET, HEAD, OPTIONS", oauth_keys},
     {"oauth", "/oauth2/introspect", ROUTE_EXACT, "POST, OPTIONS", oauth_introspect},
     {"oauth", "/oauth2/revoke", ROUTE_EXACT, "POST, OPTIONS", oauth_revoke},
+    {"oauth", "/oauth2/token", ROUTE_EXACT, "POST, OPTIONS", oauth_token},
     {"oauth", "/oauth2/registration", ROUTE_EXACT, "POST, OPTIONS", oauth_registration},
     {"compat", "/_matrix/client/{version}/login", ROUTE_EXACT, "GET, HEAD, POST, OPTIONS", compat_login},
     {"compat", "/_matrix/client/{version}/logout", ROUTE_EXACT, "POST, OPTIONS", compat_logout},

@@ -2,6 +2,7 @@
  * endpoints answer: MAS's error bodies, the WWW-Authenticate challenge, no-store, CORS. */
 #include "oauth.h"
 #include "log.h"
+#include "policy.h"
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -56,7 +57,7 @@ int oauth_service_init(const struct config *cfg)
         return log_errno(-ENOMEM, "oauth: out of memory");
     char *error = NULL;
     if ((r = policy_new(cfg, &oauth.policy, &error)) < 0) {
-        log_error("%s", error ? error : "policy: out of memory");
+        log_error("policy: %s", error ? error : strerror(-r));
         free(error);
         return r;
     }

@@ -9,6 +9,12 @@
 #include "storage.h"
 #include <stdbool.h>
 
+/* OAuth access tokens expire after this (MAS's default experimental.access_token_ttl; the
+ * experimental section is not implemented yet). */
+#define OAUTH_ACCESS_TOKEN_TTL_MS (300 * 1000)
+
+struct policy;
+
 struct oauth_service {
     const struct config *cfg;
     struct storage *st;      /* NULL under --check */
@@ -48,6 +54,7 @@ bool oauth_cors(struct masd_request *r);
 void oauth_keys(struct masd_request *r);         /* keys.c: GET /oauth2/keys.json */
 void oauth_introspect(struct masd_request *r);   /* introspect.c: POST /oauth2/introspect */
 void oauth_revoke(struct masd_request *r);       /* revoke.c: POST /oauth2/revoke */
+void oauth_token(struct masd_request *r);        /* token.c: POST /oauth2/token */
 void oauth_registration(struct masd_request *r); /* registration.c: POST /oauth2/registration */
 /* keys.c: renders the public JWKS once (oauth_service_init). */
 int oauth_keys_render(const struct config *cfg);

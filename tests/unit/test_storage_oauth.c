@@ -119,6 +119,61 @@ static void test_oauth(struct storage *st)
     CHECK_INT(test_tx_end(tx, true), 0);
 }
 
+/* The rows behind the refresh successor rule: a token by its ID, and the successor pointer
+ * moved by compare-and-set. */
+static void test_refresh_successor(struct storage *st)
+{
+    char at1[TOKEN_LEN + 1], rt1[TOKEN_LEN + 1], at2[TOKEN_LEN + 1], rt2[TOKEN_LEN + 1], rt3[TOKEN_LEN + 1];
+    token_generate(TOKEN_ACCESS, at1);
+    token_generate(TOKEN_REFRESH, rt1);
+    token_generate(TOKEN_ACCESS, at2);
+    token_generate(TOKEN_REFRESH, rt2);
+    token_generate(TOKEN_REFRESH, rt3);
+    struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    struct storage_user u;
+    struct storage_oauth_client in = {.token_endpoint_auth_method = "none"}, client;
+    struct storage_oauth_session s;
+    struct storage_access_token a1, a2, ag;
+    struct storage_refresh_token r1, r2, r3, rg;
+    CHECK_INT(storage_user_create(tx, "succ", false, NOW, &u), 0);
+    CHECK_INT(storage_oauth_client_create(tx, &in, NOW, &client), 0);
+    CHECK_INT(storage_oauth_session_create(tx, client.id, u.id, NULL, "openid", NULL, NOW, &s), 0);
+    CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_OAUTH, s.id, at1, NOW + 300000, NOW, &a1), 0);
+    CHECK_INT(storage_refresh_token_add(tx, STORAGE_SESSION_OAUTH, s.id, a1.id, rt1, NOW, &r1), 0);
+    CHECK_INT(storage_access_token_add(tx, STORAGE_SESSION_OAUTH, s.id, at2, NOW + 300001, NOW + 1, &a2), 0);
+    CHECK_INT(storage_refresh_token_add(tx, STORAGE_SESSION_OAUTH, s.id, a2.id, rt2, NOW + 1, &r2), 0);
+    CHECK_INT(storage_refresh_token_add(tx, STORAGE_SESSION_OAUTH, s.id, NULL, rt3, NOW + 2, &r3), 0);
+    CHECK_INT(storage_refresh_token_consume(tx, STORAGE_SESSION_OAUTH, r1.id, r2.id, NOW + 1), 0);
+
+    CHECK_INT(storage_oauth_refresh_token_get(tx, r1.id, &rg), 0);
+    CHECK_STR(rg.next_id, r2.id);
+    CHECK_STR(rg.access_token_id, a1.id);
+    CHECK_INT(rg.consumed_at, NOW + 1);
+    CHECK_INT(storage_oauth_refresh_token_get(tx, r3.id, &rg), 0);
+    CHECK_STR(rg.access_token_id, "");
+    CHECK_INT(storage_oauth_refresh_token_get(tx, "01ARZ3NDEKTSV4RRFFQ69G5FAV", &rg), -ENOENT);
+    CHECK_INT(storage_oauth_access_token_get(tx, a2.id, &ag), 0);
+    CHECK_INT(ag.expires_at, NOW + 300001);
+    CHECK_INT(ag.first_used_at, 0);
+    CHECK_INT(storage_oauth_access_token_mark_used(tx, a2.id, NOW + 5), 1);
+    CHECK_INT(storage_oauth_access_token_get(tx, a2.id, &ag), 0);
+    CHECK_INT(ag.first_used_at, NOW + 5);
+    CHECK_INT(storage_oauth_access_token_get(tx, "01ARZ3NDEKTSV4RRFFQ69G5FAV", &ag), -ENOENT);
+
+    /* the successor moves once: a second replay that read r2 loses */
+    CHECK_INT(storage_oauth_refresh_token_relink(tx, r1.id, r2.id, r3.id), 0);
+    CHECK_INT(storage_oauth_refresh_token_relink(tx, r1.id, r2.id, r3.id), -EALREADY);
+    CHECK_INT(storage_oauth_refresh_token_relink(tx, "01ARZ3NDEKTSV4RRFFQ69G5FAV", r2.id, r3.id), -ENOENT);
+    CHECK_INT(storage_oauth_refresh_token_get(tx, r1.id, &rg), 0);
+    CHECK_STR(rg.next_id, r3.id);
+    /* the introspection copy follows the rows it is made from */
+    struct storage_token_introspection ti;
+    CHECK_INT(storage_token_introspect(tx, at2, &ti), 0);
+    CHECK_INT(ti.first_used_at, NOW + 5);
+    storage_oauth_client_clear(&client);
+    CHECK_INT(test_tx_end(tx, true), 0);
+}
+
 static void test_device_codes_and_sso(struct storage *st)
 {
     struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_WRITE);
@@ -468,6 +523,7 @@ static void run(enum storage_backend b, const char *uri)
 {
     struct storage *st = test_open(uri);
     test_oauth(st);
+    test_refresh_successor(st);
     test_device_codes_and_sso(st);
     test_rate_limit(st);
     test_jobs(st);

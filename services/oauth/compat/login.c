@@ -107,7 +107,7 @@ static void login_finish(void *arg)
     }
     struct homeserver_result res = {0};
     r = hs_device_create(oauth.st, oauth.hs, &oauth.cfg->matrix, &j->pl.user, j->device_id, j->display_name,
-                         j->session.id, &res);
+                         STORAGE_SESSION_COMPAT, j->session.id, &res);
     if (r < 0) {
         log_error("login of user %s: cannot create device %s on the homeserver, session ended: %s",
                   j->pl.user.id, j->device_id, res.message);
