@@ -54,6 +54,10 @@ int oauth_service_init(const struct config *cfg)
     oauth.token_url = endpoint_url(cfg, "oauth2/token");
     if (!oauth.introspect_url || !oauth.revoke_url || !oauth.token_url)
         return log_errno(-ENOMEM, "oauth: out of memory");
+    jose_keyset_free(oauth.keys);
+    oauth.keys = NULL;
+    if ((r = jose_keyset_from_config(cfg, &oauth.keys)) < 0)
+        return log_errno(r, "secrets.keys: cannot set up the signing keys");
     return oauth_keys_render(cfg);
 }
 
