@@ -48,5 +48,6 @@ bool oauth_cors(struct masd_request *r);
 void oauth_keys(struct masd_request *r);       /* keys.c: GET /oauth2/keys.json */
 void oauth_introspect(struct masd_request *r); /* introspect.c: POST /oauth2/introspect */
 void oauth_revoke(struct masd_request *r);     /* revoke.c: POST /oauth2/revoke */
+void oauth_userinfo(struct masd_request *r);   /* userinfo.c: GET, POST /oauth2/userinfo */
 /* keys.c: renders the public JWKS once (oauth_service_init). */
 int oauth_keys_render(const struct config *cfg);
