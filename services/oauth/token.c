@@ -32,7 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* MAS: crates/handlers/src/oauth2/token.rs. */
 #define CODE_MAX_AGE_MS     (10 * 60 * 1000) /* a code is redeemed within 10 min of consent */
 #define CODE_REUSE_GRACE_MS (20 * 1000)      /* a reuse later than this ends the session */
