@@ -140,7 +140,10 @@ static bool match_after_host(const char *s, struct uri *u)
 
 bool policy_parse_uri(const char *s, struct uri *u)
 {
-    *u = (struct uri){0};
+    /* an absent part is an empty span that still points somewhere: memcmp and memchr may be
+     * given it with length 0 (C leaves them undefined on a null pointer) */
+    static const struct span none = {"", 0};
+    *u = (struct uri){none, none, none, none, none, none};
     if (!(*s >= 'a' && *s <= 'z'))
         return false;
     size_t n = 1;
