@@ -61,6 +61,10 @@ int oauth_service_init(const struct config *cfg)
         free(error);
         return r;
     }
+    jose_keyset_free(oauth.keys);
+    oauth.keys = NULL;
+    if ((r = jose_keyset_from_config(cfg, &oauth.keys)) < 0)
+        return log_errno(r, "secrets.keys: cannot set up the signing keys");
     return oauth_keys_render(cfg);
 }
 

@@ -3,6 +3,7 @@
  * table in main.c binds (the compat API's are in compat/compat.h). */
 #pragma once
 #include "config.h"
+#include "jose.h"
 #include "policy.h"
 #include "secrets.h"
 #include "server.h"
@@ -26,13 +27,14 @@ struct oauth_service {
     char *introspect_url; /* public_base + oauth2/introspect: an assertion's accepted `aud` */
     char *revoke_url;
     char *token_url;
-    char *realm;           /* the issuer as a quoted-string, for WWW-Authenticate (oauth_challenge) */
-    struct policy *policy; /* MAS's default policy over policy.data (common/policy/) */
+    char *realm;              /* the issuer as a quoted-string, for WWW-Authenticate (oauth_challenge) */
+    struct policy *policy;    /* MAS's default policy over policy.data (common/policy/) */
+    struct jose_keyset *keys; /* the signing keys of secrets.keys (ID tokens, signed userinfo) */
 };
 extern struct oauth_service oauth;
 
 /* Sets oauth.cfg and what follows from the configuration alone (secrets, endpoint URLs, the
- * JWKS): no file, no connection, no thread, so --check runs it too. */
+ * JWKS, the signing keyset): no file, no connection, no thread, so --check runs it too. */
 int oauth_service_init(const struct config *cfg);
 
 /* {"error": error, "error_description": description (MAS's canned text when NULL)}, never

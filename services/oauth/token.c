@@ -203,10 +203,10 @@ static int id_token(struct storage_tx *tx, struct token_job *j, const struct sto
         .alg = alg,
         .sub = j->user.id,
         .nonce = g->nonce[0] ? g->nonce : NULL,
-        .auth_time = r < 0 ? 0 : auth_time,
+        .auth_time_ms = r < 0 ? 0 : auth_time,
         .access_token = j->access_token,
         .code = j->req.code,
-        .now = j->now,
+        .now_ms = j->now,
     };
     r = oauth_id_token(&in, &j->id_token);
     if (r < 0)

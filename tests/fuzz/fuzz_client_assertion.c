@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                               &why) == 0 &&
                 client_assertion_jti_expiry_ms(&a) <= nows[i] && nows[i] < INT64_MAX / 2)
                 abort();
-        if (a.signed_len >= size || s[a.signed_len] != '.')
+        if (a.jws.signed_len >= size || s[a.jws.signed_len] != '.')
             abort();
         client_assertion_verify(&a, s, CLIENT_AUTH_SECRET_JWT, "secret", 6, NULL);
         json_t *jwks = json_loads("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\","

@@ -2,6 +2,7 @@
  * check against the registered client (authenticate.c), and RFC 7523 client assertions
  * (assertion.c). MAS: crates/axum-utils/src/client_authorization.rs; docs/architecture.md §6. */
 #pragma once
+#include "jose.h"
 #include "server.h"
 #include "storage.h"
 #include <stdbool.h>
@@ -66,17 +67,15 @@ int client_authenticate(struct storage_tx *tx, const struct client_credentials *
 /* ---- client assertions (RFC 7523), exposed for the tests and the fuzz target -------------- */
 
 struct client_assertion {
-    char alg[8];
-    char *kid; /* malloc'd or NULL */
+    char alg[JOSE_ALG_MAX];
     char *iss, *sub, *jti;
     json_t *aud;           /* string or array (a reference) */
     int64_t exp, nbf, iat; /* seconds; 0 when absent */
-    unsigned char *sig;    /* decoded signature */
-    size_t sig_len;
-    size_t signed_len; /* bytes of "header.payload" at the start of the assertion */
+    struct jose_jws jws;   /* the JWS itself: header, signature, signing input */
 };
 
-/* Parses a compact JWS (header.payload.signature) without checking it. -EINVAL on any defect. */
+/* Parses a compact JWS (header.payload.signature, jose_jws_parse) of at most 16 KiB without
+ * checking it, and reads its claims. -EINVAL on any defect. */
 int client_assertion_parse(const char *jwt, size_t len, struct client_assertion *a);
 void client_assertion_clear(struct client_assertion *a);
 
@@ -95,6 +94,7 @@ int client_assertion_check_claims(const struct client_assertion *a, const char *
  * a recorded jti can never read as already expired); 0 without an exp. */
 int64_t client_assertion_jti_expiry_ms(const struct client_assertion *a);
 /* Checks the signature: HMAC with `secret` (client_secret_jwt) or a key of the JWKS `jwks`
- * (private_key_jwt; by kid when given). Returns 0 or -EACCES. */
+ * (private_key_jwt; by kid when given), the algorithm pinned to the method (jose.h verifies).
+ * Returns 0 or -EACCES. */
 int client_assertion_verify(const struct client_assertion *a, const char *jwt, enum client_auth_method method,
                             const char *secret, size_t secret_len, const json_t *jwks);
