@@ -78,6 +78,7 @@ static const struct masd_route routes[] = {
     {"oauth", "/oauth2/revoke", ROUTE_EXACT, "POST, OPTIONS", oauth_revoke},
     {"oauth", "/oauth2/token", ROUTE_EXACT, "POST, OPTIONS", oauth_token},
     {"oauth", "/oauth2/registration", ROUTE_EXACT, "POST, OPTIONS", oauth_registration},
+    {"oauth", "/oauth2/userinfo", ROUTE_EXACT, "GET, HEAD, POST, OPTIONS", oauth_userinfo},
     {"compat", "/_matrix/client/{version}/login", ROUTE_EXACT, "GET, HEAD, POST, OPTIONS", compat_login},
     {"compat", "/_matrix/client/{version}/logout", ROUTE_EXACT, "POST, OPTIONS", compat_logout},
     {"compat", "/_matrix/client/{version}/logout/all", ROUTE_EXACT, "POST, OPTIONS", compat_logout_all},

@@ -3,8 +3,8 @@
  * table in main.c binds (the compat API's are in compat/compat.h). */
 #pragma once
 #include "config.h"
-#include "jose.h"
 #include "policy.h"
+#include "jose.h"
 #include "secrets.h"
 #include "server.h"
 #include "storage.h"
@@ -58,5 +58,6 @@ void oauth_introspect(struct masd_request *r);   /* introspect.c: POST /oauth2/i
 void oauth_revoke(struct masd_request *r);       /* revoke.c: POST /oauth2/revoke */
 void oauth_token(struct masd_request *r);        /* token.c: POST /oauth2/token */
 void oauth_registration(struct masd_request *r); /* registration.c: POST /oauth2/registration */
+void oauth_userinfo(struct masd_request *r);     /* userinfo.c: GET, POST /oauth2/userinfo */
 /* keys.c: renders the public JWKS once (oauth_service_init). */
 int oauth_keys_render(const struct config *cfg);

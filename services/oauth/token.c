@@ -22,6 +22,7 @@
 #include "log.h"
 #include "oauth.h"
 #include "policy.h"
+#include "id_token.h"
 #include "token.h"
 #include "token_request.h"
 #include <errno.h>
@@ -30,13 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#if __has_include("id_token.h")
-#include "id_token.h"
-#define HAVE_ID_TOKEN 1
-#else
-#define HAVE_ID_TOKEN 0
-#endif
 
 /* MAS: crates/handlers/src/oauth2/token.rs. */
 #define CODE_MAX_AGE_MS     (10 * 60 * 1000) /* a code is redeemed within 10 min of consent */
@@ -191,7 +185,6 @@ static bool has_scope_token(const char *scope, const char *token)
 static int id_token(struct storage_tx *tx, struct token_job *j, const struct storage_oauth_client *client,
                     const struct storage_authorization_grant *g)
 {
-#if HAVE_ID_TOKEN
     char alg[16];
     int64_t auth_time = 0;
     client_meta(client, "id_token_signed_response_alg", alg, sizeof(alg));
@@ -212,13 +205,6 @@ static int id_token(struct storage_tx *tx, struct token_job *j, const struct sto
     if (r < 0)
         log_error("token: cannot sign the ID token for client %s: %s", client->id, strerror(-r));
     return r;
-#else
-    /* Signing comes with the JOSE module (issue #12 §2): until then no key can sign, which MAS
-     * answers with 500 server_error too (crates/handlers/src/oauth2/mod.rs generate_id_token). */
-    (void)tx, (void)client, (void)g;
-    log_error("token: scope openid needs an ID token, and this build cannot sign one yet");
-    return -ENOTSUP;
-#endif
 }
 
 /* MAS's stage checks, then the client, the redirect URI, PKCE and the approving browser

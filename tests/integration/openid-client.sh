@@ -17,7 +17,7 @@ OAUTH_BIN=$BUILD/services/oauth/masd-oauth
 WORKER_BIN=$BUILD/services/worker/masd-worker
 MASCTL_BIN=$BUILD/tools/masctl
 require_binaries "$HUMAN_BIN" "$OAUTH_BIN" "$WORKER_BIN" "$MASCTL_BIN" "$DISCOVERY_BIN"
-if [ ! -d "$NODE_DIR/node_modules/openid-client" ] || [ ! -d "$NODE_DIR/node_modules/jose" ]; then
+if [ ! -d "$NODE_DIR/node_modules/openid-client" ] || [ ! -d "$NODE_DIR/node_modules/jose5" ]; then
     (cd "$NODE_DIR" && npm ci --no-audit --no-fund >/dev/null 2>&1) ||
         { fail_check "npm ci in tests/node" "openid-client is not installed"; finish; }
 fi
@@ -44,7 +44,7 @@ openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:secp256k1 -out "$T/keys
 chmod 644 "$T/keys/"*.pem
 # The private_key_jwt client's key: ES256; its public half goes into the config.
 (cd "$NODE_DIR" && node --input-type=module -e '
-import * as jose from "jose";
+import * as jose from "jose5";
 import { writeFileSync } from "node:fs";
 const { publicKey, privateKey } = await jose.generateKeyPair("ES256", { extractable: true });
 const kid = "client-key-1";

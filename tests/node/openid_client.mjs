@@ -1,6 +1,6 @@
 // openid-client 6 as a confidential (or public) relying party of masd, one step per call
 // (tests/integration/openid-client.sh consents with curl between the steps); every ID token is
-// verified with the npm `jose` package (5.x: it still verifies ES256K on Node) against the
+// verified with the npm `jose` package (5.10, as jose5: jose 6 dropped ES256K) against the
 // issuer's jwks_uri (/oauth2/keys.json), for the algorithm the client registered.
 //
 //   node openid_client.mjs CMD JSON
@@ -18,7 +18,7 @@
 // NODE_EXTRA_CA_CERTS.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import * as jose from 'jose';
+import * as jose from 'jose5';
 import * as client from 'openid-client';
 
 const [cmd, arg] = process.argv.slice(2);
