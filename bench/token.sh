@@ -58,6 +58,8 @@ clients:
   - client_id: $PUB
     client_auth_method: none
     redirect_uris: [$RU]
+rate_limiting: # every code-flow run signs the one user in once
+  login: {per_account: {burst: 100, per_second: 10}, per_ip: {burst: 100, per_second: 10}}
 secrets:
   encryption: "$ENC"
   keys: [{key_file: "$WORK/rsa.pem"}, {key_file: "$WORK/ec.pem"}]
