@@ -281,14 +281,23 @@ await step('form_post: the code and state arrive in a POSTed form (script submit
     await page.goto(fp.url);
     const g = grantOf(page.url(), consentPath);
     const since = records.length;
-    const respP = page.waitForResponse((r) => r.url().endsWith(`/consent/${g}`) && r.request().method() === 'POST');
+    // The page submits itself at once, after which Chromium no longer has its body: it is taken
+    // on its way in (the route fetches it and hands the same response on to the page).
+    let resp = null;
+    const consentPost = (u) => u.pathname === `/consent/${g}`;
+    await page.route(consentPost, async (route) => {
+        if (route.request().method() !== 'POST') return route.continue();
+        resp = await route.fetch({ maxRedirects: 0 });
+        formPostHeaders = resp.headers();
+        formPostHtml = await resp.text();
+        await route.fulfill({ response: resp });
+    });
     await clickContinue(page);
-    const resp = await respP;
-    formPostHeaders = resp.headers();
-    formPostHtml = await resp.text();
-    writeFileSync(`${cfg.out}/html/form_post.html`, formPostHtml);
     const r = await waitRecord((x) => x.kind === 'callback', 10000, since);
     await settle(page);
+    await page.unroute(consentPost);
+    expect(resp && formPostHtml, 'the form_post page captured');
+    writeFileSync(`${cfg.out}/html/form_post.html`, formPostHtml);
     expect(r.method === 'POST' && r.contentType.startsWith('application/x-www-form-urlencoded'), `a form POST, got ${r.method} ${r.contentType}`);
     const code = validate(fp, new URLSearchParams(r.body));
     checkFulfilled(g, code, fp);
