@@ -301,6 +301,19 @@ check "... and bob's session has ended (RFC 9700 §4.14)" \
 introspect lbi "$ATB"
 check "... so that unlocking does not bring it back" json_expect "$T/lbi.b" "d.active === false"
 
+# masctl manage kill-sessions ends OAuth sessions too, and the homeserver is told (a queued sync).
+KC=$(code_of "$(consent "$JB" "/authorize?response_type=code&client_id=$CID&redirect_uri=$(enc "$RU")&scope=$(enc 'urn:matrix:client:api:* urn:matrix:client:device:BOBDEVICE2')")")
+post kx -d grant_type=authorization_code -d "code=$KC" -d "client_id=$CID" --data-urlencode "redirect_uri=$RU"
+ATK=$(js d.access_token <"$T/kx.b")
+introspect kxi "$ATK"
+check "bob's new OAuth token is active" json_expect "$T/kxi.b" "d.active === true"
+syncs_before=$(sql "SELECT count(*) FROM queue_jobs WHERE queue_name = 'sync-devices'")
+check "masctl manage kill-sessions bob" "${M[@]}" manage kill-sessions bob
+introspect kxa "$ATK"
+check "... ends his OAuth session: the token is inactive" json_expect "$T/kxa.b" "d.active === false"
+check "... and a device sync of bob is queued" \
+    expect_eq "$(sql "SELECT count(*) > $syncs_before FROM queue_jobs WHERE queue_name = 'sync-devices'")" 1
+
 # ---------------------------------------------------------------------------------------------
 # client_credentials, a confidential static client (client_secret_basic)
 
