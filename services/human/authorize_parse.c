@@ -1,5 +1,6 @@
 /* The query of GET /authorize, and the rules that need only it and the client (authorize_parse.h). */
 #include "authorize_parse.h"
+#include "oauth_scope.h"
 #include "form.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -19,63 +20,10 @@ void authorize_request_clear(struct authorize_request *req)
     *req = (struct authorize_request){.max_age = -1};
 }
 
-/* RFC 6749 §3.3: scope-token = 1*NQCHAR, NQCHAR = %x21 / %x23-5B / %x5D-7E. */
-static bool nqchar(unsigned char c)
-{
-    return c == 0x21 || (c >= 0x23 && c <= 0x5b) || (c >= 0x5d && c <= 0x7e);
-}
-
-static int cmp_token(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Tokens split on single spaces (a double space, or one at either end, is an empty token: an
- * error, as MAS), then sorted and without duplicates, as MAS stores them. */
+/* /authorize takes no empty scope (MAS: a required parameter, parsed as a set). */
 static int normalise_scope(char *scope)
 {
-    size_t n = 1, len = strlen(scope);
-    for (size_t i = 0; i < len; i++) {
-        if (scope[i] == ' ')
-            n++;
-        else if (!nqchar((unsigned char)scope[i]))
-            return -EINVAL;
-    }
-    char **tokens = malloc(n * sizeof(*tokens)), *copy = strdup(scope);
-    if (!tokens || !copy) {
-        free(tokens);
-        free(copy);
-        return -ENOMEM;
-    }
-    size_t k = 0;
-    for (char *p = copy, *sp; k < n; p = sp + 1) {
-        sp = strchr(p, ' ');
-        if (sp)
-            *sp = '\0';
-        tokens[k++] = p;
-        if (!*p) {
-            free(tokens);
-            free(copy);
-            return -EINVAL;
-        }
-        if (!sp)
-            break;
-    }
-    qsort(tokens, k, sizeof(*tokens), cmp_token);
-    char *o = scope;
-    for (size_t i = 0; i < k; i++) {
-        if (i > 0 && strcmp(tokens[i], tokens[i - 1]) == 0)
-            continue;
-        if (o != scope)
-            *o++ = ' ';
-        size_t l = strlen(tokens[i]);
-        memmove(o, tokens[i], l);
-        o += l;
-    }
-    *o = '\0';
-    free(tokens);
-    free(copy);
-    return 0;
+    return *scope ? oauth_scope_normalise(scope) : -EINVAL;
 }
 
 /* A space-separated list of words from `allowed` (NULL-terminated); bit i set for allowed[i]. */

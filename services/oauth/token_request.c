@@ -2,6 +2,7 @@
 #include "token_request.h"
 #include "base64.h"
 #include "form.h"
+#include "oauth_scope.h"
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -26,60 +27,6 @@ void token_request_clear(struct token_request *req)
     free(req->device_code);
     free(req->scope);
     *req = (struct token_request){0};
-}
-
-/* RFC 6749 §3.3: scope-token = 1*NQCHAR, NQCHAR = %x21 / %x23-5B / %x5D-7E. */
-static bool nqchar(unsigned char c)
-{
-    return c == 0x21 || (c >= 0x23 && c <= 0x5b) || (c >= 0x5d && c <= 0x7e);
-}
-
-static int cmp_token(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-int token_scope_normalise(char *scope)
-{
-    size_t n = 1, len = strlen(scope);
-    if (len == 0)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        if (scope[i] == ' ')
-            n++;
-        else if (!nqchar((unsigned char)scope[i]))
-            return -EINVAL;
-    }
-    char **tokens = malloc(n * sizeof(*tokens)), *copy = strdup(scope);
-    int r = tokens && copy ? 0 : -ENOMEM;
-    size_t k = 0;
-    for (char *p = copy, *sp; r == 0 && k < n; p = sp + 1) {
-        sp = strchr(p, ' ');
-        if (sp)
-            *sp = '\0';
-        if (!*p) /* a double space, or one at either end: an empty token (MAS: an error) */
-            r = -EINVAL;
-        tokens[k++] = p;
-        if (!sp)
-            break;
-    }
-    if (r == 0) {
-        qsort(tokens, k, sizeof(*tokens), cmp_token);
-        char *o = scope;
-        for (size_t i = 0; i < k; i++) {
-            if (i > 0 && strcmp(tokens[i], tokens[i - 1]) == 0)
-                continue;
-            if (o != scope)
-                *o++ = ' ';
-            size_t l = strlen(tokens[i]);
-            memmove(o, tokens[i], l);
-            o += l;
-        }
-        *o = '\0';
-    }
-    free(tokens);
-    free(copy);
-    return r;
 }
 
 static int decode_value(masd_str v, char **out)
@@ -191,7 +138,7 @@ int token_request_parse(masd_str form, struct token_request *req, const char **w
     }
     if (r == 0 && req->scope &&
         (req->grant == TOKEN_GRANT_REFRESH_TOKEN || req->grant == TOKEN_GRANT_CLIENT_CREDENTIALS)) {
-        if ((r = token_scope_normalise(req->scope)) == -EINVAL)
+        if ((r = oauth_scope_normalise(req->scope)) == -EINVAL)
             *why = "The scope is malformed (RFC 6749 section 3.3).";
     }
     if (r < 0)

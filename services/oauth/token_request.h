@@ -35,10 +35,6 @@ struct token_request {
 int token_request_parse(masd_str form, struct token_request *req, const char **why);
 void token_request_clear(struct token_request *req);
 
-/* RFC 6749 §3.3: tokens of NQCHAR one space apart; normalised in place to sorted and without
- * duplicates (MAS stores scopes as sorted sets). "" is the empty scope. 0 or -EINVAL, -ENOMEM. */
-int token_scope_normalise(char *scope);
-
 /* RFC 7636 §4.6 on a stored challenge: method "plain" or "S256" ("" is plain, RFC 7636 §4.3).
  * 0 when the verifier matches; -EACCES with *why (the text after "PKCE verification failed: ")
  * when it does not, is not 43–128 unreserved characters (§4.1), or the method is unknown;

@@ -4,6 +4,7 @@
  * normalised, i.e. normalising it again changes nothing) and every device ID found is a
  * non-empty part of the scope. */
 #include "fuzz_input.h"
+#include "oauth_scope.h"
 #include "token_request.h"
 #include <errno.h>
 #include <stdint.h>
@@ -27,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (req.scope &&
             (req.grant == TOKEN_GRANT_REFRESH_TOKEN || req.grant == TOKEN_GRANT_CLIENT_CREDENTIALS)) {
             char *again = strdup(req.scope);
-            fuzz_require(again && token_scope_normalise(again) == 0 && strcmp(again, req.scope) == 0);
+            fuzz_require(again && oauth_scope_normalise(again) == 0 && strcmp(again, req.scope) == 0);
             free(again);
             char buf[TOKEN_PARAM_MAX + 8];
             const char *dev[4];

@@ -2,6 +2,7 @@
  * AccessTokenRequest reads it, RFC 7636 PKCE (Appendix B's example), scope normalisation and the
  * device IDs a scope names. */
 #include "check.h"
+#include "oauth_scope.h"
 #include "token_request.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -127,12 +128,12 @@ static void test_pkce(void)
 static void test_scope(void)
 {
     char s1[] = "urn:matrix:client:api:* openid openid";
-    CHECK_INT(token_scope_normalise(s1), 0);
+    CHECK_INT(oauth_scope_normalise(s1), 0);
     CHECK_STR(s1, "openid urn:matrix:client:api:*");
     char s2[] = "";
-    CHECK_INT(token_scope_normalise(s2), 0);
+    CHECK_INT(oauth_scope_normalise(s2), 0);
     char s3[] = "a ";
-    CHECK_INT(token_scope_normalise(s3), -EINVAL);
+    CHECK_INT(oauth_scope_normalise(s3), -EINVAL);
 
     const char *scope = "openid urn:matrix:client:device:AAAAAAAAAA "
                         "urn:matrix:org.matrix.msc2967.client:device:AAAAAAAAAA "
