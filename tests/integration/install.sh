@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # tests/run: once
+# tests/run: alone
 # The README's installation, followed as a new operator follows it. The code blocks of README.md
 # marked `<!-- install.sh: NAME -->` are extracted (never retyped here) and run as they stand, as
 # root, from the root of a copy of this source tree, in a throw-away container booted with

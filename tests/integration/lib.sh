@@ -42,7 +42,6 @@ _FINISHED=0
 _PIDS=()           # every background process started here
 declare -A PID_OF  # name -> pid
 declare -A LOG_OF  # name -> stderr log of that process
-declare -A _USED_PORTS
 
 # ---------------------------------------------------------------------------------------------
 # Checks
@@ -154,12 +153,14 @@ http()
 # free_port: a TCP port on 127.0.0.1 nobody listens on, never handed out twice by this script.
 free_port()
 {
-    local p i
+    # Called as $(free_port), in a subshell: the ports handed out are remembered in a file, so
+    # that two calls before either port is bound never return the same one.
+    local p i used=$T/.ports
     for i in $(seq 1 200); do
-        p=$((20000 + RANDOM % 40000))
-        [ -n "${_USED_PORTS[$p]:-}" ] && continue
+        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        grep -qx "$p" "$used" 2>/dev/null && continue
         if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then
-            _USED_PORTS[$p]=1
+            echo "$p" >>"$used"
             echo "$p"
             return 0
         fi

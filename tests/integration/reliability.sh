@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tests/run: alone
 # Reliability (issue #6 §3), in four parts:
 #
 # 1. Bad input (outside the container, like the other scripts: masd-discovery, masd-assets and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tests/run: alone
 # masd's systemd units under a real systemd 252, booted as PID 1 of a throw-away container.
 #
 #   tests/integration/systemd.sh                          # as root; BUILD=<root>/build by default

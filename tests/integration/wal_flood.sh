@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tests/run: alone
 # The SQLite WAL stays bounded under a flood of unauthenticated logins: wrk sends wrong-password
 # logins for random user names from random IPv6 /64 networks (X-Forwarded-For from the trusted
 # proxy address), so every request writes new rate-limit rows, for FLOOD_SECONDS (default 20)
