@@ -122,9 +122,12 @@ static void client_meta(const struct storage_oauth_client *c, const char *key, c
 }
 
 /* Authenticates the client, then answers a form that did not parse (MAS: the client first,
- * then `form.ok_or(BadRequest)`). 1 authenticated, 0 answered, < 0 error. */
-static int authenticate(struct storage_tx *tx, struct token_job *j, struct storage_oauth_client *client)
+ * then `form.ok_or(BadRequest)`), then a client that does not list `grant` (NULL: any) with
+ * 401 unauthorized_client. 1 authenticated (*client to be cleared), 0 answered, < 0 error. */
+static int authenticate(struct storage_tx *tx, struct token_job *j, struct storage_oauth_client *client,
+                        const char *grant)
 {
+    reset_outcome(j);
     int r = client_authenticate(tx, &j->creds, oauth.token_url, j->now, client, &j->auth);
     if (r < 0) {
         j->status = j->auth.status, j->error = j->auth.error, j->why = j->auth.why;
@@ -133,6 +136,11 @@ static int authenticate(struct storage_tx *tx, struct token_job *j, struct stora
     if (j->parse_rc < 0) {
         storage_oauth_client_clear(client);
         fail(j, 400, "invalid_request", j->parse_why);
+        return 0;
+    }
+    if (grant && !client_has_grant(client, grant)) {
+        storage_oauth_client_clear(client);
+        fail(j, 401, "unauthorized_client", NULL);
         return 0;
     }
     return 1;
@@ -273,16 +281,12 @@ static int judge_code(struct storage_tx *tx, struct token_job *j, const struct s
 static int exchange_tx(struct storage_tx *tx, void *arg)
 {
     struct token_job *j = arg;
-    reset_outcome(j);
     struct storage_oauth_client client = {0};
-    int r = authenticate(tx, j, &client);
+    int r = authenticate(tx, j, &client, "authorization_code");
     if (r <= 0)
         return r;
     struct storage_authorization_grant g;
-    if (!client_has_grant(&client, "authorization_code"))
-        r = fail(j, 401, "unauthorized_client", NULL);
-    else
-        r = judge_code(tx, j, &client, &g);
+    r = judge_code(tx, j, &client, &g);
     if (r <= 0)
         goto out;
     j->n_devices = token_scope_devices(g.scope, j->device_buf, j->devices, MAX_DEVICES);
@@ -387,16 +391,11 @@ static int revoke_unused_successor(struct storage_tx *tx, const struct storage_r
 static int refresh_tx(struct storage_tx *tx, void *arg)
 {
     struct token_job *j = arg;
-    reset_outcome(j);
     struct storage_oauth_client client = {0};
-    int r = authenticate(tx, j, &client);
+    int r = authenticate(tx, j, &client, "refresh_token");
     if (r <= 0)
         return r;
     struct storage_oauth_refresh_lookup l;
-    if (!client_has_grant(&client, "refresh_token")) {
-        r = fail(j, 401, "unauthorized_client", NULL);
-        goto out;
-    }
     r = storage_oauth_refresh_token_lookup(tx, j->req.refresh_token, &l);
     if (r == -ENOENT || r == -EINVAL) {
         r = fail(j, 400, "invalid_grant", "The refresh token is unknown.");
@@ -467,15 +466,10 @@ static int join_violations(struct token_job *j, const struct policy_result *res)
 static int client_credentials_tx(struct storage_tx *tx, void *arg)
 {
     struct token_job *j = arg;
-    reset_outcome(j);
     struct storage_oauth_client client = {0};
-    int r = authenticate(tx, j, &client);
+    int r = authenticate(tx, j, &client, "client_credentials");
     if (r <= 0)
         return r;
-    if (!client_has_grant(&client, "client_credentials")) {
-        r = fail(j, 401, "unauthorized_client", NULL);
-        goto out;
-    }
     const char *scope = j->req.scope ? j->req.scope : "";
     struct policy_grant_input in = {
         .grant_type = POLICY_GRANT_CLIENT_CREDENTIALS,
@@ -512,9 +506,8 @@ out:
 static int unsupported_tx(struct storage_tx *tx, void *arg)
 {
     struct token_job *j = arg;
-    reset_outcome(j);
     struct storage_oauth_client client = {0};
-    int r = authenticate(tx, j, &client);
+    int r = authenticate(tx, j, &client, NULL);
     if (r <= 0)
         return r;
     storage_oauth_client_clear(&client);
