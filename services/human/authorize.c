@@ -190,23 +190,10 @@ static void authorize_done(struct masd_request *r, void *arg)
         snprintf(to, sizeof(to), "%s/consent/%s", human.root, j->grant_id);
         page_redirect(r, to);
         break;
-    case AZ_LOGIN: {
-        struct action a = {.kind = ACTION_CONTINUE_AUTHORIZATION_GRANT};
-        char q[1024], hint[STORAGE_SHORT_TEXT_MAX * 3 + 16] = "";
-        memcpy(a.id, j->grant_id, sizeof(a.id));
-        action_query(&a, q, sizeof(q));
-        if (j->req.login_hint) {
-            struct callback_param p = {"login_hint", j->req.login_hint};
-            char *enc = callback_url("", AUTHZ_MODE_FRAGMENT, &p, 1); /* "#login_hint=…" */
-            if (enc)
-                snprintf(hint, sizeof(hint), "&%s", enc + 1);
-            free(enc);
-        }
+    case AZ_LOGIN:
         browser_write_cookie(r, &j->browser);
-        snprintf(to, sizeof(to), "%s/login?%s%s", human.root, q, hint);
-        page_redirect(r, to);
+        redirect_to_login(r, j->grant_id, j->req.login_hint);
         break;
-    }
     }
     job_free(j);
 }

@@ -241,7 +241,7 @@ static void consent_done(struct masd_request *r, void *arg)
     }
     struct action action = {.kind = ACTION_CONTINUE_AUTHORIZATION_GRANT};
     memcpy(action.id, j->grant_id, sizeof(action.id));
-    char to[1024], q[512], source[512];
+    char source[512];
     switch (j->outcome) {
     case C_NOT_FOUND:
         page_error(r, 404, "grant_not_found", NULL);
@@ -255,16 +255,7 @@ static void consent_done(struct masd_request *r, void *arg)
         break;
     case C_LOGIN:
         browser_write_cookie(r, &j->browser);
-        action_query(&action, q, sizeof(q));
-        snprintf(to, sizeof(to), "%s/login?%s", human.root, q);
-        if (j->grant.login_hint[0]) {
-            struct callback_param p = {"login_hint", j->grant.login_hint};
-            char *enc = callback_url("", AUTHZ_MODE_FRAGMENT, &p, 1); /* "#login_hint=…" */
-            if (enc)
-                snprintf(to, sizeof(to), "%s/login?%s&%s", human.root, q, enc + 1);
-            free(enc);
-        }
-        page_redirect(r, to);
+        redirect_to_login(r, j->grant_id, j->grant.login_hint);
         break;
     case C_INTERSTITIAL:
         browser_write_cookie(r, &j->browser);
@@ -317,13 +308,8 @@ static void consent_done(struct masd_request *r, void *arg)
 void human_consent(struct masd_request *r)
 {
     bool post = masd_str_eq(r->method, MASD_STR("POST"));
-    if (post) {
-        enum csrf_result c = csrf_verify(r, r->body);
-        if (c != CSRF_OK) {
-            csrf_error(r, c);
-            return;
-        }
-    }
+    if (post && !csrf_check(r))
+        return;
     struct consent_job *j = calloc(1, sizeof(*j));
     if (!j) {
         page_error(r, 500, "internal", "out of memory");
@@ -336,11 +322,7 @@ void human_consent(struct masd_request *r)
     char buf[MASD_ADDR_STRLEN];
     if (r->client.family == AF_INET || r->client.family == AF_INET6)
         snprintf(j->ip, sizeof(j->ip), "%s", addr_format(&r->client, buf));
-    int cursor = -1;
-    masd_str ua = masd_req_header(r, "user-agent", &cursor);
-    if (ua.ptr)
-        snprintf(j->user_agent, sizeof(j->user_agent), "%.*s",
-                 (int)(ua.len < sizeof(j->user_agent) ? ua.len : sizeof(j->user_agent) - 1), ua.ptr);
+    human_user_agent(r, j->user_agent, sizeof(j->user_agent));
     browser_read_cookie(r, &j->browser);
     if (masd_defer(r, consent_work, consent_done, j) == MASD_DEFER_FULL) {
         job_free(j);

@@ -137,6 +137,28 @@ void page_redirect(struct masd_request *r, const char *location)
     masd_respond(r, 303, NULL, MASD_STR(""));
 }
 
+void human_user_agent(struct masd_request *r, char *out, size_t size)
+{
+    int cursor = -1;
+    masd_str ua = masd_req_header(r, "user-agent", &cursor);
+    snprintf(out, size, "%.*s", (int)(ua.len < size ? ua.len : size - 1), ua.ptr ? ua.ptr : "");
+}
+
+void redirect_to_login(struct masd_request *r, const char *grant_id, const char *login_hint)
+{
+    struct action a = {.kind = ACTION_CONTINUE_AUTHORIZATION_GRANT};
+    char q[1024], to[2048], *hint = NULL;
+    snprintf(a.id, sizeof(a.id), "%s", grant_id);
+    action_query(&a, q, sizeof(q));
+    if (login_hint && *login_hint) {
+        struct callback_param p = {"login_hint", login_hint};
+        hint = callback_url("", AUTHZ_MODE_FRAGMENT, &p, 1); /* "#login_hint=…", encoded */
+    }
+    snprintf(to, sizeof(to), "%s/login?%s%s%s", human.root, q, hint ? "&" : "", hint ? hint + 1 : "");
+    free(hint);
+    page_redirect(r, to);
+}
+
 void human_not_found(struct masd_request *r)
 {
     page_error(r, 404, "not_found", NULL);

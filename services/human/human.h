@@ -54,6 +54,11 @@ void page_error(struct masd_request *r, int status, const char *kind, const char
 /* 303 See Other to `location` (a path below the origin, or a client's redirect URI). */
 void page_redirect(struct masd_request *r, const char *location);
 
+/* The request's User-Agent into out (cut to size), "" without one. */
+void human_user_agent(struct masd_request *r, char *out, size_t size);
+/* 303 to the login, continuing the grant afterwards, with the authorization's login_hint. */
+void redirect_to_login(struct masd_request *r, const char *grant_id, const char *login_hint);
+
 /* The error pages of the route table's misses. */
 void human_not_found(struct masd_request *r);
 void human_method_not_allowed(struct masd_request *r);
@@ -92,15 +97,14 @@ void browser_interstitial(struct masd_request *r, const struct browser *b, const
 /* {"username", "mxid"} of the signed-in user for the templates' `current`. */
 json_t *browser_current(const struct storage_user *u);
 
-enum csrf_result { CSRF_OK, CSRF_MISSING, CSRF_EXPIRED, CSRF_INVALID, CSRF_MISMATCH };
 /* The token for the page's forms (base64url), in request memory, and the csrf cookie that
  * backs it: the browser's unexpired token is reused with a new hour (MAS: csrf.rs), else a new
  * one is drawn. NULL when out of memory. */
 const char *csrf_issue(struct masd_request *r);
-/* Checks the form's `csrf` value against the cookie (double submit, MAS: csrf.rs). */
-enum csrf_result csrf_verify(struct masd_request *r, masd_str form);
-/* The error page for a failed check (400, saying what happened). */
-void csrf_error(struct masd_request *r, enum csrf_result result);
+/* Checks the posted form's `csrf` value against the cookie (double submit, MAS: csrf.rs). On a
+ * failure (missing, expired, undecodable or mismatched) the request is answered with a 400 page
+ * saying which, and false is returned. */
+bool csrf_check(struct masd_request *r);
 
 /* ---- the handlers --------------------------------------------------------------------------- */
 void human_index(struct masd_request *r);     /* index.c: GET / */

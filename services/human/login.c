@@ -310,13 +310,8 @@ void human_login(struct masd_request *r)
         page_error(r, 405, "method_not_allowed", NULL); /* the form says why */
         return;
     }
-    if (post) {
-        enum csrf_result c = csrf_verify(r, r->body);
-        if (c != CSRF_OK) {
-            csrf_error(r, c);
-            return;
-        }
-    }
+    if (post && !csrf_check(r))
+        return;
     struct login_job *j = calloc(1, sizeof(*j));
     if (!j) {
         page_error(r, 500, "internal", "out of memory");
@@ -328,11 +323,7 @@ void human_login(struct masd_request *r)
     if (form_get(r->query, "login_hint", &hint) == 1)
         snprintf(j->login_hint, sizeof(j->login_hint), "%s", hint);
     free(hint);
-    int cursor = -1;
-    masd_str ua = masd_req_header(r, "user-agent", &cursor);
-    if (ua.ptr)
-        snprintf(j->user_agent, sizeof(j->user_agent), "%.*s",
-                 (int)(ua.len < sizeof(j->user_agent) ? ua.len : sizeof(j->user_agent) - 1), ua.ptr);
+    human_user_agent(r, j->user_agent, sizeof(j->user_agent));
     browser_read_cookie(r, &j->browser);
     if (post) {
         char *username = NULL, *password = NULL;
@@ -407,11 +398,8 @@ static void logout_done(struct masd_request *r, void *arg)
 
 void human_logout(struct masd_request *r)
 {
-    enum csrf_result c = csrf_verify(r, r->body);
-    if (c != CSRF_OK) {
-        csrf_error(r, c);
+    if (!csrf_check(r))
         return;
-    }
     struct logout_job *j = calloc(1, sizeof(*j));
     if (!j) {
         page_error(r, 500, "internal", "out of memory");

@@ -143,6 +143,8 @@ void browser_interstitial(struct masd_request *r, const struct browser *b, const
     page_send(r, 200, "interstitial.html", &p);
 }
 
+enum csrf_result { CSRF_OK, CSRF_MISSING, CSRF_EXPIRED, CSRF_INVALID, CSRF_MISMATCH };
+
 /* ---- CSRF: double submit (MAS: crates/axum-utils/src/csrf.rs) ---------------------------------- */
 
 static int read_csrf(struct masd_request *r, struct cookie_csrf *c)
@@ -178,7 +180,7 @@ const char *csrf_issue(struct masd_request *r)
     return out;
 }
 
-enum csrf_result csrf_verify(struct masd_request *r, masd_str form)
+static enum csrf_result csrf_verify(struct masd_request *r, masd_str form)
 {
     struct cookie_csrf c;
     if (read_csrf(r, &c) < 0)
@@ -200,7 +202,7 @@ enum csrf_result csrf_verify(struct masd_request *r, masd_str form)
     return CRYPTO_memcmp(got, c.token, sizeof(c.token)) == 0 ? CSRF_OK : CSRF_MISMATCH;
 }
 
-void csrf_error(struct masd_request *r, enum csrf_result result)
+static void csrf_error(struct masd_request *r, enum csrf_result result)
 {
     static const char *const kinds[] = {
         [CSRF_MISSING] = "csrf_missing",
@@ -209,4 +211,12 @@ void csrf_error(struct masd_request *r, enum csrf_result result)
         [CSRF_MISMATCH] = "csrf_mismatch",
     };
     page_error(r, 400, result <= CSRF_MISMATCH && kinds[result] ? kinds[result] : "csrf_invalid", NULL);
+}
+
+bool csrf_check(struct masd_request *r)
+{
+    enum csrf_result c = csrf_verify(r, r->body);
+    if (c != CSRF_OK)
+        csrf_error(r, c);
+    return c == CSRF_OK;
 }
