@@ -67,6 +67,9 @@ struct homeserver_provision {
 
 int homeserver_provision_user(struct homeserver *hs, const struct homeserver_provision *p,
                               struct homeserver_result *res);
+/* The longest device display name the homeserver stores, in characters (Synapse:
+ * MAX_DEVICE_DISPLAY_NAME_LEN; a longer one is 400 M_TOO_LARGE). */
+#define HOMESERVER_DEVICE_NAME_MAX 100
 /* display_name may be NULL (omitted). */
 int homeserver_upsert_device(struct homeserver *hs, const char *localpart, const char *device_id,
                              const char *display_name, struct homeserver_result *res);

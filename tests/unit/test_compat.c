@@ -121,6 +121,23 @@ static void test_login_parse(void)
     snprintf(body, sizeof(body),
              "{\"type\":\"m.login.password\",\"user\":\"a\",\"password\":\"x\",\"device_id\":\"%0300d\"}", 0);
     check_login_error(body, 400, "M_INVALID_PARAM");
+    /* the homeserver's limit on device names, in characters: 100 two-byte ones pass, 101 do not */
+    char name[1000] = "", login_body[1200];
+    for (int i = 0; i < 100; i++)
+        strcat(name, "\xc3\xa9");
+    snprintf(login_body, sizeof(login_body),
+             "{\"type\":\"m.login.password\",\"user\":\"a\",\"password\":\"x\","
+             "\"initial_device_display_name\":\"%s\"}",
+             name);
+    struct compat_login_request req;
+    CHECK_STR(login(login_body, &req, &doc), "ok");
+    json_decref(doc);
+    strcat(name, "x");
+    snprintf(login_body, sizeof(login_body),
+             "{\"type\":\"m.login.password\",\"user\":\"a\",\"password\":\"x\","
+             "\"initial_device_display_name\":\"%s\"}",
+             name);
+    check_login_error(login_body, 400, "M_TOO_LARGE");
 }
 
 /* Device IDs that no scope token can carry are refused at login (400 M_INVALID_PARAM). */

@@ -1,6 +1,7 @@
 /* Parsers of the compat API's inputs: every rule MAS applies to a body before it looks at the
  * database lives here, so that the handlers only route and the rules stay testable. */
 #include "compat/parse.h"
+#include "homeserver.h"
 #include "storage.h"
 #include <errno.h>
 #include <string.h>
@@ -12,6 +13,15 @@ static int fail(struct compat_error *err, int status, const char *errcode, const
 }
 
 /* application/json or application/<x>+json, with any parameters (charset=utf-8). */
+/* Characters in a string jansson has checked to be UTF-8: the bytes that start one. */
+static size_t utf8_length(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
 static bool json_media_type(masd_str ct)
 {
     if (masd_media_type_is(ct, MASD_STR("application/json")))
@@ -99,6 +109,10 @@ int compat_login_parse(const json_t *doc, struct compat_login_request *out, stru
     /* MAS stores any device ID; the database column is bounded, so say so instead of failing. */
     if (out->device_id && strlen(out->device_id) > STORAGE_DEVICE_ID_MAX)
         return fail(err, 400, "M_INVALID_PARAM", "device_id is too long");
+    /* The homeserver refuses a longer name (with the same error); refused here, before a session
+     * exists, rather than when the device is created. */
+    if (out->display_name && utf8_length(out->display_name) > HOMESERVER_DEVICE_NAME_MAX)
+        return fail(err, 400, "M_TOO_LARGE", "initial_device_display_name is too long");
     /* MAS stores any device ID, but one that cannot be written in a scope token can never be
      * introspected by a homeserver that does not send X-MAS-Supports-Device-Id: refuse it. */
     if (out->device_id && !compat_device_id_ok(out->device_id))
