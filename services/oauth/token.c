@@ -25,6 +25,7 @@
 #include "id_token.h"
 #include "token.h"
 #include "token_request.h"
+#include "user_agent.h"
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -63,7 +64,7 @@ struct token_job {
     char device_buf[STORAGE_SCOPE_MAX + MAX_DEVICES + 1];
     const char *devices[MAX_DEVICES];
     size_t n_devices;
-    char device_name[CLIENT_NAME_MAX + 32];
+    char device_name[HOMESERVER_DEVICE_NAME_MAX + 1]; /* bytes: never more characters than that */
 };
 
 static void token_job_free(struct token_job *j)
@@ -319,9 +320,10 @@ static int exchange_tx(struct storage_tx *tx, void *arg)
         memcpy(j->session_id, s.id, sizeof(j->session_id));
         char name[CLIENT_NAME_MAX];
         client_meta(&client, "client_name", name, sizeof(name));
-        /* MAS: templates/device_name.txt, "<client> on <device>"; masd does not parse the
-         * User-Agent into a device name */
-        snprintf(j->device_name, sizeof(j->device_name), "%s", name[0] ? name : client.id);
+        /* "<client> on <device>" from the token request's User-Agent, as MAS names it */
+        struct user_agent ua;
+        user_agent_parse(masd_str_from(j->user_agent), &ua);
+        user_agent_device_name(&ua, name[0] ? name : client.id, j->device_name, sizeof(j->device_name));
     }
 out:
     storage_oauth_client_clear(&client);

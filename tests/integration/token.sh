@@ -184,6 +184,8 @@ RT1=$(js d.refresh_token <"$T/t1.json")
 check "the stand-in homeserver got upsert_device for alice's $DEV before the answer" \
     eval "tail -n +$((H0 + 1)) $HS_RECORD | grep -q '\"path\":\"/_synapse/mas/upsert_device\"' &&
           tail -n +$((H0 + 1)) $HS_RECORD | grep '/upsert_device' | grep -q '\"device_id\":\"$DEV\"'"
+check "... named after the client and the token request's User-Agent (openid-client/6.x)" \
+    eval "tail -n +$((H0 + 1)) $HS_RECORD | grep '/upsert_device' | grep -q '\"display_name\": *\"Token Test on openid-client\"'"
 introspect in1 "$AT1"
 check "introspection (Bearer matrix.secret) sees the session: active, scope with twins, client_id, username" \
     json_expect "$T/in1.b" "d.active === true && d.client_id === '$CID' && d.username === 'alice' &&
