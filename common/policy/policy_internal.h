@@ -5,6 +5,8 @@
 #include "policy.h"
 #include <jansson.h>
 #include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 /* A list of strings from the data (admin_users, a constraint's literals). */
 struct policy_strings {
@@ -15,10 +17,19 @@ struct policy_strings {
 /* MAS: policies/common/common.rego matches_string_constraints: regexes, substrings,
  * literals, suffixes, prefixes. */
 struct policy_string_constraints {
+    bool present; /* the object was in the data (Rego: `not data.x` is false) */
     regex_t *regexes;
     size_t n_regexes;
     struct policy_strings substrings, literals, suffixes, prefixes;
 };
+
+/* Reads the constraints object at `path` (absent or null: empty, not present); -EINVAL with
+ * *error for a value that could never match (policy_constraints.c). */
+int policy_constraints_load(const json_t *c, const char *path, struct policy_string_constraints *out,
+                            char **error);
+void policy_constraints_free(struct policy_string_constraints *c);
+/* MAS: common.rego matches_string_constraints */
+bool policy_constraints_match(const struct policy_string_constraints *c, const char *s);
 
 /* data.requester (MAS: common.rego requester_banned). */
 struct policy_requester_rules {
