@@ -471,6 +471,37 @@ static const char migration_6[] =
     "ALTER TABLE oauth2_authorization_grants ADD COLUMN response_type_code SMALLINT NOT NULL DEFAULT 0;"
     "UPDATE oauth2_authorization_grants SET response_type_code = 1 WHERE code_hash IS NOT NULL;";
 
+/* Registration (MAS: crates/storage-pg/migrations/20250113102144_user_registrations.sql,
+ * 20250602212100_user_registration_tokens.sql): the tokens an operator issues (masctl manage
+ * issue-user-registration-token; looked up by their text, as MAS does: they are invitations an
+ * operator hands out, not credentials of an account), and a registration in progress, from the
+ * password form to the account (services/human/register.c). */
+static const char migration_7[] =
+    "CREATE TABLE user_registration_tokens ("
+    " user_registration_token_id TEXT NOT NULL PRIMARY KEY,"
+    " token TEXT NOT NULL,"
+    " usage_limit BIGINT,"
+    " times_used BIGINT NOT NULL DEFAULT 0,"
+    " created_at BIGINT NOT NULL,"
+    " last_used_at BIGINT,"
+    " expires_at BIGINT,"
+    " revoked_at BIGINT);"
+    "CREATE UNIQUE INDEX user_registration_tokens_token_unique ON user_registration_tokens (token);"
+    "CREATE TABLE user_registrations ("
+    " user_registration_id TEXT NOT NULL PRIMARY KEY,"
+    " ip_address TEXT,"
+    " user_agent TEXT,"
+    " post_auth_action TEXT,"
+    " username TEXT NOT NULL,"
+    " display_name TEXT,"
+    " terms_url TEXT,"
+    " email_authentication_id TEXT,"
+    " hashed_password TEXT,"
+    " hashed_password_version BIGINT,"
+    " created_at BIGINT NOT NULL,"
+    " completed_at BIGINT,"
+    " user_registration_token_id TEXT REFERENCES user_registration_tokens (user_registration_token_id));";
+
 static const struct migration migrations[] = {
     {1, "initial schema", migration_1, NULL, NULL},
     {2, "client assertion jtis, config digests", migration_2, NULL, NULL},
@@ -478,6 +509,7 @@ static const struct migration migrations[] = {
     {4, "known login networks", migration_4, NULL, NULL},
     {5, "introspection by token hash", migration_5, migration_5_sqlite, migration_5_pg},
     {6, "authorization grants: redirect URI named, code due", migration_6, NULL, NULL},
+    {7, "user registrations and registration tokens", migration_7, NULL, NULL},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
