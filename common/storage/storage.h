@@ -665,8 +665,12 @@ struct storage_registration {
 int storage_registration_create(struct storage_tx *tx, const struct storage_registration *in, int64_t now,
                                 struct storage_registration *out);
 int storage_registration_get(struct storage_tx *tx, const char *id, struct storage_registration *out);
-/* Each only while the registration is not completed: 0, -EALREADY when it is, -ENOENT. */
+/* Each only while the registration is not completed: 0, -EALREADY when it is, -ENOENT.
+ * set_token with "" forgets the token (it was used up meanwhile). */
 int storage_registration_set_token(struct storage_tx *tx, const char *id, const char *token_id);
 int storage_registration_set_display_name(struct storage_tx *tx, const char *id, const char *name);
 int storage_registration_set_email_authentication(struct storage_tx *tx, const char *id, const char *auth_id);
 int storage_registration_complete(struct storage_tx *tx, const char *id, int64_t now);
+
+/* Records that the user accepted the terms at terms_url (MAS: user_terms); again is no error. */
+int storage_user_accept_terms(struct storage_tx *tx, const char *user_id, const char *terms_url, int64_t now);

@@ -150,7 +150,7 @@ int storage_registration_get(struct storage_tx *tx, const char *id, struct stora
 
 int storage_registration_set_token(struct storage_tx *tx, const char *id, const char *token_id)
 {
-    return storage_cas(tx, &reg_set_token, SQ_ARGS(P_TEXT(id), P_TEXT(token_id)), &reg_exists, id);
+    return storage_cas(tx, &reg_set_token, SQ_ARGS(P_TEXT(id), P_OPT(token_id)), &reg_exists, id);
 }
 
 int storage_registration_set_display_name(struct storage_tx *tx, const char *id, const char *name)
@@ -169,4 +169,21 @@ int storage_registration_set_email_authentication(struct storage_tx *tx, const c
 int storage_registration_complete(struct storage_tx *tx, const char *id, int64_t now)
 {
     return storage_cas(tx, &reg_complete, SQ_ARGS(P_TEXT(id), P_INT(now)), &reg_exists, id);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Terms accepted */
+
+STORAGE_STMT(terms_insert, "INSERT INTO user_terms (user_terms_id, user_id, terms_url, created_at)"
+                           " VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, terms_url) DO NOTHING");
+
+int storage_user_accept_terms(struct storage_tx *tx, const char *user_id, const char *terms_url, int64_t now)
+{
+    int r = storage_check_text("terms URL", terms_url, STORAGE_URL_MAX, false);
+    if (r < 0)
+        return r;
+    char id[STORAGE_ID_SIZE];
+    storage_new_id(id);
+    return sq_exec(tx, &terms_insert, SQ_ARGS(P_TEXT(id), P_TEXT(user_id), P_TEXT(terms_url), P_INT(now)),
+                   NULL);
 }

@@ -500,7 +500,13 @@ static const char migration_7[] =
     " hashed_password_version BIGINT,"
     " created_at BIGINT NOT NULL,"
     " completed_at BIGINT,"
-    " user_registration_token_id TEXT REFERENCES user_registration_tokens (user_registration_token_id));";
+    " user_registration_token_id TEXT REFERENCES user_registration_tokens (user_registration_token_id));"
+    "CREATE TABLE user_terms ("
+    " user_terms_id TEXT NOT NULL PRIMARY KEY,"
+    " user_id TEXT NOT NULL REFERENCES users (user_id),"
+    " terms_url TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL);"
+    "CREATE UNIQUE INDEX user_terms_user_url_unique ON user_terms (user_id, terms_url);";
 
 static const struct migration migrations[] = {
     {1, "initial schema", migration_1, NULL, NULL},
@@ -509,7 +515,7 @@ static const struct migration migrations[] = {
     {4, "known login networks", migration_4, NULL, NULL},
     {5, "introspection by token hash", migration_5, migration_5_sqlite, migration_5_pg},
     {6, "authorization grants: redirect URI named, code due", migration_6, NULL, NULL},
-    {7, "user registrations and registration tokens", migration_7, NULL, NULL},
+    {7, "user registrations, registration tokens, accepted terms", migration_7, NULL, NULL},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
