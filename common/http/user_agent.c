@@ -22,7 +22,7 @@ static void set(char dst[UA_FIELD_MAX], masd_str s)
 
 static const char *find(masd_str h, const char *needle)
 {
-    return h.len ? memmem(h.ptr, h.len, needle, strlen(needle)) : NULL;
+    return h.ptr && h.len ? memmem(h.ptr, h.len, needle, strlen(needle)) : NULL;
 }
 
 /* The run of word characters and dots after `needle` ("Firefox/" → "128.0"); false when the
