@@ -236,9 +236,10 @@ static void render(struct masd_request *r, struct reg_job *j, int status)
     json_object_set_new(p.data, "csrf", json_string(csrf));
     json_object_set_new(p.data, "email_required",
                         json_boolean(human.cfg->password_registration_email_required));
-    char q[1024] = "";
+    char q[1024] = "", url[1200];
     action_query(&j->action, q, sizeof(q));
-    json_object_set_new(p.data, "action_query", json_string(q));
+    snprintf(url, sizeof(url), "%s/login%s%s", human.root, q[0] ? "?" : "", q);
+    json_object_set_new(p.data, "login_url", json_string(url));
     if (j->page != PAGE_PASSWORD) {
         json_object_set_new(p.data, "registration",
                             json_pack("{s:s, s:s}", "id", j->id, "username", j->reg.username));

@@ -136,6 +136,11 @@ backend()
     req r0 "$J" "/register?kind=continue_authorization_grant&id=01HQ8Z4ZQ0ABCDEFGHJKMNPQRS"
     check "[$B] /register: 303 to /register/password, the post-auth action kept" \
         redirects_to r0 '/register/password\?kind=continue_authorization_grant&id=01HQ8Z4ZQ0ABCDEFGHJKMNPQRS$'
+    req r1a "$J" "/register/password?kind=continue_authorization_grant&id=01HQ8Z4ZQ0ABCDEFGHJKMNPQRS"
+    req r1b "$J" "/login?kind=manage_account"
+    check "[$B] the form and the login link to each other, the post-auth action kept" \
+        eval 'body_has r1a "href=\"/login\?kind=continue_authorization_grant&amp;id=01HQ8Z4ZQ0ABCDEFGHJKMNPQRS\"" &&
+              body_has r1b "href=\"/register\\?kind=manage_account\""'
     req r1 "$J" /register/password
     check "[$B] the form: 200, username, password twice, the terms, no e-mail field (not required here)" \
         eval 'page r1 200 && body_has r1 "name=\"username\"" && body_has r1 "name=\"password_confirm\"" &&
