@@ -187,20 +187,6 @@ static json_t *cancel_data(const struct storage_authorization_grant *g)
     return json_pack("{s:{s:s, s:o}}", "form_post", "action", g->redirect_uri, "params", params);
 }
 
-/* The user card: initial and one of six colours, stable per user (MAS: id_color_hash). */
-static json_t *user_card(const struct storage_user *u)
-{
-    json_t *o = browser_current(u);
-    unsigned hash = 0;
-    for (const char *c = u->username; *c; c++)
-        hash = hash * 31 + (unsigned char)*c;
-    char initial[2] = {
-        u->username[0] >= 'a' && u->username[0] <= 'z' ? (char)(u->username[0] - 32) : u->username[0], 0};
-    json_object_set_new(o, "initial", json_string(initial[0] & 0x80 ? "?" : initial));
-    json_object_set_new(o, "color", json_integer(hash % 6 + 1));
-    return o;
-}
-
 /* The scopes a person must know about: not the Matrix client API, its device, or openid
  * (MAS: templates/components/scope.html). */
 static json_t *unsafe_scopes(const char *scope)
@@ -280,7 +266,7 @@ static void consent_done(struct masd_request *r, void *arg)
         }
         json_object_set_new(p.data, "csrf", json_string(csrf));
         json_object_set_new(p.data, "current", browser_current(&j->browser.user));
-        json_object_set_new(p.data, "user", user_card(&j->browser.user));
+        json_object_set_new(p.data, "user", human_user_card(&j->browser.user));
         json_object_set(p.data, "client", j->client);
         json_object_set_new(p.data, "grant_id", json_string(j->grant_id));
         json_object_set_new(p.data, "cancel", cancel_data(&j->grant));

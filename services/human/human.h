@@ -96,6 +96,9 @@ void browser_set_session(struct masd_request *r, const char *session_id);
 void browser_interstitial(struct masd_request *r, const struct browser *b, const struct action *action);
 /* {"username", "mxid"} of the signed-in user for the templates' `current`. */
 json_t *browser_current(const struct storage_user *u);
+/* The user card of the consent pages: browser_current's, with the initial and one of six colours,
+ * stable per user. */
+json_t *human_user_card(const struct storage_user *u);
 
 /* The token for the page's forms (base64url), in request memory, and the csrf cookie that
  * backs it: the browser's unexpired token is reused with a new hour (MAS: csrf.rs), else a new
@@ -107,9 +110,10 @@ const char *csrf_issue(struct masd_request *r);
 bool csrf_check(struct masd_request *r);
 
 /* ---- the handlers --------------------------------------------------------------------------- */
-void human_index(struct masd_request *r);     /* index.c: GET / */
-void human_account(struct masd_request *r);   /* index.c: GET /account, /account/… */
-void human_login(struct masd_request *r);     /* login.c: GET, POST /login */
-void human_logout(struct masd_request *r);    /* login.c: POST /logout */
-void human_authorize(struct masd_request *r); /* authorize.c: GET /authorize */
-void human_consent(struct masd_request *r);   /* consent.c: GET, POST /consent/{grant_id} */
+void human_index(struct masd_request *r);      /* index.c: GET / */
+void human_account(struct masd_request *r);    /* index.c: GET /account, /account/… */
+void human_login(struct masd_request *r);      /* login.c: GET, POST /login */
+void human_logout(struct masd_request *r);     /* login.c: POST /logout */
+void human_authorize(struct masd_request *r);  /* authorize.c: GET /authorize */
+void human_consent(struct masd_request *r);    /* consent.c: GET, POST /consent/{grant_id} */
+void human_compat_sso(struct masd_request *r); /* compat_sso.c: GET, POST /complete-compat-sso/{id} */
