@@ -215,9 +215,9 @@ STORAGE_STMT(sso_exists, "SELECT 1 FROM compat_sso_logins WHERE compat_sso_login
 STORAGE_STMT(sso_fulfill, "UPDATE compat_sso_logins SET fulfilled_at = $2, browser_session_id = $3,"
                           " login_token_hash = $4 WHERE compat_sso_login_id = $1 AND fulfilled_at IS NULL"
                           " AND exchanged_at IS NULL AND created_at >= $5");
+/* a pending login's fulfilled_at is NULL, which is never >= $4 */
 STORAGE_STMT(sso_exchange, "UPDATE compat_sso_logins SET exchanged_at = $2, compat_session_id = $3"
-                           " WHERE compat_sso_login_id = $1 AND exchanged_at IS NULL"
-                           " AND fulfilled_at IS NOT NULL AND fulfilled_at >= $4");
+                           " WHERE compat_sso_login_id = $1 AND exchanged_at IS NULL AND fulfilled_at >= $4");
 
 static int read_sso(struct sq *q, void *out)
 {
