@@ -46,8 +46,7 @@ struct sso_job {
     char user_agent[STORAGE_SHORT_TEXT_MAX + 1];
     struct browser browser;
     struct storage_compat_sso_login login;
-    json_t *violations;
-    int64_t need_to_remove;
+    json_t *denied; /* page_policy_denial(): the policy said no */
     char token[LOGIN_TOKEN_LEN + 1];
     enum outcome outcome;
 };
@@ -64,17 +63,12 @@ static int run_policy(struct sso_job *j)
     int r = policy_compat_login(human.policy, &in, &res);
     if (r < 0)
         return r;
-    if (res.n) {
-        j->violations = json_array();
-        for (size_t i = 0; i < res.n; i++) {
-            json_array_append_new(j->violations, json_pack("{s:s}", "msg", res.violations[i].msg));
-            if (res.violations[i].code && strcmp(res.violations[i].code, "too-many-sessions") == 0)
-                j->need_to_remove = (int64_t)res.violations[i].need_to_remove;
-        }
+    if (res.n && !(j->denied = page_policy_denial(&res)))
+        r = -ENOMEM;
+    else if (res.n)
         j->outcome = S_POLICY;
-    }
     policy_result_clear(&res);
-    return 0;
+    return r;
 }
 
 static int sso_tx(struct storage_tx *tx, void *arg)
@@ -82,8 +76,8 @@ static int sso_tx(struct storage_tx *tx, void *arg)
     struct sso_job *j = arg;
     int64_t now = masd_now();
     j->outcome = S_PAGE;
-    json_decref(j->violations); /* the transaction may run again */
-    j->violations = NULL;
+    json_decref(j->denied); /* the transaction may run again */
+    j->denied = NULL;
     int r = storage_compat_sso_login_get(tx, j->id, &j->login);
     if (r == -ENOENT || r == -EINVAL) {
         j->outcome = S_NOT_FOUND;
@@ -134,7 +128,7 @@ static void sso_work(void *arg)
 
 static void job_free(struct sso_job *j)
 {
-    json_decref(j->violations);
+    json_decref(j->denied);
     OPENSSL_cleanse(j->token, sizeof(j->token));
     free(j);
 }
@@ -162,10 +156,7 @@ static void send_page(struct masd_request *r, struct sso_job *j)
     if (callback_csp_source(j->login.redirect_uri, source, sizeof(source)))
         p.form_action = source;
     if (j->outcome == S_POLICY) {
-        json_object_set(p.data, "violations", j->violations);
-        if (j->need_to_remove > 0)
-            json_object_set_new(p.data, "too_many_sessions",
-                                json_pack("{s:I}", "need_to_remove", (json_int_t)j->need_to_remove));
+        json_object_update(p.data, j->denied);
         page_send(r, 403, "policy_violation.html", &p);
     } else {
         page_send(r, 200, "sso.html", &p);

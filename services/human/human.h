@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 struct policy;
+struct policy_result;
 
 struct human_service {
     const struct config *cfg;
@@ -51,6 +52,10 @@ void page_send(struct masd_request *r, int status, const char *template, struct 
  * a 4xx; the OAuth parser's words, like an error_description). A 5xx shows only a reference;
  * the log line with the same reference holds the detail. */
 void page_error(struct masd_request *r, int status, const char *kind, const char *detail);
+/* What the policy page (templates/policy_violation.html) shows of a refusal: {"violations":
+ * [{"msg"}…], "too_many_sessions": {"need_to_remove"} when the session limit is among them}, to
+ * merge into its data. NULL when res has no violation, or when out of memory. */
+json_t *page_policy_denial(const struct policy_result *res);
 /* 303 See Other to `location` (a path below the origin, or a client's redirect URI). */
 void page_redirect(struct masd_request *r, const char *location);
 
