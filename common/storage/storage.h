@@ -386,6 +386,10 @@ int storage_compat_sso_login_fulfill(struct storage_tx *tx, const char *id, cons
  * fulfilled, or fulfilled too long ago), -ENOENT. */
 int storage_compat_sso_login_exchange(struct storage_tx *tx, const char *id, const char *compat_session_id,
                                       int64_t now);
+/* masd-worker's clean-up: deletes the logins created before `before` that were never exchanged
+ * (anyone may create one; past both windows none can be exchanged any more). *n (may be NULL):
+ * how many. */
+int storage_compat_sso_login_purge(struct storage_tx *tx, int64_t before, unsigned *n);
 
 /* ---------------------------------------------------------------------------------------------
  * OAuth 2.0: clients, authorization grants, sessions, tokens, device-code grants */

@@ -283,6 +283,17 @@ int storage_compat_sso_login_exchange(struct storage_tx *tx, const char *id, con
                        &sso_exists, id);
 }
 
+STORAGE_STMT(sso_purge, "DELETE FROM compat_sso_logins WHERE exchanged_at IS NULL AND created_at < $1");
+
+int storage_compat_sso_login_purge(struct storage_tx *tx, int64_t before, unsigned *n)
+{
+    int64_t changes = 0;
+    int r = sq_exec(tx, &sso_purge, SQ_ARGS(P_INT(before)), &changes);
+    if (n)
+        *n = r < 0 ? 0 : (unsigned)changes;
+    return r;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Session activity, and ending everything of a user */
 

@@ -268,6 +268,17 @@ static void test_compat_sso(struct storage *st)
     CHECK_INT(storage_compat_session_get(tx, s.id, &s), 0);
     CHECK_STR(s.browser_session_id, bs.id);
     CHECK_INT(test_tx_end(tx, true), 0);
+
+    /* the clean-up: never-exchanged logins created before the bound go, the exchanged one stays */
+    unsigned n = 99;
+    tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    CHECK_INT(storage_compat_sso_login_purge(tx, NOW - LOGIN_TTL - 1, &n), 0);
+    CHECK_INT(n, 0);
+    CHECK_INT(storage_compat_sso_login_purge(tx, NOW + 1, &n), 0);
+    CHECK_INT(n, 1);
+    CHECK_INT(storage_compat_sso_login_get(tx, old.id, &lg), -ENOENT);
+    CHECK_INT(storage_compat_sso_login_get(tx, l.id, &lg), 0);
+    CHECK_INT(test_tx_end(tx, true), 0);
 }
 
 /* GCRA: the burst passes at once, then one request per 1/per_second; retry_after says when. */
