@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 struct policy;
+struct policy_result;
 
 struct human_service {
     const struct config *cfg;
@@ -51,6 +52,10 @@ void page_send(struct masd_request *r, int status, const char *template, struct 
  * a 4xx; the OAuth parser's words, like an error_description). A 5xx shows only a reference;
  * the log line with the same reference holds the detail. */
 void page_error(struct masd_request *r, int status, const char *kind, const char *detail);
+/* What the policy page (templates/policy_violation.html) shows of a refusal: {"violations":
+ * [{"msg"}…], "too_many_sessions": {"need_to_remove"} when the session limit is among them}, to
+ * merge into its data. NULL when res has no violation, or when out of memory. */
+json_t *page_policy_denial(const struct policy_result *res);
 /* 303 See Other to `location` (a path below the origin, or a client's redirect URI). */
 void page_redirect(struct masd_request *r, const char *location);
 
@@ -96,6 +101,9 @@ void browser_set_session(struct masd_request *r, const char *session_id);
 void browser_interstitial(struct masd_request *r, const struct browser *b, const struct action *action);
 /* {"username", "mxid"} of the signed-in user for the templates' `current`. */
 json_t *browser_current(const struct storage_user *u);
+/* The user card of the consent pages: browser_current's, with the initial and one of six colours,
+ * stable per user. */
+json_t *human_user_card(const struct storage_user *u);
 
 /* The token for the page's forms (base64url), in request memory, and the csrf cookie that
  * backs it: the browser's unexpired token is reused with a new hour (MAS: csrf.rs), else a new
@@ -107,9 +115,10 @@ const char *csrf_issue(struct masd_request *r);
 bool csrf_check(struct masd_request *r);
 
 /* ---- the handlers --------------------------------------------------------------------------- */
-void human_index(struct masd_request *r);     /* index.c: GET / */
-void human_account(struct masd_request *r);   /* index.c: GET /account, /account/… */
-void human_login(struct masd_request *r);     /* login.c: GET, POST /login */
-void human_logout(struct masd_request *r);    /* login.c: POST /logout */
-void human_authorize(struct masd_request *r); /* authorize.c: GET /authorize */
-void human_consent(struct masd_request *r);   /* consent.c: GET, POST /consent/{grant_id} */
+void human_index(struct masd_request *r);      /* index.c: GET / */
+void human_account(struct masd_request *r);    /* index.c: GET /account, /account/… */
+void human_login(struct masd_request *r);      /* login.c: GET, POST /login */
+void human_logout(struct masd_request *r);     /* login.c: POST /logout */
+void human_authorize(struct masd_request *r);  /* authorize.c: GET /authorize */
+void human_consent(struct masd_request *r);    /* consent.c: GET, POST /consent/{grant_id} */
+void human_compat_sso(struct masd_request *r); /* compat_sso.c: GET, POST /complete-compat-sso/{id} */
