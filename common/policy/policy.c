@@ -172,7 +172,8 @@ static int read_data(struct policy *p, char **error)
         return policy_fail(error, -EINVAL, "policy.data.session_limit: expected an object, found a %s",
                            policy_json_kind(sl));
     p->session_limit = true;
-    if ((r = limit_value(sl, "soft_limit", &p->has_soft_limit, &p->soft_limit, error)) < 0)
+    if ((r = limit_value(sl, "soft_limit", &p->has_soft_limit, &p->soft_limit, error)) < 0 ||
+        (r = limit_value(sl, "hard_limit", &p->has_hard_limit, &p->hard_limit, error)) < 0)
         return r;
     return limit_value(sl, "max_session_threshold", &p->has_max_threshold, &p->max_threshold, error);
 }

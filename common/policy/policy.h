@@ -1,8 +1,8 @@
 /* MAS's default policy (MAS: policies/, Rego that MAS compiles to WASM and runs in OPA), in C.
  * masd runs no WASM: each of MAS's policies is one function here, reading the same `data` (the
  * operator's policy.data merged into what MAS adds from the config) and answering with the same
- * violations, message for message: authorization_grant, client_registration, register and
- * email, each one function over the same struct policy and struct policy_result.
+ * violations, message for message: authorization_grant, client_registration, compat_login,
+ * register and email, each one function over the same struct policy and struct policy_result.
  *
  * `data` is operator config: it is checked once, by policy_new(), and a value MAS's Rego would
  * silently never match (a CIDR that does not parse, a list that is not a list) is an error
@@ -103,3 +103,24 @@ int policy_register(const struct policy *p, const struct policy_register_input *
 /* email (MAS: policies/email/email.rego): data.allowed_domains and data.banned_domains (globs),
  * data.emails.{allowed,banned}_addresses. Returns 0 or -ENOMEM. */
 int policy_email(const struct policy *p, const char *email, struct policy_result *out);
+/* compat_login (MAS: policies/compat_login/compat_login.rego, policies/schema/compat_login_input.json):
+ * banned requesters, and the session limit: an interactive login (the compat SSO confirmation
+ * page) is held to the soft limit, since the person can end sessions there and then; a password
+ * or token login to the hard limit. A login that replaces a device's session adds none and is
+ * not limited. */
+enum policy_compat_login_type {
+    POLICY_COMPAT_LOGIN_PASSWORD, /* "m.login.password" */
+    POLICY_COMPAT_LOGIN_TOKEN,    /* "m.login.token": the end of a compat SSO login */
+    POLICY_COMPAT_LOGIN_SSO,      /* "m.login.sso": the confirmation page (interactive) */
+};
+
+struct policy_compat_login_input {
+    enum policy_compat_login_type login;
+    bool session_replaced; /* the login ends the session that held its device */
+    struct policy_requester requester;
+    int64_t session_total; /* the user's active sessions (oauth2 + compat + personal); -1: not counted */
+};
+
+/* Evaluates the policy: *out receives the violations (cleared first). Returns 0 or -ENOMEM. */
+int policy_compat_login(const struct policy *p, const struct policy_compat_login_input *in,
+                        struct policy_result *out);

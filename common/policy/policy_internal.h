@@ -46,6 +46,8 @@ struct policy {
     bool session_limit;  /* not null */
     bool has_soft_limit; /* session_limit.soft_limit is set */
     int64_t soft_limit;
+    bool has_hard_limit; /* session_limit.hard_limit is set */
+    int64_t hard_limit;
     bool has_max_threshold; /* session_limit.max_session_threshold is set (not null) */
     int64_t max_threshold;
     /* data.client_registration (absent: false) */

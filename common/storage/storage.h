@@ -352,7 +352,15 @@ int storage_token_introspect(struct storage_tx *tx, const char *token,
                              struct storage_token_introspection *out);
 
 /* ---------------------------------------------------------------------------------------------
- * Compat SSO logins (login tokens handed to the client after the browser step) */
+ * Compat SSO logins (MAS: crates/handlers/src/compat/login_sso_redirect.rs, login_sso_complete.rs,
+ * login.rs): created pending by GET /login/sso/redirect, fulfilled when the person confirms in
+ * the browser, exchanged once by POST /login with m.login.token. The login token is drawn at
+ * fulfilment, as the authorization code is at consent: no token exists before the person said
+ * yes, and only its SHA-256 is stored. Until then the row holds a placeholder no token hashes to
+ * ("pending:<id>", not 64 hex digits). */
+
+#define STORAGE_COMPAT_SSO_LOGIN_TTL_MS (30 * 60 * 1000) /* MAS: fulfilled within 30 min of creation */
+#define STORAGE_COMPAT_SSO_TOKEN_TTL_MS (30 * 1000)      /* MAS: exchanged within 30 s of fulfilment */
 
 struct storage_compat_sso_login {
     char id[STORAGE_ID_SIZE];
@@ -362,16 +370,26 @@ struct storage_compat_sso_login {
     char compat_session_id[STORAGE_ID_SIZE];  /* set when exchanged */
 };
 
-int storage_compat_sso_login_create(struct storage_tx *tx, const char *login_token, const char *redirect_uri,
-                                    int64_t now, struct storage_compat_sso_login *out);
+int storage_compat_sso_login_create(struct storage_tx *tx, const char *redirect_uri, int64_t now,
+                                    struct storage_compat_sso_login *out);
 int storage_compat_sso_login_get(struct storage_tx *tx, const char *id, struct storage_compat_sso_login *out);
+/* By the login token (hashed). -ENOENT for a token never issued. */
 int storage_compat_sso_login_lookup(struct storage_tx *tx, const char *login_token,
                                     struct storage_compat_sso_login *out);
-/* Compare-and-set, each once: 0, -EALREADY, -ENOENT. */
+/* Compare-and-set: a pending login created at most STORAGE_COMPAT_SSO_LOGIN_TTL_MS before now is
+ * fulfilled by the browser session with login_token (clear; stored hashed). 0, -EALREADY (not
+ * pending any more, or too old), -ENOENT. */
 int storage_compat_sso_login_fulfill(struct storage_tx *tx, const char *id, const char *browser_session_id,
-                                     int64_t now);
+                                     const char *login_token, int64_t now);
+/* Compare-and-set: a login fulfilled at most STORAGE_COMPAT_SSO_TOKEN_TTL_MS before now and not
+ * exchanged yet is exchanged for the compat session, once. 0, -EALREADY (exchanged already, not
+ * fulfilled, or fulfilled too long ago), -ENOENT. */
 int storage_compat_sso_login_exchange(struct storage_tx *tx, const char *id, const char *compat_session_id,
                                       int64_t now);
+/* masd-worker's clean-up: deletes the logins created before `before` that were never exchanged
+ * (anyone may create one; past both windows none can be exchanged any more). *n (may be NULL):
+ * how many. */
+int storage_compat_sso_login_purge(struct storage_tx *tx, int64_t before, unsigned *n);
 
 /* ---------------------------------------------------------------------------------------------
  * OAuth 2.0: clients, authorization grants, sessions, tokens, device-code grants */

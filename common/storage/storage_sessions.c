@@ -212,10 +212,12 @@ STORAGE_STMT(sso_insert, "INSERT INTO compat_sso_logins (" SSO_COLS ", login_tok
 STORAGE_STMT(sso_by_id, "SELECT " SSO_COLS " FROM compat_sso_logins WHERE compat_sso_login_id = $1");
 STORAGE_STMT(sso_by_token, "SELECT " SSO_COLS " FROM compat_sso_logins WHERE login_token_hash = $1");
 STORAGE_STMT(sso_exists, "SELECT 1 FROM compat_sso_logins WHERE compat_sso_login_id = $1");
-STORAGE_STMT(sso_fulfill, "UPDATE compat_sso_logins SET fulfilled_at = $2, browser_session_id = $3"
-                          " WHERE compat_sso_login_id = $1 AND fulfilled_at IS NULL");
+STORAGE_STMT(sso_fulfill, "UPDATE compat_sso_logins SET fulfilled_at = $2, browser_session_id = $3,"
+                          " login_token_hash = $4 WHERE compat_sso_login_id = $1 AND fulfilled_at IS NULL"
+                          " AND exchanged_at IS NULL AND created_at >= $5");
+/* a pending login's fulfilled_at is NULL, which is never >= $4 */
 STORAGE_STMT(sso_exchange, "UPDATE compat_sso_logins SET exchanged_at = $2, compat_session_id = $3"
-                           " WHERE compat_sso_login_id = $1 AND exchanged_at IS NULL");
+                           " WHERE compat_sso_login_id = $1 AND exchanged_at IS NULL AND fulfilled_at >= $4");
 
 static int read_sso(struct sq *q, void *out)
 {
@@ -230,18 +232,19 @@ static int read_sso(struct sq *q, void *out)
     return 0;
 }
 
-int storage_compat_sso_login_create(struct storage_tx *tx, const char *login_token, const char *redirect_uri,
-                                    int64_t now, struct storage_compat_sso_login *out)
+int storage_compat_sso_login_create(struct storage_tx *tx, const char *redirect_uri, int64_t now,
+                                    struct storage_compat_sso_login *out)
 {
     int r = storage_check_text("redirect URI", redirect_uri, STORAGE_URI_MAX, false);
     if (r < 0)
         return r;
     struct storage_compat_sso_login l = {.created_at = now};
-    char hash[STORAGE_HASH_SIZE];
+    char placeholder[sizeof("pending:") + STORAGE_ID_SIZE];
     storage_new_id(l.id);
     snprintf(l.redirect_uri, sizeof(l.redirect_uri), "%s", redirect_uri);
-    storage_token_hash(login_token, hash);
-    r = sq_exec(tx, &sso_insert, SQ_ARGS(P_TEXT(l.id), P_TEXT(redirect_uri), P_INT(now), P_TEXT(hash)), NULL);
+    snprintf(placeholder, sizeof(placeholder), "pending:%s", l.id);
+    r = sq_exec(tx, &sso_insert, SQ_ARGS(P_TEXT(l.id), P_TEXT(redirect_uri), P_INT(now), P_TEXT(placeholder)),
+                NULL);
     if (r >= 0 && out)
         *out = l;
     return r;
@@ -261,17 +264,34 @@ int storage_compat_sso_login_lookup(struct storage_tx *tx, const char *login_tok
 }
 
 int storage_compat_sso_login_fulfill(struct storage_tx *tx, const char *id, const char *browser_session_id,
-                                     int64_t now)
+                                     const char *login_token, int64_t now)
 {
-    return storage_cas(tx, &sso_fulfill, SQ_ARGS(P_TEXT(id), P_INT(now), P_OPT(browser_session_id)),
+    char hash[STORAGE_HASH_SIZE];
+    storage_token_hash(login_token, hash);
+    return storage_cas(tx, &sso_fulfill,
+                       SQ_ARGS(P_TEXT(id), P_INT(now), P_TEXT(browser_session_id), P_TEXT(hash),
+                               P_INT(now - STORAGE_COMPAT_SSO_LOGIN_TTL_MS)),
                        &sso_exists, id);
 }
 
 int storage_compat_sso_login_exchange(struct storage_tx *tx, const char *id, const char *compat_session_id,
                                       int64_t now)
 {
-    return storage_cas(tx, &sso_exchange, SQ_ARGS(P_TEXT(id), P_INT(now), P_OPT(compat_session_id)),
+    return storage_cas(tx, &sso_exchange,
+                       SQ_ARGS(P_TEXT(id), P_INT(now), P_TEXT(compat_session_id),
+                               P_INT(now - STORAGE_COMPAT_SSO_TOKEN_TTL_MS)),
                        &sso_exists, id);
+}
+
+STORAGE_STMT(sso_purge, "DELETE FROM compat_sso_logins WHERE exchanged_at IS NULL AND created_at < $1");
+
+int storage_compat_sso_login_purge(struct storage_tx *tx, int64_t before, unsigned *n)
+{
+    int64_t changes = 0;
+    int r = sq_exec(tx, &sso_purge, SQ_ARGS(P_INT(before)), &changes);
+    if (n)
+        *n = r < 0 ? 0 : (unsigned)changes;
+    return r;
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -33,14 +33,16 @@ char *callback_url(const char *redirect_uri, enum authorize_response_mode mode,
     FILE *f = open_memstream(&out, &len);
     if (!f)
         return NULL;
-    fputs(redirect_uri, f);
+    /* query mode: the parameters go before the URI's own fragment (a compat SSO redirectUrl may
+     * have one; an OAuth redirect URI never does) */
+    size_t base = mode == AUTHZ_MODE_FRAGMENT ? strlen(redirect_uri) : strcspn(redirect_uri, "#");
+    fwrite(redirect_uri, 1, base, f);
     char sep;
     if (mode == AUTHZ_MODE_FRAGMENT) {
         sep = '#';
     } else {
-        const char *q = strchr(redirect_uri, '?');
-        size_t l = strlen(redirect_uri);
-        sep = !q ? '?' : (redirect_uri[l - 1] == '?' || redirect_uri[l - 1] == '&') ? 0 : '&';
+        const char *q = memchr(redirect_uri, '?', base);
+        sep = !q ? '?' : (redirect_uri[base - 1] == '?' || redirect_uri[base - 1] == '&') ? 0 : '&';
     }
     for (size_t i = 0; i < n; i++) {
         if (!p[i].value)
@@ -53,7 +55,7 @@ char *callback_url(const char *redirect_uri, enum authorize_response_mode mode,
         put_encoded(f, p[i].value);
     }
     if (mode != AUTHZ_MODE_FRAGMENT)
-        fputc('#', f);
+        fputs(redirect_uri[base] ? redirect_uri + base : "#", f);
     if (fclose(f) != 0) {
         free(out);
         return NULL;
@@ -94,4 +96,23 @@ bool callback_csp_source(const char *uri, char *out, size_t size)
     memcpy(out, uri, end);
     out[end] = '\0';
     return true;
+}
+
+size_t callback_display_name(const char *uri, char *out, size_t size)
+{
+    const char *colon = strchr(uri, ':');
+    size_t end = strcspn(uri, "?#");
+    if (colon && colon - uri == 5 && strncmp(uri, "https", 5) == 0 && strncmp(colon, "://", 3) == 0) {
+        const char *host = colon + 3;
+        size_t n = strcspn(host, ":/?#");
+        /* a domain name: not an IPv6 literal, not an IPv4 address (RFC 3986 §3.2.2) */
+        if (n > 0 && host[0] != '[' && strspn(host, "0123456789.") != n) {
+            uri = host;
+            end = n;
+        }
+    }
+    if (!size)
+        return end;
+    snprintf(out, size, "%.*s", (int)(end < size ? end : size - 1), uri);
+    return end;
 }

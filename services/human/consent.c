@@ -40,8 +40,7 @@ struct consent_job {
     struct browser browser;
     struct storage_authorization_grant grant;
     json_t *client; /* {client_id, name, uri, uri_host, logo_uri} */
-    json_t *violations;
-    int64_t need_to_remove;
+    json_t *denied; /* page_policy_denial(): the policy said no */
     char code[CODE_LEN + 1];
     enum outcome outcome;
 };
@@ -94,22 +93,21 @@ static int run_policy(struct consent_job *j)
     int r = policy_authorization_grant(human.policy, &in, &res);
     if (r < 0)
         return r;
-    if (res.n) {
-        j->violations = json_array();
-        for (size_t i = 0; i < res.n; i++) {
-            json_array_append_new(j->violations, json_pack("{s:s}", "msg", res.violations[i].msg));
-            if (res.violations[i].code && strcmp(res.violations[i].code, "too-many-sessions") == 0)
-                j->need_to_remove = (int64_t)res.violations[i].need_to_remove;
-        }
+    if (res.n && !(j->denied = page_policy_denial(&res)))
+        r = -ENOMEM;
+    else if (res.n)
         j->outcome = C_POLICY;
-    }
     policy_result_clear(&res);
-    return 0;
+    return r;
 }
 
 static int consent_tx(struct storage_tx *tx, void *arg)
 {
     struct consent_job *j = arg;
+    json_decref(j->client); /* the transaction may run again */
+    json_decref(j->denied);
+    j->client = j->denied = NULL;
+    j->outcome = C_PAGE;
     int r = browser_load(tx, &j->browser);
     if (r < 0)
         return r;
@@ -150,7 +148,6 @@ static int consent_tx(struct storage_tx *tx, void *arg)
 static void consent_work(void *arg)
 {
     struct consent_job *j = arg;
-    j->outcome = C_PAGE;
     if (storage_tx(human.st, j->post ? STORAGE_TX_WRITE : STORAGE_TX_READ, consent_tx, j) < 0) {
         log_error("consent: %s", storage_last_error());
         j->outcome = C_INTERNAL;
@@ -160,7 +157,7 @@ static void consent_work(void *arg)
 static void job_free(struct consent_job *j)
 {
     json_decref(j->client);
-    json_decref(j->violations);
+    json_decref(j->denied);
     OPENSSL_cleanse(j->code, sizeof(j->code));
     free(j);
 }
@@ -185,20 +182,6 @@ static json_t *cancel_data(const struct storage_authorization_grant *g)
         if (p[i].value)
             json_array_append_new(params, json_pack("{s:s, s:s}", "name", p[i].name, "value", p[i].value));
     return json_pack("{s:{s:s, s:o}}", "form_post", "action", g->redirect_uri, "params", params);
-}
-
-/* The user card: initial and one of six colours, stable per user (MAS: id_color_hash). */
-static json_t *user_card(const struct storage_user *u)
-{
-    json_t *o = browser_current(u);
-    unsigned hash = 0;
-    for (const char *c = u->username; *c; c++)
-        hash = hash * 31 + (unsigned char)*c;
-    char initial[2] = {
-        u->username[0] >= 'a' && u->username[0] <= 'z' ? (char)(u->username[0] - 32) : u->username[0], 0};
-    json_object_set_new(o, "initial", json_string(initial[0] & 0x80 ? "?" : initial));
-    json_object_set_new(o, "color", json_integer(hash % 6 + 1));
-    return o;
 }
 
 /* The scopes a person must know about: not the Matrix client API, its device, or openid
@@ -280,7 +263,7 @@ static void consent_done(struct masd_request *r, void *arg)
         }
         json_object_set_new(p.data, "csrf", json_string(csrf));
         json_object_set_new(p.data, "current", browser_current(&j->browser.user));
-        json_object_set_new(p.data, "user", user_card(&j->browser.user));
+        json_object_set_new(p.data, "user", human_user_card(&j->browser.user));
         json_object_set(p.data, "client", j->client);
         json_object_set_new(p.data, "grant_id", json_string(j->grant_id));
         json_object_set_new(p.data, "cancel", cancel_data(&j->grant));
@@ -290,10 +273,7 @@ static void consent_done(struct masd_request *r, void *arg)
         if (callback_csp_source(j->grant.redirect_uri, source, sizeof(source)))
             p.form_action = source;
         if (j->outcome == C_POLICY) {
-            json_object_set(p.data, "violations", j->violations);
-            if (j->need_to_remove > 0)
-                json_object_set_new(p.data, "too_many_sessions",
-                                    json_pack("{s:I}", "need_to_remove", (json_int_t)j->need_to_remove));
+            json_object_update(p.data, j->denied);
             page_send(r, 403, "policy_violation.html", &p);
         } else {
             json_object_set_new(p.data, "scopes", unsafe_scopes(j->grant.scope));

@@ -5,6 +5,7 @@
 #include "base64.h"
 #include "human_templates.h"
 #include "log.h"
+#include "policy.h"
 #include "random.h"
 #include "template.h"
 #include "ulid.h"
@@ -131,6 +132,25 @@ void page_error(struct masd_request *r, int status, const char *kind, const char
         log_error("request %s: %d %s%s%s", id, status, kind, detail ? ": " : "", detail ? detail : "");
     }
     page_send(r, status, "error.html", &p);
+}
+
+json_t *page_policy_denial(const struct policy_result *res)
+{
+    if (!res->n)
+        return NULL;
+    json_t *list = json_array(), *o = json_object();
+    for (size_t i = 0; list && i < res->n; i++) {
+        const struct policy_violation *v = &res->violations[i];
+        json_array_append_new(list, json_pack("{s:s}", "msg", v->msg));
+        if (v->code && strcmp(v->code, "too-many-sessions") == 0 && v->need_to_remove > 0)
+            json_object_set_new(o, "too_many_sessions",
+                                json_pack("{s:I}", "need_to_remove", (json_int_t)v->need_to_remove));
+    }
+    if (!list || !o || json_object_set_new(o, "violations", list) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 void page_redirect(struct masd_request *r, const char *location)

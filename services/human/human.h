@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 struct policy;
+struct policy_result;
 
 struct human_service {
     const struct config *cfg;
@@ -52,6 +53,10 @@ void page_send(struct masd_request *r, int status, const char *template, struct 
  * a 4xx; the OAuth parser's words, like an error_description). A 5xx shows only a reference;
  * the log line with the same reference holds the detail. */
 void page_error(struct masd_request *r, int status, const char *kind, const char *detail);
+/* What the policy page (templates/policy_violation.html) shows of a refusal: {"violations":
+ * [{"msg"}…], "too_many_sessions": {"need_to_remove"} when the session limit is among them}, to
+ * merge into its data. NULL when res has no violation, or when out of memory. */
+json_t *page_policy_denial(const struct policy_result *res);
 /* 303 See Other to `location` (a path below the origin, or a client's redirect URI). */
 void page_redirect(struct masd_request *r, const char *location);
 
@@ -97,6 +102,9 @@ void browser_set_session(struct masd_request *r, const char *session_id);
 void browser_interstitial(struct masd_request *r, const struct browser *b, const struct action *action);
 /* {"username", "mxid"} of the signed-in user for the templates' `current`. */
 json_t *browser_current(const struct storage_user *u);
+/* The user card of the consent pages: browser_current's, with the initial and one of six colours,
+ * stable per user. */
+json_t *human_user_card(const struct storage_user *u);
 
 /* The cookie `name` of the request, opened: *plain malloc'd with a NUL after its len bytes;
  * -ENOENT when absent, -EBADMSG when it is not one we sealed under that name. */
@@ -127,3 +135,4 @@ void human_consent(struct masd_request *r);           /* consent.c: GET, POST /c
 void human_register(struct masd_request *r);          /* register.c: GET /register */
 void human_register_password(struct masd_request *r); /* register.c: GET, POST /register/password */
 void human_register_step(struct masd_request *r);     /* register.c: /register/steps/{id}/{step} */
+void human_compat_sso(struct masd_request *r);        /* compat_sso.c: GET, POST /complete-compat-sso/{id} */

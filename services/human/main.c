@@ -1,5 +1,6 @@
 /* masd-human: the pages a person uses in a browser (resource `human`): the index, the login and
- * logout, the OAuth 2.0 authorization endpoint and its consent page (docs/architecture.md §8).
+ * logout, the OAuth 2.0 authorization endpoint and its consent page, the confirmation of a compat
+ * SSO login (docs/architecture.md §8).
  * It keeps its state in the shared database; the browser's session lives in MAS's encrypted
  * cookies (session.c). */
 #include "activity.h"
@@ -97,6 +98,8 @@ static const struct masd_route routes[] = {
     {"human", "/register/steps/{id}/finish", ROUTE_EXACT, "GET, HEAD", human_register_step},
     {"human", "/register/steps/{id}/token", ROUTE_EXACT, "GET, HEAD, POST", human_register_step},
     {"human", "/register/steps/{id}/display-name", ROUTE_EXACT, "GET, HEAD, POST", human_register_step},
+    /* compat SSO: a legacy Matrix client's sign-in, confirmed (issue #13) */
+    {"human", "/complete-compat-sso/{id}", ROUTE_EXACT, "GET, HEAD, POST", human_compat_sso},
     {"human", "/account", ROUTE_EXACT, "GET, HEAD", human_account},
     {"human", "/account/", ROUTE_EXACT, "GET, HEAD", human_account},
     {0},

@@ -129,6 +129,20 @@ json_t *browser_current(const struct storage_user *u)
     return json_pack("{s:s, s:s}", "username", u->username, "mxid", mxid);
 }
 
+/* The user card: initial and one of six colours, stable per user (MAS: id_color_hash). */
+json_t *human_user_card(const struct storage_user *u)
+{
+    json_t *o = browser_current(u);
+    unsigned hash = 0;
+    for (const char *c = u->username; *c; c++)
+        hash = hash * 31 + (unsigned char)*c;
+    char initial[2] = {
+        u->username[0] >= 'a' && u->username[0] <= 'z' ? (char)(u->username[0] - 32) : u->username[0], 0};
+    json_object_set_new(o, "initial", json_string(initial[0] & 0x80 ? "?" : initial));
+    json_object_set_new(o, "color", json_integer(hash % 6 + 1));
+    return o;
+}
+
 void browser_interstitial(struct masd_request *r, const struct browser *b, const struct action *action)
 {
     struct page p = {.data = page_data()};

@@ -1,5 +1,5 @@
-/* masd-oauth: the Matrix compat API (login, logout, refresh) and the OAuth 2.0 endpoints the
- * homeserver and clients call (introspection, revocation, keys). It owns the resources `oauth`
+/* masd-oauth: the Matrix compat API (login, the SSO redirect, logout, refresh) and the OAuth 2.0
+ * endpoints the homeserver and clients call (introspection, revocation, keys). It owns the resources `oauth`
  * and `compat`, keeps its state in the shared database, and tells the homeserver about new
  * devices (hs_sync.h): synchronously at login, through masd-worker's jobs otherwise. */
 #include "activity.h"
@@ -80,6 +80,12 @@ static const struct masd_route routes[] = {
     {"oauth", "/oauth2/registration", ROUTE_EXACT, "POST, OPTIONS", oauth_registration},
     {"oauth", "/oauth2/userinfo", ROUTE_EXACT, "GET, HEAD, POST, OPTIONS", oauth_userinfo},
     {"compat", "/_matrix/client/{version}/login", ROUTE_EXACT, "GET, HEAD, POST, OPTIONS", compat_login},
+    /* compat SSO: the browser step of m.login.sso; {idp} is ignored (masd offers none) */
+    {"compat", "/_matrix/client/{version}/login/sso/redirect", ROUTE_EXACT, "GET, HEAD", compat_sso_redirect},
+    {"compat", "/_matrix/client/{version}/login/sso/redirect/", ROUTE_EXACT, "GET, HEAD",
+     compat_sso_redirect},
+    {"compat", "/_matrix/client/{version}/login/sso/redirect/{idp}", ROUTE_EXACT, "GET, HEAD",
+     compat_sso_redirect},
     {"compat", "/_matrix/client/{version}/logout", ROUTE_EXACT, "POST, OPTIONS", compat_logout},
     {"compat", "/_matrix/client/{version}/logout/all", ROUTE_EXACT, "POST, OPTIONS", compat_logout_all},
     {"compat", "/_matrix/client/{version}/refresh", ROUTE_EXACT, "POST, OPTIONS", compat_refresh},

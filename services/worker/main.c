@@ -10,8 +10,9 @@
  * The main thread does the upkeep: a WAL checkpoint every CHECKPOINT_EVERY_MS (services open
  * SQLite with wal_autocheckpoint=0): passive, and truncating once the WAL passes its soft bound
  * (storage_checkpoint), and every PURGE_EVERY_MS deletes expired rate-limit
- * rows, expired client-assertion jtis, jobs finished more than JOB_KEEP_MS ago and login
- * networks not logged in from for STORAGE_LOGIN_NETWORK_TTL_MS.
+ * rows, expired client-assertion jtis, jobs finished more than JOB_KEEP_MS ago, login
+ * networks not logged in from for STORAGE_LOGIN_NETWORK_TTL_MS, and compat SSO logins that can no
+ * longer be exchanged (storage_compat_sso_login_purge).
  *
  * Long-running, Type=notify: READY=1 once the database and the homeserver connection are set
  * up; on SIGTERM it stops claiming, lets running jobs finish (each bounded by the homeserver
@@ -157,7 +158,7 @@ static void *job_thread(void *arg)
 }
 
 struct purge_counts {
-    unsigned rate_limits, jtis, jobs, networks;
+    unsigned rate_limits, jtis, jobs, networks, sso_logins;
 };
 
 static int purge_tx(struct storage_tx *tx, void *arg)
@@ -171,6 +172,9 @@ static int purge_tx(struct storage_tx *tx, void *arg)
         r = storage_job_purge(tx, now - JOB_KEEP_MS, &p->jobs);
     if (r >= 0)
         r = storage_login_network_purge(tx, now - STORAGE_LOGIN_NETWORK_TTL_MS, &p->networks);
+    if (r >= 0) /* past both windows a compat SSO login can no longer be exchanged */
+        r = storage_compat_sso_login_purge(
+            tx, now - STORAGE_COMPAT_SSO_LOGIN_TTL_MS - STORAGE_COMPAT_SSO_TOKEN_TTL_MS, &p->sso_logins);
     return r;
 }
 
@@ -187,9 +191,11 @@ static void upkeep(int64_t *next_checkpoint, int64_t *next_purge)
         struct purge_counts p = {0};
         if (storage_tx(st, STORAGE_TX_WRITE, purge_tx, &p) < 0)
             log_warn("clean-up: %s", storage_last_error());
-        else if (p.rate_limits || p.jtis || p.jobs || p.networks)
-            log_info("clean-up: %u rate-limit rows, %u jtis, %u finished jobs, %u login networks",
-                     p.rate_limits, p.jtis, p.jobs, p.networks);
+        else if (p.rate_limits || p.jtis || p.jobs || p.networks || p.sso_logins)
+            log_info(
+                "clean-up: %u rate-limit rows, %u jtis, %u finished jobs, %u login networks, %u compat SSO "
+                "logins",
+                p.rate_limits, p.jtis, p.jobs, p.networks, p.sso_logins);
     }
 }
 

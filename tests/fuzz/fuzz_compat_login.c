@@ -1,5 +1,6 @@
 /* The compat login body on arbitrary input: the JSON body rules, the login parser and the
- * username rule never crash, and a parsed login always names a user and a password. */
+ * username rule never crash, and a parsed login always names a user and a password
+ * (m.login.password) or a token (m.login.token). */
 #include "compat/parse.h"
 #include "password_login.h"
 #include <stdint.h>
@@ -17,8 +18,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (compat_json_body(MASD_STR("application/json"), (masd_str){(const char *)data, size}, false, &doc,
                          &err) < 0)
         return 0;
-    if (compat_login_parse(doc, &in, &err) == 0) {
-        if (!in.user || !in.password)
+    int rc = compat_login_parse(doc, &in, &err);
+    if (rc == 0 && in.type == COMPAT_LOGIN_TOKEN) {
+        if (!in.token || in.user || in.password)
+            abort();
+    } else if (rc == 0) {
+        if (!in.user || !in.password || in.token)
             abort();
         long n = password_login_username(&cfg, in.user, name, sizeof(name));
         if (n >= (long)sizeof(name))

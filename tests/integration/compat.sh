@@ -153,8 +153,9 @@ malformed()
     check "$b: CORS preflight on /refresh: 204 with allow-origin *" \
         eval "[ \"\$(status $T/m19.h)\" = 204 ] && [ \"\$(header $T/m19.h access-control-allow-origin)\" = '*' ]"
     call m20 $ip "$base/_matrix/client/v3/login"
-    check "$b: GET /login lists m.login.password only" json_expect "$T/m20.b" \
-        "JSON.stringify(d) === '{\"flows\":[{\"type\":\"m.login.password\"}]}'"
+    check "$b: GET /login lists m.login.password, m.login.sso (MAS's flags), m.login.token" json_expect "$T/m20.b" \
+        "JSON.stringify(d) === JSON.stringify({flows: [{type: 'm.login.password'}, {type: 'm.login.sso',
+            oauth_aware_preferred: true, 'org.matrix.msc3824.delegated_oidc_compatibility': true}, {type: 'm.login.token'}]})"
 }
 
 # The login limits: 3 per client IP (burst), keyed by what nginx forwards; a forged

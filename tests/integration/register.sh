@@ -235,6 +235,13 @@ backend()
     req e4 - /register/steps/short/finish
     check "[$B] a malformed registration ID: 404 page" page e4 404
 
+    # A legacy client's SSO login that asked for a new account (action=register) goes here too.
+    local SSO=01HQ8Z4ZQ0SSSSSSSSSSSSSSS$([ "$B" = sqlite ] && echo 1 || echo 2)
+    sql "INSERT INTO compat_sso_logins (compat_sso_login_id, login_token_hash, redirect_uri, created_at) VALUES ('$SSO', 'pending:$SSO', 'https://app.example/cb', $(($(date +%s) * 1000)))" >/dev/null
+    req sso1 "$B-jar6" "/complete-compat-sso/$SSO?action=register"
+    check "[$B] a compat SSO login with action=register: to the registration, continuing the login" \
+        redirects_to sso1 "/register\?kind=continue_compat_sso_login&id=$SSO$"
+
     # The same in Chromium, from a client's prompt=create to its code (SQLite only: one run).
     if [ "$B" = sqlite ]; then
         NODE_EXTRA_CA_CERTS=$T/tls/cert.pem node "$NODE_DIR/register.mjs" "$(printf \

@@ -100,7 +100,11 @@ static void test_login_parse(void)
         "\"phone\":\"1\"},\"password\":\"x\"}",
         400, "M_UNKNOWN");
     check_login_error("{\"type\":\"m.login.sso\"}", 400, "M_UNKNOWN");
-    check_login_error("{\"type\":\"m.login.token\",\"token\":\"abc\"}", 400, "M_UNKNOWN");
+    check_login_error("{\"type\":\"m.login.token\"}", 400, "M_BAD_JSON");
+    check_login_error("{\"type\":\"m.login.token\",\"token\":7}", 400, "M_BAD_JSON");
+    check_login_error("{\"type\":\"m.login.token\",\"token\":\"t\",\"device_id\":\"a b\"}", 400,
+                      "M_INVALID_PARAM");
+    check_login_error("{\"type\":\"m.login.token\",\"token\":\"t\",\"refresh_token\":1}", 400, "M_BAD_JSON");
     check_login_error("{\"password\":\"x\",\"user\":\"a\"}", 400, "M_BAD_JSON");
     check_login_error("[]", 400, "M_BAD_JSON");
     check_login_error("\"m.login.password\"", 400, "M_BAD_JSON");
@@ -138,6 +142,155 @@ static void test_login_parse(void)
              "\"initial_device_display_name\":\"%s\"}",
              name);
     check_login_error(login_body, 400, "M_TOO_LARGE");
+}
+
+/* m.login.token: the token, and the fields every login shares; no user. */
+static void test_token_login(void)
+{
+    struct compat_login_request in;
+    json_t *doc;
+    CHECK_STR(login("{\"type\":\"m.login.token\",\"token\":\"AbC123\",\"device_id\":\"DEV\","
+                    "\"initial_device_display_name\":\"Phone\",\"refresh_token\":true,\"user\":\"ignored\"}",
+                    &in, &doc),
+              "ok");
+    CHECK_INT(in.type, COMPAT_LOGIN_TOKEN);
+    CHECK_STR(in.token, "AbC123");
+    CHECK_STR(in.device_id, "DEV");
+    CHECK_STR(in.display_name, "Phone");
+    CHECK(in.refresh_token && in.password == NULL);
+    json_decref(doc);
+    CHECK_STR(login("{\"type\":\"m.login.password\",\"user\":\"a\",\"password\":\"x\"}", &in, &doc), "ok");
+    CHECK_INT(in.type, COMPAT_LOGIN_PASSWORD);
+    CHECK(in.token == NULL);
+    json_decref(doc);
+}
+
+/* compat_redirect_url_parse: what is stored, or why not. */
+static const char *url(const char *in)
+{
+    static char out[STORAGE_URI_MAX + 1];
+    const char *why;
+    if (compat_redirect_url_parse(masd_str_from(in), out, sizeof(out), &why) < 0) {
+        CHECK(strncmp(why, "Invalid redirectUrl: ", 21) == 0);
+        return why + 21;
+    }
+    return out;
+}
+
+static void test_redirect_url(void)
+{
+    /* kept as given */
+    CHECK_STR(url("https://app.example.com/cb?a=b&c=d#frag"), "https://app.example.com/cb?a=b&c=d#frag");
+    CHECK_STR(url("http://127.0.0.1:8080/callback"), "http://127.0.0.1:8080/callback");
+    CHECK_STR(url("http://[::1]:8080/x"), "http://[::1]:8080/x");
+    CHECK_STR(url("io.element.app:/callback"), "io.element.app:/callback");
+    CHECK_STR(url("element://connect?x=1"), "element://connect?x=1");
+    CHECK_STR(url("myapp:"), "myapp:");
+    CHECK_STR(url("myapp://"), "myapp://"); /* an empty host: fine off the web */
+    CHECK_STR(url("https://a.example/?"), "https://a.example/?");
+    CHECK_STR(url("https://a.example/#"), "https://a.example/#");
+    CHECK_STR(url("https://a.example/p%20q?x=%2F"), "https://a.example/p%20q?x=%2F");
+    CHECK_STR(url("https://a.example/?logintoken=x&xloginToken=y"),
+              "https://a.example/?logintoken=x&xloginToken=y");
+    /* normalised as WHATWG would (MAS stores the parsed URL) */
+    CHECK_STR(url("HTTPS://App.Example.COM"), "https://app.example.com/");
+    CHECK_STR(url("https://a.example:/x"), "https://a.example/x");
+    CHECK_STR(url("https://a.example?q=1"), "https://a.example/?q=1");
+    CHECK_STR(url("https://a.example#f"), "https://a.example/#f");
+    CHECK_STR(url("https://a.example/a b?c d#e f"), "https://a.example/a%20b?c%20d#e%20f");
+    CHECK_STR(url("https://a.example/\"<>`{}|^"), "https://a.example/%22%3C%3E%60%7B%7D%7C%5E");
+    CHECK_STR(url("https://a.example/caf\xc3\xa9"), "https://a.example/caf%C3%A9"); /* é */
+    CHECK_STR(url("Com.Example.App:/cb"), "com.example.app:/cb");
+    /* refused */
+    CHECK_STR(url(""), "it is not an absolute URL");
+    CHECK_STR(url("/relative/path"), "it is not an absolute URL");
+    CHECK_STR(url("app.example.com/cb"), "it is not an absolute URL");
+    CHECK_STR(url("1http://a.example/"), "it is not an absolute URL");
+    CHECK_STR(url("://a.example/"), "it is not an absolute URL");
+    CHECK_STR(url("https://user:pw@a.example/"), "it has a user name or password");
+    CHECK_STR(url("https://user@a.example/"), "it has a user name or password");
+    CHECK_STR(url("myapp://u@host/"), "it has a user name or password");
+    CHECK_STR(url("https:///path"), "no host");
+    CHECK_STR(url("https:a.example/path"), "no host");
+    CHECK_STR(url("http:"), "no host");
+    CHECK_STR(url("https://:443/"), "no host");
+    CHECK_STR(url("https://a.example\\@evil.example/"), "it contains a control character or a backslash");
+    CHECK_STR(url("https://a.example/\x01"), "it contains a control character or a backslash");
+    CHECK_STR(url("https://a.example/\n"), "it contains a control character or a backslash");
+    CHECK_STR(url("https://a.example/\x7f"), "it contains a control character or a backslash");
+    CHECK_STR(url("https://a.example/\xff"), "it is not UTF-8");
+    CHECK_STR(url("https://a.example/%zz"), "a malformed percent escape");
+    CHECK_STR(url("https://a.example/%4"), "a malformed percent escape");
+    CHECK_STR(url("https://a.example:99999/"), "a port above 65535");
+    CHECK_STR(url("https://a.example:8o/"), "a port that is not a number");
+    CHECK_STR(url("https://a%2eexample/"),
+              "a host with characters other than letters, digits, '-', '.', '_' and '~'");
+    CHECK_STR(url("https://b\xc3\xbc"
+                  "cher.example/"),
+              "a host with characters other than letters, digits, '-', '.', '_' and '~'");
+    CHECK_STR(url("https://[::1/"), "a host that is not a valid IPv6 literal");
+    CHECK_STR(url("https://[]/"), "a host that is not a valid IPv6 literal");
+    CHECK_STR(url("https://[::1]x/"), "a host that is not a valid IPv6 literal");
+    CHECK_STR(url("javascript:alert(1)"), "its scheme is not one a client can receive a login at");
+    CHECK_STR(url("JavaScript://%0aalert(1)"), "its scheme is not one a client can receive a login at");
+    CHECK_STR(url("data:text/html,x"), "its scheme is not one a client can receive a login at");
+    CHECK_STR(url("file:///etc/passwd"), "its scheme is not one a client can receive a login at");
+    CHECK_STR(url("https://a.example/?loginToken=planted"), "it has a loginToken parameter already");
+    CHECK_STR(url("https://a.example/?a=1&login%54oken=planted#x"), "it has a loginToken parameter already");
+    CHECK_STR(url("https://a.example/#?loginToken=in-the-fragment"),
+              "https://a.example/#?loginToken=in-the-fragment");
+    char longer[STORAGE_URI_MAX + 2];
+    memset(longer, 'a', sizeof(longer) - 1);
+    longer[sizeof(longer) - 1] = '\0';
+    memcpy(longer, "https://a.example/", 18);
+    CHECK_STR(url(longer), "it is too long");
+    longer[STORAGE_URI_MAX] = '\0'; /* the limit exactly */
+    CHECK_STR(url(longer), longer);
+    longer[STORAGE_URI_MAX - 1] = ' '; /* the limit, but an escape makes it longer */
+    CHECK_STR(url(longer), "it is too long");
+}
+
+/* The query of GET /login/sso/redirect. */
+static void test_sso_redirect_request(void)
+{
+    struct compat_sso_redirect_request rq;
+    CHECK_INT(
+        compat_sso_redirect_parse(MASD_STR("redirectUrl=https%3A%2F%2Fapp.example%2Fcb%3Fx%3D1"), &rq, &err),
+        0);
+    CHECK_STR(rq.redirect_url, "https://app.example/cb?x=1");
+    CHECK_INT(rq.action, COMPAT_SSO_ACTION_NONE);
+    CHECK_INT(compat_sso_redirect_parse(MASD_STR("redirectUrl=x:&action=register"), &rq, &err), 0);
+    CHECK_INT(rq.action, COMPAT_SSO_ACTION_REGISTER);
+    CHECK_INT(
+        compat_sso_redirect_parse(MASD_STR("redirectUrl=x:&org.matrix.msc3824.action=login"), &rq, &err), 0);
+    CHECK_INT(rq.action, COMPAT_SSO_ACTION_LOGIN);
+    /* the stable name first; an unknown value falls back to the unstable one, then to none */
+    CHECK_INT(compat_sso_redirect_parse(
+                  MASD_STR("redirectUrl=x:&action=bogus&org.matrix.msc3824.action=register"), &rq, &err),
+              0);
+    CHECK_INT(rq.action, COMPAT_SSO_ACTION_REGISTER);
+    CHECK_INT(compat_sso_redirect_parse(
+                  MASD_STR("redirectUrl=x:&action=login&org.matrix.msc3824.action=register"), &rq, &err),
+              0);
+    CHECK_INT(rq.action, COMPAT_SSO_ACTION_LOGIN);
+    CHECK_INT(compat_sso_redirect_parse(MASD_STR("redirectUrl=x:&action=undefinedaction"), &rq, &err), 0);
+    CHECK_INT(rq.action, COMPAT_SSO_ACTION_NONE);
+    CHECK_INT(compat_sso_redirect_parse(MASD_STR(""), &rq, &err), -EINVAL);
+    CHECK_INT(err.status, 400);
+    CHECK_STR(err.errcode, "M_MISSING_PARAM");
+    CHECK_STR(err.error, "Missing redirectUrl");
+    CHECK_INT(compat_sso_redirect_parse(MASD_STR("redirecturl=https://a.example/"), &rq, &err), -EINVAL);
+    CHECK_STR(err.errcode, "M_MISSING_PARAM");
+    CHECK_INT(compat_sso_redirect_parse(MASD_STR("redirectUrl=x:&redirectUrl=y:"), &rq, &err), -EINVAL);
+    CHECK_STR(err.errcode, "M_INVALID_PARAM");
+    CHECK_STR(err.error, "Invalid redirectUrl: it is given twice");
+    CHECK_INT(compat_sso_redirect_parse(MASD_STR("redirectUrl=%zz"), &rq, &err), -EINVAL);
+    CHECK_STR(err.error, "Invalid redirectUrl: it does not decode");
+    CHECK_INT(compat_sso_redirect_parse(MASD_STR("redirectUrl=https%3A%2F%2Fu%40a.example%2F"), &rq, &err),
+              -EINVAL);
+    CHECK_STR(err.error, "Invalid redirectUrl: it has a user name or password");
+    CHECK_INT(compat_sso_redirect_parse(MASD_STR("redirectUrl="), &rq, &err), -EINVAL);
+    CHECK_STR(err.error, "Invalid redirectUrl: it is not an absolute URL");
 }
 
 /* Device IDs that no scope token can carry are refused at login (400 M_INVALID_PARAM). */
@@ -249,6 +402,9 @@ int main(void)
 {
     test_body_rules();
     test_login_parse();
+    test_token_login();
+    test_redirect_url();
+    test_sso_redirect_request();
     test_device_ids();
     test_bearer();
     test_config_sections();

@@ -107,9 +107,57 @@ static void test_callback(void)
     CHECK_INT(callback_mode("form_post"), AUTHZ_MODE_FORM_POST);
 }
 
+/* The loginToken of a compat SSO login added to the stored redirectUrl: into the query, before
+ * the fragment, the URL's own parameters and fragment kept. */
+static const char *sso(const char *redirect)
+{
+    static char out[1024];
+    struct callback_param p = {"loginToken", "AbC123xyz"};
+    char *u = callback_url(redirect, AUTHZ_MODE_QUERY, &p, 1);
+    snprintf(out, sizeof(out), "%s", u ? u : "(null)");
+    free(u);
+    return out;
+}
+
+static void test_sso_redirect(void)
+{
+    CHECK_STR(sso("https://app.example/"), "https://app.example/?loginToken=AbC123xyz#");
+    CHECK_STR(sso("https://app.example/cb?a=b"), "https://app.example/cb?a=b&loginToken=AbC123xyz#");
+    CHECK_STR(sso("https://app.example/cb?a=b#/room/!x:y"),
+              "https://app.example/cb?a=b&loginToken=AbC123xyz#/room/!x:y");
+    CHECK_STR(sso("https://app.example/#frag"), "https://app.example/?loginToken=AbC123xyz#frag");
+    CHECK_STR(sso("https://app.example/#"), "https://app.example/?loginToken=AbC123xyz#");
+    CHECK_STR(sso("https://app.example/?"), "https://app.example/?loginToken=AbC123xyz#");
+    CHECK_STR(sso("https://app.example/?a=1&"), "https://app.example/?a=1&loginToken=AbC123xyz#");
+    CHECK_STR(sso("https://app.example/?#x"), "https://app.example/?loginToken=AbC123xyz#x");
+    CHECK_STR(sso("https://app.example/#?q=in-fragment"),
+              "https://app.example/?loginToken=AbC123xyz#?q=in-fragment");
+    CHECK_STR(sso("https://app.example/p#a#b"), "https://app.example/p?loginToken=AbC123xyz#a#b");
+    CHECK_STR(sso("io.element.app:/callback"), "io.element.app:/callback?loginToken=AbC123xyz#");
+    CHECK_STR(sso("myapp:"), "myapp:?loginToken=AbC123xyz#");
+    CHECK_STR(sso("myapp://?x=%20y#z"), "myapp://?x=%20y&loginToken=AbC123xyz#z");
+
+    char name[64];
+    CHECK_INT(callback_display_name("https://app.example.com:8443/cb?x=1#y", name, sizeof(name)), 15);
+    CHECK_STR(name, "app.example.com");
+    callback_display_name("https://app.example.com", name, sizeof(name));
+    CHECK_STR(name, "app.example.com");
+    callback_display_name("http://app.example.com/cb?x=1", name, sizeof(name));
+    CHECK_STR(name, "http://app.example.com/cb"); /* http: shown whole */
+    callback_display_name("https://192.0.2.1:8443/cb#f", name, sizeof(name));
+    CHECK_STR(name, "https://192.0.2.1:8443/cb");
+    callback_display_name("https://[::1]/cb", name, sizeof(name));
+    CHECK_STR(name, "https://[::1]/cb");
+    callback_display_name("io.element.app:/callback?loginToken=x", name, sizeof(name));
+    CHECK_STR(name, "io.element.app:/callback");
+    CHECK_INT(callback_display_name("https://a-very-long-host-name.example.com/", name, 8), 33);
+    CHECK_STR(name, "a-very-");
+}
+
 int main(void)
 {
     test_action();
     test_callback();
+    test_sso_redirect();
     return check_report(__FILE__);
 }

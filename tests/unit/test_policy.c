@@ -1,6 +1,7 @@
 /* MAS's default policy in C: every case of MAS's policies/authorization_grant/
- * authorization_grant_test.rego and policies/common/common_test.rego, each under the name of
- * its Rego test, then what the Rego implies beyond them (messages, sets, data checks). */
+ * authorization_grant_test.rego, compat_login/compat_login_test.rego and policies/common/common_test.rego,
+ * each under the name of its Rego test, then what the Rego implies beyond them (messages, sets, data checks).
+ */
 #include "config_check.h"
 #include "policy.h"
 #include <errno.h>
@@ -439,6 +440,83 @@ static void test_data_errors(void)
     policy_free(p);
 }
 
+/* compat_login_test.rego: need_to_remove of the too-many-sessions violation for a login of this
+ * type (0 when none), its message in `last`, and *allowed. */
+static uint64_t compat_need(const struct policy *p, enum policy_compat_login_type type, int64_t total,
+                            bool replaced, bool *allowed)
+{
+    struct policy_compat_login_input in = {
+        .login = type, .session_replaced = replaced, .session_total = total};
+    struct policy_result res = {0};
+    CHECK_INT(policy_compat_login(p, &in, &res), 0);
+    uint64_t need = 0;
+    last[0] = '\0';
+    for (size_t i = 0; i < res.n; i++) {
+        snprintf(last, sizeof(last), "%s", res.violations[i].msg);
+        if (res.violations[i].code && strcmp(res.violations[i].code, "too-many-sessions") == 0)
+            need = res.violations[i].need_to_remove;
+    }
+    *allowed = res.n == 0;
+    policy_result_clear(&res);
+    return need;
+}
+
+static void test_compat_login(void)
+{
+    const enum policy_compat_login_type SSO = POLICY_COMPAT_LOGIN_SSO, PW = POLICY_COMPAT_LOGIN_PASSWORD,
+                                        TOK = POLICY_COMPAT_LOGIN_TOKEN;
+    bool ok;
+    struct policy *p = policy_from(""); /* test_no_session_limiting_undefined, _null */
+    CHECK_INT(compat_need(p, SSO, 1, false, &ok), 0);
+    CHECK(ok);
+    CHECK_INT(compat_need(p, PW, 1000000, false, &ok), 0);
+    CHECK(ok);
+    policy_free(p);
+    p = policy_from(LIMITS);
+    CHECK_INT(compat_need(p, SSO, 1, false, &ok), 0); /* test_session_limiting_sso_under_limit */
+    CHECK(ok);
+    CHECK_INT(compat_need(p, SSO, 31, false, &ok), 0); /* ..._sso_barely_under_soft_limit */
+    CHECK(ok);
+    CHECK_INT(compat_need(p, SSO, 32, false, &ok), 1); /* ..._sso_hit_soft_limit */
+    CHECK(!ok);
+    CHECK_STR(last, "user has too many active sessions (soft limit)");
+    CHECK_INT(compat_need(p, SSO, 42, false, &ok), 11); /* ..._sso_over_soft_limit */
+    CHECK_INT(compat_need(p, SSO, 65, false, &ok), 34); /* ..._sso_over_hard_limit: the soft one applies */
+    CHECK_INT(compat_need(p, PW, 1, false, &ok), 0);    /* ..._password_under_limit */
+    CHECK(ok);
+    CHECK_INT(compat_need(p, PW, 63, false, &ok), 0); /* ..._password_under_hard_limit */
+    CHECK(ok);
+    CHECK_INT(compat_need(p, PW, 64, false, &ok), 1); /* ..._password_hit_hard_limit */
+    CHECK(!ok);
+    CHECK_STR(last, "user has too many active sessions (hard limit)");
+    CHECK_INT(compat_need(p, PW, 70, false, &ok), 7);
+    CHECK_INT(compat_need(p, TOK, 64, false, &ok), 1); /* a token login is not interactive either */
+    CHECK_INT(compat_need(p, PW, 100, true, &ok), 0);  /* a replaced session: no new one */
+    CHECK(ok);
+    CHECK_INT(compat_need(p, SSO, 100, true, &ok), 0);
+    CHECK_INT(compat_need(p, PW, -1, false, &ok), 0); /* not counted */
+    CHECK(ok);
+    policy_free(p);
+    p = policy_from(LIMITS_THRESHOLD); /* past max_session_threshold: not limited */
+    CHECK_INT(compat_need(p, PW, 64, false, &ok), 1);
+    CHECK_INT(compat_need(p, PW, 65, false, &ok), 0);
+    CHECK(ok);
+    policy_free(p);
+    /* a banned requester, whatever the login */
+    p = policy_from("policy:\n  data:\n    requester: {banned_ips: [192.0.2.0/24]}\n");
+    struct policy_compat_login_input in = {
+        .login = TOK, .session_total = -1, .requester = {"192.0.2.9", "UA"}};
+    struct policy_result res = {0};
+    CHECK_INT(policy_compat_login(p, &in, &res), 0);
+    CHECK_INT(res.n, 1);
+    CHECK(res.n == 1 && strstr(res.violations[0].msg, "isn't allowed to do this action"));
+    policy_result_clear(&res);
+    in.requester.ip = "198.51.100.1";
+    CHECK_INT(policy_compat_login(p, &in, &res), 0);
+    CHECK_INT(res.n, 0);
+    policy_free(p);
+}
+
 int main(void)
 {
     test_standard_scopes();
@@ -451,6 +529,7 @@ int main(void)
     test_synapse_admin_scopes();
     test_mas_scopes();
     test_session_limiting();
+    test_compat_login();
     test_common();
     test_beyond_the_rego_tests();
     test_data_errors();

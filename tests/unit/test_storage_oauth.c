@@ -205,24 +205,79 @@ static void test_device_codes_and_sso(struct storage *st)
               -EEXIST);
     CHECK_INT(test_tx_end(tx, true), -EEXIST);
     storage_oauth_client_clear(&c);
+}
 
-    tx = test_tx_begin(st, STORAGE_TX_WRITE);
-    struct storage_compat_sso_login l, lg;
+/* Compat SSO logins: pending until the person confirms (no token before), fulfilled once within
+ * 30 min of creation, exchanged once within 30 s of fulfilment; every step a compare-and-set. */
+static void test_compat_sso(struct storage *st)
+{
+    const int64_t LOGIN_TTL = STORAGE_COMPAT_SSO_LOGIN_TTL_MS, TOKEN_TTL = STORAGE_COMPAT_SSO_TOKEN_TTL_MS;
+    const char *tok = "AbCdEfGhIjKlMnOpQrStUvWxYz012345", *unknown = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+    struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    struct storage_user u;
+    struct storage_browser_session bs;
+    struct storage_compat_sso_login l, old, lg;
     struct storage_compat_session s;
-    CHECK_INT(
-        storage_compat_sso_login_create(tx, "logintoken32chars", "https://client.example/?a=b", NOW, &l), 0);
-    CHECK_INT(storage_compat_sso_login_lookup(tx, "logintoken32chars", &lg), 0);
-    CHECK_STR(lg.id, l.id);
-    CHECK_STR(lg.redirect_uri, "https://client.example/?a=b");
-    CHECK_INT(storage_compat_sso_login_fulfill(tx, l.id, bs.id, NOW + 1), 0);
-    CHECK_INT(storage_compat_sso_login_fulfill(tx, l.id, bs.id, NOW + 2), -EALREADY);
-    CHECK_INT(storage_compat_session_create(tx, u.id, "SSODEV", false, bs.id, NULL, NULL, NOW + 3, &s), 0);
-    CHECK_INT(storage_compat_sso_login_exchange(tx, l.id, s.id, NOW + 3), 0);
-    CHECK_INT(storage_compat_sso_login_exchange(tx, l.id, s.id, NOW + 4), -EALREADY);
+    char placeholder[64];
+    CHECK_INT(storage_user_create(tx, "nils", false, NOW, &u), 0);
+    CHECK_INT(storage_browser_session_create(tx, u.id, NULL, NOW, &bs), 0);
+    CHECK_INT(storage_compat_sso_login_create(tx, "https://client.example/?a=b#f", NOW, &l), 0);
+    CHECK_INT(storage_compat_sso_login_create(tx, "io.element.app:/callback", NOW - LOGIN_TTL - 1, &old), 0);
     CHECK_INT(storage_compat_sso_login_get(tx, l.id, &lg), 0);
-    CHECK_INT(lg.fulfilled_at, NOW + 1);
-    CHECK_INT(lg.exchanged_at, NOW + 3);
+    CHECK_STR(lg.redirect_uri, "https://client.example/?a=b#f");
+    CHECK_INT(lg.created_at, NOW);
+    CHECK_INT(lg.fulfilled_at, 0);
+    CHECK_STR(lg.browser_session_id, "");
+    /* no token finds a pending login, not even its placeholder */
+    snprintf(placeholder, sizeof(placeholder), "pending:%s", l.id);
+    CHECK_INT(storage_compat_sso_login_lookup(tx, placeholder, &lg), -ENOENT);
+    CHECK_INT(storage_compat_sso_login_lookup(tx, tok, &lg), -ENOENT);
+    CHECK_INT(storage_compat_sso_login_create(tx, "", NOW, &lg), -EINVAL);
+    /* not exchanged before it is fulfilled */
+    CHECK_INT(storage_compat_sso_login_exchange(tx, l.id, bs.id, NOW), -EALREADY);
+    /* fulfilled only while at most 30 min old: the old one no longer */
+    CHECK_INT(storage_compat_sso_login_fulfill(tx, old.id, bs.id, "ZZZZEfGhIjKlMnOpQrStUvWxYz012345", NOW),
+              -EALREADY);
+    CHECK_INT(storage_compat_sso_login_fulfill(tx, unknown, bs.id, tok, NOW), -ENOENT);
+    CHECK_INT(storage_compat_sso_login_fulfill(tx, l.id, bs.id, tok, NOW + LOGIN_TTL), 0);
+    CHECK_INT(storage_compat_sso_login_fulfill(tx, l.id, bs.id, "YYYYEfGhIjKlMnOpQrStUvWxYz012345",
+                                               NOW + LOGIN_TTL),
+              -EALREADY);
+    CHECK_INT(storage_compat_sso_login_lookup(tx, tok, &lg), 0);
+    CHECK_STR(lg.id, l.id);
+    CHECK_STR(lg.browser_session_id, bs.id);
+    CHECK_INT(lg.fulfilled_at, NOW + LOGIN_TTL);
+    CHECK_INT(storage_compat_sso_login_get(tx, old.id, &lg), 0);
+    CHECK_INT(lg.fulfilled_at, 0);
+    CHECK_INT(test_tx_end(tx, true), 0);
+
+    int64_t fulfilled = NOW + LOGIN_TTL;
+    tx = test_tx_begin(st, STORAGE_TX_WRITE); /* 30 s and one millisecond after fulfilment: too late */
+    CHECK_INT(storage_compat_session_create(tx, u.id, "SSODEV", false, bs.id, NULL, NULL, fulfilled, &s), 0);
+    CHECK_INT(storage_compat_sso_login_exchange(tx, l.id, s.id, fulfilled + TOKEN_TTL + 1), -EALREADY);
+    CHECK_INT(test_tx_end(tx, false), 0);
+
+    tx = test_tx_begin(st, STORAGE_TX_WRITE); /* 30 s after: in time, once */
+    CHECK_INT(storage_compat_session_create(tx, u.id, "SSODEV", false, bs.id, NULL, NULL, fulfilled, &s), 0);
+    CHECK_INT(storage_compat_sso_login_exchange(tx, unknown, s.id, fulfilled), -ENOENT);
+    CHECK_INT(storage_compat_sso_login_exchange(tx, l.id, s.id, fulfilled + TOKEN_TTL), 0);
+    CHECK_INT(storage_compat_sso_login_exchange(tx, l.id, s.id, fulfilled + TOKEN_TTL), -EALREADY);
+    CHECK_INT(storage_compat_sso_login_get(tx, l.id, &lg), 0);
+    CHECK_INT(lg.exchanged_at, fulfilled + TOKEN_TTL);
     CHECK_STR(lg.compat_session_id, s.id);
+    CHECK_INT(storage_compat_session_get(tx, s.id, &s), 0);
+    CHECK_STR(s.browser_session_id, bs.id);
+    CHECK_INT(test_tx_end(tx, true), 0);
+
+    /* the clean-up: never-exchanged logins created before the bound go, the exchanged one stays */
+    unsigned n = 99;
+    tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    CHECK_INT(storage_compat_sso_login_purge(tx, NOW - LOGIN_TTL - 1, &n), 0);
+    CHECK_INT(n, 0);
+    CHECK_INT(storage_compat_sso_login_purge(tx, NOW + 1, &n), 0);
+    CHECK_INT(n, 1);
+    CHECK_INT(storage_compat_sso_login_get(tx, old.id, &lg), -ENOENT);
+    CHECK_INT(storage_compat_sso_login_get(tx, l.id, &lg), 0);
     CHECK_INT(test_tx_end(tx, true), 0);
 }
 
@@ -528,6 +583,7 @@ static void run(enum storage_backend b, const char *uri)
     test_rate_limit(st);
     test_jobs(st);
     test_hs_sync(st);
+    test_compat_sso(st);
     if (b == STORAGE_POSTGRESQL)
         test_reconnect(st);
     storage_close(st);

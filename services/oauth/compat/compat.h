@@ -17,8 +17,9 @@ char *compat_request_bearer(struct masd_request *r);
  * on a UTF-8 boundary), or NULL when absent. */
 char *compat_request_header(struct masd_request *r, const char *name, size_t max);
 
-/* The compat API (compat/login.c, compat/logout.c, compat/refresh.c). */
+/* The compat API (compat/login.c, compat/logout.c, compat/refresh.c, compat/sso_redirect.c). */
 void compat_login(struct masd_request *r);
+void compat_sso_redirect(struct masd_request *r);
 void compat_logout(struct masd_request *r);
 void compat_logout_all(struct masd_request *r);
 void compat_refresh(struct masd_request *r);

@@ -1,10 +1,14 @@
 /* Parsers of the compat API's inputs: every rule MAS applies to a body before it looks at the
  * database lives here, so that the handlers only route and the rules stay testable. */
 #include "compat/parse.h"
+#include "form.h"
 #include "homeserver.h"
 #include "storage.h"
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistr.h>
 
 static int fail(struct compat_error *err, int status, const char *errcode, const char *error)
 {
@@ -13,15 +17,6 @@ static int fail(struct compat_error *err, int status, const char *errcode, const
 }
 
 /* application/json or application/<x>+json, with any parameters (charset=utf-8). */
-/* Characters in a string jansson has checked to be UTF-8: the bytes that start one. */
-static size_t utf8_length(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xc0) != 0x80;
-    return n;
-}
-
 static bool json_media_type(masd_str ct)
 {
     if (masd_media_type_is(ct, MASD_STR("application/json")))
@@ -93,17 +88,20 @@ int compat_login_parse(const json_t *doc, struct compat_login_request *out, stru
     *out = (struct compat_login_request){0};
     if (!json_is_object(doc) || optional_string(doc, "type", &type) < 0 || !type)
         return fail(err, 400, "M_BAD_JSON", "JSON fields are not valid");
-    /* masd offers password login only (no SSO yet, hence no login tokens to exchange). */
-    if (strcmp(type, "m.login.password") != 0)
+    if (strcmp(type, "m.login.password") == 0)
+        out->type = COMPAT_LOGIN_PASSWORD;
+    else if (strcmp(type, "m.login.token") == 0)
+        out->type = COMPAT_LOGIN_TOKEN;
+    else
         return fail(err, 400, "M_UNKNOWN", "Invalid login type");
-    const json_t *rt = json_object_get(doc, "refresh_token"), *pw = json_object_get(doc, "password");
+    const json_t *rt = json_object_get(doc, "refresh_token");
+    const json_t *secret = json_object_get(doc, out->type == COMPAT_LOGIN_TOKEN ? "token" : "password");
     if ((rt && !json_is_null(rt) && !json_is_boolean(rt)) ||
         optional_string(doc, "device_id", &out->device_id) < 0 ||
-        optional_string(doc, "initial_device_display_name", &out->display_name) < 0 || !json_is_string(pw))
+        optional_string(doc, "initial_device_display_name", &out->display_name) < 0 ||
+        !json_is_string(secret))
         return fail(err, 400, "M_BAD_JSON", "JSON fields are not valid");
     out->refresh_token = json_is_true(rt);
-    out->password = json_string_value(pw);
-    out->password_len = json_string_length(pw);
     if (out->device_id && !out->device_id[0])
         out->device_id = NULL; /* an empty device ID asks for a new one, as Synapse reads it */
     /* MAS stores any device ID; the database column is bounded, so say so instead of failing. */
@@ -111,7 +109,8 @@ int compat_login_parse(const json_t *doc, struct compat_login_request *out, stru
         return fail(err, 400, "M_INVALID_PARAM", "device_id is too long");
     /* The homeserver refuses a longer name (with the same error); refused here, before a session
      * exists, rather than when the device is created. */
-    if (out->display_name && utf8_length(out->display_name) > HOMESERVER_DEVICE_NAME_MAX)
+    if (out->display_name && u8_mbsnlen((const uint8_t *)out->display_name, strlen(out->display_name)) >
+                                 HOMESERVER_DEVICE_NAME_MAX)
         return fail(err, 400, "M_TOO_LARGE", "initial_device_display_name is too long");
     /* MAS stores any device ID, but one that cannot be written in a scope token can never be
      * introspected by a homeserver that does not send X-MAS-Supports-Device-Id: refuse it. */
@@ -119,6 +118,12 @@ int compat_login_parse(const json_t *doc, struct compat_login_request *out, stru
         return fail(err, 400, "M_INVALID_PARAM",
                     "device_id may only contain printable ASCII characters "
                     "other than space, '\"' and '\\'");
+    if (out->type == COMPAT_LOGIN_TOKEN) {
+        out->token = json_string_value(secret);
+        return 0;
+    }
+    out->password = json_string_value(secret);
+    out->password_len = json_string_length(secret);
     return parse_user(doc, out, err);
 }
 
@@ -139,4 +144,208 @@ bool compat_bearer_token(masd_str header, masd_str *token)
         return false;
     *token = masd_str_trim((masd_str){h.ptr + scheme.len, h.len - scheme.len});
     return token->len > 0;
+}
+
+/* ---- compat SSO ------------------------------------------------------------------------------ */
+
+/* Every refusal of a redirectUrl is one of these sentences, answered as the error as it is. */
+#define BAD(why) "Invalid redirectUrl: " why
+
+/* The URL being written: out, its size, how much is used; a failure sticks. */
+struct url_out {
+    char *p;
+    size_t size, len;
+    bool full;
+};
+
+static void put(struct url_out *o, const char *s, size_t n)
+{
+    if (o->full || o->len + n >= o->size) {
+        o->full = true;
+        return;
+    }
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+    o->p[o->len] = '\0';
+}
+
+static bool alpha(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static unsigned char lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
+/* Path, query and fragment: what is kept, what is percent-encoded, what refuses the URL. */
+static const char *put_rest(struct url_out *o, masd_str s)
+{
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.ptr[i];
+        if (c == '%' && (i + 2 >= s.len || masd_hexval(s.ptr[i + 1]) < 0 || masd_hexval(s.ptr[i + 2]) < 0))
+            return BAD("a malformed percent escape");
+        if (c >= 0x80 || strchr(" \"<>`{}|^", c)) {
+            char esc[4];
+            snprintf(esc, sizeof(esc), "%%%02X", c);
+            put(o, esc, 3);
+        } else {
+            put(o, (const char *)&c, 1);
+        }
+    }
+    return NULL;
+}
+
+/* host [ ":" port ] of an authority without userinfo. web: http or https (a host is required). */
+static const char *put_authority(struct url_out *o, masd_str a, bool web)
+{
+    size_t i = 0;
+    if (a.len && a.ptr[0] == '[') { /* an IPv6 literal (RFC 3986 §3.2.2; no zone, no IPvFuture) */
+        for (i = 1; i < a.len && a.ptr[i] != ']'; i++)
+            if (!(digit((unsigned char)a.ptr[i]) || strchr("abcdefABCDEF:.", a.ptr[i])))
+                return BAD("a host that is not a valid IPv6 literal");
+        if (i == a.len || i == 1)
+            return BAD("a host that is not a valid IPv6 literal");
+        i++;
+    } else {
+        for (; i < a.len && a.ptr[i] != ':'; i++) {
+            unsigned char c = (unsigned char)a.ptr[i];
+            if (!(alpha(c) || digit(c) || c == '-' || c == '.' || c == '_' || c == '~'))
+                return BAD("a host with characters other than letters, digits, '-', '.', '_' and '~'");
+        }
+    }
+    if (web && i == 0)
+        return BAD("no host");
+    for (size_t k = 0; k < i; k++) {
+        char c = (char)lower((unsigned char)a.ptr[k]);
+        put(o, &c, 1);
+    }
+    if (i == a.len)
+        return NULL;
+    if (a.ptr[i] != ':')
+        return BAD("a host that is not a valid IPv6 literal");
+    masd_str port = {a.ptr + i + 1, a.len - i - 1};
+    unsigned long value = 0;
+    for (size_t k = 0; k < port.len; k++) {
+        if (!digit((unsigned char)port.ptr[k]))
+            return BAD("a port that is not a number");
+        value = value * 10 + (unsigned long)(port.ptr[k] - '0');
+        if (value > 65535)
+            return BAD("a port above 65535");
+    }
+    if (port.len) { /* an empty port is no port (RFC 3986 §3.2.3) */
+        put(o, ":", 1);
+        put(o, port.ptr, port.len);
+    }
+    return NULL;
+}
+
+int compat_redirect_url_parse(masd_str in, char *out, size_t size, const char **why)
+{
+    static const char *const refused_schemes[] = {"javascript", "data", "vbscript", "file", "blob", "about"};
+    struct url_out o = {out, size, 0, size == 0};
+    if (size)
+        out[0] = '\0';
+    *why = NULL;
+    if (in.len >= size)
+        return *why = BAD("it is too long"), -EINVAL;
+    if (u8_check((const uint8_t *)in.ptr, in.len))
+        return *why = BAD("it is not UTF-8"), -EINVAL;
+    for (size_t i = 0; i < in.len; i++)
+        if ((unsigned char)in.ptr[i] < 0x20 || in.ptr[i] == 0x7f || in.ptr[i] == '\\')
+            return *why = BAD("it contains a control character or a backslash"), -EINVAL;
+    /* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" (RFC 3986 §3.1) */
+    size_t n = 0;
+    while (n < in.len && (alpha((unsigned char)in.ptr[n]) ||
+                          (n && (digit((unsigned char)in.ptr[n]) || strchr("+-.", in.ptr[n])))))
+        n++;
+    if (n == 0 || n == in.len || in.ptr[n] != ':')
+        return *why = BAD("it is not an absolute URL"), -EINVAL;
+    char scheme[32];
+    if (n >= sizeof(scheme))
+        return *why = BAD("its scheme is too long"), -EINVAL;
+    for (size_t i = 0; i < n; i++)
+        scheme[i] = (char)lower((unsigned char)in.ptr[i]);
+    scheme[n] = '\0';
+    for (size_t i = 0; i < sizeof(refused_schemes) / sizeof(refused_schemes[0]); i++)
+        if (strcmp(scheme, refused_schemes[i]) == 0)
+            return *why = BAD("its scheme is not one a client can receive a login at"), -EINVAL;
+    bool web = strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0;
+    put(&o, scheme, n);
+    put(&o, ":", 1);
+    masd_str rest = {in.ptr + n + 1, in.len - n - 1};
+    if (rest.len >= 2 && rest.ptr[0] == '/' && rest.ptr[1] == '/') {
+        size_t a = 2;
+        while (a < rest.len && !strchr("/?#", rest.ptr[a]))
+            a++;
+        masd_str authority = {rest.ptr + 2, a - 2};
+        if (memchr(authority.ptr, '@', authority.len))
+            return *why = BAD("it has a user name or password"), -EINVAL;
+        put(&o, "//", 2);
+        if ((*why = put_authority(&o, authority, web)))
+            return -EINVAL;
+        rest = (masd_str){rest.ptr + a, rest.len - a};
+    } else if (web) {
+        return *why = BAD("no host"), -EINVAL;
+    }
+    if (web && (rest.len == 0 || rest.ptr[0] != '/'))
+        put(&o, "/", 1); /* "https://app.example" is "https://app.example/" (RFC 3986 §6.2.3) */
+    if ((*why = put_rest(&o, rest)))
+        return -EINVAL;
+    if (o.full)
+        return *why = BAD("it is too long"), -EINVAL;
+    /* the query, up to the fragment: no loginToken of its own */
+    size_t before_fragment = strcspn(out, "#");
+    const char *q = memchr(out, '?', before_fragment);
+    if (q) {
+        masd_str query = {q + 1, strcspn(q + 1, "#")}, key, value;
+        char name[3 * sizeof("loginToken")]; /* room for the name with every byte escaped */
+        while (form_next(&query, &key, &value))
+            if (key.len < sizeof(name) && form_decode(key, name) == strlen("loginToken") &&
+                memcmp(name, "loginToken", strlen("loginToken")) == 0)
+                return *why = BAD("it has a loginToken parameter already"), -EINVAL;
+    }
+    return 0;
+}
+
+static enum compat_sso_action sso_action(masd_str query, const char *name)
+{
+    char *v = NULL;
+    enum compat_sso_action a = COMPAT_SSO_ACTION_NONE;
+    if (form_get(query, name, &v) == 1)
+        a = strcmp(v, "login") == 0      ? COMPAT_SSO_ACTION_LOGIN
+            : strcmp(v, "register") == 0 ? COMPAT_SSO_ACTION_REGISTER
+                                         : COMPAT_SSO_ACTION_NONE;
+    free(v);
+    return a;
+}
+
+int compat_sso_redirect_parse(masd_str query, struct compat_sso_redirect_request *out,
+                              struct compat_error *err)
+{
+    char *url = NULL;
+    const char *why;
+    *out = (struct compat_sso_redirect_request){0};
+    int r = form_get(query, "redirectUrl", &url);
+    if (r == 0)
+        return fail(err, 400, "M_MISSING_PARAM", "Missing redirectUrl");
+    if (r == -ENOMEM)
+        return fail(err, 500, "M_UNKNOWN", "Internal server error");
+    if (r < 0)
+        return fail(err, 400, "M_INVALID_PARAM",
+                    r == -EEXIST ? BAD("it is given twice") : BAD("it does not decode"));
+    r = compat_redirect_url_parse(masd_str_from(url), out->redirect_url, sizeof(out->redirect_url), &why);
+    free(url);
+    if (r < 0)
+        return fail(err, 400, "M_INVALID_PARAM", why);
+    out->action = sso_action(query, "action");
+    if (out->action == COMPAT_SSO_ACTION_NONE)
+        out->action = sso_action(query, "org.matrix.msc3824.action");
+    return 0;
 }

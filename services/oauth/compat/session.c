@@ -24,19 +24,30 @@ static int issue_tokens(struct storage_tx *tx, const char *session_id, bool refr
     return r < 0 ? r : 0;
 }
 
-int compat_session_start(struct storage_tx *tx, const struct storage_user *user, const char *device_id,
-                         const char *display_name, const char *user_agent, bool refresh, int64_t now,
-                         struct storage_compat_session *session, struct compat_session_tokens *tokens)
+int compat_session_start(struct storage_tx *tx, const struct compat_session_start *in, int64_t now,
+                         struct storage_compat_session *session, struct compat_session_tokens *tokens,
+                         struct policy_result *denied)
 {
     struct storage_refresh_token rt;
-    int r = hs_session_may_start(tx, user->id, now);
+    policy_result_clear(denied); /* the transaction may run again */
+    int r = hs_session_may_start(tx, in->user->id, now), replaced = 0;
     if (r >= 0)
-        r = storage_device_finish_sessions(tx, user->id, device_id, now);
+        r = replaced = storage_device_finish_sessions(tx, in->user->id, in->device_id, now);
+    if (r >= 0) {
+        /* the sessions are not counted yet (as for the authorization grant): the limits wait */
+        struct policy_compat_login_input pin = {.login = in->login,
+                                                .session_replaced = replaced > 0,
+                                                .requester = {in->ip, in->user_agent},
+                                                .session_total = -1};
+        r = policy_compat_login(oauth.policy, &pin, denied);
+        if (r >= 0 && denied->n)
+            return -EPERM;
+    }
     if (r >= 0)
-        r = storage_compat_session_create(tx, user->id, device_id, false, NULL, display_name, user_agent, now,
-                                          session);
+        r = storage_compat_session_create(tx, in->user->id, in->device_id, false, in->browser_session_id,
+                                          in->display_name, in->user_agent, now, session);
     if (r >= 0)
-        r = issue_tokens(tx, session->id, refresh, now, tokens, &rt);
+        r = issue_tokens(tx, session->id, in->refresh, now, tokens, &rt);
     return r < 0 ? r : 0;
 }
 
