@@ -177,7 +177,7 @@ struct config_rate_limiting {
  * sent). */
 enum config_email_transport { CONFIG_EMAIL_BLACKHOLE, CONFIG_EMAIL_SMTP, CONFIG_EMAIL_SENDMAIL };
 enum config_email_mode { CONFIG_EMAIL_PLAIN, CONFIG_EMAIL_STARTTLS, CONFIG_EMAIL_TLS };
-#define CONFIG_EMAIL_DEFAULT_FROM "\"Authentication Service\" <root@localhost>" /* MAS default_email() */
+#define CONFIG_EMAIL_DEFAULT_FROM    "\"Authentication Service\" <root@localhost>" /* MAS default_email() */
 #define CONFIG_EMAIL_DEFAULT_COMMAND "sendmail" /* MAS's schema default, found on PATH */
 struct config_email {
     enum config_email_transport transport; /* default blackhole */
