@@ -391,7 +391,9 @@ static void test_race(enum storage_backend b)
 /* The migrations after 5, undone too, so that 5 is applied again on a database at 4. */
 #define UNDO_LATER                                                                                           \
     "ALTER TABLE oauth2_authorization_grants DROP COLUMN redirect_uri_given;"                                \
-    "ALTER TABLE oauth2_authorization_grants DROP COLUMN response_type_code;"
+    "ALTER TABLE oauth2_authorization_grants DROP COLUMN response_type_code;"                                \
+    "DROP TABLE user_email_authentication_codes;"                                                            \
+    "DROP TABLE user_email_authentications;"
 static const char *const undo_sqlite =
     "DROP TABLE introspection_tokens;"
     "DROP TRIGGER compat_access_tokens_introspection_insert;"
