@@ -341,6 +341,49 @@ static void dump_passwords(struct dump *d, const struct config_passwords *p)
     map_end(d);
 }
 
+/* A mailbox as config.yaml takes it back: "Name" <address>, the name's quotes and backslashes
+ * escaped. */
+static void kv_mailbox(struct dump *d, const char *key, const struct mail_mailbox *m)
+{
+    char out[2 * MAIL_NAME_MAX + MAIL_ADDRESS_MAX + 8];
+    size_t o = 0;
+    if (m->name[0]) {
+        out[o++] = '"';
+        for (const char *p = m->name; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                out[o++] = '\\';
+            out[o++] = *p;
+        }
+        o += (size_t)snprintf(out + o, sizeof(out) - o, "\" <%s>", m->addr.text);
+    } else {
+        o += (size_t)snprintf(out + o, sizeof(out) - o, "%s", m->addr.text);
+    }
+    kv_str(d, key, out);
+}
+
+static void dump_email(struct dump *d, const struct config_email *e)
+{
+    static const char *const transports[] = {[CONFIG_EMAIL_BLACKHOLE] = "blackhole",
+                                             [CONFIG_EMAIL_SMTP] = "smtp",
+                                             [CONFIG_EMAIL_SENDMAIL] = "sendmail"};
+    static const char *const modes[] = {
+        [CONFIG_EMAIL_PLAIN] = "plain", [CONFIG_EMAIL_STARTTLS] = "starttls", [CONFIG_EMAIL_TLS] = "tls"};
+    scalar(d, "email", YAML_ANY_SCALAR_STYLE);
+    map_begin(d);
+    kv_mailbox(d, "from", &e->from);
+    kv_mailbox(d, "reply_to", &e->reply_to);
+    kv_str(d, "transport", transports[e->transport]);
+    if (e->transport == CONFIG_EMAIL_SMTP) {
+        kv_str(d, "mode", modes[e->mode]);
+        kv_str(d, "hostname", e->hostname);
+        kv_uint(d, "port", e->port);
+        kv_str(d, "username", e->username);
+        kv_str(d, "password", e->password);
+    }
+    kv_str(d, "command", e->command);
+    map_end(d);
+}
+
 static int dump_config(const struct config *cfg, struct dump *d)
 {
     yaml_event_t ev;
@@ -356,6 +399,7 @@ static int dump_config(const struct config *cfg, struct dump *d)
     dump_database(d, &cfg->database);
     dump_secrets(d, cfg);
     dump_passwords(d, &cfg->passwords);
+    dump_email(d, &cfg->email);
     scalar(d, "account", YAML_ANY_SCALAR_STYLE);
     map_begin(d);
     kv_bool(d, "password_registration_enabled", cfg->password_registration_enabled);

@@ -2,6 +2,7 @@
  * demote-admin, list-admin-users) and the helpers every manage command shares. Sessions
  * (lock/unlock, kill-sessions, issue-compatibility-token) are in masctl_sessions.c. */
 #include "masctl_manage.h"
+#include "mail_address.h"
 #include "clock.h"
 #include "config.h"
 #include "passwords.h"
@@ -177,15 +178,11 @@ static int cmd_set_password(struct masctl *m, int argc, char **argv)
 
 /* ---- add-email ------------------------------------------------------------------------------- */
 
+/* An address masd could send to: the mail layer's own parser (common/base/mail_address.h). */
 bool manage_email_plausible(const char *e)
 {
-    const char *at = strchr(e, '@');
-    if (!at || at == e || !at[1] || strchr(at + 1, '@') || strlen(e) > STORAGE_EMAIL_MAX)
-        return false;
-    for (const unsigned char *p = (const unsigned char *)e; *p; p++)
-        if (*p <= ' ' || *p == 0x7f)
-            return false;
-    return true;
+    struct mail_address a;
+    return mail_address_parse(masd_str_from(e), &a, NULL) == 0;
 }
 
 struct add_email {

@@ -460,6 +460,8 @@ static int parse_document(struct config_loader *ld, const struct ynode *root)
         return r;
     if ((r = config_clients_parse(ld, ynode_get(root, "clients", NULL))) < 0)
         return r;
+    if ((r = config_email_parse(ld, ynode_get(root, "email", NULL))) < 0)
+        return r;
     if ((r = config_policy_parse(ld, ynode_get(root, "policy", NULL),
                                  ynode_get(root, "experimental", NULL))) < 0)
         return r;
@@ -613,6 +615,7 @@ void config_free(struct config *cfg)
     config_passwords_free(&cfg->passwords);
     config_database_free(&cfg->database);
     config_matrix_free(&cfg->matrix);
+    config_email_free(&cfg->email);
     config_clients_free(cfg);
     config_policy_free(cfg);
     free(cfg->branding.service_name);

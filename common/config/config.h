@@ -2,6 +2,7 @@
  * these plain structures and never see YAML. */
 #pragma once
 #include "addr.h"
+#include "mail_address.h"
 #include <openssl/types.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -171,6 +172,26 @@ struct config_rate_limiting {
     unsigned ipv6_prefix_length;
 };
 
+/* The email section (MAS: crates/config/src/sections/email.rs): how masd-worker sends e-mail
+ * (common/mail/). Always filled in: without the section, MAS's defaults (blackhole: nothing is
+ * sent). */
+enum config_email_transport { CONFIG_EMAIL_BLACKHOLE, CONFIG_EMAIL_SMTP, CONFIG_EMAIL_SENDMAIL };
+enum config_email_mode { CONFIG_EMAIL_PLAIN, CONFIG_EMAIL_STARTTLS, CONFIG_EMAIL_TLS };
+#define CONFIG_EMAIL_DEFAULT_FROM    "\"Authentication Service\" <root@localhost>" /* MAS default_email() */
+#define CONFIG_EMAIL_DEFAULT_COMMAND "sendmail" /* MAS's schema default, found on PATH */
+struct config_email {
+    enum config_email_transport transport; /* default blackhole */
+    struct mail_mailbox from, reply_to;    /* default CONFIG_EMAIL_DEFAULT_FROM */
+    /* smtp */
+    enum config_email_mode mode; /* plain (no TLS), starttls, tls (TLS from the first byte) */
+    char *hostname;              /* a host name or an IP address; NULL unless smtp */
+    unsigned port;               /* default per mode, as lettre's: 25 plain, 587 starttls, 465 tls */
+    char *username, *password;   /* both or neither; password from password or password_file
+                                  * (trimmed, as MAS); NULL with CONFIG_NO_SECRETS */
+    /* sendmail */
+    char *command; /* the program, run without a shell; NULL unless sendmail */
+};
+
 /* One item of the clients section (MAS: crates/config/src/sections/clients.rs): a static
  * OAuth client, written to the database by `masctl config sync` (and by masd-oauth at start
  * when the section changed since the last sync). */
@@ -236,6 +257,7 @@ struct config {
     struct config_database database;
     struct config_matrix matrix;
     struct config_rate_limiting rate_limiting;
+    struct config_email email;
     /* clients */
     struct config_client *clients;
     size_t n_clients;
@@ -258,7 +280,8 @@ int config_load(const char *path, struct config **out, char **error);
 
 /* CONFIG_NO_SECRETS: for the stateless services (masd-discovery, masd-assets), which use no
  * secret: the files of secrets.encryption_file, matrix.secret_file, database.password_file,
- * clients[].client_secret_file and passwords.schemes[].secret_file are named but never opened
+ * clients[].client_secret_file, passwords.schemes[].secret_file and email.password_file are named
+ * but never opened
  * (the values stay unset), and a signing key whose `type` is given is not read either (its
  * family is all discovery needs). A key without `type` is still read, to learn its family.
  * TLS keys are read: the listener serves with them. */

@@ -135,6 +135,10 @@ void key_material_clear(struct key_material *km);
  * secret (part of config_free). */
 int config_matrix_parse(struct config_loader *ld, const struct ynode *section);
 void config_matrix_free(struct config_matrix *m);
+/* The email section (may be NULL: MAS's defaults); config_email_free() wipes the password (part
+ * of config_free). */
+int config_email_parse(struct config_loader *ld, const struct ynode *section);
+void config_email_free(struct config_email *e);
 /* The rate_limiting section (may be NULL: MAS's defaults). */
 int config_rate_limiting_parse(struct config_loader *ld, const struct ynode *section);
 /* The clients section (may be NULL: none); config_clients_free() wipes the secrets. */

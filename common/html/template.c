@@ -50,6 +50,33 @@ void html_buf_put(struct html_buf *b, const char *s, size_t len)
 
 #define PUT_LIT(b, lit) html_buf_put(b, lit, sizeof(lit) - 1)
 
+/* Control characters and invalid UTF-8 as U+FFFD, everything else as it is. */
+void text_put_plain(struct html_buf *b, const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t run = 0;
+    for (size_t i = 0; i < len;) {
+        size_t n = 1;
+        bool bad = u[i] < 0x20 || u[i] == 0x7f;
+        if (u[i] >= 0x80) {
+            ucs4_t uc;
+            int m = u8_mbtoucr(&uc, u + i, len - i);
+            bad = m < 0 || (uc >= 0x80 && uc < 0xa0); /* C1 controls too */
+            n = m < 0 ? 1 : (size_t)m;
+        }
+        if (!bad) {
+            run += n;
+            i += n;
+            continue;
+        }
+        html_buf_put(b, s + i - run, run);
+        run = 0;
+        html_buf_put(b, "\xef\xbf\xbd", 3);
+        i += n;
+    }
+    html_buf_put(b, s + len - run, run);
+}
+
 void html_put_text(struct html_buf *b, const char *s, size_t len)
 {
     const unsigned char *u = (const unsigned char *)s;
@@ -246,6 +273,9 @@ static void put_value(struct html_buf *b, json_t *v, enum tmpl_ctx ctx)
         break;
     case TMPL_CTX_SAFE:
         html_buf_put(b, s, len);
+        break;
+    case TMPL_CTX_PLAIN:
+        text_put_plain(b, s, len);
         break;
     }
 }

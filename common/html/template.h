@@ -17,6 +17,9 @@
  *   URL_PART  a value inside a URL attribute after other text: percent-encoded (RFC 3986
  *             unreserved characters kept), so it cannot end the path or add a parameter
  *   SAFE      `| safe`: no escaping
+ *   PLAIN     every value of a plain-text template (.txt: an e-mail's text part, its subject) as
+ *             it is, but control characters, line breaks included, written as U+FFFD: a value
+ *             cannot add a line
  * A value in a script or style, an unquoted attribute, an event-handler or style attribute, a
  * comment or a tag name does not compile. Invalid UTF-8 in a value is written as U+FFFD.
  *
@@ -38,7 +41,14 @@ enum tmpl_op_kind {
     TMPL_ENDFOR, /* back to the FOR at target */
 };
 
-enum tmpl_ctx { TMPL_CTX_TEXT, TMPL_CTX_ATTR, TMPL_CTX_URL, TMPL_CTX_URL_PART, TMPL_CTX_SAFE };
+enum tmpl_ctx {
+    TMPL_CTX_TEXT,
+    TMPL_CTX_ATTR,
+    TMPL_CTX_URL,
+    TMPL_CTX_URL_PART,
+    TMPL_CTX_SAFE,
+    TMPL_CTX_PLAIN
+};
 
 struct tmpl_op {
     uint8_t kind;
@@ -72,6 +82,7 @@ void html_buf_put(struct html_buf *b, const char *s, size_t len);
 void html_put_text(struct html_buf *b, const char *s, size_t len); /* TEXT and ATTR alike */
 void html_put_url(struct html_buf *b, const char *s, size_t len);
 void html_put_url_part(struct html_buf *b, const char *s, size_t len);
+void text_put_plain(struct html_buf *b, const char *s, size_t len); /* PLAIN */
 
 /* The template of that name and language in a NULL-terminated table (the compiler's
  * <prefix>_templates), or the same name in "en", or NULL. */

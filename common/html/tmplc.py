@@ -19,6 +19,11 @@ escape correctly is a build error: a value inside <script> or <style>, in an unq
 in an event-handler or style attribute, in a tag or attribute name, or in a comment. Literal
 text from the catalogue is escaped here, for the place it is put.
 
+A template whose name ends in .txt is plain text (an e-mail's text/plain part, its subject):
+nothing is parsed as HTML, catalogue text stays as written, and every value is written as it is
+except that control characters (line breaks included) become U+FFFD, so that a value can never add
+a line; it may include only .txt templates, and "| safe" has no meaning there.
+
 Each template is compiled once per catalogue (language), so adding a translation touches no
 handler. Errors name file:line:column and exit 1.
 """
@@ -199,6 +204,8 @@ class Html:
 
 
 def escape_literal(text, ctx):
+    if ctx == "PLAIN":
+        return text
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     if ctx == "ATTR":
         text = text.replace('"', "&quot;").replace("'", "&#39;")
@@ -206,7 +213,8 @@ def escape_literal(text, ctx):
 
 
 class Compiler:
-    def __init__(self, directory, strings, lang):
+    def __init__(self, directory, strings, lang, plain=False):
+        self.plain = plain
         self.directory = directory
         self.strings = strings
         self.lang = lang
@@ -217,7 +225,8 @@ class Compiler:
         self.including = []
 
     def text(self, s):
-        self.html.feed(s)
+        if not self.plain:
+            self.html.feed(s)
         self.literal(s)
 
     def literal(self, s):
@@ -272,6 +281,11 @@ class Compiler:
         self.check_path(path)
         if len(parts) > 2 or (len(parts) == 2 and parts[1] != "safe"):
             raise CompileError("the only filter is '| safe'")
+        if self.plain:
+            if len(parts) == 2:
+                raise CompileError("'| safe' has no meaning in a text template")
+            self.ops.append(["VAR", path, "PLAIN"])
+            return
         ctx = self.html.context()
         if len(parts) == 2:
             if ctx != "TEXT":
@@ -282,7 +296,7 @@ class Compiler:
     def catalogue(self, key):
         if key not in self.strings:
             raise CompileError("no string '%s' in the %s catalogue" % (key, self.lang))
-        ctx = self.html.literal_context()
+        ctx = "PLAIN" if self.plain else self.html.literal_context()
         text = self.strings[key]
         pos = 0
         for m in re.finditer(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}", text):
@@ -303,9 +317,10 @@ class Compiler:
                 raise CompileError('expected {% t "key" %}')
             self.catalogue(m.group(1))
         elif w == "include":
-            m = re.fullmatch(r'include\s+"([A-Za-z0-9_./-]+\.html)"', stmt)
+            ext = "txt" if self.plain else "html"
+            m = re.fullmatch(r'include\s+"([A-Za-z0-9_./-]+\.%s)"' % ext, stmt)
             if not m or ".." in m.group(1):
-                raise CompileError('expected {% include "file.html" %}')
+                raise CompileError('expected {%% include "file.%s" %%}' % ext)
             self.compile_file(m.group(1))
         elif w in ("if", "elif"):
             neg = len(words) == 3 and words[1] == "not"
@@ -442,7 +457,7 @@ def main():
         directory, fname = os.path.split(path)
         base = re.sub(r"[^A-Za-z0-9]", "_", fname[:-5] if fname.endswith(".html") else fname)
         for lang, cat in langs:
-            c = Compiler(directory, cat, lang)
+            c = Compiler(directory, cat, lang, plain=fname.endswith(".txt"))
             try:
                 c.compile_file(fname)
             except CompileError as e:

@@ -195,6 +195,66 @@ int storage_email_find(struct storage_tx *tx, const char *email, struct storage_
 int storage_email_remove(struct storage_tx *tx, const char *email_id); /* -ENOENT */
 
 /* ---------------------------------------------------------------------------------------------
+ * E-mail authentications: proving that a person reads an address, by a six-digit code mailed to
+ * it (MAS: crates/data-model/src/user.rs UserEmailAuthentication). Starting one (for a browser
+ * session that adds an address; a registration's will come with registration) queues, in the
+ * same transaction, MAS's job STORAGE_QUEUE_EMAIL_AUTHENTICATION_CODE, whose payload is
+ * {"user_email_authentication_id", "language"}; masd-worker runs it: it draws the code, adds it
+ * (storage_email_authentication_code_add), mails it, and removes it again if it could not be sent.
+ * Every code of an authentication stays valid until it expires (a code sent again does not void
+ * one in flight). Codes are kept as MAS keeps them, in clear: six digits have a million values,
+ * so a hash would hide nothing; guessing is bounded by the attempt rate limit instead. */
+
+#define STORAGE_QUEUE_EMAIL_AUTHENTICATION_CODE "send-email-authentication-code"
+/* MAS: send-account-recovery-email, {"user_recovery_session_id"}; its tables come with recovery */
+#define STORAGE_QUEUE_ACCOUNT_RECOVERY_EMAIL "send-account-recovery-email"
+#define STORAGE_EMAIL_CODE_TTL_MS            (5 * 60 * 1000)          /* MAS: crates/tasks/src/email.rs */
+#define STORAGE_EMAIL_AUTHENTICATION_KEEP_MS (7LL * 24 * 3600 * 1000) /* MAS: cleanup/user.rs */
+#define STORAGE_LANGUAGE_MAX                 35                       /* a BCP 47 tag (RFC 5646 §4.4.1) */
+
+struct storage_email_authentication {
+    char id[STORAGE_ID_SIZE];
+    char browser_session_id[STORAGE_ID_SIZE]; /* "" when none */
+    char email[STORAGE_EMAIL_MAX + 1];
+    int64_t created_at, completed_at;
+};
+
+struct storage_email_authentication_code {
+    char id[STORAGE_ID_SIZE];
+    char authentication_id[STORAGE_ID_SIZE];
+    char code[7]; /* six digits */
+    int64_t created_at, expires_at;
+};
+
+/* A new authentication of email (an address mail_address_parse() takes, else -EINVAL) for the
+ * browser session (NULL: none; -ENOENT when unknown), and the job that mails it a code in
+ * `language` (a BCP 47 tag; the worker falls back to English). */
+int storage_email_authentication_start(struct storage_tx *tx, const char *email,
+                                       const char *browser_session_id, const char *language, int64_t now,
+                                       struct storage_email_authentication *out);
+/* Queues another code for it. -ENOENT, -EALREADY when completed. */
+int storage_email_authentication_resend(struct storage_tx *tx, const char *id, const char *language,
+                                        int64_t now);
+int storage_email_authentication_get(struct storage_tx *tx, const char *id,
+                                     struct storage_email_authentication *out);
+/* Compare-and-set: 0 completed now, -EALREADY completed before, -ENOENT. */
+int storage_email_authentication_complete(struct storage_tx *tx, const char *id, int64_t now);
+/* A code for it, expiring STORAGE_EMAIL_CODE_TTL_MS after now. -EINVAL unless six digits;
+ * -EEXIST when it has that code already (draw another: the transaction is still good); -ENOENT
+ * for an unknown authentication. */
+int storage_email_authentication_code_add(struct storage_tx *tx, const char *authentication_id,
+                                          const char *code, int64_t now,
+                                          struct storage_email_authentication_code *out);
+/* The code of that authentication, expired or not (the caller compares expires_at with now);
+ * -ENOENT. */
+int storage_email_authentication_code_find(struct storage_tx *tx, const char *authentication_id,
+                                           const char *code, struct storage_email_authentication_code *out);
+/* A code that could not be sent. -ENOENT. */
+int storage_email_authentication_code_remove(struct storage_tx *tx, const char *code_id);
+/* masd-worker's clean-up: authentications created before `before`, with their codes. */
+int storage_email_authentication_purge(struct storage_tx *tx, int64_t before, unsigned *n);
+
+/* ---------------------------------------------------------------------------------------------
  * Browser sessions (the human side's login cookie) and their authentications */
 
 struct storage_browser_session {

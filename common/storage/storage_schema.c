@@ -471,12 +471,40 @@ static const char migration_6[] =
     "ALTER TABLE oauth2_authorization_grants ADD COLUMN response_type_code SMALLINT NOT NULL DEFAULT 0;"
     "UPDATE oauth2_authorization_grants SET response_type_code = 1 WHERE code_hash IS NOT NULL;";
 
+/* Proving that a person can read an e-mail address (MAS: crates/storage-pg/migrations/
+ * 20250109105709_user_email_authentication_codes.sql, storage_email_auth.c): an authentication is
+ * started for a browser session (adding an address; a registration's column comes with the
+ * registrations table, as in MAS's own history), and each code mailed for it is a row of its own,
+ * so that a code sent again does not void one in flight. Codes are six digits, kept as MAS keeps
+ * them (a hash of one of a million values would hide nothing); each is unique within its
+ * authentication. masd-worker deletes authentications a week old (MAS:
+ * crates/tasks/src/cleanup/user.rs), their codes with them. */
+static const char migration_8[] =
+    "CREATE TABLE user_email_authentications ("
+    " user_email_authentication_id TEXT NOT NULL PRIMARY KEY,"
+    " browser_session_id TEXT REFERENCES browser_sessions (browser_session_id) ON DELETE SET NULL,"
+    " email TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL,"
+    " completed_at BIGINT);"
+    "CREATE INDEX user_email_authentications_session_idx ON user_email_authentications (browser_session_id);"
+    "CREATE INDEX user_email_authentications_created_idx ON user_email_authentications (created_at);"
+    "CREATE TABLE user_email_authentication_codes ("
+    " user_email_authentication_code_id TEXT NOT NULL PRIMARY KEY,"
+    " user_email_authentication_id TEXT NOT NULL"
+    "  REFERENCES user_email_authentications (user_email_authentication_id) ON DELETE CASCADE,"
+    " code TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL,"
+    " expires_at BIGINT NOT NULL,"
+    " CONSTRAINT user_email_authentication_codes_code_check CHECK (LENGTH(code) = 6));"
+    "CREATE UNIQUE INDEX user_email_authentication_codes_auth_code_unique"
+    " ON user_email_authentication_codes (user_email_authentication_id, code);";
+
 /* Registration (MAS: crates/storage-pg/migrations/20250113102144_user_registrations.sql,
  * 20250602212100_user_registration_tokens.sql): the tokens an operator issues (masctl manage
  * issue-user-registration-token; looked up by their text, as MAS does: they are invitations an
  * operator hands out, not credentials of an account), and a registration in progress, from the
  * password form to the account (services/human/register.c). */
-static const char migration_7[] =
+static const char migration_9[] =
     "CREATE TABLE user_registration_tokens ("
     " user_registration_token_id TEXT NOT NULL PRIMARY KEY,"
     " token TEXT NOT NULL,"
@@ -495,7 +523,8 @@ static const char migration_7[] =
     " username TEXT NOT NULL,"
     " display_name TEXT,"
     " terms_url TEXT,"
-    " email_authentication_id TEXT,"
+    " email_authentication_id TEXT"
+    "  REFERENCES user_email_authentications (user_email_authentication_id) ON DELETE SET NULL,"
     " hashed_password TEXT,"
     " hashed_password_version BIGINT,"
     " created_at BIGINT NOT NULL,"
@@ -515,7 +544,9 @@ static const struct migration migrations[] = {
     {4, "known login networks", migration_4, NULL, NULL},
     {5, "introspection by token hash", migration_5, migration_5_sqlite, migration_5_pg},
     {6, "authorization grants: redirect URI named, code due", migration_6, NULL, NULL},
-    {7, "user registrations, registration tokens, accepted terms", migration_7, NULL, NULL},
+    {7, "reserved for the device-code grant (branch device replaces this line)", "SELECT 1", NULL, NULL},
+    {8, "e-mail authentications and their codes", migration_8, NULL, NULL},
+    {9, "user registrations, registration tokens, accepted terms", migration_9, NULL, NULL},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

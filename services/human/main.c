@@ -98,6 +98,7 @@ static const struct masd_route routes[] = {
     {"human", "/register/steps/{id}/finish", ROUTE_EXACT, "GET, HEAD", human_register_step},
     {"human", "/register/steps/{id}/token", ROUTE_EXACT, "GET, HEAD, POST", human_register_step},
     {"human", "/register/steps/{id}/display-name", ROUTE_EXACT, "GET, HEAD, POST", human_register_step},
+    {"human", "/register/steps/{id}/verify-email", ROUTE_EXACT, "GET, HEAD, POST", human_register_step},
     /* compat SSO: a legacy Matrix client's sign-in, confirmed (issue #13) */
     {"human", "/complete-compat-sso/{id}", ROUTE_EXACT, "GET, HEAD, POST", human_compat_sso},
     {"human", "/account", ROUTE_EXACT, "GET, HEAD", human_account},

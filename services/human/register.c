@@ -8,6 +8,8 @@
  *   POST /register/password             checks, then a registration row and 303 to finish
  *   GET  /register/steps/{id}/finish    what is still missing: 303 to its step; else the account
  *   GET, POST …/token                   a registration token (account.*registration_token_required)
+ *   GET, POST …/verify-email            the six-digit code mailed to the address, or another one
+ *                                         (account.password_registration_email_required)
  *   GET, POST …/display-name            a display name, or skip it (the username is used)
  *
  * The POST of the form runs on four threads in turn, each doing only what it may: the worker
@@ -25,6 +27,7 @@
 #include "hs_sync.h"
 #include "human.h"
 #include "log.h"
+#include "mail_address.h"
 #include "passwords.h"
 #include "policy.h"
 #include <errno.h>
@@ -125,7 +128,7 @@ static void cookie_remove(struct reg_cookie *c, const char *id)
 
 /* ---- the job ------------------------------------------------------------------------------- */
 
-enum reg_page { PAGE_INDEX, PAGE_PASSWORD, PAGE_FINISH, PAGE_TOKEN, PAGE_DISPLAY_NAME };
+enum reg_page { PAGE_INDEX, PAGE_PASSWORD, PAGE_FINISH, PAGE_TOKEN, PAGE_DISPLAY_NAME, PAGE_VERIFY_EMAIL };
 
 enum reg_outcome {
     OUT_FORM,      /* the page's form (again, with its errors) */
@@ -160,7 +163,9 @@ struct reg_job {
     int stage;           /* the POST's: how many of its threads have done their part */
     /* the token and display-name steps */
     char value[STORAGE_REGISTRATION_TOKEN_MAX + 1];
-    bool skip;
+    bool skip;   /* display-name: action=skip */
+    bool resend; /* verify-email: action=resend */
+    struct storage_email_authentication auth;
     /* outcome */
     enum reg_outcome out;
     int status;
@@ -222,6 +227,7 @@ static void render(struct masd_request *r, struct reg_job *j, int status)
         [PAGE_PASSWORD] = "register_password.html",
         [PAGE_TOKEN] = "register_token.html",
         [PAGE_DISPLAY_NAME] = "register_display_name.html",
+        [PAGE_VERIFY_EMAIL] = "register_verify_email.html",
     };
     struct page p = {.data = page_data()};
     const char *csrf = csrf_issue(r);
@@ -241,8 +247,9 @@ static void render(struct masd_request *r, struct reg_job *j, int status)
     snprintf(url, sizeof(url), "%s/login%s%s", human.root, q[0] ? "?" : "", q);
     json_object_set_new(p.data, "login_url", json_string(url));
     if (j->page != PAGE_PASSWORD) {
-        json_object_set_new(p.data, "registration",
-                            json_pack("{s:s, s:s}", "id", j->id, "username", j->reg.username));
+        json_object_set_new(
+            p.data, "registration",
+            json_pack("{s:s, s:s, s:s}", "id", j->id, "username", j->reg.username, "email", j->auth.email));
         json_object_set_new(p.data, "value", json_string(j->value));
     }
     page_send(r, status, templates[j->page], &p);
@@ -257,13 +264,13 @@ static void check_form(struct reg_job *j, const char *confirm)
     const struct config *cfg = human.cfg;
     if (!j->username[0])
         field_error(j, "username_required");
-    if (cfg->password_registration_email_required) {
-        const char *at = strchr(j->email, '@');
-        if (!j->email[0])
-            field_error(j, "email_required");
-        else if (!at || at == j->email || !at[1] || strchr(at + 1, '@') || strpbrk(j->email, " \t\r\n<>,;\""))
-            field_error(j, "email_invalid");
-    }
+    struct mail_address a;
+    const char *why;
+    if (cfg->password_registration_email_required && !j->email[0])
+        field_error(j, "email_required");
+    else if (cfg->password_registration_email_required &&
+             mail_address_parse(masd_str_from(j->email), &a, &why) < 0)
+        field_error(j, "email_invalid");
     if (!j->password_len)
         field_error(j, "password_required");
     if (!*confirm)
@@ -344,7 +351,25 @@ static int limit_tx(struct storage_tx *tx, void *arg)
     snprintf(key, sizeof(key), "registration:%s",
              addr_network(&j->client, human.cfg->rate_limiting.ipv6_prefix_length, net) ? net : "-");
     int64_t retry = 0;
-    int r = storage_rate_limit_check(tx, key, l->burst, l->per_second, masd_now(), &retry);
+    int64_t now = masd_now();
+    int r = storage_rate_limit_check(tx, key, l->burst, l->per_second, now, &retry);
+    if (r == 0)
+        form_error(j, "rate_limited");
+    if (r <= 0 || !human.cfg->password_registration_email_required)
+        return r < 0 ? r : 0;
+    /* MAS: the code e-mail's limits too, per network and per address (folded) */
+    const struct config_rate_limiting *rl = &human.cfg->rate_limiting;
+    snprintf(key, sizeof(key), "email.per_ip:%s",
+             addr_network(&j->client, rl->ipv6_prefix_length, net) ? net : "-");
+    r = storage_rate_limit_check(tx, key, rl->email_per_ip.burst, rl->email_per_ip.per_second, now, &retry);
+    if (r == 1) {
+        char per_address[STORAGE_EMAIL_MAX + 32];
+        int n = snprintf(per_address, sizeof(per_address), "email.per_address:%s", j->email);
+        for (char *c = per_address + n - strlen(j->email); *c; c++)
+            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+        r = storage_rate_limit_check(tx, per_address, rl->email_per_address.burst,
+                                     rl->email_per_address.per_second, now, &retry);
+    }
     if (r == 0)
         form_error(j, "rate_limited");
     return r < 0 ? r : 0;
@@ -436,7 +461,16 @@ static int create_tx(struct storage_tx *tx, void *arg)
     action_query(&j->action, g->post_auth_action, sizeof(g->post_auth_action));
     snprintf(g->terms_url, sizeof(g->terms_url), "%s",
              human.cfg->branding.tos_uri ? human.cfg->branding.tos_uri : "");
-    return storage_registration_create(tx, g, masd_now(), g);
+    int64_t now = masd_now();
+    int r = storage_registration_create(tx, g, now, g);
+    if (r < 0 || !human.cfg->password_registration_email_required)
+        return r;
+    /* the code e-mail is a job of this same transaction (masd-worker sends it) */
+    struct storage_email_authentication auth;
+    if ((r = storage_email_authentication_start(tx, j->email, NULL, "en", now, &auth)) < 0)
+        return r;
+    memcpy(g->email_authentication_id, auth.id, sizeof(auth.id));
+    return storage_registration_set_email_authentication(tx, g->id, auth.id);
 }
 
 static void create_work(void *arg)
@@ -548,6 +582,21 @@ static int finish_tx(struct storage_tx *tx, void *arg)
         step_redirect(j, "token");
         return 0;
     }
+    if (j->reg.email_authentication_id[0]) {
+        if ((r = storage_email_authentication_get(tx, j->reg.email_authentication_id, &j->auth)) < 0)
+            return r;
+        if (!j->auth.completed_at) {
+            step_redirect(j, "verify-email");
+            return 0;
+        }
+        struct storage_email e;
+        if ((r = storage_email_find(tx, j->auth.email, &e)) == 0) {
+            error_page(j, 409, "registration_email_in_use");
+            return 0;
+        }
+        if (r != -ENOENT)
+            return r;
+    }
     if (!j->reg.display_name[0]) {
         step_redirect(j, "display-name");
         return 0;
@@ -570,6 +619,8 @@ static int finish_tx(struct storage_tx *tx, void *arg)
                                  now, &pw);
     if (r >= 0)
         memcpy(password_id, pw.id, sizeof(password_id));
+    if (r >= 0 && j->auth.completed_at)
+        r = storage_email_add(tx, j->user.id, j->auth.email, now, NULL);
     if (r >= 0 && j->reg.terms_url[0])
         r = storage_user_accept_terms(tx, j->user.id, j->reg.terms_url, now);
     if (r >= 0)
@@ -591,6 +642,49 @@ static int finish_tx(struct storage_tx *tx, void *arg)
     return 0;
 }
 
+/* One limit of rate_limiting.email_authentication, keyed by the authentication: 1 passes. */
+static int email_limit(struct storage_tx *tx, struct reg_job *j, const char *what,
+                       const struct config_rate_limit *l)
+{
+    char key[64];
+    int64_t retry;
+    snprintf(key, sizeof(key), "email.%s:%s", what, j->auth.id);
+    int r = storage_rate_limit_check(tx, key, l->burst, l->per_second, masd_now(), &retry);
+    if (r == 0)
+        form_error(j, "rate_limited");
+    return r;
+}
+
+/* POST verify-email: another code (action=resend), or the code typed. The attempts are limited
+ * per authentication (six digits can be guessed, one in a million a try), before the lookup. */
+static int verify_email(struct storage_tx *tx, struct reg_job *j)
+{
+    const struct config_rate_limiting *rl = &human.cfg->rate_limiting;
+    int r;
+    if (j->resend) {
+        if ((r = email_limit(tx, j, "emails_per_session", &rl->email_emails_per_session)) != 1)
+            return r < 0 ? r : 0;
+        if ((r = storage_email_authentication_resend(tx, j->auth.id, "en", masd_now())) < 0)
+            return r;
+        form_error(j, "code_sent");
+        return 0;
+    }
+    if ((r = email_limit(tx, j, "attempt_per_session", &rl->email_attempt_per_session)) != 1)
+        return r < 0 ? r : 0;
+    struct storage_email_authentication_code c;
+    r = strlen(j->value) == 6 ? storage_email_authentication_code_find(tx, j->auth.id, j->value, &c)
+                              : -ENOENT;
+    if (r == -ENOENT || r == -EINVAL || (r == 0 && c.expires_at <= masd_now())) {
+        field_error(j, j->value[0] ? "code_invalid" : "code_required");
+        return 0;
+    }
+    if (r < 0 ||
+        ((r = storage_email_authentication_complete(tx, j->auth.id, masd_now())) < 0 && r != -EALREADY))
+        return r;
+    step_redirect(j, "finish");
+    return 0;
+}
+
 /* A step's GET and POST: the registration, then the step's own work. */
 static int step_tx(struct storage_tx *tx, void *arg)
 {
@@ -599,8 +693,22 @@ static int step_tx(struct storage_tx *tx, void *arg)
     if (r != 0)
         return r < 0 ? r : 0;
     j->out = OUT_FORM;
+    if (j->page == PAGE_VERIFY_EMAIL) {
+        if (!j->reg.email_authentication_id[0]) {
+            step_redirect(j, "finish"); /* nothing to verify */
+            return 0;
+        }
+        if ((r = storage_email_authentication_get(tx, j->reg.email_authentication_id, &j->auth)) < 0)
+            return r;
+        if (j->auth.completed_at) {
+            step_redirect(j, "finish");
+            return 0;
+        }
+    }
     if (!j->post)
         return 0;
+    if (j->page == PAGE_VERIFY_EMAIL)
+        return verify_email(tx, j);
     if (j->page == PAGE_TOKEN) {
         struct storage_registration_token t;
         r = j->value[0] ? storage_registration_token_find(tx, j->value, &t) : -ENOENT;
@@ -675,7 +783,11 @@ static void step_answer(struct masd_request *r, void *arg)
         page_redirect(r, j->location);
         break;
     case OUT_FORM:
-        render(r, j, j->post ? 400 : 200);
+        render(r, j,
+               !j->post                                          ? 200
+               : json_object_get(j->form_errors, "rate_limited") ? 429
+               : json_object_get(j->form_errors, "code_sent")    ? 200
+                                                                 : 400);
         break;
     case OUT_ERROR:
         page_error(r, j->status, j->kind, NULL);
@@ -805,6 +917,8 @@ void human_register_step(struct masd_request *r)
         page = PAGE_TOKEN;
     else if (masd_str_eq(step, MASD_STR("display-name")))
         page = PAGE_DISPLAY_NAME;
+    else if (masd_str_eq(step, MASD_STR("verify-email")))
+        page = PAGE_VERIFY_EMAIL;
     else {
         page_error(r, 404, "not_found", NULL);
         return;
@@ -827,6 +941,11 @@ void human_register_step(struct masd_request *r)
         bool ok = true;
         if (page == PAGE_TOKEN) {
             ok = field(r->body, "token", j->value, sizeof(j->value));
+        } else if (page == PAGE_VERIFY_EMAIL) {
+            char act[16] = "";
+            ok = field(r->body, "action", act, sizeof(act)) &&
+                 field(r->body, "code", j->value, sizeof(j->value));
+            j->resend = strcmp(act, "resend") == 0;
         } else {
             char act[16] = "";
             ok = field(r->body, "action", act, sizeof(act)) &&
@@ -841,10 +960,17 @@ void human_register_step(struct masd_request *r)
                        "a field was given twice, is too long, or the action is unknown");
             return;
         }
-        /* MAS trims both */
+        /* MAS trims the token and the name; a code loses every space ("123 456" as mailed) */
         masd_str t = masd_str_trim(masd_str_from(j->value));
         memmove(j->value, t.ptr, t.len);
         j->value[t.len] = '\0';
+        if (page == PAGE_VERIFY_EMAIL) {
+            size_t k = 0;
+            for (size_t i = 0; j->value[i]; i++)
+                if (j->value[i] != ' ')
+                    j->value[k++] = j->value[i];
+            j->value[k] = '\0';
+        }
     }
     defer(r, j, step_work, step_answer);
 }

@@ -1,8 +1,9 @@
-/* masd-worker: runs the job queue (docs/architecture.md §5; MAS: crates/tasks/src/matrix.rs) and the
- * database upkeep no request path may pay for.
+/* masd-worker: runs the job queue (docs/architecture.md §5; MAS: crates/tasks/src/matrix.rs,
+ * email.rs) and the database upkeep no request path may pay for.
  *
  * Each of --threads threads claims the next due job with a lease (HS_JOB_LEASE_MS), runs it
- * (hs_sync.c) and completes it, or fails it with MAS's backoff. A worker that dies leaves its jobs
+ * (the homeserver sync: hs_sync.c; e-mail: email_jobs.c) and completes it, or fails it with MAS's
+ * backoff. A worker that dies leaves its jobs
  * leased; once the lease runs out any worker claims them again, the claim counting as an attempt.
  * Several workers, on one host or many, share a database safely: a claim is one transaction
  * (BEGIN IMMEDIATE on SQLite, FOR UPDATE SKIP LOCKED on PostgreSQL).
@@ -11,8 +12,9 @@
  * SQLite with wal_autocheckpoint=0): passive, and truncating once the WAL passes its soft bound
  * (storage_checkpoint), and every PURGE_EVERY_MS deletes expired rate-limit
  * rows, expired client-assertion jtis, jobs finished more than JOB_KEEP_MS ago, login
- * networks not logged in from for STORAGE_LOGIN_NETWORK_TTL_MS, and compat SSO logins that can no
- * longer be exchanged (storage_compat_sso_login_purge).
+ * networks not logged in from for STORAGE_LOGIN_NETWORK_TTL_MS, compat SSO logins that can no
+ * longer be exchanged (storage_compat_sso_login_purge) and e-mail authentications older than
+ * STORAGE_EMAIL_AUTHENTICATION_KEEP_MS.
  *
  * Long-running, Type=notify: READY=1 once the database and the homeserver connection are set
  * up; on SIGTERM it stops claiming, lets running jobs finish (each bounded by the homeserver
@@ -20,6 +22,7 @@
 #include "clock.h"
 #include "cmdline.h"
 #include "config.h"
+#include "email_jobs.h"
 #include "homeserver.h"
 #include "hs_sync.h"
 #include "log.h"
@@ -42,9 +45,13 @@
 #define JOB_KEEP_MS         (7LL * 24 * 3600 * 1000) /* finished jobs stay a week, for masctl and people */
 #define MAX_THREADS         64
 
+/* An e-mail job sends within its lease: mail_send() gives up after MAIL_TIMEOUT_MS. */
+_Static_assert(MAIL_TIMEOUT_MS + 30000 < HS_JOB_LEASE_MS, "an e-mail job must end within its lease");
+
 static const struct config *cfg;
 static struct storage *st;
 static struct homeserver *hs;
+static struct email_jobs email;
 static atomic_bool stopping;
 static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
@@ -114,7 +121,9 @@ static void run_one(const struct storage_job *job, const char *worker_id)
         record_failure(job, worker_id, "its lease ran out on every attempt", false);
         return;
     }
-    enum hs_job_outcome o = hs_job_run(st, hs, &cfg->matrix, job, worker_id, msg, sizeof(msg));
+    enum hs_job_outcome o = email_job_handles(job->queue)
+                                ? email_job_run(&email, job, worker_id, msg, sizeof(msg))
+                                : hs_job_run(st, hs, &cfg->matrix, job, worker_id, msg, sizeof(msg));
     switch (o) {
     case HS_JOB_DONE:
         log_info("job %s (%s) done, attempt %u", job->id, job->queue, job->attempts);
@@ -158,7 +167,7 @@ static void *job_thread(void *arg)
 }
 
 struct purge_counts {
-    unsigned rate_limits, jtis, jobs, networks, sso_logins;
+    unsigned rate_limits, jtis, jobs, networks, sso_logins, email_auths;
 };
 
 static int purge_tx(struct storage_tx *tx, void *arg)
@@ -175,6 +184,9 @@ static int purge_tx(struct storage_tx *tx, void *arg)
     if (r >= 0) /* past both windows a compat SSO login can no longer be exchanged */
         r = storage_compat_sso_login_purge(
             tx, now - STORAGE_COMPAT_SSO_LOGIN_TTL_MS - STORAGE_COMPAT_SSO_TOKEN_TTL_MS, &p->sso_logins);
+    if (r >= 0)
+        r = storage_email_authentication_purge(tx, now - STORAGE_EMAIL_AUTHENTICATION_KEEP_MS,
+                                               &p->email_auths);
     return r;
 }
 
@@ -191,11 +203,11 @@ static void upkeep(int64_t *next_checkpoint, int64_t *next_purge)
         struct purge_counts p = {0};
         if (storage_tx(st, STORAGE_TX_WRITE, purge_tx, &p) < 0)
             log_warn("clean-up: %s", storage_last_error());
-        else if (p.rate_limits || p.jtis || p.jobs || p.networks || p.sso_logins)
+        else if (p.rate_limits || p.jtis || p.jobs || p.networks || p.sso_logins || p.email_auths)
             log_info(
                 "clean-up: %u rate-limit rows, %u jtis, %u finished jobs, %u login networks, %u compat SSO "
-                "logins",
-                p.rate_limits, p.jtis, p.jobs, p.networks, p.sso_logins);
+                "logins, %u e-mail authentications",
+                p.rate_limits, p.jtis, p.jobs, p.networks, p.sso_logins, p.email_auths);
     }
 }
 
@@ -208,6 +220,20 @@ static void *signal_thread(void *arg)
     sd_notify(0, "STOPPING=1");
     stop();
     return NULL;
+}
+
+/* The transport as an operator would name it: "smtp starttls smtp.example.com:587". */
+static void email_describe(char *buf, size_t size)
+{
+    static const char *const modes[] = {"plain", "starttls", "tls"};
+    const struct config_email *e = &cfg->email;
+    if (e->transport == CONFIG_EMAIL_SMTP)
+        snprintf(buf, size, "smtp %s %s:%u%s", modes[e->mode], e->hostname, e->port,
+                 e->username ? " with AUTH" : "");
+    else if (e->transport == CONFIG_EMAIL_SENDMAIL)
+        snprintf(buf, size, "sendmail %s", e->command);
+    else
+        snprintf(buf, size, "blackhole: nothing is sent");
 }
 
 static int run(unsigned threads)
@@ -231,8 +257,10 @@ static int run(unsigned threads)
         return log_errno(-EAGAIN, "cannot start a job thread");
     }
     sd_notify(0, "READY=1");
-    log_info("running jobs with %u thread(s) on %s (homeserver %s%s)", started, storage_describe(st),
-             cfg->matrix.endpoint, homeserver_read_only(hs) ? ", read-only" : "");
+    char mail[320];
+    email_describe(mail, sizeof(mail));
+    log_info("running jobs with %u thread(s) on %s (homeserver %s%s; e-mail %s)", started,
+             storage_describe(st), cfg->matrix.endpoint, homeserver_read_only(hs) ? ", read-only" : "", mail);
     int64_t next_checkpoint = 0, next_purge = 0;
     while (!atomic_load(&stopping)) {
         upkeep(&next_checkpoint, &next_purge);
@@ -259,8 +287,8 @@ int main(int argc, char **argv)
     };
     struct cmdline cl = {
         .program = "masd-worker",
-        .summary = "Runs masd's job queue (telling the homeserver about users and devices) and the\n"
-                   "database's upkeep (WAL checkpoints, clean-up of expired rows).",
+        .summary = "Runs masd's job queue (telling the homeserver about users and devices, sending\n"
+                   "e-mail) and the database's upkeep (WAL checkpoints, clean-up of expired rows).",
         .check_help = "validate the configuration, then exit",
         .options = options};
     log_init("masd-worker");
@@ -278,13 +306,17 @@ int main(int argc, char **argv)
     }
     cfg = loaded;
     if (check) { /* touches no state: the database is neither opened nor created */
+        char mail[320];
+        email_describe(mail, sizeof(mail));
         printf("masd-worker: configuration %s is valid (the database is not opened by --check; "
-               "`masctl database migrate` checks it)\npublic_base %s\n",
-               cfg->path, cfg->public_base);
+               "`masctl database migrate` checks it)\npublic_base %s\ne-mail %s\n",
+               cfg->path, cfg->public_base, mail);
         config_free(loaded);
         return 0;
     }
     int r = homeserver_global_init();
+    if (r >= 0 && (r = mail_global_init()) >= 0 && (r = mail_transport_open(&cfg->email, &email.mail)) < 0)
+        log_error("cannot set up the e-mail transport: %s", strerror(-r));
     if (r >= 0 && (r = storage_open(cfg, &st)) < 0)
         log_error("cannot open the database: %s", storage_last_error());
     if (r >= 0 && (r = storage_check_migrations(st)) < 0)
@@ -294,10 +326,13 @@ int main(int argc, char **argv)
     char host[64] = "host";
     gethostname(host, sizeof(host) - 1);
     snprintf(worker_base, sizeof(worker_base), "%.24s:%ld", host, (long)getpid()); /* unique per process */
+    email.st = st;
+    email.cfg = cfg;
     if (r >= 0)
         r = run(threads);
     if (hs)
         homeserver_close(hs);
+    mail_transport_close(email.mail);
     if (st)
         storage_close(st);
     config_free(loaded);

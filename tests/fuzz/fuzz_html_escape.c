@@ -1,7 +1,7 @@
 /* The escapes of the template renderer on arbitrary bytes. Text and attribute output holds no
  * markup character and is valid UTF-8; a URL part holds only unreserved characters and %HH; a
  * whole URL is either refused or free of control characters and of any scheme but http, https
- * and mailto. */
+ * and mailto; plain text (e-mail text parts) is valid UTF-8 without a control character. */
 #include "fuzz_input.h"
 #include "template.h"
 #include <stdint.h>
@@ -48,6 +48,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < b.len; i++)
             fuzz_require(b.ptr[i] != '<' && b.ptr[i] != '"' && b.ptr[i] != '\'');
     }
+    html_buf_free(&b);
+
+    html_buf_init(&b, 16 * size + 64);
+    text_put_plain(&b, in, size);
+    fuzz_require(!b.overflow);
+    fuzz_require(u8_check((const uint8_t *)b.ptr, b.len) == NULL);
+    for (size_t i = 0; i < b.len; i++)
+        fuzz_require((unsigned char)b.ptr[i] >= 0x20 && b.ptr[i] != 0x7f);
+    for (size_t i = 0; i + 1 < b.len; i++)
+        fuzz_require(!((unsigned char)b.ptr[i] == 0xc2 && (unsigned char)b.ptr[i + 1] < 0xa0));
     html_buf_free(&b);
     free(in);
     return 0;

@@ -5,6 +5,8 @@
 #     field (taken here, refused by the homeserver, the policy's username rules, passwords that
 #     differ or are weak, the terms), CSRF, the registration limit per client address;
 #   - the steps: a registration token (wrong, right, used up by another registration meanwhile),
+#     the e-mail's six-digit code — mailed by masd-worker to a real SMTP server (Debian's
+#     python3-aiosmtpd) and read from the received message — (wrong, another one sent, right),
 #     a display name; finish creates the user, its password, the accepted terms and a signed-in
 #     browser session, counts the token's use, and the homeserver has the user with its display
 #     name before the answer; the password works at /login afterwards;
@@ -15,7 +17,9 @@
 . "$(dirname "$0")/lib.sh"
 HUMAN_BIN=$BUILD/services/human/masd-human
 MASCTL_BIN=$BUILD/tools/masctl
-require_binaries "$HUMAN_BIN" "$MASCTL_BIN" "$DISCOVERY_BIN" "$ASSETS_BIN"
+WORKER_BIN=$BUILD/services/worker/masd-worker
+require_binaries "$HUMAN_BIN" "$MASCTL_BIN" "$WORKER_BIN" "$DISCOVERY_BIN" "$ASSETS_BIN"
+/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || { fail_check "python3-aiosmtpd is installed" "tools/packages --install test"; finish; }
 
 HS_SECRET=shared-secret-for-the-homeserver
 CB=$(free_port) # the client's redirect URI in the browser run (tests/node/register.mjs)
@@ -27,6 +31,29 @@ CID=01HQ8Z4ZQ0ABCDEFGHJKMNPQRS
 PW='correct horse battery staple 42'
 homeserver_start "$HS_SECRET" || finish
 make_cert auth.example.com
+# The mail server: every message it accepts is $MAIL/N.eml.
+SMTP_PORT=$(free_port)
+MAIL=$T/mail
+mkdir -p "$MAIL"
+spawn smtp "$T/logs/smtp.log" /usr/bin/python3 "$ROOT/tests/tools/smtp_server.py" --listen "127.0.0.1:$SMTP_PORT" \
+    --dir "$MAIL" --mode plain
+wait_listen "127.0.0.1:$SMTP_PORT" "${PID_OF[smtp]}" >"$T/wait.out" 2>&1 ||
+    { fail_check "the SMTP server starts" "$(cat "$T/wait.out" "$T/logs/smtp.log")"; finish; }
+# code_for ADDRESS: the code of the newest message to ADDRESS (waits up to 10 s for one newer
+# than $MAIL_SEEN messages to it), from its subject "NNNNNN is your code for …".
+code_for()
+{
+    local i f
+    for i in $(seq 1 100); do
+        f=$(grep -l "^To: .*$1" "$MAIL"/*.eml 2>/dev/null | sort -V | tail -n 1)
+        if [ -n "$f" ] && [ "$(grep -l "^To: .*$1" "$MAIL"/*.eml | wc -l)" -gt "${MAIL_SEEN:-0}" ]; then
+            sed -n 's/^Subject: \([0-9]\{6\}\) .*/\1/p' "$f" | head -n 1
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
 mkdir -p "$T/assets"
 cp "$BUILD"/services/human/templates/masd-*.css* "$T/assets/" 2>/dev/null
 chmod -R a+rX "$T/assets"
@@ -55,12 +82,21 @@ matrix:
   endpoint: $HS_ENDPOINT
 account:
   password_registration_enabled: ${5:-true}
-  password_registration_email_required: false
+  password_registration_email_required: ${6:-true}
   registration_token_required: true
+email:
+  transport: smtp
+  mode: plain
+  hostname: 127.0.0.1
+  port: $SMTP_PORT
+  from: accounts@example.com
 branding:
   tos_uri: https://example.com/tos
 rate_limiting:
   registration: {burst: 8, per_second: 0.001}
+  email_authentication:
+    per_ip: {burst: 100, per_second: 1}
+    emails_per_session: {burst: 2, per_second: 0.001}
 clients:
   - client_id: $CID
     client_auth_method: none
@@ -98,6 +134,7 @@ backend()
         return
     fi
     masd_start "human-$B" "$HUMAN_BIN" "$T/$B.yaml" "$T/run/human-$B.sock" || return
+    spawn "worker-$B" "$T/logs/worker-$B.log" "$WORKER_BIN" --config "$T/$B.yaml" --threads 2
     MASD_TEST_CLOCK_OFFSET_MS=7200000 masd_start "human-$B-future" "$HUMAN_BIN" "$T/$B-future.yaml" \
         "$T/run/human-$B-future.sock" || return
     masd_start "discovery-$B" "$DISCOVERY_BIN" "$T/$B.yaml" "$T/run/discovery-human-$B.sock" || return
@@ -142,28 +179,28 @@ backend()
         eval 'body_has r1a "href=\"/login\?kind=continue_authorization_grant&amp;id=01HQ8Z4ZQ0ABCDEFGHJKMNPQRS\"" &&
               body_has r1b "href=\"/register\\?kind=manage_account\""'
     req r1 "$J" /register/password
-    check "[$B] the form: 200, username, password twice, the terms, no e-mail field (not required here)" \
+    check "[$B] the form: 200, username, e-mail, password twice, the terms" \
         eval 'page r1 200 && body_has r1 "name=\"username\"" && body_has r1 "name=\"password_confirm\"" &&
-              body_has r1 "name=\"accept_terms\"" && body_has r1 "https://example.com/tos" && ! body_has r1 "name=\"email\""'
+              body_has r1 "name=\"accept_terms\"" && body_has r1 "https://example.com/tos" && body_has r1 "name=\"email\""'
 
     form r2 "$J" /register/password "username=Bob!" "password=abc" "password_confirm=abd"
-    check "[$B] errors on their fields: invalid characters, weak password, passwords differ, terms not accepted (400)" \
-        eval 'page r2 400 && body_has r2 "Use only lower-case letters" && body_has r2 "too easy to guess" &&
+    check "[$B] errors on their fields: invalid characters, no e-mail, weak password, passwords differ, terms not accepted (400)" \
+        eval 'page r2 400 && body_has r2 "Use only lower-case letters" && body_has r2 "too easy to guess" && body_has r2 "Enter your email address" &&
               body_has r2 "are not the same" && body_has r2 "accept the terms" && body_has r2 "value=\"Bob!\""'
-    form r3 "$J" /register/password "username=ALICE" "password=$PW" "password_confirm=$PW" accept_terms=on
+    form r3 "$J" /register/password "username=ALICE" "email=a.$B@example.org" "password=$PW" "password_confirm=$PW" accept_terms=on
     check "[$B] a username taken here (case-insensitively): 'taken'" eval 'page r3 400 && body_has r3 "This username is taken"'
-    form r4 "$J" /register/password "username=_svc" "password=$PW" "password_confirm=$PW" accept_terms=on
+    form r4 "$J" /register/password "username=_svc" "email=s.$B@example.org" "password=$PW" "password_confirm=$PW" accept_terms=on
     check "[$B] a username the homeserver refuses (is_localpart_available): 'taken'" \
         eval 'page r4 400 && body_has r4 "This username is taken" &&
               grep -q "\"query\":\"localpart=_svc\"" "$HS_RECORD"'
-    form r5 "$J" /register/password "username=12345" "password=$PW" "password_confirm=$PW" accept_terms=on
+    form r5 "$J" /register/password "username=12345" "email=n.$B@example.org" "password=$PW" "password_confirm=$PW" accept_terms=on
     check "[$B] an all-numeric username: refused by the policy" eval 'page r5 400 && body_has r5 "not a digit"'
     req r6 "$J" --data-urlencode "username=$BOB" --data-urlencode "password=$PW" /register/password
     check "[$B] no CSRF token: 400 page" eval 'page r6 400 && body_has r6 "[Ff]orm"'
     check "[$B] nothing registered by the refused forms" expect_eq "$(sql "SELECT COUNT(*) FROM user_registrations")" 0
 
     form r7 "$J" "/register/password?kind=continue_authorization_grant&id=01HQ8Z4ZQ0ABCDEFGHJKMNPQRS" \
-        "username=$BOB" "password=$PW" "password_confirm=$PW" accept_terms=on
+        "username=$BOB" "email=$BOB@Example.org" "password=$PW" "password_confirm=$PW" accept_terms=on
     local REG
     REG=$(location r7 | sed -n 's|.*/register/steps/\([0-9A-Z]*\)/finish$|\1|p')
     check "[$B] a valid form: 303 to the steps, the user-registration-sessions cookie set" \
@@ -184,16 +221,37 @@ backend()
     form s4 "$J" "/register/steps/$REG/token" "token=  once-$B  "
     check "[$B] the right token (trimmed): 303 to finish" redirects_to s4 "/register/steps/$REG/finish$"
     req s5 "$J" "/register/steps/$REG/finish"
-    check "[$B] finish without a display name: 303 to that step" redirects_to s5 "/register/steps/$REG/display-name$"
+    check "[$B] finish before the e-mail is verified: 303 to verify-email" redirects_to s5 "/register/steps/$REG/verify-email$"
+    req v0 "$J" "/register/steps/$REG/verify-email"
+    local CODE
+    CODE=$(MAIL_SEEN=0 code_for "$BOB@Example.org")
+    check "[$B] the code e-mail reached the SMTP server (masd-worker), and the page names the address" \
+        eval 'expect_match "$CODE" "^[0-9]{6}$" && page v0 200 && body_has v0 "sent to $BOB@Example.org"'
+    form v1 "$J" "/register/steps/$REG/verify-email" action=verify "code=$(printf '%06d' $(((10#$CODE + 1) % 1000000)))"
+    check "[$B] a wrong code: 400, the form again" eval 'page v1 400 && body_has v1 "not right"'
+    form v2 "$J" "/register/steps/$REG/verify-email" action=resend
+    local CODE2
+    CODE2=$(MAIL_SEEN=1 code_for "$BOB@Example.org")
+    check "[$B] another code: a second e-mail" eval 'page v2 200 && body_has v2 "on its way" && expect_match "$CODE2" "^[0-9]{6}$"'
+    form v3 "$J" "/register/steps/$REG/verify-email" action=resend
+    form v4 "$J" "/register/steps/$REG/verify-email" action=resend
+    check "[$B] codes per registration are limited (emails_per_session, burst 2 here): 429" \
+        eval 'page v4 429 && body_has v4 "Too many attempts"'
+    form v5 "$J" "/register/steps/$REG/verify-email" action=verify "code=${CODE:0:3} ${CODE:3}"
+    check "[$B] the first code (with a space, as people copy it) still works: 303 to finish" \
+        redirects_to v5 "/register/steps/$REG/finish$"
+    req s5b "$J" "/register/steps/$REG/finish"
+    check "[$B] finish without a display name: 303 to that step" redirects_to s5b "/register/steps/$REG/display-name$"
     form s6 "$J" "/register/steps/$REG/display-name" action=set "display_name=  Bob Example "
     check "[$B] a display name: 303 to finish" redirects_to s6 "/register/steps/$REG/finish$"
 
     # Meanwhile another registration takes the single-use token first.
     local J2=$B-jar2
-    form o1 "$J2" /register/password "username=olga.$B" "password=$PW" "password_confirm=$PW" accept_terms=on
+    form o1 "$J2" /register/password "username=olga.$B" "email=olga.$B@example.org" "password=$PW" "password_confirm=$PW" accept_terms=on
     local REG2
     REG2=$(location o1 | sed -n 's|.*/register/steps/\([0-9A-Z]*\)/finish$|\1|p')
     form o2 "$J2" "/register/steps/$REG2/token" "token=once-$B"
+    form o2b "$J2" "/register/steps/$REG2/verify-email" action=verify "code=$(MAIL_SEEN=0 code_for "olga.$B@example.org")"
     form o3 "$J2" "/register/steps/$REG2/display-name" action=skip
     req o4 "$J2" "/register/steps/$REG2/finish"
     check "[$B] another registration (display name skipped) finishes first with the same token: signed in" \
@@ -212,6 +270,8 @@ backend()
     check "[$B] finish: the account exists, 303 on to the action, a new session cookie, the registration cookie emptied" \
         eval 'redirects_to s10 "/consent/01HQ8Z4ZQ0ABCDEFGHJKMNPQRS$" &&
               grep -qi "^set-cookie: session=" "$T/s10.h" && grep -qi "^set-cookie: user-registration-sessions=;" "$T/s10.h"'
+    check "[$B] ... the verified address is the account's" \
+        expect_eq "$(sql "SELECT e.email FROM user_emails e JOIN users u ON u.user_id = e.user_id WHERE u.username = '$BOB'")" "$BOB@Example.org"
     check "[$B] ... user, password, accepted terms, an authenticated browser session, the token counted" \
         eval 'expect_eq "$(sql "SELECT COUNT(*) FROM users u JOIN user_passwords p ON p.user_id = u.user_id JOIN user_terms t ON t.user_id = u.user_id WHERE u.username = '"'$BOB'"' AND t.terms_url = '"'https://example.com/tos'"'")" 1 &&
               expect_eq "$(sql "SELECT COUNT(*) FROM browser_sessions b JOIN users u ON u.user_id = b.user_id JOIN browser_session_authentications a ON a.browser_session_id = b.browser_session_id WHERE u.username = '"'$BOB'"'")" 1 &&
@@ -224,8 +284,19 @@ backend()
     form l1 "$B-jar3" /login "username=$BOB" "password=$PW"
     check "[$B] the new password signs bob in at /login" redirects_to l1 "/$"
 
+    # Someone registers with bob's address after him: verified, then refused at finish (409).
+    form f1 "$B-jar7" /register/password "username=fred.$B" "email=$BOB@example.org" "password=$PW" "password_confirm=$PW" accept_terms=on
+    local REG4
+    REG4=$(location f1 | sed -n 's|.*/register/steps/\([0-9A-Z]*\)/finish$|\1|p')
+    form f2 "$B-jar7" "/register/steps/$REG4/token" "token=many-$B"
+    form f3 "$B-jar7" "/register/steps/$REG4/verify-email" action=verify "code=$(MAIL_SEEN=0 code_for "$BOB@example.org")"
+    req f4 "$B-jar7" "/register/steps/$REG4/finish"
+    check "[$B] an address another account has (case aside): 409 page at finish, no account" \
+        eval 'page f4 409 && body_has f4 "Another account has this email address" &&
+              expect_eq "$(sql "SELECT COUNT(*) FROM users WHERE username = '"'fred.$B'"'")" 0'
+
     # An hour later the registration has expired (the second masd-human runs 2 h ahead).
-    form e1 "$B-jar5" /register/password "username=eve.$B" "password=$PW" "password_confirm=$PW" accept_terms=on
+    form e1 "$B-jar5" /register/password "username=eve.$B" "email=eve.$B@example.org" "password=$PW" "password_confirm=$PW" accept_terms=on
     local REG3
     REG3=$(location e1 | sed -n 's|.*/register/steps/\([0-9A-Z]*\)/finish$|\1|p')
     http e2 --unix-socket "$T/run/human-$B-future.sock" -b "$T/$B-jar5" "http://x/register/steps/$REG3/finish"
@@ -245,8 +316,8 @@ backend()
     # The same in Chromium, from a client's prompt=create to its code (SQLite only: one run).
     if [ "$B" = sqlite ]; then
         NODE_EXTRA_CA_CERTS=$T/tls/cert.pem node "$NODE_DIR/register.mjs" "$(printf \
-            '{"base":"%s","client_id":"%s","callback_port":%s,"out":"%s","username":"dana","password":"%s","token":"browser-%s","chromium":"%s"}' \
-            "$BASE" "$CID" "$CB" "$OUT_DIR" "$PW" "$B" "$CHROMIUM")" >"$T/browser.out" 2>&1
+            '{"base":"%s","client_id":"%s","callback_port":%s,"out":"%s","username":"dana","email":"dana@example.org","mail_dir":"%s","password":"%s","token":"browser-%s","chromium":"%s"}' \
+            "$BASE" "$CID" "$CB" "$OUT_DIR" "$MAIL" "$PW" "$B" "$CHROMIUM")" >"$T/browser.out" 2>&1
         local line
         while IFS= read -r line; do
             case $line in
@@ -262,7 +333,7 @@ backend()
         check "chromium: dana exists with her display name on the homeserver" \
             eval 'grep "/provision_user" "$HS_RECORD" | grep -q "Dana Example"'
         local p
-        for p in register-form register-form-error register-token register-token-error register-display-name; do
+        for p in register-form register-form-error register-token register-token-error register-verify-email register-display-name; do
             check "tidy finds no error in the $p page" eval 'tidy -q -e "$OUT_DIR/html/$p.html" >"$T/tidy.out" 2>&1; [ $? -lt 2 ] || { cat "$T/tidy.out"; false; }'
         done
     fi
@@ -272,7 +343,7 @@ backend()
     local i n
     n=$(sql "SELECT COUNT(*) FROM user_registrations")
     for i in $(seq $((n + 1)) 9); do
-        form "rl$i" "$B-jar4" /register/password "username=user$i-$B" "password=$PW" "password_confirm=$PW" accept_terms=on
+        form "rl$i" "$B-jar4" /register/password "username=user$i-$B" "email=user$i-$B@example.org" "password=$PW" "password_confirm=$PW" accept_terms=on
     done
     check "[$B] the registration limit per address: the 9th valid form is 429, the form again" \
         eval 'page rl9 429 && body_has rl9 "Too many accounts" && expect_eq "$(status "$T/rl8.h")" 303'

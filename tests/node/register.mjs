@@ -6,10 +6,12 @@
 // of the registration go to OUT-DIR.
 //
 //   node register.mjs CONFIG-JSON
-//     {base, client_id, callback_port, out, username, password, token, chromium}
+//     {base, client_id, callback_port, out, username, email, mail_dir, password, token, chromium}
+//
+// The e-mail's code is read from the message the test's SMTP server wrote to mail_dir.
 //
 // Prints one JSON line per step {step, ok, ...}; exit status 1 when any step failed.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import * as client from 'openid-client';
 import { chromium } from 'playwright-core';
@@ -92,8 +94,23 @@ await step('openid-client builds the authorization URL with prompt=create; the b
     await shots('register-form');
 });
 
+// The code in the newest message to the address (its subject: "NNNNNN is your code for …").
+async function mailedCode(address) {
+    for (let i = 0; i < 100; i++) {
+        const files = readdirSync(cfg.mail_dir).filter((f) => f.endsWith('.eml'))
+            .sort((a, b) => parseInt(b) - parseInt(a));
+        for (const f of files) {
+            const m = readFileSync(`${cfg.mail_dir}/${f}`, 'utf8');
+            if (m.includes(`To: ${address}`)) return m.match(/^Subject: (\d{6}) /m)[1];
+        }
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no e-mail to ${address}`);
+}
+
 await step('the passwords differ: the form again, the error on the field, the username kept', async () => {
     await page.fill('#username', cfg.username);
+    await page.fill('#email', cfg.email);
     await page.fill('#password', cfg.password);
     await page.fill('#password_confirm', cfg.password + 'x');
     await page.check('#accept_terms');
@@ -113,12 +130,19 @@ await step('the form again, right: on to the registration token', async () => {
     await shots('register-token');
 });
 
-await step('a wrong token: the error; the right one: the display name', async () => {
+await step('a wrong token: the error; the right one: the e-mail code', async () => {
     await page.fill('#token', 'not-the-token');
     await submit();
     expect((await page.textContent('body')).includes('This token is not valid'), 'the token error');
     await shots('register-token-error');
     await page.fill('#token', cfg.token);
+    await submit();
+    expect(/\/verify-email$/.test(page.url()), `the verify-email step, got ${page.url()}`);
+    await shots('register-verify-email');
+});
+
+await step('the code from the e-mail: the display name', async () => {
+    await page.fill('#code', await mailedCode(cfg.email));
     await submit();
     expect(/\/display-name$/.test(page.url()), `the display-name step, got ${page.url()}`);
     await shots('register-display-name');

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""masd-human's templates say nothing themselves: all their text is in strings/en.json.
+"""masd-human's and masd-worker's templates say nothing themselves: all their text is in
+strings/en.json.
 
     human_strings.py TEMPLATE_DIR CATALOGUE.json
 
-Fails when a template holds a letter outside markup, template tags and comments (English that a
-translation could not reach), when an attribute a person reads (alt, title, placeholder,
+Fails when a template (.html, or .txt: plain text, where everything outside template tags is
+text) holds a letter outside markup, template tags and comments (English that a translation could
+not reach), when an attribute a person reads (alt, title, placeholder,
 aria-label, value of a button) holds literal text, or when a catalogue key is used by no template.
 (That every key a template uses exists, tmplc.py checks at build time.)
 """
@@ -24,9 +26,8 @@ def main():
         cat = json.load(f)
     used = set()
     bad = []
-    for name in sorted(os.listdir(tdir)):
-        if not name.endswith(".html"):
-            continue
+    names = sorted(n for n in os.listdir(tdir) if n.endswith(".html") or n.endswith(".txt"))
+    for name in names:
         with open(os.path.join(tdir, name), encoding="utf-8") as f:
             src = f.read()
         used.update(KEY.findall(src))
@@ -34,15 +35,16 @@ def main():
             if re.search(r"[A-Za-z]", TAG.sub("", m.group(2))):
                 bad.append("%s: literal text in %s=\"%s\"" % (name, m.group(1), m.group(2)))
         bare = TAG.sub(" ", src)
-        bare = re.sub(r"<script\b[^>]*>.*?</script>", " ", bare, flags=re.S)  # code, not text
-        bare = re.sub(r"<!DOCTYPE html>|<[^>]*>", " ", bare)
+        if name.endswith(".html"):
+            bare = re.sub(r"<script\b[^>]*>.*?</script>", " ", bare, flags=re.S)  # code, not text
+            bare = re.sub(r"<!DOCTYPE html>|<[^>]*>", " ", bare)
         for word in re.findall(r"[^\s]*[A-Za-z][^\s]*", bare):
             bad.append("%s: literal text %r" % (name, word))
     for key in sorted(set(cat) - used - {"lang"}):
         bad.append("%s: %s is used by no template" % (cat_path, key))
     for b in bad:
         print(b)
-    print("%d templates checked, %d findings" % (len([n for n in os.listdir(tdir) if n.endswith(".html")]), len(bad)))
+    print("%d templates checked, %d findings" % (len(names), len(bad)))
     return 1 if bad else 0
 
 

@@ -815,17 +815,17 @@ static void test_branding(void)
 static void test_known_keys_warn_once(void)
 {
     struct config *cfg =
-        load("email:\n  from: x@example.com\n  port: 25\n"
-             "  transport: {a: [1, 2]}\n"
+        load("templates:\n  path: x\n  assets_manifest: y\n"
+             "  translations_path: {a: [1, 2]}\n"
              "policy:\n  data:\n    anything: {goes: [here]}\n"      /* implemented: no warning */
              "matrix:\n  kind: synapse\n  homeserver: example.com\n" /* implemented: no warning */
              "upstream_oauth2:\n  providers:\n    - id: x\n      claims_imports:\n"
              "        localpart: {template: \"{{ user.preferred_username }}\", on_conflict: add}\n"
              "telemetry: ~\n");
     static const char *const want[] = {
-        "config.yaml:2:3: email.from is not implemented yet and is ignored",
-        "config.yaml:3:3: email.port is not implemented yet and is ignored",
-        "config.yaml:4:3: email.transport is not implemented yet and is ignored",
+        "config.yaml:2:3: templates.path is not implemented yet and is ignored",
+        "config.yaml:3:3: templates.assets_manifest is not implemented yet and is ignored",
+        "config.yaml:4:3: templates.translations_path is not implemented yet and is ignored",
         "config.yaml:13:7: upstream_oauth2.providers[].id is not implemented yet and is ignored",
         ("config.yaml:15:9: upstream_oauth2.providers[].claims_imports.localpart is not implemented yet and "
          "is ignored"),
@@ -967,7 +967,7 @@ static void test_load_file(void)
     CHECK(fd >= 0);
     const char *yaml =
         "http:\n  public_base: https://a.example/\n  listeners:\n" RES "      binds: [{port: 8080}]\n"
-        "email:\n  from: x@example.com\n";
+        "templates:\n  path: x\n";
     CHECK_INT(write(fd, yaml, strlen(yaml)), (long long)strlen(yaml));
     close(fd);
     CHECK_INT(config_load(path, &cfg, &err), 0);

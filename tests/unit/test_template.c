@@ -18,9 +18,10 @@ static char *escaped(void (*put)(struct html_buf *, const char *, size_t), const
     return out;
 }
 
-#define TEXT(lit) escaped(html_put_text, lit, sizeof(lit) - 1)
-#define URL(lit)  escaped(html_put_url, lit, sizeof(lit) - 1)
-#define PART(lit) escaped(html_put_url_part, lit, sizeof(lit) - 1)
+#define TEXT(lit)  escaped(html_put_text, lit, sizeof(lit) - 1)
+#define URL(lit)   escaped(html_put_url, lit, sizeof(lit) - 1)
+#define PART(lit)  escaped(html_put_url_part, lit, sizeof(lit) - 1)
+#define PLAIN(lit) escaped(text_put_plain, lit, sizeof(lit) - 1)
 
 static void test_text_and_attr(void)
 {
@@ -200,6 +201,44 @@ static void test_limits(void)
     free(big);
 }
 
+/* Plain text (an e-mail's text part): markup as it is, but no value may begin a line. */
+static void test_plain(void)
+{
+    CHECK_STR(PLAIN("<b>&amp;</b> \"q\" 'a'"), "<b>&amp;</b> \"q\" 'a'");
+    CHECK_STR(PLAIN("caf\xc3\xa9 \xf0\x9f\x94\x91"), "caf\xc3\xa9 \xf0\x9f\x94\x91");
+    CHECK_STR(PLAIN("a\r\nSubject: x"), "a\xef\xbf\xbd\xef\xbf\xbdSubject: x");
+    CHECK_STR(PLAIN("a\nb\tc\x7f"), "a\xef\xbf\xbd"
+                                    "b\xef\xbf\xbd"
+                                    "c\xef\xbf\xbd");
+    CHECK_STR(PLAIN("nel\xc2\x85"), "nel\xef\xbf\xbd"); /* U+0085, a C1 line break */
+    CHECK_STR(PLAIN("bad\xff\xc0\xaf"), "bad\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    CHECK_STR(escaped(text_put_plain, "a\0b", 3), "a\xef\xbf\xbd"
+                                                  "b");
+
+    const struct template *t = template_find(test_templates, "mail.txt", "en");
+    CHECK(t != NULL);
+    json_t *data = json_pack("{s:s, s:{s:s}, s:s}", "code", "123456", "user", "name", "Eve\nBcc: x@y", "link",
+                             "https://example.com/?a=1&b=2");
+    struct html_buf b;
+    html_buf_init(&b, 4096);
+    CHECK_INT(template_render(t, data, &b), 0);
+    char *out = strndup(b.ptr ? b.ptr : "", b.len);
+    CHECK_STR(out, "Hello <Eve\xef\xbf\xbd"
+                   "Bcc: x@y> & \"friends\"\nYour code: 123456\nOpen https://example.com/?a=1&b=2\n-- \n"
+                   "Eve\xef\xbf\xbd"
+                   "Bcc: x@y <&>\n");
+    free(out);
+    html_buf_free(&b);
+    json_decref(data);
+    t = template_find(test_templates, "mail.txt", "fr");
+    html_buf_init(&b, 4096);
+    CHECK_INT(template_render(t, NULL, &b), 0);
+    out = strndup(b.ptr ? b.ptr : "", b.len);
+    CHECK_STR(out, "Bonjour <> & \xc2\xab amis \xc2\xbb\nYour code: \n-- \n <&>\n");
+    free(out);
+    html_buf_free(&b);
+}
+
 int main(void)
 {
     test_text_and_attr();
@@ -208,5 +247,6 @@ int main(void)
     test_page();
     test_languages();
     test_limits();
+    test_plain();
     return check_report(__FILE__);
 }
