@@ -6,8 +6,11 @@
 #include "clock.h"
 #include "config.h"
 #include "passwords.h"
+#include "random.h"
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -321,6 +324,101 @@ static int cmd_list_admin_users(struct masctl *m, int argc, char **argv)
     return r < 0 ? MASCTL_FAILED : MASCTL_OK;
 }
 
+/* ---- issue-user-registration-token ----------------------------------------------------------- */
+
+/* MAS's options (MAS: crates/cli/src/commands/manage.rs IssueUserRegistrationToken): a given or
+ * random token (12 letters and digits), used once unless --usage-limit or --unlimited says
+ * otherwise, expiring after --expires-in seconds or never. */
+enum { OPT_TOKEN = 1100, OPT_USAGE_LIMIT, OPT_UNLIMITED, OPT_EXPIRES_IN };
+
+struct issue_token {
+    char err[MANAGE_ERR_MAX];
+    const char *token;
+    int64_t usage_limit, expires_in; /* seconds, -1: never */
+    struct storage_registration_token out;
+};
+
+static int issue_token_tx(struct storage_tx *tx, void *arg)
+{
+    struct issue_token *a = arg;
+    int64_t now = masd_now();
+    int r = storage_registration_token_create(
+        tx, a->token, a->usage_limit, a->expires_in < 0 ? 0 : now + a->expires_in * 1000, now, &a->out);
+    if (r == -EEXIST)
+        snprintf(a->err, MANAGE_ERR_MAX, "the registration token '%s' exists already", a->token);
+    else if (r < 0)
+        return manage_fail(a->err, r, "cannot store the registration token");
+    return r;
+}
+
+/* A decimal number in 0..UINT32_MAX (MAS's u32), nothing else. */
+static bool parse_u32(const char *s, int64_t *out)
+{
+    if (!*s || strlen(s) > 10)
+        return false;
+    int64_t v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        v = v * 10 + (*p - '0');
+    }
+    *out = v;
+    return v <= UINT32_MAX;
+}
+
+static int cmd_issue_registration_token(struct masctl *m, int argc, char **argv)
+{
+    static const struct option longopts[] = {{"token", required_argument, NULL, OPT_TOKEN},
+                                             {"usage-limit", required_argument, NULL, OPT_USAGE_LIMIT},
+                                             {"unlimited", no_argument, NULL, OPT_UNLIMITED},
+                                             {"expires-in", required_argument, NULL, OPT_EXPIRES_IN},
+                                             MASCTL_COMMON_OPTIONS,
+                                             {NULL, 0, NULL, 0}};
+    struct issue_token a = {.usage_limit = 1, .expires_in = -1};
+    bool limit_given = false, unlimited = false;
+    int c;
+    masctl_getopt_reset();
+    while ((c = masctl_getopt(m, argc, argv, "", longopts)) != -1) {
+        if (c == MASCTL_HELP)
+            return MASCTL_OK;
+        if (c == OPT_TOKEN)
+            a.token = optarg;
+        else if (c == OPT_USAGE_LIMIT && parse_u32(optarg, &a.usage_limit))
+            limit_given = true;
+        else if (c == OPT_USAGE_LIMIT)
+            return masctl_fail(m, "--usage-limit: '%s' is not a number from 0 to %u", optarg, UINT32_MAX);
+        else if (c == OPT_UNLIMITED)
+            unlimited = true;
+        else if (c == OPT_EXPIRES_IN && !parse_u32(optarg, &a.expires_in))
+            return masctl_fail(m, "--expires-in: '%s' is not a number of seconds from 0 to %u", optarg,
+                               UINT32_MAX);
+        else if (c != OPT_EXPIRES_IN)
+            return MASCTL_USAGE;
+    }
+    if (!masctl_operands(m, argc, argv, 0, 0))
+        return MASCTL_USAGE;
+    if (limit_given && unlimited)
+        return masctl_fail(m, "--usage-limit and --unlimited cannot be used together");
+    if (unlimited)
+        a.usage_limit = -1;
+    char random_token[13];
+    if (!a.token) {
+        if (random_alnum(random_token, 12) < 0)
+            return masctl_fail(m, "no randomness available");
+        a.token = random_token;
+    } else if (!*a.token || strlen(a.token) > STORAGE_REGISTRATION_TOKEN_MAX) {
+        return masctl_fail(m, "--token: a token is 1 to %d bytes", STORAGE_REGISTRATION_TOKEN_MAX);
+    }
+    struct manage g;
+    if (manage_open(m, &g) < 0)
+        return MASCTL_FAILED;
+    int r = manage_tx(m, &g, STORAGE_TX_WRITE, issue_token_tx, &a, a.err);
+    if (r == 0)
+        printf("%s\n", a.out.token);
+    manage_close(&g);
+    return r < 0 ? MASCTL_FAILED : MASCTL_OK;
+}
+
 static const struct masctl_command MANAGE_COMMANDS[] = {
     {"register-user", "[OPTIONS] [USERNAME]", "Register a user",
      "  -p, --password PASSWORD           set this password\n"
@@ -352,6 +450,12 @@ static const struct masctl_command MANAGE_COMMANDS[] = {
      "                                    the session gets Synapse admin rights\n"
      "  DEVICE_ID when not given: 10 random letters and digits\n",
      manage_issue_compat_token},
+    {"issue-user-registration-token", "[OPTIONS]", "Create a registration token and print it",
+     "      --token TOKEN                 this token (default: 12 random letters and digits)\n"
+     "      --usage-limit N               it can be used N times (default: once)\n"
+     "      --unlimited                   it can be used any number of times\n"
+     "      --expires-in SECONDS          it expires after this long (default: never)\n",
+     cmd_issue_registration_token},
     {"provision-all-users", "", "Queue a job per user that (re)creates it on the homeserver", NULL,
      manage_provision_all_users},
 };

@@ -371,14 +371,32 @@ static int parse_account_and_oauth(struct config_loader *ld, const struct ynode 
     if (account) {
         if ((r = config_expect_mapping(ld, account, "account", true)) < 0)
             return r;
-        if ((v = ynode_get(account, "password_registration_enabled", NULL)) &&
-            (r = config_get_bool(ld, v, "account.password_registration_enabled",
-                                 &ld->cfg->password_registration_enabled)) < 0)
-            return r;
-        if ((v = ynode_get(account, "login_with_email_allowed", NULL)) &&
-            (r = config_get_bool(ld, v, "account.login_with_email_allowed",
-                                 &ld->cfg->login_with_email_allowed)) < 0)
-            return r;
+        struct config *c = ld->cfg;
+        bool legacy_token = false, token = false;
+        const struct {
+            const char *key;
+            bool *value;
+        } flags[] = {
+            {"password_registration_enabled", &c->password_registration_enabled},
+            {"login_with_email_allowed", &c->login_with_email_allowed},
+            {"password_registration_email_required", &c->password_registration_email_required},
+            {"password_registration_token_required", &token},
+            {"registration_token_required", &legacy_token},
+            {"password_recovery_enabled", &c->password_recovery_enabled},
+            {"password_change_allowed", &c->password_change_allowed},
+            {"email_change_allowed", &c->email_change_allowed},
+            {"displayname_change_allowed", &c->displayname_change_allowed},
+            {"account_deactivation_allowed", &c->account_deactivation_allowed},
+        };
+        for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+            char path[64];
+            snprintf(path, sizeof(path), "account.%s", flags[i].key);
+            if ((v = ynode_get(account, flags[i].key, NULL)) &&
+                (r = config_get_bool(ld, v, path, flags[i].value)) < 0)
+                return r;
+        }
+        /* MAS: either key requires a token for password registrations */
+        c->registration_token_required = token || legacy_token;
     }
     if (oauth) {
         if ((r = config_expect_mapping(ld, oauth, "oauth", true)) < 0)
@@ -482,6 +500,11 @@ int config_load_buffer_flags(const char *name, unsigned flags, const char *data,
         goto fail;
     }
     ld.cfg->device_code_grant_enabled = true;
+    ld.cfg->password_registration_email_required = true;
+    ld.cfg->password_change_allowed = true;
+    ld.cfg->email_change_allowed = true;
+    ld.cfg->displayname_change_allowed = true;
+    ld.cfg->account_deactivation_allowed = true;
     r = parse_document(&ld, root);
     if (r < 0)
         goto fail;

@@ -237,6 +237,15 @@ struct config {
     bool password_registration_enabled; /* account.password_registration_enabled, default false */
     bool device_code_grant_enabled;     /* oauth.device_code_grant_enabled, default true */
     bool login_with_email_allowed;      /* account.login_with_email_allowed, default false */
+    /* the rest of the account section (MAS: crates/config/src/sections/account.rs) */
+    bool password_registration_email_required; /* default true */
+    bool registration_token_required;          /* password_registration_token_required or the
+                                                * older registration_token_required, default false */
+    bool password_recovery_enabled;            /* default false */
+    bool password_change_allowed;              /* default true */
+    bool email_change_allowed;                 /* default true */
+    bool displayname_change_allowed;           /* default true */
+    bool account_deactivation_allowed;         /* default true */
     /* branding (MAS: crates/config/src/sections/branding.rs): NULL when unset */
     struct config_branding {
         char *service_name; /* the service's human-readable name (MAS: the server's address) */

@@ -167,6 +167,12 @@ static int undo_tx(struct storage_tx *tx, void *arg)
     return r;
 }
 
+int hs_provision_user(struct storage *st, struct homeserver *hs, const char *user_id,
+                      const char *display_name, struct homeserver_result *res)
+{
+    return provision(st, hs, user_id, display_name, NULL, res);
+}
+
 int hs_device_create(struct storage *st, struct homeserver *hs, const struct config_matrix *m,
                      const struct storage_user *user, const char *device_id, const char *display_name,
                      enum storage_session_kind kind, const char *session_id, struct homeserver_result *res)

@@ -62,6 +62,12 @@ int hs_device_create(struct storage *st, struct homeserver *hs, const struct con
                      const struct storage_user *user, const char *device_id, const char *display_name,
                      enum storage_session_kind kind, const char *session_id, struct homeserver_result *res);
 
+/* The provision-user job's work, now (a finished registration, before it answers): the user's
+ * lock state, e-mail addresses and display_name (NULL: left alone) on the homeserver. The
+ * queued job stays the fallback. Returns 0, or the error with res saying what happened. */
+int hs_provision_user(struct storage *st, struct homeserver *hs, const char *user_id,
+                      const char *display_name, struct homeserver_result *res);
+
 /* masd-worker: runs one claimed job. */
 enum hs_job_outcome {
     HS_JOB_DONE,   /* completed, with its follow-up jobs, in one transaction */

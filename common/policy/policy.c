@@ -163,7 +163,7 @@ static int read_data(struct policy *p, char **error)
         return r;
     const json_t *req = json_is_object(p->data) ? json_object_get(p->data, "requester") : NULL;
     if ((r = policy_requester_rules_load(req, &p->requester, error)) < 0 ||
-        (r = policy_client_registration_load(p, error)) < 0)
+        (r = policy_client_registration_load(p, error)) < 0 || (r = policy_register_load(p, error)) < 0)
         return r;
     const json_t *sl = json_is_object(p->data) ? json_object_get(p->data, "session_limit") : NULL;
     if (!sl || json_is_null(sl))
@@ -209,6 +209,7 @@ void policy_free(struct policy *p)
     policy_strings_free(&p->admin_users);
     policy_strings_free(&p->admin_clients);
     policy_requester_rules_free(&p->requester);
+    policy_register_free(p);
     free(p);
 }
 
@@ -230,6 +231,14 @@ int policy_violation_add(struct policy_result *r, const char *code, uint64_t nee
     return 0;
 }
 
+int policy_violation_add_field(struct policy_result *r, const char *field, const char *code, const char *msg)
+{
+    int e = policy_violation_add(r, code, 0, "%s", msg);
+    if (e >= 0)
+        r->violations[r->n - 1].field = field;
+    return e;
+}
+
 static int compare(const void *a, const void *b)
 {
     const struct policy_violation *x = a, *y = b;
@@ -240,6 +249,10 @@ static int compare(const void *a, const void *b)
         c = strcmp(x->msg, y->msg);
     if (!c)
         c = x->need_to_remove < y->need_to_remove ? -1 : x->need_to_remove > y->need_to_remove;
+    if (!c && !x->field != !y->field)
+        c = x->field ? 1 : -1;
+    if (!c && x->field)
+        c = strcmp(x->field, y->field);
     if (!c && !x->redirect_uri != !y->redirect_uri)
         c = x->redirect_uri ? 1 : -1;
     if (!c && x->redirect_uri)

@@ -1,9 +1,8 @@
 /* MAS's default policy (MAS: policies/, Rego that MAS compiles to WASM and runs in OPA), in C.
  * masd runs no WASM: each of MAS's policies is one function here, reading the same `data` (the
  * operator's policy.data merged into what MAS adds from the config) and answering with the same
- * violations, message for message. So far: authorization_grant, client_registration and
- * compat_login. register and email are to come, each as one more function over the same struct
- * policy and struct policy_result.
+ * violations, message for message: authorization_grant, client_registration, compat_login,
+ * register and email, each one function over the same struct policy and struct policy_result.
  *
  * `data` is operator config: it is checked once, by policy_new(), and a value MAS's Rego would
  * silently never match (a CIDR that does not parse, a list that is not a list) is an error
@@ -35,7 +34,8 @@ struct policy_requester {
 struct policy_violation {
     char *msg;               /* MAS's text, e.g. "scope 'phone' not allowed" */
     char *redirect_uri;      /* client_registration's "invalid redirect_uri": which one; else NULL */
-    const char *code;        /* "too-many-sessions", or NULL */
+    const char *code;        /* "too-many-sessions", "username-banned", or NULL */
+    const char *field;       /* register: the form field it is about ("username", "email"), or NULL */
     uint64_t need_to_remove; /* too-many-sessions: sessions to remove to make room; else 0 */
 };
 
@@ -84,6 +84,25 @@ int policy_authorization_grant(const struct policy *p, const struct policy_grant
 int policy_client_registration(const struct policy *p, const json_t *client_metadata,
                                struct policy_result *out);
 
+/* register (MAS: policies/register/register.rego, policies/schema/register_input.json): the
+ * username's rules, data.registration.{allowed,banned}_usernames, the requester, and the email
+ * policy's rules for the address when there is one. Violations carry their field. */
+enum policy_registration_method {
+    POLICY_REGISTRATION_PASSWORD,       /* "password" */
+    POLICY_REGISTRATION_UPSTREAM_OAUTH, /* "upstream-oauth2" */
+};
+struct policy_register_input {
+    enum policy_registration_method method;
+    const char *username;
+    const char *email; /* NULL: none */
+    struct policy_requester requester;
+};
+int policy_register(const struct policy *p, const struct policy_register_input *in,
+                    struct policy_result *out);
+
+/* email (MAS: policies/email/email.rego): data.allowed_domains and data.banned_domains (globs),
+ * data.emails.{allowed,banned}_addresses. Returns 0 or -ENOMEM. */
+int policy_email(const struct policy *p, const char *email, struct policy_result *out);
 /* compat_login (MAS: policies/compat_login/compat_login.rego, policies/schema/compat_login_input.json):
  * banned requesters, and the session limit: an interactive login (the compat SSO confirmation
  * page) is held to the soft limit, since the person can end sessions there and then; a password

@@ -5,6 +5,8 @@
 #include "policy.h"
 #include <jansson.h>
 #include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 /* A list of strings from the data (admin_users, a constraint's literals). */
 struct policy_strings {
@@ -15,10 +17,19 @@ struct policy_strings {
 /* MAS: policies/common/common.rego matches_string_constraints: regexes, substrings,
  * literals, suffixes, prefixes. */
 struct policy_string_constraints {
+    bool present; /* the object was in the data (Rego: `not data.x` is false) */
     regex_t *regexes;
     size_t n_regexes;
     struct policy_strings substrings, literals, suffixes, prefixes;
 };
+
+/* Reads the constraints object at `path` (absent or null: empty, not present); -EINVAL with
+ * *error for a value that could never match (policy_constraints.c). */
+int policy_constraints_load(const json_t *c, const char *path, struct policy_string_constraints *out,
+                            char **error);
+void policy_constraints_free(struct policy_string_constraints *c);
+/* MAS: common.rego matches_string_constraints */
+bool policy_constraints_match(const struct policy_string_constraints *c, const char *s);
 
 /* data.requester (MAS: common.rego requester_banned). */
 struct policy_requester_rules {
@@ -44,7 +55,19 @@ struct policy {
     /* data.client_metadata.client_uri is truthy: MAS's Rego reads it (not input's) in
      * host_matches_client_uri, so with allow_missing_client_uri it is normally undefined */
     bool data_client_uri;
+    /* register and email (policy_register.c) */
+    struct policy_string_constraints allowed_usernames, banned_usernames, allowed_addresses, banned_addresses;
+    struct policy_strings allowed_domains, banned_domains;
+    bool has_allowed_domains; /* data.allowed_domains is set: an address must match one */
 };
+
+/* The longest domain glob (data.allowed_domains, banned_domains) policy_new accepts. */
+#define POLICY_GLOB_MAX 255
+/* Reads and frees what register and email read (policy_register.c). */
+int policy_register_load(struct policy *p, char **error);
+void policy_register_free(struct policy *p);
+/* MAS: glob.match(pattern, ["."], domain), as policy_register.c explains; for the unit tests. */
+bool policy_domain_glob_match(const char *pattern, const char *domain);
 
 /* "object", "array", "string", "number", "boolean" or "null": for error messages. */
 const char *policy_json_kind(const json_t *v);
@@ -59,6 +82,8 @@ int policy_violation_add(struct policy_result *r, const char *code, uint64_t nee
                          ...) __attribute__((format(printf, 4, 5)));
 /* Reads data.client_registration (policy_client_registration.c). */
 int policy_client_registration_load(struct policy *p, char **error);
+/* Appends a violation about a form field (field and code are static strings). */
+int policy_violation_add_field(struct policy_result *r, const char *field, const char *code, const char *msg);
 /* Sorts the violations and drops repeats: Rego's `violation` is a set. */
 void policy_result_finish(struct policy_result *r);
 

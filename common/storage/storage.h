@@ -693,3 +693,62 @@ int storage_user_device_sync_begin(struct storage_tx *tx, const char *user_id, c
                                    int64_t until, int64_t now);
 int storage_user_device_sync_end(struct storage_tx *tx, const char *user_id, const char *holder);
 int storage_user_device_sync_busy(struct storage_tx *tx, const char *user_id, int64_t now);
+
+/* ---------------------------------------------------------------------------------------------
+ * Registration (storage_registration.c; MAS: crates/storage/src/user/registration*.rs) */
+
+#define STORAGE_REGISTRATION_TOKEN_MAX 255
+#define STORAGE_DISPLAY_NAME_MAX       255 /* bytes, as MAS's registration step takes it */
+#define STORAGE_URL_MAX                2048
+
+/* A registration token, an invitation the operator hands out. */
+struct storage_registration_token {
+    char id[STORAGE_ID_SIZE];
+    char token[STORAGE_REGISTRATION_TOKEN_MAX + 1];
+    int64_t usage_limit; /* -1: unlimited */
+    int64_t times_used;
+    int64_t created_at, last_used_at, expires_at, revoked_at; /* 0: never */
+};
+/* usage_limit -1 for unlimited; expires_at 0 for never. -EEXIST when the text is taken, -EINVAL
+ * when it is empty, too long or not UTF-8. */
+int storage_registration_token_create(struct storage_tx *tx, const char *token, int64_t usage_limit,
+                                      int64_t expires_at, int64_t now,
+                                      struct storage_registration_token *out);
+/* By its exact text; -ENOENT. */
+int storage_registration_token_find(struct storage_tx *tx, const char *token,
+                                    struct storage_registration_token *out);
+/* Not revoked, not expired at now, and not used up. */
+bool storage_registration_token_valid(const struct storage_registration_token *t, int64_t now);
+/* Counts one use, only while the token is valid (compare-and-set): 0, or -EALREADY when it no
+ * longer is (used up, expired or revoked meanwhile), -ENOENT. */
+int storage_registration_token_use(struct storage_tx *tx, const char *id, int64_t now);
+
+/* A registration in progress. */
+struct storage_registration {
+    char id[STORAGE_ID_SIZE];
+    char ip_address[46]; /* INET6_ADDRSTRLEN; "" when unknown */
+    char user_agent[STORAGE_SHORT_TEXT_MAX + 1];
+    char post_auth_action[1024]; /* the post-auth action as its query ("kind=…&id=…"), "" for none */
+    char username[STORAGE_USERNAME_MAX + 1];
+    char display_name[STORAGE_DISPLAY_NAME_MAX + 1]; /* "" until the display-name step */
+    char terms_url[STORAGE_URL_MAX + 1];             /* the terms accepted, "" when none */
+    char email_authentication_id[STORAGE_ID_SIZE];   /* "" when no e-mail is asked for */
+    char hashed_password[STORAGE_PASSWORD_MAX + 1];  /* "" for none */
+    unsigned hashed_password_version;
+    char token_id[STORAGE_ID_SIZE]; /* the registration token used, "" when none yet */
+    int64_t created_at, completed_at;
+};
+/* A new registration from in's ip_address, user_agent, post_auth_action, username, terms_url,
+ * hashed_password and its version; out receives the row (may be in). */
+int storage_registration_create(struct storage_tx *tx, const struct storage_registration *in, int64_t now,
+                                struct storage_registration *out);
+int storage_registration_get(struct storage_tx *tx, const char *id, struct storage_registration *out);
+/* Each only while the registration is not completed: 0, -EALREADY when it is, -ENOENT.
+ * set_token with "" forgets the token (it was used up meanwhile). */
+int storage_registration_set_token(struct storage_tx *tx, const char *id, const char *token_id);
+int storage_registration_set_display_name(struct storage_tx *tx, const char *id, const char *name);
+int storage_registration_set_email_authentication(struct storage_tx *tx, const char *id, const char *auth_id);
+int storage_registration_complete(struct storage_tx *tx, const char *id, int64_t now);
+
+/* Records that the user accepted the terms at terms_url (MAS: user_terms); again is no error. */
+int storage_user_accept_terms(struct storage_tx *tx, const char *user_id, const char *terms_url, int64_t now);

@@ -26,7 +26,7 @@
 #define STORAGE_PG_LOCK_TIMEOUT_MS      5000
 #define STORAGE_PG_IDLE_TX_TIMEOUT_MS   60000
 /* Distinct statements the library prepares (slots in each connection's cache). */
-#define STORAGE_MAX_STMTS 160
+#define STORAGE_MAX_STMTS 256
 
 /* One SQL statement. `sql` uses $1, $2, … placeholders (PostgreSQL's); the SQLite backend
  * rewrites them to ?1, ?2, … A backend-specific text (FOR UPDATE SKIP LOCKED, catalogue

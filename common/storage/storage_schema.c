@@ -499,6 +499,44 @@ static const char migration_8[] =
     "CREATE UNIQUE INDEX user_email_authentication_codes_auth_code_unique"
     " ON user_email_authentication_codes (user_email_authentication_id, code);";
 
+/* Registration (MAS: crates/storage-pg/migrations/20250113102144_user_registrations.sql,
+ * 20250602212100_user_registration_tokens.sql): the tokens an operator issues (masctl manage
+ * issue-user-registration-token; looked up by their text, as MAS does: they are invitations an
+ * operator hands out, not credentials of an account), and a registration in progress, from the
+ * password form to the account (services/human/register.c). */
+static const char migration_9[] =
+    "CREATE TABLE user_registration_tokens ("
+    " user_registration_token_id TEXT NOT NULL PRIMARY KEY,"
+    " token TEXT NOT NULL,"
+    " usage_limit BIGINT,"
+    " times_used BIGINT NOT NULL DEFAULT 0,"
+    " created_at BIGINT NOT NULL,"
+    " last_used_at BIGINT,"
+    " expires_at BIGINT,"
+    " revoked_at BIGINT);"
+    "CREATE UNIQUE INDEX user_registration_tokens_token_unique ON user_registration_tokens (token);"
+    "CREATE TABLE user_registrations ("
+    " user_registration_id TEXT NOT NULL PRIMARY KEY,"
+    " ip_address TEXT,"
+    " user_agent TEXT,"
+    " post_auth_action TEXT,"
+    " username TEXT NOT NULL,"
+    " display_name TEXT,"
+    " terms_url TEXT,"
+    " email_authentication_id TEXT"
+    "  REFERENCES user_email_authentications (user_email_authentication_id) ON DELETE SET NULL,"
+    " hashed_password TEXT,"
+    " hashed_password_version BIGINT,"
+    " created_at BIGINT NOT NULL,"
+    " completed_at BIGINT,"
+    " user_registration_token_id TEXT REFERENCES user_registration_tokens (user_registration_token_id));"
+    "CREATE TABLE user_terms ("
+    " user_terms_id TEXT NOT NULL PRIMARY KEY,"
+    " user_id TEXT NOT NULL REFERENCES users (user_id),"
+    " terms_url TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL);"
+    "CREATE UNIQUE INDEX user_terms_user_url_unique ON user_terms (user_id, terms_url);";
+
 static const struct migration migrations[] = {
     {1, "initial schema", migration_1, NULL, NULL},
     {2, "client assertion jtis, config digests", migration_2, NULL, NULL},
@@ -508,6 +546,7 @@ static const struct migration migrations[] = {
     {6, "authorization grants: redirect URI named, code due", migration_6, NULL, NULL},
     {7, "reserved for the device-code grant (branch device replaces this line)", "SELECT 1", NULL, NULL},
     {8, "e-mail authentications and their codes", migration_8, NULL, NULL},
+    {9, "user registrations, registration tokens, accepted terms", migration_9, NULL, NULL},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -21,6 +21,7 @@
 enum outcome {
     AZ_CONSENT,        /* 303 /consent/{grant} */
     AZ_LOGIN,          /* 303 /login?kind=continue_authorization_grant&id={grant} */
+    AZ_REGISTER,       /* prompt=create: 303 /register?kind=continue_authorization_grant&id={grant} */
     AZ_CLIENT_ERROR,   /* to the client */
     AZ_UNKNOWN_CLIENT, /* HTML 400 */
     AZ_BAD_REDIRECT,
@@ -137,8 +138,11 @@ static int authorize_tx(struct storage_tx *tx, void *arg)
     memcpy(j->grant_id, out.id, sizeof(j->grant_id));
     if ((r = browser_load(tx, &j->browser)) < 0)
         return r;
-    /* prompt=create would go to the registration, which masd does not offer yet: the login. */
-    j->outcome = j->browser.state == BROWSER_ACTIVE ? AZ_CONSENT : AZ_LOGIN;
+    /* prompt=create asks for the registration (OpenID Connect Prompt Create 1.0), where a browser
+     * signed in already goes straight on to the consent; without registration, the login */
+    bool create =
+        j->req.prompt_create && human.cfg->password_registration_enabled && human.cfg->passwords.enabled;
+    j->outcome = create ? AZ_REGISTER : j->browser.state == BROWSER_ACTIVE ? AZ_CONSENT : AZ_LOGIN;
     return 0;
 }
 
@@ -193,6 +197,12 @@ static void authorize_done(struct masd_request *r, void *arg)
     case AZ_LOGIN:
         browser_write_cookie(r, &j->browser);
         redirect_to_login(r, j->grant_id, j->req.login_hint);
+        break;
+    case AZ_REGISTER:
+        browser_write_cookie(r, &j->browser);
+        snprintf(to, sizeof(to), "%s/register?kind=continue_authorization_grant&id=%s", human.root,
+                 j->grant_id);
+        page_redirect(r, to);
         break;
     }
     job_free(j);

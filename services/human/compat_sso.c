@@ -12,6 +12,7 @@
  * and fragment kept). The client then has 30 s to exchange it (POST /login, m.login.token). */
 #include "callback.h"
 #include "clock.h"
+#include "form.h"
 #include "human.h"
 #include "log.h"
 #include "policy.h"
@@ -41,6 +42,7 @@ enum outcome {
 
 struct sso_job {
     bool post;
+    bool register_wanted; /* ?action=register (MAS: the client asked for a new account) */
     char id[STORAGE_ID_SIZE];
     char ip[STORAGE_IP_SIZE];
     char user_agent[STORAGE_SHORT_TEXT_MAX + 1];
@@ -186,11 +188,13 @@ static void sso_done(struct masd_request *r, void *arg)
         page_error(r, 500, "internal", "the database did not answer");
         break;
     case S_LOGIN: {
-        /* MAS sends action=register to the registration page, which masd does not have yet */
+        /* MAS: action=register goes to the registration, when there is one */
         char q[256], to[512];
+        bool reg =
+            j->register_wanted && human.cfg->password_registration_enabled && human.cfg->passwords.enabled;
         browser_write_cookie(r, &j->browser);
         action_query(&action, q, sizeof(q));
-        snprintf(to, sizeof(to), "%s/login?%s", human.root, q);
+        snprintf(to, sizeof(to), "%s/%s?%s", human.root, reg ? "register" : "login", q);
         page_redirect(r, to);
         break;
     }
@@ -230,6 +234,9 @@ void human_compat_sso(struct masd_request *r)
     }
     j->post = post;
     memcpy(j->id, id.ptr, id.len);
+    char *act = NULL;
+    j->register_wanted = form_get(r->query, "action", &act) == 1 && strcmp(act, "register") == 0;
+    free(act);
     char buf[MASD_ADDR_STRLEN];
     if (r->client.family == AF_INET || r->client.family == AF_INET6)
         snprintf(j->ip, sizeof(j->ip), "%s", addr_format(&r->client, buf));

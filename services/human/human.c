@@ -25,6 +25,9 @@ json_t *page_data(void)
     json_object_set_new(d, "root", json_string(human.root));
     json_object_set_new(d, "css", json_string(human.css));
     json_object_set(d, "branding", human.branding);
+    json_object_set_new(
+        d, "registration",
+        json_boolean(human.cfg->password_registration_enabled && human.cfg->passwords.enabled));
     return d;
 }
 

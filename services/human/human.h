@@ -19,6 +19,7 @@ struct human_service {
     struct storage *st;     /* NULL under --check */
     struct cookie_jar *jar; /* from secrets.encryption */
     struct policy *policy;  /* MAS's default policy over policy.data */
+    struct homeserver *hs;  /* the homeserver's API (NULL under --check) */
     char *root;             /* public_base's path without its last '/': "" or "/auth" */
     char *cookie_path;      /* public_base's path: "/" or "/auth/" (MAS: Path=<public_base path>) */
     char *origin;           /* "https://auth.example.com": the origin every form posts to */
@@ -105,6 +106,16 @@ json_t *browser_current(const struct storage_user *u);
  * stable per user. */
 json_t *human_user_card(const struct storage_user *u);
 
+/* The cookie `name` of the request, opened: *plain malloc'd with a NUL after its len bytes;
+ * -ENOENT when absent, -EBADMSG when it is not one we sealed under that name. */
+int human_open_cookie(struct masd_request *r, const char *name, char **plain, size_t *len);
+/* Set-Cookie with MAS's flags: HttpOnly, SameSite=Lax, Path=<public_base path>, Secure on https;
+ * `json` sealed (MAS's private jar); a 20-year lifetime when permanent, else a browser-session
+ * cookie. */
+void human_set_cookie(struct masd_request *r, const char *name, const char *json, bool permanent);
+/* Set-Cookie that removes the cookie `name`. */
+void human_clear_cookie(struct masd_request *r, const char *name);
+
 /* The token for the page's forms (base64url), in request memory, and the csrf cookie that
  * backs it: the browser's unexpired token is reused with a new hour (MAS: csrf.rs), else a new
  * one is drawn. NULL when out of memory. */
@@ -115,10 +126,13 @@ const char *csrf_issue(struct masd_request *r);
 bool csrf_check(struct masd_request *r);
 
 /* ---- the handlers --------------------------------------------------------------------------- */
-void human_index(struct masd_request *r);      /* index.c: GET / */
-void human_account(struct masd_request *r);    /* index.c: GET /account, /account/… */
-void human_login(struct masd_request *r);      /* login.c: GET, POST /login */
-void human_logout(struct masd_request *r);     /* login.c: POST /logout */
-void human_authorize(struct masd_request *r);  /* authorize.c: GET /authorize */
-void human_consent(struct masd_request *r);    /* consent.c: GET, POST /consent/{grant_id} */
-void human_compat_sso(struct masd_request *r); /* compat_sso.c: GET, POST /complete-compat-sso/{id} */
+void human_index(struct masd_request *r);             /* index.c: GET / */
+void human_account(struct masd_request *r);           /* index.c: GET /account, /account/… */
+void human_login(struct masd_request *r);             /* login.c: GET, POST /login */
+void human_logout(struct masd_request *r);            /* login.c: POST /logout */
+void human_authorize(struct masd_request *r);         /* authorize.c: GET /authorize */
+void human_consent(struct masd_request *r);           /* consent.c: GET, POST /consent/{grant_id} */
+void human_register(struct masd_request *r);          /* register.c: GET /register */
+void human_register_password(struct masd_request *r); /* register.c: GET, POST /register/password */
+void human_register_step(struct masd_request *r);     /* register.c: /register/steps/{id}/{step} */
+void human_compat_sso(struct masd_request *r);        /* compat_sso.c: GET, POST /complete-compat-sso/{id} */

@@ -4,6 +4,7 @@
  * It keeps its state in the shared database; the browser's session lives in MAS's encrypted
  * cookies (session.c). */
 #include "activity.h"
+#include "homeserver.h"
 #include "human.h"
 #include "human_assets.h"
 #include "log.h"
@@ -61,6 +62,8 @@ static int setup(const struct config *cfg)
         return log_errno(r, "cannot open the database: %s", storage_last_error());
     if ((r = storage_check_migrations(human.st)) < 0)
         return log_errno(r, "%s", storage_last_error());
+    if ((r = homeserver_global_init()) < 0 || (r = homeserver_open(&cfg->matrix, &human.hs)) < 0)
+        return log_errno(r, "matrix: cannot set up the homeserver connection: %s", strerror(-r));
     if ((r = activity_start(human.st, ACTIVITY_CAPACITY)) < 0)
         return log_errno(r, "session activity: cannot start the flusher: %m");
     return 0;
@@ -69,6 +72,8 @@ static int setup(const struct config *cfg)
 static void shutdown_service(void)
 {
     activity_stop();
+    homeserver_close(human.hs);
+    human.hs = NULL;
 }
 
 static int health(void)
@@ -88,6 +93,12 @@ static const struct masd_route routes[] = {
     {"human", "/logout", ROUTE_EXACT, "POST", human_logout},
     {"human", "/authorize", ROUTE_EXACT, "GET, HEAD", human_authorize},
     {"human", "/consent/{grant_id}", ROUTE_EXACT, "GET, HEAD, POST", human_consent},
+    {"human", "/register", ROUTE_EXACT, "GET, HEAD", human_register},
+    {"human", "/register/password", ROUTE_EXACT, "GET, HEAD, POST", human_register_password},
+    {"human", "/register/steps/{id}/finish", ROUTE_EXACT, "GET, HEAD", human_register_step},
+    {"human", "/register/steps/{id}/token", ROUTE_EXACT, "GET, HEAD, POST", human_register_step},
+    {"human", "/register/steps/{id}/display-name", ROUTE_EXACT, "GET, HEAD, POST", human_register_step},
+    {"human", "/register/steps/{id}/verify-email", ROUTE_EXACT, "GET, HEAD, POST", human_register_step},
     /* compat SSO: a legacy Matrix client's sign-in, confirmed (issue #13) */
     {"human", "/complete-compat-sso/{id}", ROUTE_EXACT, "GET, HEAD, POST", human_compat_sso},
     {"human", "/account", ROUTE_EXACT, "GET, HEAD", human_account},
@@ -109,6 +120,8 @@ static const struct masd_service service = {
     .not_found = human_not_found,
     /* The largest form it takes is a login: a few hundred bytes. */
     .max_request_body = 16 * 1024,
+    /* a registration asks the homeserver whether the name is free, and provisions the user */
+    .outbound = true,
 };
 
 int main(int argc, char **argv)

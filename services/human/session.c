@@ -19,8 +19,7 @@
 #define CSRF_LIFETIME_S    3600                     /* MAS: one hour, renewed on each form */
 #define SESSION_LIFETIME_S (20LL * 365 * 24 * 3600) /* MAS: the cookie crate's "permanent" */
 
-/* Opens the cookie `name` of the request: *plain malloc'd, or -ENOENT / -EBADMSG. */
-static int open_cookie(struct masd_request *r, const char *name, char **plain, size_t *len)
+int human_open_cookie(struct masd_request *r, const char *name, char **plain, size_t *len)
 {
     masd_str v;
     if (!masd_req_cookie(r, name, &v))
@@ -28,9 +27,7 @@ static int open_cookie(struct masd_request *r, const char *name, char **plain, s
     return cookie_open(human.jar, name, v.ptr, v.len, plain, len);
 }
 
-/* Set-Cookie with MAS's flags: HttpOnly, SameSite=Lax, Path=<public_base path>, Secure on https;
- * a lifetime only for the session cookie. */
-static void set_cookie(struct masd_request *r, const char *name, const char *json, bool permanent)
+void human_set_cookie(struct masd_request *r, const char *name, const char *json, bool permanent)
 {
     char *value = NULL, expires[64] = "", *line = NULL;
     if (!json || cookie_seal(human.jar, name, json, strlen(json), &value) < 0) {
@@ -51,12 +48,23 @@ static void set_cookie(struct masd_request *r, const char *name, const char *jso
     free(value);
 }
 
+void human_clear_cookie(struct masd_request *r, const char *name)
+{
+    char *line = NULL;
+    if (asprintf(&line,
+                 "%s=; Path=%s; HttpOnly; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT%s",
+                 name, human.cookie_path, human.secure ? "; Secure" : "") >= 0) {
+        masd_add_header(r, "set-cookie", masd_str_from(line));
+        free(line);
+    }
+}
+
 void browser_read_cookie(struct masd_request *r, struct browser *b)
 {
     char *plain = NULL;
     size_t len;
     *b = (struct browser){.state = BROWSER_ANONYMOUS};
-    int rc = open_cookie(r, "session", &plain, &len);
+    int rc = human_open_cookie(r, "session", &plain, &len);
     if (rc == -EBADMSG)
         log_info("session cookie: not one of ours (another secret, or tampered): ignored");
     if (rc == 0 && cookie_session_parse(plain, len, &b->cookie) < 0) {
@@ -98,7 +106,7 @@ void browser_write_cookie(struct masd_request *r, struct browser *b)
     if (!b->cookie.current[0] && !b->cookie.logged_out_at)
         return; /* nothing to remember: no cookie at all, as MAS sets none for a new browser */
     char *json = cookie_session_render(&b->cookie);
-    set_cookie(r, "session", json, true);
+    human_set_cookie(r, "session", json, true);
     free(json);
 }
 
@@ -110,7 +118,7 @@ void browser_set_session(struct masd_request *r, const char *session_id)
     else
         c.logged_out_at = masd_now();
     char *json = cookie_session_render(&c);
-    set_cookie(r, "session", json, true);
+    human_set_cookie(r, "session", json, true);
     free(json);
 }
 
@@ -165,7 +173,7 @@ static int read_csrf(struct masd_request *r, struct cookie_csrf *c)
 {
     char *plain = NULL;
     size_t len;
-    int rc = open_cookie(r, "csrf", &plain, &len);
+    int rc = human_open_cookie(r, "csrf", &plain, &len);
     if (rc == 0)
         rc = cookie_csrf_parse(plain, len, c) < 0 ? -EBADMSG : 0;
     free(plain);
@@ -184,7 +192,7 @@ const char *csrf_issue(struct masd_request *r)
     char *json = cookie_csrf_render(&c), *token = base64url_encode(c.token, sizeof(c.token));
     const char *out = NULL;
     if (json && token) {
-        set_cookie(r, "csrf", json, false);
+        human_set_cookie(r, "csrf", json, false);
         char *copy = masd_req_alloc(r, strlen(token) + 1);
         out = strcpy(copy, token);
     }

@@ -454,6 +454,25 @@ backend_tests()
     run "$B-unlock-unknown" "$MASCTL_BIN" -c "$DBCFG" manage unlock-user nobody
     check "[$B] unlock-user: an unknown user is refused" refused "$B-unlock-unknown" 1 "not found"
 
+    # issue-user-registration-token: MAS's options, the token printed on stdout
+    tokrow() { sql "SELECT COALESCE(usage_limit, -1) || ' ' || times_used || ' ' || CASE WHEN expires_at IS NULL THEN 0 ELSE 1 END FROM user_registration_tokens WHERE token = '$1'"; }
+    run "$B-rt1" "$MASCTL_BIN" -c "$DBCFG" manage issue-user-registration-token
+    check "[$B] issue-user-registration-token: 12 random letters and digits, single use, no expiry" \
+        eval 'ok '"$B"'-rt1 && expect_match "$(out '"$B"'-rt1)" "^[A-Za-z0-9]{12}\$" && expect_eq "$(tokrow "$(out '"$B"'-rt1)")" "1 0 0"'
+    run "$B-rt2" "$MASCTL_BIN" -c "$DBCFG" manage issue-user-registration-token --token invite-42 --usage-limit 5 --expires-in 3600
+    check "[$B] issue-user-registration-token --token --usage-limit --expires-in" \
+        eval 'ok '"$B"'-rt2 && expect_eq "$(out '"$B"'-rt2)" invite-42 && expect_eq "$(tokrow invite-42)" "5 0 1" &&
+              expect_eq "$(sql "SELECT expires_at - created_at FROM user_registration_tokens WHERE token = '"'invite-42'"'")" 3600000'
+    run "$B-rt3" "$MASCTL_BIN" -c "$DBCFG" manage issue-user-registration-token --token open --unlimited
+    check "[$B] issue-user-registration-token --unlimited" eval 'ok '"$B"'-rt3 && expect_eq "$(tokrow open)" "-1 0 0"'
+    run "$B-rt-dup" "$MASCTL_BIN" -c "$DBCFG" manage issue-user-registration-token --token invite-42
+    check "[$B] issue-user-registration-token: a token that exists is refused" refused "$B-rt-dup" 1 "exists already"
+    run "$B-rt-both" "$MASCTL_BIN" -c "$DBCFG" manage issue-user-registration-token --usage-limit 2 --unlimited
+    check "[$B] issue-user-registration-token: --usage-limit with --unlimited is refused" refused "$B-rt-both" 1 "cannot be used together"
+    run "$B-rt-num" "$MASCTL_BIN" -c "$DBCFG" manage issue-user-registration-token --expires-in -5
+    check "[$B] issue-user-registration-token: a negative --expires-in is refused" refused "$B-rt-num" 1 "not a number of seconds"
+    check "[$B] ... and the refusals stored nothing" expect_eq "$(sql "SELECT COUNT(*) FROM user_registration_tokens")" 3
+
     # A bad configuration: every command reports file:line:column and touches nothing.
     sed 's/^passwords:$/passwordz:/' "$DBCFG" >"$T/$B-bad.yaml"
     before=$(counts)

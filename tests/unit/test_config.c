@@ -63,6 +63,10 @@ static void test_defaults_without_http(void)
     CHECK(!cfg->password_registration_enabled);
     CHECK(cfg->device_code_grant_enabled);
     CHECK(!cfg->login_with_email_allowed);
+    /* MAS's account defaults */
+    CHECK(cfg->password_registration_email_required && !cfg->registration_token_required &&
+          !cfg->password_recovery_enabled && cfg->password_change_allowed && cfg->email_change_allowed &&
+          cfg->displayname_change_allowed && cfg->account_deactivation_allowed);
     CHECK(!cfg->branding.service_name && !cfg->branding.policy_uri && !cfg->branding.tos_uri &&
           !cfg->branding.imprint);
     CHECK_INT(cfg->n_keys, 0);
@@ -757,6 +761,25 @@ static void test_login_with_email(void)
                 "config.yaml:2:29: account.login_with_email_allowed: expected a boolean");
 }
 
+/* The registration's switches; either token key requires a token (MAS reads both). */
+static void test_registration_switches(void)
+{
+    struct config *cfg = load("account:\n  password_registration_email_required: false\n"
+                              "  password_registration_token_required: true\n");
+    CHECK(!cfg->password_registration_email_required && cfg->registration_token_required);
+    CHECK_INT(cfg->n_warnings, 0);
+    config_free(cfg);
+    cfg = load("account:\n  registration_token_required: true\n");
+    CHECK(cfg->registration_token_required);
+    config_free(cfg);
+    cfg = load(
+        "account:\n  registration_token_required: false\n  password_registration_token_required: false\n");
+    CHECK(!cfg->registration_token_required);
+    config_free(cfg);
+    CHECK_ERROR("account:\n  password_registration_token_required: 1\n",
+                "config.yaml:2:41: account.password_registration_token_required: expected a boolean");
+}
+
 static void test_branding(void)
 {
     struct config *cfg = load("branding:\n  service_name: Example Chat\n"
@@ -1065,6 +1088,7 @@ int main(void)
     test_secrets();
     test_account_and_oauth();
     test_login_with_email();
+    test_registration_switches();
     test_branding();
     test_known_keys_warn_once();
     test_unknown_and_duplicate_keys();

@@ -392,6 +392,9 @@ static void test_race(enum storage_backend b)
 #define UNDO_LATER                                                                                           \
     "ALTER TABLE oauth2_authorization_grants DROP COLUMN redirect_uri_given;"                                \
     "ALTER TABLE oauth2_authorization_grants DROP COLUMN response_type_code;"                                \
+    "DROP TABLE user_terms;"                                                                                 \
+    "DROP TABLE user_registrations;"                                                                         \
+    "DROP TABLE user_registration_tokens;"                                                                   \
     "DROP TABLE user_email_authentication_codes;"                                                            \
     "DROP TABLE user_email_authentications;"
 static const char *const undo_sqlite =
