@@ -537,6 +537,11 @@ static const char migration_9[] =
     " created_at BIGINT NOT NULL);"
     "CREATE UNIQUE INDEX user_terms_user_url_unique ON user_terms (user_id, terms_url);";
 
+/* masd-worker deletes compat SSO logins that can no longer be exchanged by their age; anyone can
+ * create one (GET /login/sso/redirect), so the clean-up must not scan the table. */
+static const char migration_10[] =
+    "CREATE INDEX compat_sso_logins_created_idx ON compat_sso_logins (created_at);";
+
 static const struct migration migrations[] = {
     {1, "initial schema", migration_1, NULL, NULL},
     {2, "client assertion jtis, config digests", migration_2, NULL, NULL},
@@ -547,6 +552,7 @@ static const struct migration migrations[] = {
     {7, "reserved for the device-code grant (branch device replaces this line)", "SELECT 1", NULL, NULL},
     {8, "e-mail authentications and their codes", migration_8, NULL, NULL},
     {9, "user registrations, registration tokens, accepted terms", migration_9, NULL, NULL},
+    {10, "compat SSO logins by age", migration_10, NULL, NULL},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

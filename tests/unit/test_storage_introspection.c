@@ -392,6 +392,7 @@ static void test_race(enum storage_backend b)
 #define UNDO_LATER                                                                                           \
     "ALTER TABLE oauth2_authorization_grants DROP COLUMN redirect_uri_given;"                                \
     "ALTER TABLE oauth2_authorization_grants DROP COLUMN response_type_code;"                                \
+    "DROP INDEX compat_sso_logins_created_idx;"                                                              \
     "DROP TABLE user_terms;"                                                                                 \
     "DROP TABLE user_registrations;"                                                                         \
     "DROP TABLE user_registration_tokens;"                                                                   \
