@@ -194,15 +194,23 @@ typedef struct path {
 } path;
 
 typedef struct {
-    masd_str name; /* response name */
-    const gql_selection **nodes;
+    masd_str name;              /* response name */
+    const gql_selection *one;   /* the field node while there is one (the common case) */
+    const gql_selection **more; /* all of them when there are more */
     size_t n, cap;
 } field_group;
 
+/* The fields of one object, grouped by response name; no allocation for up to 16 names. */
 typedef struct {
     field_group *groups;
     size_t n, cap;
+    field_group first[16];
 } collected;
+
+static const gql_selection *const *group_nodes(const field_group *g)
+{
+    return g->n == 1 ? &g->one : g->more;
+}
 
 struct gql_exec {
     gql_prepared *p;
@@ -210,6 +218,7 @@ struct gql_exec {
     json_t *errors;
     unsigned long values;
     bool nomem, too_large;
+    json_t *no_args;           /* the arguments of fields that take none */
     const path *path;          /* of the field being resolved */
     const gql_selection *node; /* its first field node */
 };
@@ -252,25 +261,31 @@ static int add_field(collected *c, const gql_selection *s)
             g = &c->groups[i];
     if (!g) {
         if (c->n == c->cap) {
-            size_t cap = c->cap ? c->cap * 2 : 8;
-            field_group *groups = realloc(c->groups, cap * sizeof(*groups));
+            size_t cap = c->cap * 2;
+            field_group *groups = c->groups == c->first ? malloc(cap * sizeof(*groups))
+                                                        : realloc(c->groups, cap * sizeof(*groups));
             if (!groups)
                 return -ENOMEM;
+            if (c->groups == c->first)
+                memcpy(groups, c->first, sizeof(c->first));
             c->groups = groups;
             c->cap = cap;
         }
         g = &c->groups[c->n++];
-        *g = (field_group){.name = name};
+        *g = (field_group){.name = name, .one = s, .n = 1};
+        return 0;
     }
-    if (g->n == g->cap) {
-        size_t cap = g->cap ? g->cap * 2 : 2;
-        const gql_selection **nodes = realloc(g->nodes, cap * sizeof(*nodes));
-        if (!nodes)
+    if (g->n == 1 || g->n == g->cap) {
+        size_t cap = g->n == 1 ? 4 : g->cap * 2;
+        const gql_selection **more = realloc(g->more, cap * sizeof(*more));
+        if (!more)
             return -ENOMEM;
-        g->nodes = nodes;
+        if (g->n == 1)
+            more[0] = g->one;
+        g->more = more;
         g->cap = cap;
     }
-    g->nodes[g->n++] = s;
+    g->more[g->n++] = s;
     return 0;
 }
 
@@ -310,7 +325,9 @@ static int collect_fields(struct gql_exec *e, const gql_type *object, const gql_
 {
     const gql_definition *visited[GQL_MAX_RECURSION];
     size_t nvisited = 0;
-    *c = (collected){0};
+    c->groups = c->first;
+    c->n = 0;
+    c->cap = sizeof(c->first) / sizeof(c->first[0]);
     for (size_t i = 0; i < n; i++)
         if (collect(e, object, nodes[i]->selections, c, visited, &nvisited) < 0)
             return -ENOMEM;
@@ -320,8 +337,9 @@ static int collect_fields(struct gql_exec *e, const gql_type *object, const gql_
 static void collected_free(collected *c)
 {
     for (size_t i = 0; i < c->n; i++)
-        free(c->groups[i].nodes);
-    free(c->groups);
+        free(c->groups[i].more);
+    if (c->groups != c->first)
+        free(c->groups);
 }
 
 /* ---- errors ---- */
@@ -418,7 +436,7 @@ bool gql_selects(const gql_resolve_info *info, const char *name)
             return true; /* out of memory: the safe answer */
         bool found = false;
         for (size_t k = 0; k < c.n && !found; k++)
-            found = masd_str_eq(c.groups[k].nodes[0]->name, masd_str_from(name));
+            found = masd_str_eq(group_nodes(&c.groups[k])[0]->name, masd_str_from(name));
         collected_free(&c);
         if (found)
             return true;
@@ -452,24 +470,24 @@ static int serialize(struct gql_exec *e, const field_ctx *f, const gql_type *t, 
             return 0;
     } else if (!t->builtin) {
         return *out = json_incref(v), 0;
-    } else if (!strcmp(t->cname, "Int")) {
+    } else if (t->is == GQL_INT) {
         double d = json_is_real(v) ? json_real_value(v) : 0;
         if (json_is_integer(v) && json_integer_value(v) >= INT32_MIN && json_integer_value(v) <= INT32_MAX)
             return *out = json_incref(v), 0;
         if (json_is_real(v) && d == floor(d) && d >= INT32_MIN && d <= INT32_MAX)
             return *out = json_integer((json_int_t)d), 0;
         why = "not a 32-bit integer";
-    } else if (!strcmp(t->cname, "Float")) {
+    } else if (t->is == GQL_FLOAT) {
         if (json_is_number(v))
             return *out = json_real(json_number_value(v)), 0;
         why = "not a number";
-    } else if (!strcmp(t->cname, "Boolean")) {
+    } else if (t->is == GQL_BOOLEAN) {
         if (json_is_boolean(v))
             return *out = json_incref(v), 0;
         why = "not a boolean";
     } else if (json_is_string(v)) { /* String, ID */
         return *out = json_incref(v), 0;
-    } else if (!strcmp(t->cname, "ID") && json_is_integer(v)) {
+    } else if (t->is == GQL_ID && json_is_integer(v)) {
         char buf[32];
         snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         return *out = json_string(buf), 0;
@@ -556,17 +574,18 @@ static int complete(struct gql_exec *e, const field_ctx *f, const gql_type_ref *
 static int execute_field(struct gql_exec *e, const gql_type *object, const json_t *value,
                          const field_group *g, const path *p, json_t **out)
 {
-    const gql_selection *node = g->nodes[0];
+    const gql_selection *const *nodes = group_nodes(g), *node = nodes[0];
     if (masd_str_eq(node->name, MASD_STR("__typename")))
         return *out = json_string(object->cname), 0;
-    field_ctx f = {object, gql_field_lookup(e->p->schema, object, node->name), g->nodes, g->n};
+    field_ctx f = {object, gql_field_lookup(e->p->schema, object, node->name), nodes, g->n};
     if (!f.def)
         return *out = json_null(), 0; /* validated: cannot happen */
     json_t *args = NULL, *resolved = NULL;
     char message[400];
     gql_loc where = node->loc;
-    int r = gql_coerce_arguments(f.def->args, f.def->nargs, node->args, e->p->variables, &args, message,
-                                 sizeof(message), &where);
+    int r = f.def->nargs ? gql_coerce_arguments(f.def->args, f.def->nargs, node->args, e->p->variables, &args,
+                                                message, sizeof(message), &where)
+                         : (args = json_incref(e->no_args), 0);
     if (r < 0) {
         field_error(e, node, p, NULL, message);
     } else if (f.def->resolve) {
@@ -605,7 +624,7 @@ static json_t *execute_selections(struct gql_exec *e, const gql_type *object, co
     for (size_t i = 0; i < c.n && result; i++) {
         path sub = {p, c.groups[i].name, 0};
         json_t *v = NULL;
-        if (!count_value(e, c.groups[i].nodes[0], &sub) ||
+        if (!count_value(e, group_nodes(&c.groups[i])[0], &sub) ||
             execute_field(e, object, value, &c.groups[i], &sub, &v) < 0) {
             json_decref(result);
             result = NULL;
@@ -621,9 +640,12 @@ static json_t *execute_selections(struct gql_exec *e, const gql_type *object, co
 
 json_t *gql_run(gql_prepared *p, void *context)
 {
-    struct gql_exec e = {.p = p, .context = context, .errors = json_array()};
-    if (!e.errors)
+    struct gql_exec e = {.p = p, .context = context, .errors = json_array(), .no_args = json_object()};
+    if (!e.errors || !e.no_args) {
+        json_decref(e.errors);
+        json_decref(e.no_args);
         return NULL;
+    }
     const gql_type *root = p->schema->roots[p->operation->operation];
     gql_selection holder = {.kind = GQL_SEL_FIELD, .selections = p->operation->selections};
     const gql_selection *nodes[1] = {&holder};
@@ -632,6 +654,7 @@ json_t *gql_run(gql_prepared *p, void *context)
     if (!root_value)
         e.nomem = true;
     json_decref(root_value);
+    json_decref(e.no_args);
     if (e.nomem) {
         json_decref(data);
         json_decref(e.errors);

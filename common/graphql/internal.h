@@ -279,6 +279,15 @@ typedef struct {
     const char *deprecation;
 } gql_enum_value;
 
+typedef enum {
+    GQL_CUSTOM_SCALAR,
+    GQL_INT,
+    GQL_FLOAT,
+    GQL_STRING,
+    GQL_BOOLEAN,
+    GQL_ID,
+} gql_builtin_scalar;
+
 struct gql_type {
     gql_kind kind;
     masd_str name;
@@ -297,7 +306,8 @@ struct gql_type {
     const gql_scalar *scalar; /* custom scalar hooks, or NULL */
     const char *specified_by;
     gql_map field_index;
-    bool builtin; /* built-in scalar or introspection type */
+    bool builtin;          /* built-in scalar or introspection type */
+    gql_builtin_scalar is; /* which built-in scalar */
 };
 
 typedef struct {

@@ -249,6 +249,10 @@ static int declare_type(builder *b, const gql_definition *d)
         return -1;
     *t = (gql_type){.kind = kinds[d->kind], .name = d->name, .ast = d, .builtin = b->prelude};
     t->cname = gql_strdup(&b->s->arena, d->name);
+    static const char *builtins[] = {"", "Int", "Float", "String", "Boolean", "ID"};
+    for (int i = 1; b->prelude && t->kind == GQL_KIND_SCALAR && i < 6; i++)
+        if (masd_str_eq(d->name, masd_str_from(builtins[i])))
+            t->is = (gql_builtin_scalar)i;
     int r = gql_map_put(&b->s->arena, &b->s->types, d->name, t, NULL);
     if (r < 0)
         return b->nomem = true, -1;

@@ -111,9 +111,9 @@ static const char *short_value(const gql_value *v, char *buf, size_t size)
 
 /* ---- scalars ---- */
 
-static bool is_builtin(const gql_type *t, const char *name)
+static bool is_builtin(const gql_type *t, gql_builtin_scalar which)
 {
-    return t->builtin && strcmp(t->cname, name) == 0;
+    return t->is == which;
 }
 
 /* The integer a literal or JSON number denotes, when it is one within 32 bits. */
@@ -150,19 +150,19 @@ static bool int32_of_json(const json_t *in, json_int_t *out)
 static int builtin_scalar(const gql_type *t, const json_t *in, json_t **out, char *message, size_t size)
 {
     json_int_t i;
-    if (is_builtin(t, "Int")) {
+    if (is_builtin(t, GQL_INT)) {
         if (!int32_of_json(in, &i))
             return fail(message, size, "Int cannot represent a non 32-bit signed integer value");
         *out = json_integer(i);
-    } else if (is_builtin(t, "Float")) {
+    } else if (is_builtin(t, GQL_FLOAT)) {
         if (!json_is_number(in))
             return fail(message, size, "Float cannot represent a non numeric value");
         *out = json_real(json_number_value(in));
-    } else if (is_builtin(t, "String")) {
+    } else if (is_builtin(t, GQL_STRING)) {
         if (!json_is_string(in))
             return fail(message, size, "String cannot represent a non string value");
         *out = json_copy((json_t *)in);
-    } else if (is_builtin(t, "Boolean")) {
+    } else if (is_builtin(t, GQL_BOOLEAN)) {
         if (!json_is_boolean(in))
             return fail(message, size, "Boolean cannot represent a non boolean value");
         *out = json_copy((json_t *)in);
@@ -360,9 +360,9 @@ static int literal_scalar(const gql_value *v, const gql_type *t, const json_t *v
     }
     json_int_t i;
     bool ok;
-    if (is_builtin(t, "Int"))
+    if (is_builtin(t, GQL_INT))
         ok = v->kind == GQL_VALUE_INT && int32_of_text(v->text, &i) && (*out = json_integer(i));
-    else if (is_builtin(t, "Float")) {
+    else if (is_builtin(t, GQL_FLOAT)) {
         char buf[400];
         double d = 0;
         ok = (v->kind == GQL_VALUE_INT || v->kind == GQL_VALUE_FLOAT) && v->text.len < sizeof(buf);
@@ -371,9 +371,9 @@ static int literal_scalar(const gql_value *v, const gql_type *t, const json_t *v
             d = strtod(buf, NULL);
         }
         ok = ok && isfinite(d) && (*out = json_real(d));
-    } else if (is_builtin(t, "String"))
+    } else if (is_builtin(t, GQL_STRING))
         ok = v->kind == GQL_VALUE_STRING && (*out = json_stringn(v->text.ptr, v->text.len));
-    else if (is_builtin(t, "Boolean"))
+    else if (is_builtin(t, GQL_BOOLEAN))
         ok = v->kind == GQL_VALUE_BOOLEAN && (*out = json_boolean(v->boolean));
     else /* ID */
         ok = (v->kind == GQL_VALUE_STRING || v->kind == GQL_VALUE_INT) &&
