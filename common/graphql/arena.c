@@ -154,13 +154,12 @@ void gql_utf8_sanitize(char *s)
     }
 }
 
-int gql_error_add(json_t *errors, gql_loc loc, const char *fmt, ...)
+int gql_error_addv(json_t *errors, gql_loc loc, const char *fmt, va_list ap)
 {
+    if (json_array_size(errors) >= GQL_MAX_ERRORS)
+        return 0;
     char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     gql_utf8_sanitize(msg); /* a cut message may end inside a character */
     json_t *e = json_pack("{s:s}", "message", msg);
     if (e && loc.line)
@@ -170,4 +169,13 @@ int gql_error_add(json_t *errors, gql_loc loc, const char *fmt, ...)
     if (!e || json_array_append_new(errors, e) < 0)
         return -ENOMEM;
     return 0;
+}
+
+int gql_error_add(json_t *errors, gql_loc loc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int r = gql_error_addv(errors, loc, fmt, ap);
+    va_end(ap);
+    return r;
 }

@@ -3,6 +3,7 @@
 #pragma once
 #include "graphql.h"
 #include "str.h"
+#include <stdarg.h>
 #include <stdint.h>
 
 /* ---- arena: every node of a document or schema, freed at once ---- */
@@ -184,8 +185,11 @@ typedef struct {
 
 /* Replaces each byte of s that is not part of valid UTF-8 with '?'. */
 void gql_utf8_sanitize(char *s);
-/* Appends {"message", "locations": [loc]} (loc.line 0: none) to errors; -ENOMEM. */
+/* Appends {"message", "locations": [loc]} (loc.line 0: none) to errors, unless they number
+ * GQL_MAX_ERRORS already; -ENOMEM. */
 int gql_error_add(json_t *errors, gql_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int gql_error_addv(json_t *errors, gql_loc loc, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* ---- lexer and parser (GraphQL §2) ---- */
 
@@ -379,14 +383,43 @@ bool gql_is_abstract(const gql_type *t);
 bool gql_possible(const gql_type *t, const gql_type *o);
 /* Whether some object type is possible for both (GraphQL §5.5.2.3). */
 bool gql_types_overlap(const gql_type *a, const gql_type *b);
-/* Type refs: same structure and named types; sub a subtype of super (§3.6.1 IsSubType). */
+/* Whether object or interface t declares that it implements interface i. */
+bool gql_implements(const gql_type *t, const gql_type *i);
+/* Type refs: the same structure and named types; a variable's type allowed where super goes
+ * (§5.8.5 AreTypesCompatible); a field's type valid for the interface's (§3.6.1
+ * IsValidImplementationFieldType). */
 bool gql_type_ref_equal(const gql_type_ref *a, const gql_type_ref *b);
 bool gql_type_ref_subtype(const gql_type_ref *sub, const gql_type_ref *super);
+bool gql_type_ref_covariant(const gql_type_ref *sub, const gql_type_ref *super);
 /* "[Int!]" into buf. */
 const char *gql_type_ref_print(const gql_type_ref *t, char *buf, size_t size);
 
+/* ---- requests (prepare.c, execute.c) ---- */
+
+struct gql_prepared {
+    gql_arena arena;
+    const gql_schema *schema;
+    gql_limits limits;
+    gql_document doc;
+    const gql_definition *operation;
+    json_t *variables; /* coerced */
+};
+
 /* The schema a request runs against (for introspection's resolvers). */
 const gql_schema *gql_exec_schema(const struct gql_exec *e);
+
+/* A schema being built (schema.c, schema_check.c). */
+typedef struct {
+    gql_schema *s;
+    json_t *errors;
+    bool nomem;
+    bool prelude; /* building the prelude: "__" names allowed */
+} gql_builder;
+
+/* Records an error of the schema; returns -1. */
+int gql_build_error(gql_builder *b, gql_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Coerces the default values, then checks the type system's rules (schema_check.c). */
+void gql_schema_check(gql_builder *b);
 
 /* Introspection's types and the built-in scalars and directives, in SDL (introspect.c). */
 extern const char gql_prelude_sdl[];

@@ -241,6 +241,16 @@ static long lex_escape(gql_lexer *lx, const char **pp)
     return v;
 }
 
+/* The length of the character at p in a string; -1 (error set) for invalid UTF-8 and U+0000. */
+static int string_char(gql_lexer *lx, const char *p)
+{
+    int len;
+    long cp = utf8_decode(p, lx->end, &len);
+    if (cp <= 0)
+        return fail(lx, p, "%s", cp == 0 ? "A string may not contain U+0000." : "Invalid UTF-8 in a string.");
+    return len;
+}
+
 /* "…" (§2.9.4): decoded into the arena, or pointing into the source when it has no escape. */
 static int lex_string(gql_lexer *lx, gql_token *tok)
 {
@@ -266,11 +276,9 @@ static int lex_string(gql_lexer *lx, gql_token *tok)
             n += utf8_encode(cp, out + n);
             continue;
         }
-        int len;
-        long cp = utf8_decode(p, end, &len);
-        if (cp <= 0)
-            return fail(lx, p, "%s",
-                        cp == 0 ? "A string may not contain U+0000." : "Invalid UTF-8 in a string.");
+        int len = string_char(lx, p);
+        if (len < 0)
+            return -1;
         if (out)
             memcpy(out + n, p, (size_t)len);
         n += (size_t)len;
@@ -371,11 +379,9 @@ static int lex_block_string(gql_lexer *lx, gql_token *tok)
             newline(lx, ++p);
             continue;
         }
-        int len;
-        long cp = utf8_decode(p, end, &len);
-        if (cp <= 0)
-            return fail(lx, p, "%s",
-                        cp == 0 ? "A string may not contain U+0000." : "Invalid UTF-8 in a string.");
+        int len = string_char(lx, p);
+        if (len < 0)
+            return -1;
         memcpy(raw + n, p, (size_t)len);
         n += (size_t)len, p += len;
     }

@@ -46,13 +46,11 @@ typedef struct {
 
 __attribute__((format(printf, 3, 4))) static void report(validation *v, gql_loc loc, const char *fmt, ...)
 {
-    char msg[400];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (json_array_size(v->errors) < GQL_MAX_ERRORS && gql_error_add(v->errors, loc, "%s", msg) < 0)
+    if (gql_error_addv(v->errors, loc, fmt, ap) < 0)
         v->nomem = true;
+    va_end(ap);
 }
 
 static bool stop(const validation *v)
@@ -304,8 +302,6 @@ static void check_directives(validation *v, const gql_directive *list, gql_locat
         return;
     size_t before = json_array_size(v->errors);
     gql_check_directives(v->schema, list, where, v->errors);
-    while (json_array_size(v->errors) > GQL_MAX_ERRORS) /* the shared check does not count */
-        json_array_remove(v->errors, json_array_size(v->errors) - 1);
     if (json_array_size(v->errors) > before)
         return;
     for (const gql_directive *d = list; d; d = d->next) {
