@@ -121,8 +121,8 @@ int gql_prepare(const gql_schema *schema, const gql_limits *limits_in, const gql
     if (r == 0)
         r = gql_parse(&p->arena, text, request->query_len, limits.max_tokens, limits.max_nesting, &p->doc,
                       errors);
-    if (r == 0 &&
-        request->forbid_mutations) { /* before validation: a mutation is refused whatever it holds */
+    /* a mutation over GET is refused before validation, whatever it holds */
+    if (r == 0 && request->forbid_mutations) {
         json_t *ignored = json_array();
         const gql_definition *op = ignored ? get_operation(&p->doc, request->operation_name, ignored) : NULL;
         json_decref(ignored);

@@ -259,6 +259,8 @@ static void test_merging(void)
             "Fields \"emails\" conflict because they have differing arguments.");
     INVALID("{ viewer { ... on User { emails(first: 1) { totalCount } emails { totalCount } } } }",
             "differing arguments");
+    INVALID("{ viewer { ... on User { emails { totalCount } emails(first: 1) { totalCount } } } }",
+            "differing arguments");
     VALID("{ viewer { ... on User { a: emails(first: 1) { totalCount } b: emails(first: 2) { totalCount } } "
           "} }");
     VALID("query ($n: Int) { viewer { ... on User { emails(first: $n) { totalCount } emails(first: $n) { "
