@@ -18,8 +18,10 @@ void *gql_alloc(gql_arena *a, size_t n)
     n = (n + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1);
     if (n == 0)
         n = _Alignof(max_align_t);
-    if (a->limit && (n > a->limit || a->used > a->limit - n))
+    if (a->limit && (n > a->limit || a->used > a->limit - n)) {
+        a->full = true;
         return NULL;
+    }
     gql_chunk *c = a->chunks;
     if (!c || c->size - c->used < n) {
         size_t size = n > CHUNK_SIZE / 4 ? n : CHUNK_SIZE;

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-
 /* ---- field collection (§6.3.2) ---- */
 
 typedef struct path {

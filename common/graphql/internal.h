@@ -12,6 +12,7 @@ typedef struct gql_chunk gql_chunk;
 typedef struct {
     gql_chunk *chunks;
     size_t used, limit; /* bytes handed out so far; the most it may hand out (0: no cap) */
+    bool full;          /* an allocation was refused for the limit */
 } gql_arena;
 
 /* Zeroed memory for n bytes, or NULL when out of memory or past the arena's limit. */
@@ -452,9 +453,11 @@ bool gql_value_equal(const gql_value *a, const gql_value *b);
  * -ENOMEM. */
 int gql_validate(const gql_schema *schema, const gql_limits *limits, gql_arena *arena, gql_document *doc,
                  json_t *errors);
-/* Fields in the operation's selection sets can merge (§5.3.2), fragments expanded, with bounded
- * work (validate_merge.c). Returns 0, -EINVAL with an error appended, -ENOMEM. */
-int gql_validate_merge(const gql_schema *schema, const gql_definition *operation, json_t *errors);
+/* Fields in the operation's selection sets can merge (§5.3.2), fragments expanded
+ * (validate_merge.c); each field looked at counts in *work, refused past
+ * GQL_MAX_VALIDATION_WORK. Returns 0, -EINVAL with an error appended, -ENOMEM. */
+int gql_validate_merge(const gql_schema *schema, const gql_definition *operation, json_t *errors,
+                       size_t *work);
 /* Depth, complexity, alias and page-size caps of the operation, with its coerced variables. */
 int gql_check_caps(const gql_schema *schema, const gql_limits *limits, const gql_definition *operation,
                    const json_t *variables, json_t *errors);
@@ -465,5 +468,8 @@ bool gql_included(const gql_directive *d, const json_t *variables);
 #define GQL_MAX_RECURSION 256
 /* At most this many expanded fields are looked at by the validation walks of one operation. */
 #define GQL_MAX_EXPANDED_FIELDS 100000
+/* The work validation does for one document beyond one walk of it (fragments reached, variables'
+ * uses, fields compared for merging), whatever the number of operations. */
+#define GQL_MAX_VALIDATION_WORK 1000000
 /* Validation stops after this many errors. */
 #define GQL_MAX_ERRORS 100

@@ -54,6 +54,8 @@ static const gql_definition *get_operation(const gql_document *doc, const char *
     }
     if (name && !found)
         gql_error_add(errors, (gql_loc){0}, "Unknown operation named \"%s\".", name);
+    else if (!found)
+        gql_error_add(errors, (gql_loc){0}, "The document holds no operation.");
     else if (!name && count > 1)
         return gql_error_add(errors, (gql_loc){0},
                              "Must provide operation name if query contains multiple operations."),
@@ -143,6 +145,10 @@ int gql_prepare(const gql_schema *schema, const gql_limits *limits_in, const gql
         r = gql_check_caps(schema, &limits, p->operation, p->variables, errors);
     if (r == 0 && json_array_size(errors))
         r = -EINVAL;
+    if (r == -ENOMEM && p->arena.full) { /* the request's share of memory, not the machine's */
+        json_array_clear(errors);
+        r = gql_error_add(errors, (gql_loc){0}, "The document is too large.") < 0 ? -ENOMEM : -EINVAL;
+    }
     if (r < 0) {
         gql_prepared_free(p);
         if ((r == -EINVAL || r == -EPERM) && json_array_size(errors)) {

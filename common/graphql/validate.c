@@ -25,11 +25,12 @@ typedef struct spread {
 } spread;
 
 /* What validation keeps per operation and fragment (gql_definition.scratch). */
-typedef struct {
+typedef struct scope {
     usage *usages;
-    spread *spreads; /* fragments spread directly in it */
-    unsigned stamp;  /* the last operation that reached it */
-    int color;       /* cycle search: 0 unseen, 1 on the path, 2 done */
+    spread *spreads;            /* fragments spread directly in it */
+    unsigned stamp;             /* the last operation that reached it */
+    struct scope *next_reached; /* the fragments that operation reaches, linked from its scope */
+    int color;                  /* cycle search: 0 unseen, 1 on the path, 2 done */
     bool used;
 } scope;
 
@@ -42,6 +43,7 @@ typedef struct {
     bool nomem;
     scope *current; /* the definition being walked */
     unsigned stamp;
+    size_t work; /* fragments reached and variables' uses checked, merging's fields: capped */
 } validation;
 
 __attribute__((format(printf, 3, 4))) static void report(validation *v, gql_loc loc, const char *fmt, ...)
@@ -161,16 +163,28 @@ static void find_cycles(validation *v, const gql_definition *f, unsigned depth)
     sc->color = 2;
 }
 
-/* Marks what an operation reaches, with its stamp; acyclic by now. */
-static void reach(const gql_definition *d, unsigned stamp)
+/* Too much work for one document, however valid: refused rather than followed. */
+static bool too_much(validation *v, gql_loc loc)
 {
-    for (const spread *s = scope_of(d)->spreads; s; s = s->next) {
+    if (++v->work <= GQL_MAX_VALIDATION_WORK)
+        return false;
+    if (v->work == GQL_MAX_VALIDATION_WORK + 1)
+        report(v, loc, "The document is too complex to validate.");
+    return true;
+}
+
+/* Marks and links from op's scope what an operation reaches, once each; acyclic by now. */
+static void reach(validation *v, const gql_definition *d, scope *op, unsigned stamp)
+{
+    for (const spread *s = scope_of(d)->spreads; s && !stop(v); s = s->next) {
         scope *f = scope_of(s->fragment);
-        if (f->stamp == stamp)
+        if (f->stamp == stamp || too_much(v, s->fragment->loc))
             continue;
         f->stamp = stamp;
         f->used = true;
-        reach(s->fragment, stamp);
+        f->next_reached = op->next_reached;
+        op->next_reached = f;
+        reach(v, s->fragment, op, stamp);
     }
 }
 
@@ -213,9 +227,11 @@ static void check_document(validation *v, gql_document *doc)
             find_cycles(v, d, 0);
     if (json_array_size(v->errors) || v->nomem)
         return;
-    for (gql_definition *d = doc->definitions; d; d = d->next)
+    for (gql_definition *d = doc->definitions; d && !stop(v); d = d->next)
         if (d->kind == GQL_DEF_OPERATION)
-            reach(d, ++v->stamp);
+            reach(v, d, scope_of(d), ++v->stamp);
+    if (stop(v))
+        return;
     for (gql_definition *d = doc->definitions; d && !stop(v); d = d->next)
         if (d->kind == GQL_DEF_FRAGMENT && !scope_of(d)->used)
             report(v, d->loc, "Fragment \"%.*s\" is never used.", NAME(d->name));
@@ -444,7 +460,7 @@ static void check_variable_definitions(validation *v, gql_definition *op, gql_ma
 static void check_usages(validation *v, const gql_definition *op, const scope *sc, gql_map *vars)
 {
     char t1[128], t2[128];
-    for (const usage *u = sc->usages; u && !stop(v); u = u->next) {
+    for (const usage *u = sc->usages; u && !stop(v) && !too_much(v, u->loc); u = u->next) {
         variable *var = gql_map_get(vars, u->name);
         if (!var) {
             if (op->name.len)
@@ -469,16 +485,17 @@ static void check_usages(validation *v, const gql_definition *op, const scope *s
     }
 }
 
-static void check_variables(validation *v, const gql_document *doc, gql_definition *op, unsigned stamp)
+static void check_variables(validation *v, gql_definition *op)
 {
     gql_map vars = {0};
     check_variable_definitions(v, op, &vars);
     if (stop(v))
         return;
-    check_usages(v, op, scope_of(op), &vars);
-    for (const gql_definition *d = doc->definitions; d && !stop(v); d = d->next)
-        if (d->kind == GQL_DEF_FRAGMENT && scope_of(d)->stamp == stamp)
-            check_usages(v, op, scope_of(d), &vars);
+    scope *sc = scope_of(op);
+    sc->next_reached = NULL;
+    reach(v, op, sc, ++v->stamp);
+    for (const scope *f = sc; f && !stop(v); f = f->next_reached)
+        check_usages(v, op, f, &vars);
     for (const gql_var_def *d = op->variables; d && !stop(v); d = d->next) {
         const variable *var = gql_map_get(&vars, d->name);
         if (var && var->def == d && !var->used) {
@@ -528,14 +545,12 @@ int gql_validate(const gql_schema *schema, const gql_limits *limits, gql_arena *
                 check_fragment(&v, d);
         }
         for (gql_definition *d = doc->definitions; d && !stop(&v); d = d->next)
-            if (d->kind == GQL_DEF_OPERATION) {
-                reach(d, ++v.stamp);
-                check_variables(&v, doc, d, v.stamp);
-            }
+            if (d->kind == GQL_DEF_OPERATION)
+                check_variables(&v, d);
     }
     for (gql_definition *d = doc->definitions; d && !json_array_size(errors) && !v.nomem; d = d->next)
         if (d->kind == GQL_DEF_OPERATION && d->operation != GQL_SUBSCRIPTION &&
-            gql_validate_merge(schema, d, errors) < 0)
+            gql_validate_merge(schema, d, errors, &v.work) < 0)
             break;
     if (v.nomem)
         return -ENOMEM;

@@ -11,13 +11,13 @@
  *    all agree, by transitivity), else one per parent object type. The selections of a
  *    component are checked as one set: a superset of the pairs the spec checks, so at worst
  *    a valid document is refused, never an invalid one accepted.
- * The work (fields visited) is capped; past the cap the document is refused. */
+ * The work (fields visited) counts with the rest of the document's validation, capped; past the
+ * cap the document is refused. */
 #include "internal.h"
 #include <errno.h>
 #include <stdlib.h>
 
-#define NAME(s)  (int)(s).len, (s).ptr
-#define MAX_WORK 1000000
+#define NAME(s) (int)(s).len, (s).ptr
 
 typedef struct {
     const gql_selection *sel;
@@ -33,8 +33,8 @@ typedef struct {
 typedef struct {
     const gql_schema *schema;
     json_t *errors;
-    size_t work;
-    int r; /* 0, -EINVAL or -ENOMEM */
+    size_t *work; /* shared by every operation of the document */
+    int r;        /* 0, -EINVAL or -ENOMEM */
 } merger;
 
 static void fail(merger *m, int r)
@@ -61,7 +61,7 @@ static void conflict(merger *m, const field *a, const field *b, const char *why)
 
 static void push(merger *m, field_list *l, const gql_selection *s, const gql_type *parent)
 {
-    if (++m->work > MAX_WORK) {
+    if (++*m->work > GQL_MAX_VALIDATION_WORK) {
         if (m->r == 0 && gql_error_add(m->errors, s->loc, "The document is too complex to validate.") < 0)
             return fail(m, -ENOMEM);
         return fail(m, -EINVAL);
@@ -278,9 +278,10 @@ static void check_set(merger *m, field_list *l, unsigned depth)
     }
 }
 
-int gql_validate_merge(const gql_schema *schema, const gql_definition *operation, json_t *errors)
+int gql_validate_merge(const gql_schema *schema, const gql_definition *operation, json_t *errors,
+                       size_t *work)
 {
-    merger m = {.schema = schema, .errors = errors};
+    merger m = {.schema = schema, .errors = errors, .work = work};
     field_list l = {0};
     collect(&m, &l, operation->selections, schema->roots[operation->operation], 0);
     if (m.r == 0)

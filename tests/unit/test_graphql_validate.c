@@ -308,6 +308,21 @@ static void test_merging(void)
                               i + 1);
     snprintf(wide + n, sizeof(wide) - n, " fragment F30 on User { id }");
     INVALID(wide, "The document is too complex to validate.");
+    /* many operations that each reach a long chain of fragments: the work is the document's */
+    static char ops[512 * 1024];
+    n = 0;
+    for (int i = 0; i < 2500; i++)
+        n += (size_t)snprintf(ops + n, sizeof(ops) - n, "query Q%d { viewer { ...F0 } } ", i);
+    for (int i = 0; i < 250; i++)
+        n += (size_t)snprintf(ops + n, sizeof(ops) - n, "fragment F%d on User { ...F%d } ", i, i + 1);
+    snprintf(ops + n, sizeof(ops) - n, "fragment F250 on User { id }");
+    INVALID(ops, "The document is too complex to validate.");
+    ops[strstr(ops, "query Q300 ") - ops] = '\0'; /* 300 operations: fine */
+    n = strlen(ops);
+    for (int i = 0; i < 250; i++)
+        n += (size_t)snprintf(ops + n, sizeof(ops) - n, "fragment F%d on User { ...F%d } ", i, i + 1);
+    snprintf(ops + n, sizeof(ops) - n, "fragment F250 on User { id }");
+    VALID(ops);
 }
 
 static void test_introspection_switch(void)
