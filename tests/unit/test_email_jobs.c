@@ -213,8 +213,8 @@ static void run_jobs(enum storage_backend b, const char *uri)
 
     /* payloads that cannot run */
     static const char *const bad[] = {"{}", "[1]", "not json",
-                                      "{\"user_email_authentication_id\": \"x\", "
-                                      "\"language\": \"en\"}",
+                                      ("{\"user_email_authentication_id\": \"x\", "
+                                       "\"language\": \"en\"}"),
                                       "{\"user_email_authentication_id\": \"01ARZ3NDEKTSV4RRFFQ69G5FAV\"}"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         tx = test_tx_begin(e.st, STORAGE_TX_WRITE);
