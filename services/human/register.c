@@ -858,7 +858,13 @@ static bool field(masd_str form, const char *name, char *out, size_t size)
 
 void human_register_password(struct masd_request *r)
 {
-    if (!human.cfg->password_registration_enabled || !human.cfg->passwords.enabled) {
+    bool post = masd_str_eq(r->method, MASD_STR("POST"));
+    bool enabled = human.cfg->password_registration_enabled && human.cfg->passwords.enabled;
+    if (post && !enabled) { /* nothing to go on to: a form for a registration that is closed */
+        page_error(r, 403, "registration_disabled", NULL);
+        return;
+    }
+    if (!enabled) {
         struct action a;
         action_parse(r->query, &a);
         char q[1024] = "", to[1200];
@@ -867,7 +873,6 @@ void human_register_password(struct masd_request *r)
         page_redirect(r, to); /* MAS: to the login */
         return;
     }
-    bool post = masd_str_eq(r->method, MASD_STR("POST"));
     if (post && !csrf_check(r))
         return;
     struct reg_job *j = new_job(r, PAGE_PASSWORD);

@@ -11,6 +11,9 @@
 #     (P-384), ES256K (secp256k1): each ID token verified by jose with the kid of the key MAS
 #     would pick (the last of secrets.keys that supports the alg); signed userinfo
 #     (userinfo_signed_response_alg) for one per key type.
+# (It proves what a client library sees, which the sanitizer build does not change; the C paths
+# it drives run under ASan in token.sh, userinfo.sh and introspect.sh.)
+# tests/run: once
 . "$(dirname "$0")/lib.sh"
 HUMAN_BIN=$BUILD/services/human/masd-human
 OAUTH_BIN=$BUILD/services/oauth/masd-oauth

@@ -366,6 +366,9 @@ check "registration disabled: /register is a 403 page" \
 http c2 --unix-socket "$T/run/human-closed.sock" "http://x/register/password?kind=manage_account"
 check "registration disabled: /register/password goes to the login, with the action" \
     eval 'expect_eq "$(status "$T/c2.h")" 303 && expect_match "$(header "$T/c2.h" location)" "/login\\?kind=manage_account$"'
+http c2b --unix-socket "$T/run/human-closed.sock" -d username=x http://x/register/password
+check "registration disabled: a POST of the form is a 403 page" \
+    eval 'expect_eq "$(status "$T/c2b.h")" 403 && body_has c2b "does not let people create accounts"'
 AUTHZ="/authorize?client_id=$CID&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcallback&response_type=code&scope=openid&prompt=create"
 http c3 --unix-socket "$T/run/human-closed.sock" "http://x$AUTHZ"
 check "registration disabled: prompt=create goes to the login" \
