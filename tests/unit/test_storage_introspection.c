@@ -391,7 +391,10 @@ static void test_race(enum storage_backend b)
 /* The migrations after 5, undone too, so that 5 is applied again on a database at 4. */
 #define UNDO_LATER                                                                                           \
     "ALTER TABLE oauth2_authorization_grants DROP COLUMN redirect_uri_given;"                                \
-    "ALTER TABLE oauth2_authorization_grants DROP COLUMN response_type_code;"
+    "ALTER TABLE oauth2_authorization_grants DROP COLUMN response_type_code;"                                \
+    "ALTER TABLE oauth2_device_code_grants DROP COLUMN poll_interval_ms;"                                    \
+    "ALTER TABLE oauth2_device_code_grants DROP COLUMN last_polled_at;"                                      \
+    "ALTER TABLE oauth2_device_code_grants DROP COLUMN poll_too_fast;"
 static const char *const undo_sqlite =
     "DROP TABLE introspection_tokens;"
     "DROP TRIGGER compat_access_tokens_introspection_insert;"

@@ -1,4 +1,4 @@
-/* Storage: OAuth clients, grants, sessions and tokens, device-code grants, compat SSO logins,
+/* Storage: OAuth clients, grants, sessions and tokens, compat SSO logins,
  * rate limits, the job queue within one process, migrations, and reconnection after PostgreSQL
  * drops the connection. Every case runs on SQLite and on PostgreSQL. */
 #include "storage_jti.h"
@@ -176,35 +176,13 @@ static void test_refresh_successor(struct storage *st)
 
 static void test_device_codes_and_sso(struct storage *st)
 {
+    /* device-code grants: test_storage_device.c */
     struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_WRITE);
     struct storage_user u;
-    struct storage_oauth_client c = {.token_endpoint_auth_method = "none"};
-    struct storage_device_code_grant g, got;
     struct storage_browser_session bs;
     CHECK_INT(storage_user_create(tx, "mia", false, NOW, &u), 0);
     CHECK_INT(storage_browser_session_create(tx, u.id, NULL, NOW, &bs), 0);
-    CHECK_INT(storage_oauth_client_create(tx, &c, NOW, &c), 0);
-    CHECK_INT(storage_device_code_grant_create(tx, c.id, "openid", "devicecode1", "ABC123", NOW + 1200000,
-                                               "192.0.2.7", "TV", NOW, &g),
-              0);
-    CHECK_INT(storage_device_code_grant_lookup_user_code(tx, "ABC123", &got), 0);
-    CHECK_STR(got.id, g.id);
-    CHECK_STR(got.ip, "192.0.2.7");
-    CHECK_INT(storage_device_code_grant_lookup_device_code(tx, "devicecode1", &got), 0);
-    CHECK_INT(got.expires_at, NOW + 1200000);
-    CHECK_INT(storage_device_code_grant_exchange(tx, g.id, NULL, NOW), -EALREADY); /* not approved yet */
-    CHECK_INT(storage_device_code_grant_fulfill(tx, g.id, bs.id, NOW + 1), 0);
-    CHECK_INT(storage_device_code_grant_reject(tx, g.id, bs.id, NOW + 2), -EALREADY);
-    CHECK_INT(storage_device_code_grant_exchange(tx, g.id, NULL, NOW + 3), 0);
-    CHECK_INT(storage_device_code_grant_exchange(tx, g.id, NULL, NOW + 4), -EALREADY);
     CHECK_INT(test_tx_end(tx, true), 0);
-
-    tx = test_tx_begin(st, STORAGE_TX_WRITE); /* a user code is unique */
-    CHECK_INT(storage_device_code_grant_create(tx, c.id, "openid", "devicecode2", "ABC123", NOW, NULL, NULL,
-                                               NOW, &g),
-              -EEXIST);
-    CHECK_INT(test_tx_end(tx, true), -EEXIST);
-    storage_oauth_client_clear(&c);
 
     tx = test_tx_begin(st, STORAGE_TX_WRITE);
     struct storage_compat_sso_login l, lg;
