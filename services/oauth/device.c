@@ -106,10 +106,12 @@ static void device_respond(struct masd_request *r, struct device_job *j)
     if (oauth.cfg->device_code_user_code_auto_fill_enabled &&
         asprintf(&complete, "%s?code=%s", oauth.link_url, j->grant.user_code) < 0)
         complete = NULL;
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:I, s:I}", "device_code", j->device_code, "user_code",
-                          j->grant.user_code, "verification_uri", oauth.link_url, "verification_uri_complete",
-                          complete, "expires_in", (json_int_t)(DEVICE_LIFETIME_MS / 1000), "interval",
-                          (json_int_t)(DEVICE_INTERVAL_MS / 1000));
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:I, s:I}", "device_code", j->device_code, "user_code", j->grant.user_code,
+                  "verification_uri", oauth.link_url, "expires_in", (json_int_t)(DEVICE_LIFETIME_MS / 1000),
+                  "interval", (json_int_t)(DEVICE_INTERVAL_MS / 1000));
+    if (o && complete) /* absent, not null, without auto-fill (RFC 8628 §3.2: OPTIONAL) */
+        json_object_set_new(o, "verification_uri_complete", json_string(complete));
     free(complete);
     char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
