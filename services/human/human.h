@@ -6,6 +6,7 @@
 #include "action.h"
 #include "config.h"
 #include "cookie.h"
+#include "policy.h"
 #include "server.h"
 #include "storage.h"
 #include <jansson.h>
@@ -51,13 +52,16 @@ void page_send(struct masd_request *r, int status, const char *template, struct 
  * a 4xx; the OAuth parser's words, like an error_description). A 5xx shows only a reference;
  * the log line with the same reference holds the detail. */
 void page_error(struct masd_request *r, int status, const char *kind, const char *detail);
+/* Retry-After: the seconds until `ms` have passed (at least 1), for a 429 or 503. */
+void page_retry_after(struct masd_request *r, int64_t ms);
 /* 303 See Other to `location` (a path below the origin, or a client's redirect URI). */
 void page_redirect(struct masd_request *r, const char *location);
 
 /* The request's User-Agent into out (cut to size), "" without one. */
 void human_user_agent(struct masd_request *r, char *out, size_t size);
-/* 303 to the login, continuing the grant afterwards, with the authorization's login_hint. */
-void redirect_to_login(struct masd_request *r, const char *grant_id, const char *login_hint);
+/* 303 to the login, continuing with the action afterwards (a grant), with the authorization's
+ * login_hint (NULL: none). */
+void redirect_to_login(struct masd_request *r, const struct action *a, const char *login_hint);
 
 /* The error pages of the route table's misses. */
 void human_not_found(struct masd_request *r);
@@ -106,6 +110,31 @@ const char *csrf_issue(struct masd_request *r);
  * saying which, and false is returned. */
 bool csrf_check(struct masd_request *r);
 
+/* ---- consent.c: the consent page, for authorization grants (/consent) and device-code grants
+ * (/device): the same page, the same policy ---------------------------------------------------- */
+
+struct consent {
+    json_t *client;         /* {client_id, name, uri, uri_host, logo_uri} */
+    json_t *violations;     /* MAS's authorization_grant policy refused: [{msg}]; NULL when allowed */
+    int64_t need_to_remove; /* too-many-sessions: how many sessions must go */
+};
+
+/* The grant's client into c->client. 0, -ENOENT, < 0. */
+int consent_load_client(struct storage_tx *tx, struct consent *c, const char *client_id);
+/* In the grant's transaction, for a signed-in browser: the grant's client, then MAS's
+ * authorization_grant policy for its user, the grant's type and scope and the browser's IP and
+ * User-Agent ("" when unknown). 0 (c->violations set when refused), or < 0. */
+int consent_judge(struct storage_tx *tx, struct consent *c, enum policy_grant_type type,
+                  const char *client_id, const char *scope, const struct browser *b, const char *ip,
+                  const char *user_agent);
+void consent_clear(struct consent *c);
+/* On the loop: the policy-violation page (403) when c->violations, else the consent page with
+ * `status`: the client, the user, the scopes a person must know about, the forms (the sign-out
+ * form continues with `a`), and `extra`'s keys (freed): what the grant's kind adds (cancel,
+ * device, form errors). form_action: another origin the page's forms lead to, or NULL. */
+void consent_send(struct masd_request *r, int status, const struct consent *c, const struct browser *b,
+                  const struct action *a, const char *scope, json_t *extra, const char *form_action);
+
 /* ---- the handlers --------------------------------------------------------------------------- */
 void human_index(struct masd_request *r);     /* index.c: GET / */
 void human_account(struct masd_request *r);   /* index.c: GET /account, /account/… */
@@ -113,3 +142,5 @@ void human_login(struct masd_request *r);     /* login.c: GET, POST /login */
 void human_logout(struct masd_request *r);    /* login.c: POST /logout */
 void human_authorize(struct masd_request *r); /* authorize.c: GET /authorize */
 void human_consent(struct masd_request *r);   /* consent.c: GET, POST /consent/{grant_id} */
+void human_link(struct masd_request *r);      /* link.c: GET, POST /link */
+void human_device(struct masd_request *r);    /* device.c: GET, POST /device/{grant_id} */

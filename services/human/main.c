@@ -1,5 +1,6 @@
 /* masd-human: the pages a person uses in a browser (resource `human`): the index, the login and
- * logout, the OAuth 2.0 authorization endpoint and its consent page (docs/architecture.md §8).
+ * logout, the OAuth 2.0 authorization endpoint and its consent page, the device authorization
+ * grant's code entry and consent (docs/architecture.md §8).
  * It keeps its state in the shared database; the browser's session lives in MAS's encrypted
  * cookies (session.c). */
 #include "activity.h"
@@ -87,6 +88,9 @@ static const struct masd_route routes[] = {
     {"human", "/logout", ROUTE_EXACT, "POST", human_logout},
     {"human", "/authorize", ROUTE_EXACT, "GET, HEAD", human_authorize},
     {"human", "/consent/{grant_id}", ROUTE_EXACT, "GET, HEAD, POST", human_consent},
+    /* the device authorization grant (RFC 8628): the user code, then the device's consent */
+    {"human", "/link", ROUTE_EXACT, "GET, HEAD, POST", human_link},
+    {"human", "/device/{grant_id}", ROUTE_EXACT, "GET, HEAD, POST", human_device},
     {"human", "/account", ROUTE_EXACT, "GET, HEAD", human_account},
     {"human", "/account/", ROUTE_EXACT, "GET, HEAD", human_account},
     {0},
