@@ -100,12 +100,18 @@ enum {
     STORAGE_TX_WRITE = 1u << 0,   /* SQLite BEGIN IMMEDIATE, PostgreSQL BEGIN; survives a process crash */
     STORAGE_TX_DURABLE = 1u << 1, /* with WRITE: on disk (fsync) before storage_tx returns, so it
                                    * survives power loss: accounts, passwords, e-mails, admin flags */
-    STORAGE_TX_ONE_STATEMENT = 1u << 2 /* with READ only: fn runs at most one statement, a SELECT
-                                        * (a point lookup such as an introspection's). One statement
-                                        * is a snapshot by itself, so no BEGIN/COMMIT is sent:
-                                        * PostgreSQL answers in one round trip instead of three.
-                                        * A second statement, or one that is not a SELECT, fails
-                                        * with -EINVAL; with WRITE or DURABLE, storage_tx is -EINVAL. */
+    STORAGE_TX_ONE_STATEMENT = 1u << 2, /* with READ only: fn runs at most one statement, a SELECT
+                                         * (a point lookup such as an introspection's). One statement
+                                         * is a snapshot by itself, so no BEGIN/COMMIT is sent:
+                                         * PostgreSQL answers in one round trip instead of three.
+                                         * A second statement, or one that is not a SELECT, fails
+                                         * with -EINVAL; with WRITE or DURABLE, storage_tx is -EINVAL. */
+    STORAGE_TX_LAZY = 1u << 3           /* with WRITE, for bookkeeping nobody misses after a crash (a
+                                         * device's last poll): as durable as SQLite's WRITE, i.e. a crash of
+                                         * the database server may lose the last such commits, never half of
+                                         * one. PostgreSQL commits it with synchronous_commit off (no wait
+                                         * for the WAL flush, which costs an fsync per commit otherwise);
+                                         * SQLite's WRITE is so already. With READ or DURABLE: -EINVAL. */
 };
 
 typedef int (*storage_tx_fn)(struct storage_tx *tx, void *arg);

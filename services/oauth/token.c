@@ -280,7 +280,11 @@ static void token_work(void *arg)
                        : j->req.grant == TOKEN_GRANT_DEVICE_CODE && oauth.cfg->device_code_grant_enabled
                            ? token_device_poll_tx
                            : unsupported_tx;
-    j->rc = storage_tx(oauth.st, STORAGE_TX_WRITE, fn, j);
+    /* A device's poll writes only the time of the poll, which nobody misses after a crash of
+     * the database server: no wait for its WAL flush (an fsync per poll on PostgreSQL). Not
+     * when a client assertion's jti is claimed in it: that must not be forgotten. */
+    unsigned flags = STORAGE_TX_WRITE | (fn == token_device_poll_tx && !j->creds.jwt ? STORAGE_TX_LAZY : 0);
+    j->rc = storage_tx(oauth.st, flags, fn, j);
     if (j->rc == -EALREADY && j->status)
         j->rc = 0;
     else if (j->rc < 0)

@@ -2,8 +2,9 @@
  * hashed, a taken user code refused without spoiling the transaction, so the caller can draw
  * again in it), the lookups (/link finds only pending, unexpired grants), the token endpoint's
  * poll (recorded, slow_down and its growing interval, nothing recorded for another client or a
- * grant that is no longer pending), approval, rejection and exchange by compare-and-set, and
- * racing processes: one exchange wins, concurrent polls are never both "in time". */
+ * grant that is no longer pending) and the lazy transaction it runs in, approval, rejection and
+ * exchange by compare-and-set, and racing processes: one exchange wins, concurrent polls are
+ * never both "in time". */
 #include "storage_test.h"
 
 static const int64_t NOW = 1700000000000;
@@ -193,6 +194,59 @@ static void test_stages(struct storage *st, const struct fixture *f)
     CHECK_INT(test_tx_end(tx, true), 0);
 }
 
+/* ---- the lazy transaction a poll runs in (STORAGE_TX_LAZY) ----------------------------------- */
+
+struct lazy {
+    enum storage_backend b;
+    char setting[16];
+    const char *device_code, *client_id;
+    int polled;
+};
+
+static int read_setting(struct sq *q, void *out)
+{
+    snprintf(out, 16, "%s", sq_text(q, 0));
+    return 0;
+}
+
+static int lazy_fn(struct storage_tx *tx, void *arg)
+{
+    static struct storage_stmt show = {.sql = "SHOW synchronous_commit"};
+    struct lazy *l = arg;
+    struct storage_device_code_grant g;
+    l->setting[0] = '\0';
+    int r = l->b == STORAGE_POSTGRESQL ? sq_one(tx, &show, NULL, 0, read_setting, l->setting) : 0;
+    if (r >= 0 && l->device_code)
+        r = l->polled =
+            storage_device_code_grant_poll(tx, l->device_code, l->client_id, NOW + 100000, GRACE, &g);
+    return r < 0 ? r : 0;
+}
+
+static void test_lazy(struct storage *st, enum storage_backend b, const struct fixture *f)
+{
+    struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    struct storage_device_code_grant g;
+    CHECK_INT(create(tx, f, "lazy-0000000000000000000000000000", "LAZY01", NOW, &g), 0);
+    CHECK_INT(test_tx_end(tx, true), 0);
+    struct lazy l = {.b = b, .device_code = "lazy-0000000000000000000000000000", .client_id = f->c.id};
+    CHECK_INT(storage_tx(st, STORAGE_TX_WRITE | STORAGE_TX_LAZY, lazy_fn, &l), 0);
+    CHECK_INT(l.polled, 0);
+    if (b == STORAGE_POSTGRESQL)
+        CHECK_STR(l.setting, "off"); /* no wait for the WAL flush, in this transaction only */
+    /* committed: the poll is there */
+    tx = test_tx_begin(st, STORAGE_TX_READ);
+    CHECK_INT(storage_device_code_grant_get(tx, g.id, &g), 0);
+    CHECK_INT(g.last_polled_at, NOW + 100000);
+    CHECK_INT(test_tx_end(tx, true), 0);
+    /* the next transaction on the same connection is an ordinary one again */
+    l.device_code = NULL;
+    CHECK_INT(storage_tx(st, STORAGE_TX_WRITE, lazy_fn, &l), 0);
+    if (b == STORAGE_POSTGRESQL)
+        CHECK_STR(l.setting, "on");
+    CHECK_INT(storage_tx(st, STORAGE_TX_READ | STORAGE_TX_LAZY, lazy_fn, &l), -EINVAL);
+    CHECK_INT(storage_tx(st, STORAGE_TX_DURABLE | STORAGE_TX_LAZY, lazy_fn, &l), -EINVAL);
+}
+
 /* ---- racing processes ---------------------------------------------------------------------- */
 
 static struct storage *child_open(const char *uri)
@@ -281,13 +335,13 @@ static void test_races(struct storage *st, const char *uri, const struct fixture
 
 static void run(enum storage_backend b, const char *uri)
 {
-    (void)b;
     struct storage *st = test_open(uri);
     struct fixture f;
     setup(st, &f);
     test_create_and_find(st, &f);
     test_poll(st, &f);
     test_stages(st, &f);
+    test_lazy(st, b, &f);
     test_races(st, uri, &f);
     storage_close(st);
 }
