@@ -34,7 +34,17 @@
 
 #define TYPED_MAX 64 /* what is shown again of a refused code */
 
-enum link_outcome { L_FORM, L_REQUIRED, L_MALFORMED, L_FOUND, L_INVALID, L_LIMITED, L_BUSY, L_INTERNAL };
+enum link_outcome {
+    L_FORM,      /* the empty form */
+    L_REQUIRED,  /* POST without a code */
+    L_MALFORMED, /* not a code: no lookup */
+    L_LOOKUP,    /* a code to look up (link_work) */
+    L_FOUND,     /* a pending grant's: on to /device/{id} */
+    L_INVALID,   /* no pending grant has it */
+    L_LIMITED,
+    L_BUSY,
+    L_INTERNAL,
+};
 
 struct link_job {
     char code[STORAGE_USER_CODE_MAX + 1]; /* normalised */
@@ -177,9 +187,9 @@ void human_link(struct masd_request *r)
     else if (link_user_code_normalise(code, j->code, sizeof(j->code)) < 0)
         j->outcome = L_MALFORMED;
     else
-        j->outcome = L_FOUND; /* to be looked up */
+        j->outcome = L_LOOKUP;
     free(code);
-    if (j->outcome != L_FOUND) { /* the form, again or for the first time: no database */
+    if (j->outcome != L_LOOKUP) { /* the form, again or for the first time: no database */
         render(r, j);
         free(j);
         return;
