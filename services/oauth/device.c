@@ -141,16 +141,8 @@ static void device_done(struct masd_request *r, void *arg)
 /* On the loop: the credentials and the form. true when the request is answered. */
 static bool device_front(struct masd_request *r, struct device_job *j)
 {
-    const char *error, *why;
-    int rc = client_credentials_parse(r, r->body, &j->creds, &error, &why);
-    if (rc < 0) {
-        oauth_error(r, 400, rc == -ENOMEM ? "server_error" : error, why);
+    if (client_credentials_read(r, &j->creds))
         return true;
-    }
-    if (j->creds.bearer) { /* the homeserver's shared secret is for introspection only */
-        oauth_error(r, 401, "invalid_client", NULL);
-        return true;
-    }
     j->parse_rc = device_request_parse(r->body, &j->scope, &j->parse_why);
     if (j->parse_rc == -ENOMEM) {
         oauth_error(r, 500, "server_error", NULL);

@@ -343,16 +343,8 @@ static void token_done(struct masd_request *r, void *arg)
 /* On the loop: the credentials and the form. true when the request is answered. */
 static bool token_front(struct masd_request *r, struct token_job *j)
 {
-    const char *error, *why;
-    int rc = client_credentials_parse(r, r->body, &j->creds, &error, &why);
-    if (rc < 0) {
-        oauth_error(r, 400, rc == -ENOMEM ? "server_error" : error, why);
+    if (client_credentials_read(r, &j->creds))
         return true;
-    }
-    if (j->creds.bearer) { /* the homeserver's shared secret is for introspection only */
-        oauth_error(r, 401, "invalid_client", NULL);
-        return true;
-    }
     j->parse_rc = token_request_parse(r->body, &j->req, &j->parse_why);
     if (j->parse_rc == -ENOMEM) {
         oauth_error(r, 500, "server_error", NULL);

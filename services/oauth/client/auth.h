@@ -39,6 +39,10 @@ struct client_credentials {
 int client_credentials_parse(struct masd_request *r, masd_str form, struct client_credentials *c,
                              const char **error, const char **why);
 void client_credentials_clear(struct client_credentials *c);
+/* What the token, device authorization and revocation endpoints read first, on the loop: the credentials
+ * (client_credentials_parse), and a Bearer refused (the homeserver's shared secret is for
+ * introspection only). true when the request was answered with the OAuth error. */
+bool client_credentials_read(struct masd_request *r, struct client_credentials *c);
 
 /* On the worker pool, outside any transaction, before the first client_authenticate(): writes
  * the configuration's static clients when the section changed since the last sync (once per
