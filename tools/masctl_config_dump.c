@@ -407,6 +407,7 @@ static int dump_config(const struct config *cfg, struct dump *d)
     scalar(d, "oauth", YAML_ANY_SCALAR_STYLE);
     map_begin(d);
     kv_bool(d, "device_code_grant_enabled", cfg->device_code_grant_enabled);
+    kv_bool(d, "device_code_user_code_auto_fill_enabled", cfg->device_code_user_code_auto_fill_enabled);
     map_end(d);
     map_end(d);
     emit(d, &ev, yaml_document_end_event_initialize(&ev, 1));

@@ -405,6 +405,10 @@ static int parse_account_and_oauth(struct config_loader *ld, const struct ynode 
             (r = config_get_bool(ld, v, "oauth.device_code_grant_enabled",
                                  &ld->cfg->device_code_grant_enabled)) < 0)
             return r;
+        if ((v = ynode_get(oauth, "device_code_user_code_auto_fill_enabled", NULL)) &&
+            (r = config_get_bool(ld, v, "oauth.device_code_user_code_auto_fill_enabled",
+                                 &ld->cfg->device_code_user_code_auto_fill_enabled)) < 0)
+            return r;
     }
     return 0;
 }

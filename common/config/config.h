@@ -236,6 +236,9 @@ struct config {
     /* account, oauth: read by discovery */
     bool password_registration_enabled; /* account.password_registration_enabled, default false */
     bool device_code_grant_enabled;     /* oauth.device_code_grant_enabled, default true */
+    /* oauth.device_code_user_code_auto_fill_enabled, default false (MAS: crates/config/src/sections/
+     * oauth.rs): verification_uri_complete, and /link?code= honoured */
+    bool device_code_user_code_auto_fill_enabled;
     bool login_with_email_allowed;      /* account.login_with_email_allowed, default false */
     /* the rest of the account section (MAS: crates/config/src/sections/account.rs) */
     bool password_registration_email_required; /* default true */

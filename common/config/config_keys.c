@@ -248,7 +248,7 @@ const struct config_key_entry config_keys[] = {
 
     {"oauth", IMPLEMENTED},
     {"oauth.device_code_grant_enabled", IMPLEMENTED},
-    {"oauth.device_code_user_code_auto_fill_enabled", KNOWN},
+    {"oauth.device_code_user_code_auto_fill_enabled", IMPLEMENTED},
 
     {"experimental", KNOWN},
     {"experimental.access_token_ttl", KNOWN},

@@ -256,6 +256,8 @@ static int check_flags(unsigned flags)
 {
     if ((flags & STORAGE_TX_ONE_STATEMENT) && storage_tx_writes(flags))
         return storage_fail(-EINVAL, "a one-statement transaction is read-only");
+    if ((flags & STORAGE_TX_LAZY) && (!(flags & STORAGE_TX_WRITE) || (flags & STORAGE_TX_DURABLE)))
+        return storage_fail(-EINVAL, "a lazy transaction writes, and is not durable");
     return 0;
 }
 

@@ -100,12 +100,18 @@ enum {
     STORAGE_TX_WRITE = 1u << 0,   /* SQLite BEGIN IMMEDIATE, PostgreSQL BEGIN; survives a process crash */
     STORAGE_TX_DURABLE = 1u << 1, /* with WRITE: on disk (fsync) before storage_tx returns, so it
                                    * survives power loss: accounts, passwords, e-mails, admin flags */
-    STORAGE_TX_ONE_STATEMENT = 1u << 2 /* with READ only: fn runs at most one statement, a SELECT
-                                        * (a point lookup such as an introspection's). One statement
-                                        * is a snapshot by itself, so no BEGIN/COMMIT is sent:
-                                        * PostgreSQL answers in one round trip instead of three.
-                                        * A second statement, or one that is not a SELECT, fails
-                                        * with -EINVAL; with WRITE or DURABLE, storage_tx is -EINVAL. */
+    STORAGE_TX_ONE_STATEMENT = 1u << 2, /* with READ only: fn runs at most one statement, a SELECT
+                                         * (a point lookup such as an introspection's). One statement
+                                         * is a snapshot by itself, so no BEGIN/COMMIT is sent:
+                                         * PostgreSQL answers in one round trip instead of three.
+                                         * A second statement, or one that is not a SELECT, fails
+                                         * with -EINVAL; with WRITE or DURABLE, storage_tx is -EINVAL. */
+    STORAGE_TX_LAZY = 1u << 3           /* with WRITE, for bookkeeping nobody misses after a crash (a
+                                         * device's last poll): as durable as SQLite's WRITE, i.e. a crash of
+                                         * the database server may lose the last such commits, never half of
+                                         * one. PostgreSQL commits it with synchronous_commit off (no wait
+                                         * for the WAL flush, which costs an fsync per commit otherwise);
+                                         * SQLite's WRITE is so already. With READ or DURABLE: -EINVAL. */
 };
 
 typedef int (*storage_tx_fn)(struct storage_tx *tx, void *arg);
@@ -562,34 +568,56 @@ int storage_oauth_refresh_token_get(struct storage_tx *tx, const char *id, struc
 int storage_oauth_refresh_token_relink(struct storage_tx *tx, const char *id, const char *expected_next_id,
                                        const char *next_id);
 
+/* Device-code grants (RFC 8628; docs/architecture.md §9). A grant is pending until a person
+ * approves or rejects it at /link, and lives until expires_at; the device polls the token
+ * endpoint meanwhile, at most once per interval (§3.5: a poll sooner than that is slow_down,
+ * and the grant's interval grows by STORAGE_DEVICE_SLOW_DOWN_MS for good). */
+#define STORAGE_DEVICE_SLOW_DOWN_MS 5000
+#define STORAGE_USER_CODE_MAX       15
+
 struct storage_device_code_grant {
     char id[STORAGE_ID_SIZE];
     char client_id[STORAGE_ID_SIZE];
     char scope[STORAGE_SCOPE_MAX + 1];
-    char user_code[16];
+    char user_code[STORAGE_USER_CODE_MAX + 1];
     int64_t created_at, expires_at, fulfilled_at, rejected_at, exchanged_at;
     char browser_session_id[STORAGE_ID_SIZE]; /* who approved or rejected */
     char session_id[STORAGE_ID_SIZE];         /* the OAuth session made at exchange */
-    char ip[STORAGE_IP_SIZE];
+    char ip[STORAGE_IP_SIZE];                 /* the requesting device's, at /oauth2/device */
     char user_agent[STORAGE_SHORT_TEXT_MAX + 1];
+    int64_t interval_ms;    /* the polling interval the device must keep now */
+    int64_t last_polled_at; /* 0: never polled while pending */
 };
 
-/* device_code is stored hashed; the user code in clear (a person types it; it is short-lived
- * and unique among grants). -EEXIST on a user-code collision (draw another). */
-int storage_device_code_grant_create(struct storage_tx *tx, const char *client_id, const char *scope,
-                                     const char *device_code, const char *user_code, int64_t expires_at,
-                                     const char *ip, const char *user_agent, int64_t now,
+/* A new pending grant from in->client_id, scope, user_code, expires_at, interval_ms, ip and
+ * user_agent (ip, user_agent may be ""); the device code is stored hashed, the user code in
+ * clear (a person types it). -EEXIST when the user code is taken by another grant (live or
+ * not): the transaction stays usable, so the caller draws another code and tries again in it. */
+int storage_device_code_grant_create(struct storage_tx *tx, const struct storage_device_code_grant *in,
+                                     const char *device_code, int64_t now,
                                      struct storage_device_code_grant *out);
+int storage_device_code_grant_get(struct storage_tx *tx, const char *id,
+                                  struct storage_device_code_grant *out);
 int storage_device_code_grant_lookup_device_code(struct storage_tx *tx, const char *device_code,
                                                  struct storage_device_code_grant *out);
-int storage_device_code_grant_lookup_user_code(struct storage_tx *tx, const char *user_code,
-                                               struct storage_device_code_grant *out);
-/* Compare-and-set: fulfil or reject once (0, -EALREADY, -ENOENT); exchange once, and only after
- * fulfilment (-EALREADY when exchanged already or not fulfilled). */
+/* The grant whose user code this is, only while it is pending and not expired at now (what /link
+ * may continue to). -ENOENT otherwise. */
+int storage_device_code_grant_find_pending(struct storage_tx *tx, const char *user_code, int64_t now,
+                                           struct storage_device_code_grant *out);
+/* The token endpoint's poll, in one statement when the grant of device_code is pending, not
+ * expired and client_id's: records the poll, and when it came less than (interval - grace_ms)
+ * after the previous one, adds STORAGE_DEVICE_SLOW_DOWN_MS to the interval and returns 1 (answer
+ * slow_down). 0: *out is the grant, pending and polled in time, or in any other state (nothing
+ * changed then). -ENOENT for an unknown device code. */
+int storage_device_code_grant_poll(struct storage_tx *tx, const char *device_code, const char *client_id,
+                                   int64_t now, int64_t grace_ms, struct storage_device_code_grant *out);
+/* Compare-and-set, from pending (neither approved nor rejected, not expired at now) only: 0,
+ * -EALREADY when the grant is no longer pending, -ENOENT. */
 int storage_device_code_grant_fulfill(struct storage_tx *tx, const char *id, const char *browser_session_id,
                                       int64_t now);
 int storage_device_code_grant_reject(struct storage_tx *tx, const char *id, const char *browser_session_id,
                                      int64_t now);
+/* Compare-and-set, once, from approved: 0, -EALREADY (exchanged already, or not approved), -ENOENT. */
 int storage_device_code_grant_exchange(struct storage_tx *tx, const char *id, const char *session_id,
                                        int64_t now);
 

@@ -317,8 +317,11 @@ static int pg_connect(struct storage *st, struct storage_conn *c)
 static int pg_begin(struct storage_conn *c, unsigned flags)
 {
     /* Reads get one snapshot for the whole transaction, as SQLite's read transactions do;
-     * writes run at READ COMMITTED and rely on unique indexes and compare-and-set updates. */
-    return command(c, storage_tx_writes(flags) ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+     * writes run at READ COMMITTED and rely on unique indexes and compare-and-set updates. A
+     * lazy one does not wait for its WAL flush (both statements in one round trip). */
+    return command(c, !storage_tx_writes(flags)   ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+                      : (flags & STORAGE_TX_LAZY) ? "BEGIN; SET LOCAL synchronous_commit TO OFF"
+                                                  : "BEGIN");
 }
 
 static void pg_rollback(struct storage_conn *c, unsigned flags)

@@ -471,6 +471,14 @@ static const char migration_6[] =
     "ALTER TABLE oauth2_authorization_grants ADD COLUMN response_type_code SMALLINT NOT NULL DEFAULT 0;"
     "UPDATE oauth2_authorization_grants SET response_type_code = 1 WHERE code_hash IS NOT NULL;";
 
+/* Device-code grants (RFC 8628 §3.5): the interval a device must keep between polls, which grows
+ * by 5 s with every slow_down, the time of its last poll, and whether that poll came too soon
+ * (kept in the row so that the poll's one UPDATE … RETURNING can tell; storage_device_codes.c). */
+static const char migration_7[] =
+    "ALTER TABLE oauth2_device_code_grants ADD COLUMN poll_interval_ms BIGINT NOT NULL DEFAULT 5000;"
+    "ALTER TABLE oauth2_device_code_grants ADD COLUMN last_polled_at BIGINT;"
+    "ALTER TABLE oauth2_device_code_grants ADD COLUMN poll_too_fast SMALLINT NOT NULL DEFAULT 0;";
+
 /* Proving that a person can read an e-mail address (MAS: crates/storage-pg/migrations/
  * 20250109105709_user_email_authentication_codes.sql, storage_email_auth.c): an authentication is
  * started for a browser session (adding an address; a registration's column comes with the
@@ -549,7 +557,7 @@ static const struct migration migrations[] = {
     {4, "known login networks", migration_4, NULL, NULL},
     {5, "introspection by token hash", migration_5, migration_5_sqlite, migration_5_pg},
     {6, "authorization grants: redirect URI named, code due", migration_6, NULL, NULL},
-    {7, "reserved for the device-code grant (branch device replaces this line)", "SELECT 1", NULL, NULL},
+    {7, "device-code grants: polling interval, last poll", migration_7, NULL, NULL},
     {8, "e-mail authentications and their codes", migration_8, NULL, NULL},
     {9, "user registrations, registration tokens, accepted terms", migration_9, NULL, NULL},
     {10, "compat SSO logins by age", migration_10, NULL, NULL},

@@ -194,9 +194,11 @@ static void authorize_done(struct masd_request *r, void *arg)
         snprintf(to, sizeof(to), "%s/consent/%s", human.root, j->grant_id);
         page_redirect(r, to);
         break;
-    case AZ_LOGIN:
+    case AZ_LOGIN: {
+        struct action a = {.kind = ACTION_CONTINUE_AUTHORIZATION_GRANT};
+        memcpy(a.id, j->grant_id, sizeof(a.id));
         browser_write_cookie(r, &j->browser);
-        redirect_to_login(r, j->grant_id, j->req.login_hint);
+        redirect_to_login(r, &a, j->req.login_hint);
         break;
     case AZ_REGISTER:
         browser_write_cookie(r, &j->browser);
@@ -204,6 +206,7 @@ static void authorize_done(struct masd_request *r, void *arg)
                  j->grant_id);
         page_redirect(r, to);
         break;
+    }
     }
     job_free(j);
 }

@@ -1,11 +1,14 @@
-/* GET and POST /consent/{grant_id}: the person approves (or not) what a client asked for
- * (MAS: crates/handlers/src/oauth2/authorization/consent.rs, templates/pages/consent.html).
+/* The consent page (MAS: templates/pages/consent.html, device_consent.html), one page for both
+ * kinds of grant a person approves in the browser: its client, MAS's default authorization policy
+ * (policy.h) and what the page shows (consent_judge, consent_send; the device-code grant's page,
+ * device.c, adds the device); and GET and POST /consent/{grant_id}, the authorization grant's
+ * (MAS: crates/handlers/src/oauth2/authorization/consent.rs).
  *
- * Both read the browser's session, the grant and its client in one transaction, and run MAS's
- * default authorization policy (policy.h). GET shows the page; POST checks the CSRF token on the
- * loop first, then fulfils the grant by compare-and-set with a freshly drawn code (only its hash
- * is stored) and delivers the code to the client. Consent is asked on every authorization, as
- * MAS does. A grant that is unknown is a 404 page, one that was used already a 409. */
+ * /consent reads the browser's session, the grant and its client in one transaction. GET shows
+ * the page; POST checks the CSRF token on the loop first, then fulfils the grant by
+ * compare-and-set with a freshly drawn code (only its hash is stored) and delivers the code to
+ * the client. Consent is asked on every authorization, as MAS does. A grant that is unknown is a
+ * 404 page, one that was used already a 409. */
 #include "callback.h"
 #include "clock.h"
 #include "human.h"
@@ -21,29 +24,7 @@
 
 #define CODE_LEN 32 /* MAS: 32 alphanumerics */
 
-enum outcome {
-    C_PAGE,         /* GET: the consent page */
-    C_DELIVER,      /* POST: fulfilled, the code goes to the client */
-    C_LOGIN,        /* no session: the login, then back here */
-    C_INTERSTITIAL, /* the session ended elsewhere, or its user is locked or deactivated */
-    C_NOT_FOUND,
-    C_USED,
-    C_POLICY,
-    C_INTERNAL,
-};
-
-struct consent_job {
-    bool post;
-    char grant_id[STORAGE_ID_SIZE];
-    char ip[STORAGE_IP_SIZE];
-    char user_agent[STORAGE_SHORT_TEXT_MAX + 1];
-    struct browser browser;
-    struct storage_authorization_grant grant;
-    json_t *client; /* {client_id, name, uri, uri_host, logo_uri} */
-    json_t *denied; /* page_policy_denial(): the policy said no */
-    char code[CODE_LEN + 1];
-    enum outcome outcome;
-};
+/* ---- the consent page, for both kinds of grant ------------------------------------------------ */
 
 /* The host of a client_uri, shown to the person ("app.example.com"); NULL when there is none. */
 static json_t *uri_host(const char *uri)
@@ -59,129 +40,71 @@ static json_t *uri_host(const char *uri)
     return n ? json_stringn(p, n) : NULL;
 }
 
-static int load_client(struct storage_tx *tx, struct consent_job *j)
+int consent_load_client(struct storage_tx *tx, struct consent *c, const char *client_id)
 {
-    struct storage_oauth_client c = {0};
-    int r = storage_oauth_client_get(tx, j->grant.client_id, &c);
+    struct storage_oauth_client oc = {0};
+    int r = storage_oauth_client_get(tx, client_id, &oc);
     if (r < 0)
         return r;
-    json_t *meta = json_loads(c.metadata ? c.metadata : "{}", 0, NULL);
+    json_t *meta = json_loads(oc.metadata ? oc.metadata : "{}", 0, NULL);
     const char *name = json_string_value(json_object_get(meta, "client_name"));
     const char *uri = json_string_value(json_object_get(meta, "client_uri"));
     const char *logo = json_string_value(json_object_get(meta, "logo_uri"));
-    j->client =
-        json_pack("{s:s, s:s, s:s?, s:o?, s:s?}", "client_id", c.id, "name", name && *name ? name : c.id,
+    json_decref(c->client);
+    c->client =
+        json_pack("{s:s, s:s, s:s?, s:o?, s:s?}", "client_id", oc.id, "name", name && *name ? name : oc.id,
                   "uri", uri, "uri_host", uri_host(uri), "logo_uri", logo);
     json_decref(meta);
-    storage_oauth_client_clear(&c);
-    return j->client ? 0 : -ENOMEM;
+    storage_oauth_client_clear(&oc);
+    return c->client ? 0 : -ENOMEM;
 }
 
-static int run_policy(struct consent_job *j)
+int consent_judge(struct storage_tx *tx, struct consent *c, enum policy_grant_type type,
+                  const char *client_id, const char *scope, const struct browser *b, const char *ip,
+                  const char *user_agent)
 {
-    struct policy_user user = {.username = j->browser.user.username,
-                               .can_request_admin = j->browser.user.can_request_admin};
+    json_decref(c->violations);
+    c->violations = NULL;
+    int r = consent_load_client(tx, c, client_id);
+    if (r < 0)
+        return r;
+    struct policy_user user = {.username = b->user.username, .can_request_admin = b->user.can_request_admin};
     struct policy_grant_input in = {
-        .grant_type = POLICY_GRANT_AUTHORIZATION_CODE,
-        .scope = j->grant.scope,
-        .client_id = j->grant.client_id,
+        .grant_type = type,
+        .scope = scope,
+        .client_id = client_id,
         .user = &user,
-        .requester = {.ip = j->ip[0] ? j->ip : NULL, .user_agent = j->user_agent[0] ? j->user_agent : NULL},
+        .requester = {.ip = ip[0] ? ip : NULL, .user_agent = user_agent[0] ? user_agent : NULL},
         .session_total = -1,
     };
     struct policy_result res = {0};
-    int r = policy_authorization_grant(human.policy, &in, &res);
-    if (r < 0)
+    if ((r = policy_authorization_grant(human.policy, &in, &res)) < 0)
         return r;
-    if (res.n && !(j->denied = page_policy_denial(&res)))
+    if (res.n && !(c->violations = page_policy_denial(&res)))
         r = -ENOMEM;
-    else if (res.n)
-        j->outcome = C_POLICY;
     policy_result_clear(&res);
     return r;
 }
 
-static int consent_tx(struct storage_tx *tx, void *arg)
+void consent_clear(struct consent *c)
 {
-    struct consent_job *j = arg;
-    json_decref(j->client); /* the transaction may run again */
-    json_decref(j->denied);
-    j->client = j->denied = NULL;
-    j->outcome = C_PAGE;
-    int r = browser_load(tx, &j->browser);
-    if (r < 0)
-        return r;
-    r = storage_authorization_grant_get(tx, j->grant_id, &j->grant);
-    if (r == -ENOENT || r == -EINVAL) {
-        j->outcome = C_NOT_FOUND;
-        return 0;
-    }
-    if (r < 0)
-        return r;
-    if (j->grant.fulfilled_at || j->grant.exchanged_at || j->grant.cancelled_at) {
-        j->outcome = C_USED;
-        return 0;
-    }
-    if (j->browser.state == BROWSER_ANONYMOUS || j->browser.state == BROWSER_GONE) {
-        j->outcome = C_LOGIN;
-        return 0;
-    }
-    if (j->browser.state != BROWSER_ACTIVE) {
-        j->outcome = C_INTERSTITIAL;
-        return 0;
-    }
-    if ((r = load_client(tx, j)) < 0 || (r = run_policy(j)) < 0 || j->outcome != C_PAGE || !j->post)
-        return r;
-    if (j->grant.response_type_code && (r = random_alnum(j->code, CODE_LEN)) < 0)
-        return r;
-    r = storage_authorization_grant_fulfill(tx, j->grant.id, j->browser.session.id,
-                                            j->grant.response_type_code ? j->code : NULL, masd_now());
-    if (r == -EALREADY) {
-        j->outcome = C_USED; /* another tab, or a second click, was first */
-        return 0;
-    }
-    if (r >= 0)
-        j->outcome = C_DELIVER;
-    return r;
+    json_decref(c->client);
+    json_decref(c->violations);
+    *c = (struct consent){0};
 }
 
-static void consent_work(void *arg)
+/* The user card: initial and one of six colours, stable per user (MAS: id_color_hash). */
+static json_t *user_card(const struct storage_user *u)
 {
-    struct consent_job *j = arg;
-    if (storage_tx(human.st, j->post ? STORAGE_TX_WRITE : STORAGE_TX_READ, consent_tx, j) < 0) {
-        log_error("consent: %s", storage_last_error());
-        j->outcome = C_INTERNAL;
-    }
-}
-
-static void job_free(struct consent_job *j)
-{
-    json_decref(j->client);
-    json_decref(j->denied);
-    OPENSSL_cleanse(j->code, sizeof(j->code));
-    free(j);
-}
-
-/* "Cancel": access_denied to the client, in the grant's response mode (the grant stays pending,
- * as in MAS). */
-static json_t *cancel_data(const struct storage_authorization_grant *g)
-{
-    struct callback_param p[] = {
-        {"state", g->state[0] ? g->state : NULL},
-        {"error", "access_denied"},
-        {"error_description", "The resource owner or authorization server denied the request."}};
-    enum authorize_response_mode mode = callback_mode(g->response_mode);
-    if (mode != AUTHZ_MODE_FORM_POST) {
-        char *url = callback_url(g->redirect_uri, mode, p, 3);
-        json_t *o = url ? json_pack("{s:s}", "href", url) : NULL;
-        free(url);
-        return o;
-    }
-    json_t *params = json_array();
-    for (size_t i = 0; i < 3; i++)
-        if (p[i].value)
-            json_array_append_new(params, json_pack("{s:s, s:s}", "name", p[i].name, "value", p[i].value));
-    return json_pack("{s:{s:s, s:o}}", "form_post", "action", g->redirect_uri, "params", params);
+    json_t *o = browser_current(u);
+    unsigned hash = 0;
+    for (const char *c = u->username; *c; c++)
+        hash = hash * 31 + (unsigned char)*c;
+    char initial[2] = {
+        u->username[0] >= 'a' && u->username[0] <= 'z' ? (char)(u->username[0] - 32) : u->username[0], 0};
+    json_object_set_new(o, "initial", json_string(initial[0] & 0x80 ? "?" : initial));
+    json_object_set_new(o, "color", json_integer(hash % 6 + 1));
+    return o;
 }
 
 /* The scopes a person must know about: not the Matrix client API, its device, or openid
@@ -215,6 +138,140 @@ static json_t *unsafe_scopes(const char *scope)
     return list;
 }
 
+void consent_send(struct masd_request *r, int status, const struct consent *c, const struct browser *b,
+                  const struct action *a, const char *scope, json_t *extra, const char *form_action)
+{
+    struct page p = {.data = page_data(), .form_action = form_action};
+    const char *csrf = csrf_issue(r);
+    if (!p.data || !csrf) {
+        json_decref(p.data);
+        json_decref(extra);
+        page_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    json_object_set_new(p.data, "csrf", json_string(csrf));
+    json_object_set_new(p.data, "current", browser_current(&b->user));
+    json_object_set_new(p.data, "user", user_card(&b->user));
+    json_object_set(p.data, "client", c->client);
+    json_object_set_new(p.data, "action",
+                        json_pack("{s:s, s:s}", "kind", action_kind_name(a->kind), "id", a->id));
+    if (extra)
+        json_object_update(p.data, extra);
+    json_decref(extra);
+    if (c->violations) {
+        json_object_update(p.data, c->violations);
+        page_send(r, 403, "policy_violation.html", &p);
+        return;
+    }
+    json_object_set_new(p.data, "scopes", unsafe_scopes(scope));
+    page_send(r, status, "consent.html", &p);
+}
+
+/* ---- /consent/{grant_id}: the authorization grant --------------------------------------------- */
+
+enum outcome {
+    C_PAGE,         /* GET: the consent page (or the policy's) */
+    C_DELIVER,      /* POST: fulfilled, the code goes to the client */
+    C_LOGIN,        /* no session: the login, then back here */
+    C_INTERSTITIAL, /* the session ended elsewhere, or its user is locked or deactivated */
+    C_NOT_FOUND,
+    C_USED,
+    C_INTERNAL,
+};
+
+struct consent_job {
+    bool post;
+    char grant_id[STORAGE_ID_SIZE];
+    char ip[STORAGE_IP_SIZE];
+    char user_agent[STORAGE_SHORT_TEXT_MAX + 1];
+    struct browser browser;
+    struct storage_authorization_grant grant;
+    struct consent consent;
+    char code[CODE_LEN + 1];
+    enum outcome outcome;
+};
+
+static int consent_tx(struct storage_tx *tx, void *arg)
+{
+    struct consent_job *j = arg;
+    int r = browser_load(tx, &j->browser);
+    if (r < 0)
+        return r;
+    r = storage_authorization_grant_get(tx, j->grant_id, &j->grant);
+    if (r == -ENOENT || r == -EINVAL) {
+        j->outcome = C_NOT_FOUND;
+        return 0;
+    }
+    if (r < 0)
+        return r;
+    if (j->grant.fulfilled_at || j->grant.exchanged_at || j->grant.cancelled_at) {
+        j->outcome = C_USED;
+        return 0;
+    }
+    if (j->browser.state == BROWSER_ANONYMOUS || j->browser.state == BROWSER_GONE) {
+        j->outcome = C_LOGIN;
+        return 0;
+    }
+    if (j->browser.state != BROWSER_ACTIVE) {
+        j->outcome = C_INTERSTITIAL;
+        return 0;
+    }
+    if ((r = consent_judge(tx, &j->consent, POLICY_GRANT_AUTHORIZATION_CODE, j->grant.client_id,
+                           j->grant.scope, &j->browser, j->ip, j->user_agent)) < 0 ||
+        j->consent.violations || !j->post)
+        return r;
+    if (j->grant.response_type_code && (r = random_alnum(j->code, CODE_LEN)) < 0)
+        return r;
+    r = storage_authorization_grant_fulfill(tx, j->grant.id, j->browser.session.id,
+                                            j->grant.response_type_code ? j->code : NULL, masd_now());
+    if (r == -EALREADY) {
+        j->outcome = C_USED; /* another tab, or a second click, was first */
+        return 0;
+    }
+    if (r >= 0)
+        j->outcome = C_DELIVER;
+    return r;
+}
+
+static void consent_work(void *arg)
+{
+    struct consent_job *j = arg;
+    j->outcome = C_PAGE;
+    if (storage_tx(human.st, j->post ? STORAGE_TX_WRITE : STORAGE_TX_READ, consent_tx, j) < 0) {
+        log_error("consent: %s", storage_last_error());
+        j->outcome = C_INTERNAL;
+    }
+}
+
+static void job_free(struct consent_job *j)
+{
+    consent_clear(&j->consent);
+    OPENSSL_cleanse(j->code, sizeof(j->code));
+    free(j);
+}
+
+/* "Cancel": access_denied to the client, in the grant's response mode (the grant stays pending,
+ * as in MAS). */
+static json_t *cancel_data(const struct storage_authorization_grant *g)
+{
+    struct callback_param p[] = {
+        {"state", g->state[0] ? g->state : NULL},
+        {"error", "access_denied"},
+        {"error_description", "The resource owner or authorization server denied the request."}};
+    enum authorize_response_mode mode = callback_mode(g->response_mode);
+    if (mode != AUTHZ_MODE_FORM_POST) {
+        char *url = callback_url(g->redirect_uri, mode, p, 3);
+        json_t *o = url ? json_pack("{s:s}", "href", url) : NULL;
+        free(url);
+        return o;
+    }
+    json_t *params = json_array();
+    for (size_t i = 0; i < 3; i++)
+        if (p[i].value)
+            json_array_append_new(params, json_pack("{s:s, s:s}", "name", p[i].name, "value", p[i].value));
+    return json_pack("{s:{s:s, s:o}}", "form_post", "action", g->redirect_uri, "params", params);
+}
+
 static void consent_done(struct masd_request *r, void *arg)
 {
     struct consent_job *j = arg;
@@ -238,7 +295,7 @@ static void consent_done(struct masd_request *r, void *arg)
         break;
     case C_LOGIN:
         browser_write_cookie(r, &j->browser);
-        redirect_to_login(r, j->grant_id, j->grant.login_hint);
+        redirect_to_login(r, &action, j->grant.login_hint);
         break;
     case C_INTERSTITIAL:
         browser_write_cookie(r, &j->browser);
@@ -251,34 +308,12 @@ static void consent_done(struct masd_request *r, void *arg)
         callback_deliver(r, j->grant.redirect_uri, callback_mode(j->grant.response_mode), p, 2);
         break;
     }
-    case C_PAGE:
-    case C_POLICY: {
+    case C_PAGE: {
         browser_write_cookie(r, &j->browser);
-        struct page p = {.data = page_data()};
-        const char *csrf = csrf_issue(r);
-        if (!p.data || !csrf) {
-            json_decref(p.data);
-            page_error(r, 500, "internal", "out of memory");
-            break;
-        }
-        json_object_set_new(p.data, "csrf", json_string(csrf));
-        json_object_set_new(p.data, "current", browser_current(&j->browser.user));
-        json_object_set_new(p.data, "user", human_user_card(&j->browser.user));
-        json_object_set(p.data, "client", j->client);
-        json_object_set_new(p.data, "grant_id", json_string(j->grant_id));
-        json_object_set_new(p.data, "cancel", cancel_data(&j->grant));
-        json_object_set_new(p.data, "action",
-                            json_pack("{s:s, s:s}", "kind", action_kind_name(action.kind), "id", action.id));
         /* POST /consent answers with a redirect to the client, which the form-action covers */
-        if (callback_csp_source(j->grant.redirect_uri, source, sizeof(source)))
-            p.form_action = source;
-        if (j->outcome == C_POLICY) {
-            json_object_update(p.data, j->denied);
-            page_send(r, 403, "policy_violation.html", &p);
-        } else {
-            json_object_set_new(p.data, "scopes", unsafe_scopes(j->grant.scope));
-            page_send(r, 200, "consent.html", &p);
-        }
+        bool has_source = callback_csp_source(j->grant.redirect_uri, source, sizeof(source));
+        consent_send(r, 200, &j->consent, &j->browser, &action, j->grant.scope,
+                     json_pack("{s:o?}", "cancel", cancel_data(&j->grant)), has_source ? source : NULL);
         break;
     }
     }

@@ -153,6 +153,13 @@ json_t *page_policy_denial(const struct policy_result *res)
     return o;
 }
 
+void page_retry_after(struct masd_request *r, int64_t ms)
+{
+    char s[24];
+    snprintf(s, sizeof(s), "%lld", (long long)((ms + 999) / 1000 > 0 ? (ms + 999) / 1000 : 1));
+    masd_add_header(r, "retry-after", masd_str_from(s));
+}
+
 void page_redirect(struct masd_request *r, const char *location)
 {
     security_headers(r, NULL, NULL);
@@ -167,12 +174,10 @@ void human_user_agent(struct masd_request *r, char *out, size_t size)
     snprintf(out, size, "%.*s", (int)(ua.len < size ? ua.len : size - 1), ua.ptr ? ua.ptr : "");
 }
 
-void redirect_to_login(struct masd_request *r, const char *grant_id, const char *login_hint)
+void redirect_to_login(struct masd_request *r, const struct action *a, const char *login_hint)
 {
-    struct action a = {.kind = ACTION_CONTINUE_AUTHORIZATION_GRANT};
     char q[1024], to[2048], *hint = NULL;
-    snprintf(a.id, sizeof(a.id), "%s", grant_id);
-    action_query(&a, q, sizeof(q));
+    action_query(a, q, sizeof(q));
     if (login_hint && *login_hint) {
         struct callback_param p = {"login_hint", login_hint};
         hint = callback_url("", AUTHZ_MODE_FRAGMENT, &p, 1); /* "#login_hint=…", encoded */

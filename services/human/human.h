@@ -6,6 +6,7 @@
 #include "action.h"
 #include "config.h"
 #include "cookie.h"
+#include "policy.h"
 #include "server.h"
 #include "storage.h"
 #include <jansson.h>
@@ -57,13 +58,16 @@ void page_error(struct masd_request *r, int status, const char *kind, const char
  * [{"msg"}…], "too_many_sessions": {"need_to_remove"} when the session limit is among them}, to
  * merge into its data. NULL when res has no violation, or when out of memory. */
 json_t *page_policy_denial(const struct policy_result *res);
+/* Retry-After: the seconds until `ms` have passed (at least 1), for a 429 or 503. */
+void page_retry_after(struct masd_request *r, int64_t ms);
 /* 303 See Other to `location` (a path below the origin, or a client's redirect URI). */
 void page_redirect(struct masd_request *r, const char *location);
 
 /* The request's User-Agent into out (cut to size), "" without one. */
 void human_user_agent(struct masd_request *r, char *out, size_t size);
-/* 303 to the login, continuing the grant afterwards, with the authorization's login_hint. */
-void redirect_to_login(struct masd_request *r, const char *grant_id, const char *login_hint);
+/* 303 to the login, continuing with the action afterwards (a grant), with the authorization's
+ * login_hint (NULL: none). */
+void redirect_to_login(struct masd_request *r, const struct action *a, const char *login_hint);
 
 /* The error pages of the route table's misses. */
 void human_not_found(struct masd_request *r);
@@ -125,6 +129,31 @@ const char *csrf_issue(struct masd_request *r);
  * saying which, and false is returned. */
 bool csrf_check(struct masd_request *r);
 
+/* ---- consent.c: the consent page, for authorization grants (/consent) and device-code grants
+ * (/device): the same page, the same policy ---------------------------------------------------- */
+
+struct consent {
+    json_t *client; /* {client_id, name, uri, uri_host, logo_uri} */
+    json_t
+        *violations; /* MAS's authorization_grant policy refused: page_policy_denial(); NULL when allowed */
+};
+
+/* The grant's client into c->client. 0, -ENOENT, < 0. */
+int consent_load_client(struct storage_tx *tx, struct consent *c, const char *client_id);
+/* In the grant's transaction, for a signed-in browser: the grant's client, then MAS's
+ * authorization_grant policy for its user, the grant's type and scope and the browser's IP and
+ * User-Agent ("" when unknown). 0 (c->violations set when refused), or < 0. */
+int consent_judge(struct storage_tx *tx, struct consent *c, enum policy_grant_type type,
+                  const char *client_id, const char *scope, const struct browser *b, const char *ip,
+                  const char *user_agent);
+void consent_clear(struct consent *c);
+/* On the loop: the policy-violation page (403) when c->violations, else the consent page with
+ * `status`: the client, the user, the scopes a person must know about, the forms (the sign-out
+ * form continues with `a`), and `extra`'s keys (freed): what the grant's kind adds (cancel,
+ * device, form errors). form_action: another origin the page's forms lead to, or NULL. */
+void consent_send(struct masd_request *r, int status, const struct consent *c, const struct browser *b,
+                  const struct action *a, const char *scope, json_t *extra, const char *form_action);
+
 /* ---- the handlers --------------------------------------------------------------------------- */
 void human_index(struct masd_request *r);             /* index.c: GET / */
 void human_account(struct masd_request *r);           /* index.c: GET /account, /account/… */
@@ -136,3 +165,5 @@ void human_register(struct masd_request *r);          /* register.c: GET /regist
 void human_register_password(struct masd_request *r); /* register.c: GET, POST /register/password */
 void human_register_step(struct masd_request *r);     /* register.c: /register/steps/{id}/{step} */
 void human_compat_sso(struct masd_request *r);        /* compat_sso.c: GET, POST /complete-compat-sso/{id} */
+void human_link(struct masd_request *r);              /* link.c: GET, POST /link */
+void human_device(struct masd_request *r);            /* device.c: GET, POST /device/{grant_id} */

@@ -129,13 +129,6 @@ static void redirect_to_action(struct masd_request *r, const struct action *a, c
     page_redirect(r, to);
 }
 
-static void retry_after(struct masd_request *r, int64_t ms)
-{
-    char s[24];
-    snprintf(s, sizeof(s), "%lld", (long long)((ms + 999) / 1000 > 0 ? (ms + 999) / 1000 : 1));
-    masd_add_header(r, "retry-after", masd_str_from(s));
-}
-
 /* ---- the steps ----------------------------------------------------------------------------- */
 
 static void login_answer(struct masd_request *r, void *arg);
@@ -275,11 +268,11 @@ static void login_answer(struct masd_request *r, void *arg)
             break;
         }
         case PASSWORD_LOGIN_LIMITED:
-            retry_after(r, j->pl.retry_after_ms);
+            page_retry_after(r, j->pl.retry_after_ms);
             render_form(r, j, 429, "rate_limited");
             break;
         case PASSWORD_LOGIN_BUSY:
-            retry_after(r, j->pl.retry_after_ms);
+            page_retry_after(r, j->pl.retry_after_ms);
             render_form(r, j, 503, "busy");
             break;
         case PASSWORD_LOGIN_INTERNAL:

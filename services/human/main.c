@@ -1,6 +1,7 @@
 /* masd-human: the pages a person uses in a browser (resource `human`): the index, the login and
  * logout, the OAuth 2.0 authorization endpoint and its consent page, the confirmation of a compat
- * SSO login (docs/architecture.md §8).
+ * SSO login, the device authorization grant's code entry and consent, the registration
+ * (docs/architecture.md §8).
  * It keeps its state in the shared database; the browser's session lives in MAS's encrypted
  * cookies (session.c). */
 #include "activity.h"
@@ -101,6 +102,9 @@ static const struct masd_route routes[] = {
     {"human", "/register/steps/{id}/verify-email", ROUTE_EXACT, "GET, HEAD, POST", human_register_step},
     /* compat SSO: a legacy Matrix client's sign-in, confirmed (issue #13) */
     {"human", "/complete-compat-sso/{id}", ROUTE_EXACT, "GET, HEAD, POST", human_compat_sso},
+    /* the device authorization grant (RFC 8628): the user code, then the device's consent */
+    {"human", "/link", ROUTE_EXACT, "GET, HEAD, POST", human_link},
+    {"human", "/device/{grant_id}", ROUTE_EXACT, "GET, HEAD, POST", human_device},
     {"human", "/account", ROUTE_EXACT, "GET, HEAD", human_account},
     {"human", "/account/", ROUTE_EXACT, "GET, HEAD", human_account},
     {0},

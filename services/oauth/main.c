@@ -77,6 +77,7 @@ static const struct masd_route routes[] = {
     {"oauth", "/oauth2/introspect", ROUTE_EXACT, "POST, OPTIONS", oauth_introspect},
     {"oauth", "/oauth2/revoke", ROUTE_EXACT, "POST, OPTIONS", oauth_revoke},
     {"oauth", "/oauth2/token", ROUTE_EXACT, "POST, OPTIONS", oauth_token},
+    {"oauth", "/oauth2/device", ROUTE_EXACT, "POST, OPTIONS", oauth_device},
     {"oauth", "/oauth2/registration", ROUTE_EXACT, "POST, OPTIONS", oauth_registration},
     {"oauth", "/oauth2/userinfo", ROUTE_EXACT, "GET, HEAD, POST, OPTIONS", oauth_userinfo},
     {"compat", "/_matrix/client/{version}/login", ROUTE_EXACT, "GET, HEAD, POST, OPTIONS", compat_login},

@@ -53,7 +53,10 @@ int oauth_service_init(const struct config *cfg)
     oauth.introspect_url = endpoint_url(cfg, "oauth2/introspect");
     oauth.revoke_url = endpoint_url(cfg, "oauth2/revoke");
     oauth.token_url = endpoint_url(cfg, "oauth2/token");
-    if (!oauth.introspect_url || !oauth.revoke_url || !oauth.token_url)
+    oauth.device_url = endpoint_url(cfg, "oauth2/device");
+    oauth.link_url = endpoint_url(cfg, "link");
+    if (!oauth.introspect_url || !oauth.revoke_url || !oauth.token_url || !oauth.device_url ||
+        !oauth.link_url)
         return log_errno(-ENOMEM, "oauth: out of memory");
     char *error = NULL;
     if ((r = policy_new(cfg, &oauth.policy, &error)) < 0) {
@@ -68,7 +71,7 @@ int oauth_service_init(const struct config *cfg)
     return oauth_keys_render(cfg);
 }
 
-/* RFC 6749/7009's descriptions, which MAS uses when it has nothing more specific. */
+/* RFC 6749/7009/8628's descriptions, which MAS uses when it has nothing more specific. */
 static const char *canned(const char *error)
 {
     static const struct {
@@ -81,6 +84,11 @@ static const char *canned(const char *error)
         {"invalid_grant", "The provided access grant is invalid, expired, or revoked."},
         {"unauthorized_client", "The client is not authorized to request an access token using this method."},
         {"access_denied", "The resource owner or authorization server denied the request."},
+        /* RFC 8628 §3.5 */
+        {"authorization_pending", "The authorization request is still pending"},
+        {"slow_down", "The interval must be increased by 5 seconds for this and all subsequent requests"},
+        {"expired_token",
+         "The \"device_code\" has expired, and the device authorization session has concluded"},
         {"unsupported_token_type",
          "The authorization server does not support the revocation of the presented token type."},
         {"server_error",

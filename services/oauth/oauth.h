@@ -27,6 +27,8 @@ struct oauth_service {
     char *introspect_url; /* public_base + oauth2/introspect: an assertion's accepted `aud` */
     char *revoke_url;
     char *token_url;
+    char *device_url;         /* public_base + oauth2/device: the device authorization endpoint */
+    char *link_url;           /* public_base + link: where a person enters a device's user code */
     char *realm;              /* the issuer as a quoted-string, for WWW-Authenticate (oauth_challenge) */
     struct policy *policy;    /* MAS's default policy over policy.data (common/policy/) */
     struct jose_keyset *keys; /* the signing keys of secrets.keys (ID tokens, signed userinfo) */
@@ -57,6 +59,7 @@ void oauth_keys(struct masd_request *r);         /* keys.c: GET /oauth2/keys.jso
 void oauth_introspect(struct masd_request *r);   /* introspect.c: POST /oauth2/introspect */
 void oauth_revoke(struct masd_request *r);       /* revoke.c: POST /oauth2/revoke */
 void oauth_token(struct masd_request *r);        /* token.c: POST /oauth2/token */
+void oauth_device(struct masd_request *r);       /* device.c: POST /oauth2/device */
 void oauth_registration(struct masd_request *r); /* registration.c: POST /oauth2/registration */
 void oauth_userinfo(struct masd_request *r);     /* userinfo.c: GET, POST /oauth2/userinfo */
 /* keys.c: renders the public JWKS once (oauth_service_init). */

@@ -118,16 +118,8 @@ static void revoke_done(struct masd_request *r, void *arg)
 /* On the loop: credentials, token and hint. Returns true when the request is answered. */
 static bool revoke_front(struct masd_request *r, struct revoke *rv)
 {
-    const char *error, *why;
-    int rc = client_credentials_parse(r, r->body, &rv->creds, &error, &why);
-    if (rc < 0) {
-        oauth_error(r, 400, rc == -ENOMEM ? "server_error" : error, why);
+    if (client_credentials_read(r, &rv->creds))
         return true;
-    }
-    if (rv->creds.bearer) { /* the homeserver's shared secret is for introspection only */
-        oauth_error(r, 401, "invalid_client", NULL);
-        return true;
-    }
     char *hint = NULL;
     if (form_get(r->body, "token", &rv->token) <= 0 || form_get(r->body, "token_type_hint", &hint) < 0) {
         oauth_error(r, 400, "invalid_request", NULL);

@@ -1,4 +1,4 @@
-/* The token endpoint's pure parts (token_request.h). */
+/* The token and device authorization endpoints' pure parts (token_request.h). */
 #include "token_request.h"
 #include "base64.h"
 #include "form.h"
@@ -82,14 +82,37 @@ static enum token_grant grant_of(const char *s)
     return TOKEN_GRANT_UNSUPPORTED;
 }
 
+struct field {
+    const char *name;
+    char **dst;
+};
+
+/* The named parameters of an OAuth form, decoded, each into its *dst (the others are ignored):
+ * 0, -EINVAL with *why (a parameter twice, RFC 6749 §3.1; a bad escape; not UTF-8; too long),
+ * -ENOMEM. What was decoded stays in *dst for the caller to free. */
+static int read_fields(masd_str form, const struct field *fields, size_t n, const char **why)
+{
+    int r = form_check_unique(form);
+    if (r == -EEXIST || r == -EINVAL)
+        r = -EINVAL, *why = "A parameter is given more than once, or is malformed.";
+    masd_str rest = form, k, v;
+    while (r == 0 && form_next(&rest, &k, &v)) {
+        for (size_t i = 0; i < n; i++) {
+            if (!(k.len == strlen(fields[i].name) && memcmp(k.ptr, fields[i].name, k.len) == 0))
+                continue;
+            if ((r = decode_value(v, fields[i].dst)) == -EINVAL)
+                *why = "A parameter is not validly encoded UTF-8, or is too long.";
+            break;
+        }
+    }
+    return r;
+}
+
 int token_request_parse(masd_str form, struct token_request *req, const char **why)
 {
     *req = (struct token_request){0};
     char *grant_type = NULL;
-    struct {
-        const char *name;
-        char **dst;
-    } fields[] = {
+    const struct field fields[] = {
         {"grant_type", &grant_type},
         {"code", &req->code},
         {"redirect_uri", &req->redirect_uri},
@@ -98,19 +121,7 @@ int token_request_parse(masd_str form, struct token_request *req, const char **w
         {"device_code", &req->device_code},
         {"scope", &req->scope},
     };
-    int r = form_check_unique(form);
-    if (r == -EEXIST || r == -EINVAL)
-        r = -EINVAL, *why = "A parameter is given more than once, or is malformed.";
-    masd_str rest = form, k, v;
-    while (r == 0 && form_next(&rest, &k, &v)) {
-        for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-            if (!(k.len == strlen(fields[i].name) && memcmp(k.ptr, fields[i].name, k.len) == 0))
-                continue;
-            if ((r = decode_value(v, fields[i].dst)) == -EINVAL)
-                *why = "A parameter is not validly encoded UTF-8, or is too long.";
-            break;
-        }
-    }
+    int r = read_fields(form, fields, sizeof(fields) / sizeof(fields[0]), why);
     if (r == 0 && !grant_type)
         r = -EINVAL, *why = "The grant_type parameter is missing.";
     if (r == 0)
@@ -143,6 +154,22 @@ int token_request_parse(masd_str form, struct token_request *req, const char **w
     }
     if (r < 0)
         token_request_clear(req);
+    return r;
+}
+
+int device_request_parse(masd_str form, char **scope, const char **why)
+{
+    *scope = NULL;
+    const struct field fields[] = {{"scope", scope}};
+    int r = read_fields(form, fields, 1, why);
+    if (r == 0 && !*scope && !(*scope = strdup("")))
+        r = -ENOMEM;
+    if (r == 0 && (r = oauth_scope_normalise(*scope)) == -EINVAL)
+        *why = "The scope is malformed (RFC 6749 section 3.3).";
+    if (r < 0) {
+        free(*scope);
+        *scope = NULL;
+    }
     return r;
 }
 

@@ -1,7 +1,8 @@
-/* The token endpoint's pure parts (MAS: crates/oauth2-types/src/requests.rs AccessTokenRequest,
- * crates/oauth2-types/src/pkce.rs, crates/data-model/src/oauth2/session.rs devices): the form as
- * a struct, PKCE (RFC 7636) and the devices a scope names. No I/O: the unit tests and the fuzz
- * target link this file alone. */
+/* The token and device authorization endpoints' pure parts (MAS:
+ * crates/oauth2-types/src/requests.rs AccessTokenRequest and DeviceAuthorizationRequest,
+ * crates/oauth2-types/src/pkce.rs, crates/data-model/src/oauth2/session.rs devices): the forms
+ * as structs, PKCE (RFC 7636) and the devices a scope names. No I/O: the unit tests and the fuzz
+ * targets link this file alone. */
 #pragma once
 #include "str.h"
 #include <stdbool.h>
@@ -34,6 +35,12 @@ struct token_request {
  * is cleared. */
 int token_request_parse(masd_str form, struct token_request *req, const char **why);
 void token_request_clear(struct token_request *req);
+
+/* POST /oauth2/device's form (RFC 8628 §3.1), read after the client's credentials were read from
+ * it: its scope, normalised (oauth_scope.h), "" when absent (MAS: the empty scope); every other
+ * parameter is ignored. 0 (*scope malloc'd), -EINVAL with *why (400 invalid_request) as
+ * token_request_parse for the form and a malformed scope, -ENOMEM. */
+int device_request_parse(masd_str form, char **scope, const char **why);
 
 /* RFC 7636 §4.6 on a stored challenge: method "plain" or "S256" ("" is plain, RFC 7636 §4.3).
  * 0 when the verifier matches; -EACCES with *why (the text after "PKCE verification failed: ")

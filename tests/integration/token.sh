@@ -330,7 +330,7 @@ check "client_credentials with a wrong secret: 401 (invalid_client, with a Basic
 post cc4 -u "$CONF:$CONF_SECRET" -d grant_type=password -d username=alice -d password=x
 check "grant_type=password: 400 unsupported_grant_type" oauth_err cc4 400 unsupported_grant_type
 post cc5 -u "$CONF:$CONF_SECRET" -d "grant_type=urn:ietf:params:oauth:grant-type:device_code" -d device_code=x
-check "the device_code grant (not yet): 400 unsupported_grant_type" oauth_err cc5 400 unsupported_grant_type
+check "the device_code grant with an unknown device code: 400 invalid_grant (tests/integration/device.sh has the rest)" oauth_err cc5 400 invalid_grant
 post cc6 -u "$CONF:$CONF_SECRET" -d grant_type=client_credentials -d grant_type=client_credentials
 check "a parameter twice: 400 invalid_request" oauth_err cc6 400 invalid_request
 post cc7 -u "$CONF:$CONF_SECRET" -d scope=x

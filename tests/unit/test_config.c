@@ -727,9 +727,10 @@ static void test_account_and_oauth(void)
 {
     struct config *cfg =
         load("account:\n  password_registration_enabled: true\n  email_change_allowed: false\n"
-             "oauth:\n  device_code_grant_enabled: false\n");
+             "oauth:\n  device_code_grant_enabled: false\n  device_code_user_code_auto_fill_enabled: true\n");
     CHECK(cfg->password_registration_enabled);
     CHECK(!cfg->device_code_grant_enabled);
+    CHECK(cfg->device_code_user_code_auto_fill_enabled);
     CHECK_INT(cfg->n_warnings, 1);
     CHECK_STR(cfg->warnings[0],
               "config.yaml:3:3: account.email_change_allowed is not implemented yet and is ignored");
@@ -737,7 +738,10 @@ static void test_account_and_oauth(void)
     cfg = load("account: {}\noauth: ~\n");
     CHECK(!cfg->password_registration_enabled);
     CHECK(cfg->device_code_grant_enabled);
+    CHECK(!cfg->device_code_user_code_auto_fill_enabled);
     config_free(cfg);
+    CHECK_ERROR("oauth:\n  device_code_user_code_auto_fill_enabled: 1\n",
+                "config.yaml:2:44: oauth.device_code_user_code_auto_fill_enabled: expected a boolean");
     CHECK_ERROR("account:\n  password_registration_enabled: 1\n",
                 "config.yaml:2:34: account.password_registration_enabled: expected a boolean");
     CHECK_ERROR("oauth:\n  device_code_grant_enabled: \"false\"\n",

@@ -392,6 +392,9 @@ static void test_race(enum storage_backend b)
 #define UNDO_LATER                                                                                           \
     "ALTER TABLE oauth2_authorization_grants DROP COLUMN redirect_uri_given;"                                \
     "ALTER TABLE oauth2_authorization_grants DROP COLUMN response_type_code;"                                \
+    "ALTER TABLE oauth2_device_code_grants DROP COLUMN poll_interval_ms;"                                    \
+    "ALTER TABLE oauth2_device_code_grants DROP COLUMN last_polled_at;"                                      \
+    "ALTER TABLE oauth2_device_code_grants DROP COLUMN poll_too_fast;"                                       \
     "DROP INDEX compat_sso_logins_created_idx;"                                                              \
     "DROP TABLE user_terms;"                                                                                 \
     "DROP TABLE user_registrations;"                                                                         \

@@ -1,6 +1,6 @@
-/* Storage: OAuth clients, grants, sessions and tokens, device-code grants, compat SSO logins,
- * rate limits, the job queue within one process, migrations, and reconnection after PostgreSQL
- * drops the connection. Every case runs on SQLite and on PostgreSQL. */
+/* Storage: OAuth clients, grants, sessions and tokens, compat SSO logins (device-code grants:
+ * test_storage_device.c), rate limits, the job queue within one process, migrations, and reconnection after
+ * PostgreSQL drops the connection. Every case runs on SQLite and on PostgreSQL. */
 #include "storage_jti.h"
 #include "storage_test.h"
 #include "token.h"
@@ -172,39 +172,6 @@ static void test_refresh_successor(struct storage *st)
     CHECK_INT(ti.first_used_at, NOW + 5);
     storage_oauth_client_clear(&client);
     CHECK_INT(test_tx_end(tx, true), 0);
-}
-
-static void test_device_codes_and_sso(struct storage *st)
-{
-    struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_WRITE);
-    struct storage_user u;
-    struct storage_oauth_client c = {.token_endpoint_auth_method = "none"};
-    struct storage_device_code_grant g, got;
-    struct storage_browser_session bs;
-    CHECK_INT(storage_user_create(tx, "mia", false, NOW, &u), 0);
-    CHECK_INT(storage_browser_session_create(tx, u.id, NULL, NOW, &bs), 0);
-    CHECK_INT(storage_oauth_client_create(tx, &c, NOW, &c), 0);
-    CHECK_INT(storage_device_code_grant_create(tx, c.id, "openid", "devicecode1", "ABC123", NOW + 1200000,
-                                               "192.0.2.7", "TV", NOW, &g),
-              0);
-    CHECK_INT(storage_device_code_grant_lookup_user_code(tx, "ABC123", &got), 0);
-    CHECK_STR(got.id, g.id);
-    CHECK_STR(got.ip, "192.0.2.7");
-    CHECK_INT(storage_device_code_grant_lookup_device_code(tx, "devicecode1", &got), 0);
-    CHECK_INT(got.expires_at, NOW + 1200000);
-    CHECK_INT(storage_device_code_grant_exchange(tx, g.id, NULL, NOW), -EALREADY); /* not approved yet */
-    CHECK_INT(storage_device_code_grant_fulfill(tx, g.id, bs.id, NOW + 1), 0);
-    CHECK_INT(storage_device_code_grant_reject(tx, g.id, bs.id, NOW + 2), -EALREADY);
-    CHECK_INT(storage_device_code_grant_exchange(tx, g.id, NULL, NOW + 3), 0);
-    CHECK_INT(storage_device_code_grant_exchange(tx, g.id, NULL, NOW + 4), -EALREADY);
-    CHECK_INT(test_tx_end(tx, true), 0);
-
-    tx = test_tx_begin(st, STORAGE_TX_WRITE); /* a user code is unique */
-    CHECK_INT(storage_device_code_grant_create(tx, c.id, "openid", "devicecode2", "ABC123", NOW, NULL, NULL,
-                                               NOW, &g),
-              -EEXIST);
-    CHECK_INT(test_tx_end(tx, true), -EEXIST);
-    storage_oauth_client_clear(&c);
 }
 
 /* Compat SSO logins: pending until the person confirms (no token before), fulfilled once within
@@ -579,7 +546,6 @@ static void run(enum storage_backend b, const char *uri)
     struct storage *st = test_open(uri);
     test_oauth(st);
     test_refresh_successor(st);
-    test_device_codes_and_sso(st);
     test_rate_limit(st);
     test_jobs(st);
     test_hs_sync(st);

@@ -1,6 +1,6 @@
-/* The token endpoint's pure parts (services/oauth/token_request.c): the form as MAS's
- * AccessTokenRequest reads it, RFC 7636 PKCE (Appendix B's example), scope normalisation and the
- * device IDs a scope names. */
+/* The token and device authorization endpoints' pure parts (services/oauth/token_request.c): the
+ * forms as MAS's AccessTokenRequest and DeviceAuthorizationRequest read them, RFC 7636 PKCE (Appendix B's
+ * example), scope normalisation and the device IDs a scope names. */
 #include "check.h"
 #include "oauth_scope.h"
 #include "token_request.h"
@@ -94,6 +94,57 @@ static void test_parse(void)
     free(big);
 }
 
+/* POST /oauth2/device's form (RFC 8628 §3.1): its scope, normalised; the rest ignored. */
+static void test_device_parse(void)
+{
+    char *scope = (char *)"unset";
+    const char *why = NULL;
+#define DPARSE(f) device_request_parse((masd_str){(f), strlen(f)}, &scope, &why)
+    CHECK_INT(DPARSE("client_id=abc&scope=urn%3Amatrix%3Aclient%3Aapi%3A*+openid+openid"), 0);
+    CHECK_STR(scope, "openid urn:matrix:client:api:*");
+    free(scope);
+    CHECK_INT(DPARSE("client_id=abc"), 0); /* no scope: the empty one (MAS) */
+    CHECK_STR(scope, "");
+    free(scope);
+    CHECK_INT(DPARSE(""), 0);
+    CHECK_STR(scope, "");
+    free(scope);
+    CHECK_INT(DPARSE("scope=&grant_type=whatever&device_code=x"), 0);
+    CHECK_STR(scope, "");
+    free(scope);
+    static const char *const bad[] = {
+        "scope=openid&scope=openid", /* twice (RFC 6749 §3.1) */
+        "scope=a%20%20b",            /* an empty token */
+        "scope=%20openid",
+        "scope=a%22b", /* not NQCHAR */
+        "scope=%zz",   /* bad escape */
+        "scope=%00",
+        "scope=%FF", /* not UTF-8 */
+        "client_id=a&client_id=b",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        why = NULL;
+        scope = (char *)"unset";
+        int r = DPARSE(bad[i]);
+        if (r != -EINVAL)
+            fprintf(stderr, "accepted: %s\n", bad[i]);
+        CHECK_INT(r, -EINVAL);
+        CHECK(why != NULL);
+        CHECK(scope == NULL);
+    }
+    char *big = malloc(TOKEN_PARAM_MAX + 64);
+    int n = snprintf(big, TOKEN_PARAM_MAX + 64, "scope=");
+    memset(big + n, 'a', TOKEN_PARAM_MAX + 1);
+    big[n + TOKEN_PARAM_MAX + 1] = '\0';
+    CHECK_INT(DPARSE(big), -EINVAL);
+    big[n + TOKEN_PARAM_MAX] = '\0';
+    CHECK_INT(DPARSE(big), 0);
+    CHECK_INT(strlen(scope), TOKEN_PARAM_MAX);
+    free(scope);
+    free(big);
+#undef DPARSE
+}
+
 static void test_pkce(void)
 {
     /* RFC 7636 Appendix B */
@@ -151,6 +202,7 @@ static void test_scope(void)
 int main(void)
 {
     test_parse();
+    test_device_parse();
     test_pkce();
     test_scope();
     return check_report(__FILE__);

@@ -39,6 +39,10 @@ struct client_credentials {
 int client_credentials_parse(struct masd_request *r, masd_str form, struct client_credentials *c,
                              const char **error, const char **why);
 void client_credentials_clear(struct client_credentials *c);
+/* What the token, device authorization and revocation endpoints read first, on the loop: the credentials
+ * (client_credentials_parse), and a Bearer refused (the homeserver's shared secret is for
+ * introspection only). true when the request was answered with the OAuth error. */
+bool client_credentials_read(struct masd_request *r, struct client_credentials *c);
 
 /* On the worker pool, outside any transaction, before the first client_authenticate(): writes
  * the configuration's static clients when the section changed since the last sync (once per
@@ -63,6 +67,19 @@ struct client_auth_result {
  * (storage_oauth_client_clear). Returns 0, or -EACCES / -EIO with *res set. */
 int client_authenticate(struct storage_tx *tx, const struct client_credentials *c, const char *audience,
                         int64_t now, struct storage_oauth_client *client, struct client_auth_result *res);
+
+/* The registered grant types of the client (a JSON array) list `grant`. */
+bool client_lists_grant(const struct storage_oauth_client *client, const char *grant);
+
+/* What the token and device authorization endpoints check first, in MAS's order (MAS:
+ * crates/handlers/src/oauth2/token.rs, device/authorize.rs): client_authenticate(); then a form
+ * the endpoint could not parse (parse_rc < 0: 400 invalid_request, parse_why); then a client that
+ * does not list `grant` (NULL: any grant): 401 unauthorized_client. Returns 1 authenticated
+ * (*client to be cleared), 0 refused (*res is the answer; a claimed assertion jti must still be
+ * committed), < 0 error (*res is a 500). */
+int client_authenticate_for(struct storage_tx *tx, const struct client_credentials *c, const char *audience,
+                            int64_t now, int parse_rc, const char *parse_why, const char *grant,
+                            struct storage_oauth_client *client, struct client_auth_result *res);
 
 /* ---- client assertions (RFC 7523), exposed for the tests and the fuzz target -------------- */
 

@@ -166,3 +166,35 @@ int client_authenticate(struct storage_tx *tx, const struct client_credentials *
         res->method = registered;
     return r;
 }
+
+bool client_lists_grant(const struct storage_oauth_client *client, const char *grant)
+{
+    json_t *a = json_loads(client->grant_types ? client->grant_types : "[]", 0, NULL);
+    bool found = false;
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v) found |= json_is_string(v) && strcmp(json_string_value(v), grant) == 0;
+    json_decref(a);
+    return found;
+}
+
+int client_authenticate_for(struct storage_tx *tx, const struct client_credentials *c, const char *audience,
+                            int64_t now, int parse_rc, const char *parse_why, const char *grant,
+                            struct storage_oauth_client *client, struct client_auth_result *res)
+{
+    *res = (struct client_auth_result){0};
+    int r = client_authenticate(tx, c, audience, now, client, res);
+    if (r < 0)
+        return res->status >= 500 ? r : 0;
+    if (parse_rc < 0) {
+        storage_oauth_client_clear(client);
+        deny(res, 400, "invalid_request", parse_why);
+        return 0;
+    }
+    if (grant && !client_lists_grant(client, grant)) {
+        storage_oauth_client_clear(client);
+        deny(res, 401, "unauthorized_client", NULL);
+        return 0;
+    }
+    return 1;
+}

@@ -3,6 +3,7 @@
  * crates/axum-utils/src/client_authorization.rs). */
 #include "client/auth.h"
 #include "form.h"
+#include "oauth.h"
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -183,4 +184,19 @@ void client_credentials_clear(struct client_credentials *c)
     free(c->client_secret);
     free(c->assertion);
     memset(c, 0, sizeof(*c));
+}
+
+bool client_credentials_read(struct masd_request *r, struct client_credentials *c)
+{
+    const char *error, *why;
+    int rc = client_credentials_parse(r, r->body, c, &error, &why);
+    if (rc < 0) {
+        oauth_error(r, rc == -ENOMEM ? 500 : 400, rc == -ENOMEM ? "server_error" : error, why);
+        return true;
+    }
+    if (c->bearer) {
+        oauth_error(r, 401, "invalid_client", NULL);
+        return true;
+    }
+    return false;
 }
