@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistr.h>
 
 struct human_service human;
 
@@ -171,7 +172,15 @@ void human_user_agent(struct masd_request *r, char *out, size_t size)
 {
     int cursor = -1;
     masd_str ua = masd_req_header(r, "user-agent", &cursor);
-    snprintf(out, size, "%.*s", (int)(ua.len < size ? ua.len : size - 1), ua.ptr ? ua.ptr : "");
+    size_t n = ua.ptr ? (ua.len < size ? ua.len : size - 1) : 0;
+    memcpy(out, ua.ptr ? ua.ptr : "", n);
+    out[n] = '\0';
+    /* it is stored as text, which must be UTF-8: a header that is not (or was cut inside a
+     * character) keeps its ASCII, the rest becomes '?' */
+    if (u8_check((const uint8_t *)out, n))
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)out[i] >= 0x80)
+                out[i] = '?';
 }
 
 void redirect_to_login(struct masd_request *r, const struct action *a, const char *login_hint)

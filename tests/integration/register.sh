@@ -283,6 +283,11 @@ backend()
     check "[$B] finish again: completed, on to the action" redirects_to s11 "/consent/01HQ8Z4ZQ0ABCDEFGHJKMNPQRS$"
     form l1 "$B-jar3" /login "username=$BOB" "password=$PW"
     check "[$B] the new password signs bob in at /login" redirects_to l1 "/$"
+    req l2-get "$B-jar8" /login
+    req l2 "$B-jar8" -A $'Bad\xff\xfe agent' --data-urlencode "csrf=$(csrf_of l2-get)" \
+        --data-urlencode "username=$BOB" --data-urlencode "password=$PW" /login
+    check "[$B] a User-Agent that is not UTF-8 is stored made safe: signed in, not a 500" \
+        eval 'redirects_to l2 "/$" && expect_eq "$(sql "SELECT user_agent FROM browser_sessions WHERE user_agent LIKE '"'Bad%'"'")" "Bad?? agent"'
 
     # Someone registers with bob's address after him: verified, then refused at finish (409).
     form f1 "$B-jar7" /register/password "username=fred.$B" "email=$BOB@example.org" "password=$PW" "password_confirm=$PW" accept_terms=on
