@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #define LOGIN_TOKEN_LEN 32 /* MAS: 32 alphanumerics */
 #define PREFIX          "/complete-compat-sso/"
@@ -237,9 +236,7 @@ void human_compat_sso(struct masd_request *r)
     char *act = NULL;
     j->register_wanted = form_get(r->query, "action", &act) == 1 && strcmp(act, "register") == 0;
     free(act);
-    char buf[MASD_ADDR_STRLEN];
-    if (r->client.family == AF_INET || r->client.family == AF_INET6)
-        snprintf(j->ip, sizeof(j->ip), "%s", addr_format(&r->client, buf));
+    human_client_ip(r, j->ip, sizeof(j->ip));
     human_user_agent(r, j->user_agent, sizeof(j->user_agent));
     browser_read_cookie(r, &j->browser);
     if (masd_defer(r, sso_work, sso_done, j) == MASD_DEFER_FULL) {

@@ -16,7 +16,6 @@
 #include "policy.h"
 #include "random.h"
 #include <errno.h>
-#include <sys/socket.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -334,9 +333,7 @@ void human_consent(struct masd_request *r)
     /* the route is /consent/{grant_id}: the last segment */
     masd_str id = {r->path.ptr + strlen("/consent/"), r->path.len - strlen("/consent/")};
     snprintf(j->grant_id, sizeof(j->grant_id), "%.*s", (int)(id.len < STORAGE_ID_SIZE ? id.len : 0), id.ptr);
-    char buf[MASD_ADDR_STRLEN];
-    if (r->client.family == AF_INET || r->client.family == AF_INET6)
-        snprintf(j->ip, sizeof(j->ip), "%s", addr_format(&r->client, buf));
+    human_client_ip(r, j->ip, sizeof(j->ip));
     human_user_agent(r, j->user_agent, sizeof(j->user_agent));
     browser_read_cookie(r, &j->browser);
     if (masd_defer(r, consent_work, consent_done, j) == MASD_DEFER_FULL) {

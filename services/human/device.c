@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 
 enum device_outcome {
@@ -250,9 +249,7 @@ void human_device(struct masd_request *r)
     /* the route is /device/{grant_id}: the last segment */
     masd_str id = {r->path.ptr + strlen("/device/"), r->path.len - strlen("/device/")};
     snprintf(j->grant_id, sizeof(j->grant_id), "%.*s", (int)(id.len < STORAGE_ID_SIZE ? id.len : 0), id.ptr);
-    char buf[MASD_ADDR_STRLEN];
-    if (r->client.family == AF_INET || r->client.family == AF_INET6)
-        snprintf(j->ip, sizeof(j->ip), "%s", addr_format(&r->client, buf));
+    human_client_ip(r, j->ip, sizeof(j->ip));
     human_user_agent(r, j->user_agent, sizeof(j->user_agent));
     browser_read_cookie(r, &j->browser);
     j->now = masd_now();

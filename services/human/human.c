@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistr.h>
 
 struct human_service human;
@@ -166,6 +167,14 @@ void page_redirect(struct masd_request *r, const char *location)
     security_headers(r, NULL, NULL);
     masd_add_header(r, "location", masd_str_from(location));
     masd_respond(r, 303, NULL, MASD_STR(""));
+}
+
+void human_client_ip(struct masd_request *r, char *out, size_t size)
+{
+    char buf[MASD_ADDR_STRLEN];
+    out[0] = '\0';
+    if (r->client.family == AF_INET || r->client.family == AF_INET6)
+        snprintf(out, size, "%s", addr_format(&r->client, buf));
 }
 
 void human_user_agent(struct masd_request *r, char *out, size_t size)

@@ -63,6 +63,8 @@ void page_retry_after(struct masd_request *r, int64_t ms);
 /* 303 See Other to `location` (a path below the origin, or a client's redirect URI). */
 void page_redirect(struct masd_request *r, const char *location);
 
+/* The client's address (docs/architecture.md §3) as text into out, "" when it has none. */
+void human_client_ip(struct masd_request *r, char *out, size_t size);
 /* The request's User-Agent into out (cut to size), "" without one. */
 void human_user_agent(struct masd_request *r, char *out, size_t size);
 /* 303 to the login, continuing with the action afterwards (a grant), with the authorization's

@@ -813,9 +813,7 @@ static struct reg_job *new_job(struct masd_request *r, enum reg_page page)
     j->page = page;
     j->post = masd_str_eq(r->method, MASD_STR("POST"));
     j->client = r->client;
-    char buf[MASD_ADDR_STRLEN];
-    if (r->client.family == AF_INET || r->client.family == AF_INET6)
-        snprintf(j->ip, sizeof(j->ip), "%s", addr_format(&r->client, buf));
+    human_client_ip(r, j->ip, sizeof(j->ip));
     human_user_agent(r, j->user_agent, sizeof(j->user_agent));
     browser_read_cookie(r, &j->browser);
     cookie_read(r, &j->cookie);
