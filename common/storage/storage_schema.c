@@ -550,6 +550,18 @@ static const char migration_9[] =
 static const char migration_10[] =
     "CREATE INDEX compat_sso_logins_created_idx ON compat_sso_logins (created_at);";
 
+/* The account pages and GraphQL list a user's sessions a page at a time, in ID order
+ * (storage_session_list.c): (user_id, id) indexes serve each page as one short walk, in order,
+ * where the user_id indexes of migration 1 made every page read and sort all of the user's
+ * sessions. They take the old ones' place. */
+static const char migration_12[] =
+    "DROP INDEX compat_sessions_user_idx;"
+    "DROP INDEX oauth2_sessions_user_idx;"
+    "DROP INDEX browser_sessions_user_idx;"
+    "CREATE INDEX compat_sessions_user_id_idx ON compat_sessions (user_id, compat_session_id);"
+    "CREATE INDEX oauth2_sessions_user_id_idx ON oauth2_sessions (user_id, oauth2_session_id);"
+    "CREATE INDEX browser_sessions_user_id_idx ON browser_sessions (user_id, browser_session_id);";
+
 static const struct migration migrations[] = {
     {1, "initial schema", migration_1, NULL, NULL},
     {2, "client assertion jtis, config digests", migration_2, NULL, NULL},
@@ -561,9 +573,18 @@ static const struct migration migrations[] = {
     {8, "e-mail authentications and their codes", migration_8, NULL, NULL},
     {9, "user registrations, registration tokens, accepted terms", migration_9, NULL, NULL},
     {10, "compat SSO logins by age", migration_10, NULL, NULL},
+    {12, "sessions by user in ID order", migration_12, NULL, NULL},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+
+unsigned storage_schema_count_after(unsigned version)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < N_MIGRATIONS; i++)
+        n += migrations[i].version > version;
+    return n;
+}
 
 unsigned storage_schema_latest(void)
 {
