@@ -44,7 +44,9 @@ static void index_load_tx_done(struct masd_request *r, void *arg)
     browser_write_cookie(r, &j->browser);
     if (j->account) {
         char to[1024], q[700];
-        if (j->browser.state == BROWSER_ACTIVE) {
+        if (j->browser.state == BROWSER_ACTIVE && account_deep_link(&j->action, to, sizeof(to)) == 1) {
+            /* MSC4191: on to the page the action names */
+        } else if (j->browser.state == BROWSER_ACTIVE) {
             snprintf(to, sizeof(to), "%s/", human.root);
         } else {
             action_query(&j->action, q, sizeof(q));

@@ -107,6 +107,11 @@ static const struct masd_route routes[] = {
     {"human", "/device/{grant_id}", ROUTE_EXACT, "GET, HEAD, POST", human_device},
     {"human", "/account", ROUTE_EXACT, "GET, HEAD", human_account},
     {"human", "/account/", ROUTE_EXACT, "GET, HEAD", human_account},
+    /* the account's sessions (issue #14) */
+    {"human", "/account/sessions", ROUTE_EXACT, "GET, HEAD", human_account_sessions},
+    {"human", "/account/sessions/browsers", ROUTE_EXACT, "GET, HEAD", human_account_browsers},
+    {"human", "/account/sessions/{id}", ROUTE_EXACT, "GET, HEAD, POST", human_account_session},
+    {"human", "/account/devices/{device_id}", ROUTE_EXACT, "GET, HEAD", human_account_device},
     {0},
 };
 
