@@ -1,5 +1,6 @@
 /* A person's actions on their own sessions (account_sessions.h). */
 #include "account_sessions.h"
+#include "account_parse.h"
 #include "clock.h"
 #include "hs_sync.h"
 #include "human.h"
@@ -8,9 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
-#define DEVICE_PREFIX      "urn:matrix:client:device:"
-#define DEVICE_PREFIX_UNST "urn:matrix:org.matrix.msc2967.client:device:"
-#define DEVICES_MAX        8 /* device scopes of one OAuth session we act on */
+#define DEVICES_MAX 8 /* device scopes of one OAuth session we act on */
 
 int account_session_end(struct storage_tx *tx, const char *user_id, enum storage_session_kind kind,
                         const char *id, int64_t now)
@@ -32,42 +31,6 @@ int account_session_end(struct storage_tx *tx, const char *user_id, enum storage
     if (s.kind != kind || strcmp(storage_app_session_user_id(&s), user_id) != 0)
         return -ENOENT;
     return hs_session_end(tx, &human.cfg->matrix, kind, id, user_id, now);
-}
-
-void account_cut_chars(char *name, size_t max)
-{
-    size_t chars = 0;
-    for (char *p = name; *p; p++) {
-        if (((unsigned char)*p & 0xC0) == 0x80)
-            continue; /* a continuation byte: part of the character before */
-        if (chars++ == max) {
-            *p = '\0';
-            return;
-        }
-    }
-}
-
-size_t account_scope_devices(const char *scope, char ids[][STORAGE_DEVICE_ID_MAX + 1], size_t max)
-{
-    size_t n = 0;
-    for (const char *p = scope; *p && n < max;) {
-        const char *end = strchr(p, ' ');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        size_t skip =
-            len > strlen(DEVICE_PREFIX) && !strncmp(p, DEVICE_PREFIX, strlen(DEVICE_PREFIX))
-                ? strlen(DEVICE_PREFIX)
-            : len > strlen(DEVICE_PREFIX_UNST) && !strncmp(p, DEVICE_PREFIX_UNST, strlen(DEVICE_PREFIX_UNST))
-                ? strlen(DEVICE_PREFIX_UNST)
-                : 0;
-        if (skip && len - skip <= STORAGE_DEVICE_ID_MAX) {
-            memcpy(ids[n], p + skip, len - skip);
-            ids[n++][len - skip] = '\0';
-        }
-        p += len;
-        while (*p == ' ')
-            p++;
-    }
-    return n;
 }
 
 struct rename_load {

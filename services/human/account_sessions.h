@@ -27,13 +27,6 @@ int account_session_end(struct storage_tx *tx, const char *user_id, enum storage
 int account_session_rename(const char *user_id, enum storage_session_kind kind, const char *id,
                            const char *name, struct homeserver_result *res);
 
-/* name cut in place to at most max characters (UTF-8 code points), never inside one. */
-void account_cut_chars(char *name, size_t max);
-
-/* The device IDs in an OAuth scope (both MAS prefixes), up to max, into ids (each
- * STORAGE_DEVICE_ID_MAX + 1 bytes); returns how many. */
-size_t account_scope_devices(const char *scope, char ids[][STORAGE_DEVICE_ID_MAX + 1], size_t max);
-
 /* {"name", "version", "os", "os_version", "model", "device_type", "raw"} of a User-Agent header
  * ("" fields left out; device_type "pc", "mobile", "tablet", "unknown"); NULL for none. */
 json_t *account_user_agent_json(const char *header);

@@ -173,8 +173,3 @@ void human_account_sessions(struct masd_request *r);  /* sessions.c: GET /accoun
 void human_account_browsers(struct masd_request *r);  /* sessions.c: GET /account/sessions/browsers */
 void human_account_session(struct masd_request *r);   /* sessions.c: GET, POST /account/sessions/{id} */
 void human_account_device(struct masd_request *r);    /* sessions.c: GET /account/devices/{device_id} */
-/* sessions.c: where an MSC4191 deep link of a signed-in browser goes (/account/?action=…):
- * the session lists (org.matrix.sessions_list, devices_list, …) or the device's session
- * (org.matrix.session_view, device_view, session_end, device_delete, and unprefixed). 1 with the
- * path in out, 0 for an action that is not about sessions, -ENOSPC. */
-int account_deep_link(const struct action *a, char *out, size_t size);

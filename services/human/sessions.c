@@ -14,6 +14,7 @@
  * A signed-out browser goes to the login first and comes back (the post-auth action
  * manage_account). Only the owner sees a session: anyone else's is the same 404 page as one that
  * does not exist. Ending the browser session this page runs in signs the browser out. */
+#include "account_parse.h"
 #include "account_sessions.h"
 #include "clock.h"
 #include "form.h"
@@ -499,23 +500,13 @@ static int param(masd_str form, const char *name, char *out, size_t size)
     return ok ? 1 : -1;
 }
 
-static bool is_ulid(const char *s)
-{
-    static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    if (strlen(s) != STORAGE_ID_SIZE - 1 || s[0] > '7')
-        return false;
-    for (const char *p = s; *p; p++)
-        if (!strchr(alphabet, *p))
-            return false;
-    return true;
-}
-
 /* The list pages' cursors: a ULID each, at most one of them. false: a 400 was sent. */
 static bool read_cursors(struct masd_request *r, struct sessions_job *j)
 {
     if (param(r->query, "after", j->after, sizeof(j->after)) < 0 ||
-        param(r->query, "before", j->before, sizeof(j->before)) < 0 || (j->after[0] && !is_ulid(j->after)) ||
-        (j->before[0] && !is_ulid(j->before)) || (j->after[0] && j->before[0])) {
+        param(r->query, "before", j->before, sizeof(j->before)) < 0 ||
+        (j->after[0] && !account_is_ulid(j->after)) || (j->before[0] && !account_is_ulid(j->before)) ||
+        (j->after[0] && j->before[0])) {
         job_free(j);
         page_error(r, 400, "bad_request", "after and before take one session ID, and not both");
         return false;
@@ -543,62 +534,20 @@ void human_account_browsers(struct masd_request *r)
     start(r, j);
 }
 
-static int hex_digit(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
-/* The path's last segment after `prefix`, percent-decoded into out. false when it is empty, does
- * not fit, is badly encoded or holds a control character. */
+/* The path's segment after `prefix`, decoded. */
 static bool segment(struct masd_request *r, const char *prefix, char *out, size_t size)
 {
-    size_t plen = strlen(prefix), n = 0;
-    const char *p = r->path.ptr + plen, *end = r->path.ptr + r->path.len;
-    while (p < end) {
-        int c = (unsigned char)*p++;
-        if (c == '%') {
-            int hi = p < end ? hex_digit(p[0]) : -1, lo = p + 1 < end ? hex_digit(p[1]) : -1;
-            if (hi < 0 || lo < 0)
-                return false;
-            c = hi * 16 + lo;
-            p += 2;
-        }
-        if (c < 0x20 || c == 0x7f || n + 1 >= size)
-            return false;
-        out[n++] = (char)c;
-    }
-    out[n] = '\0';
-    return n > 0;
+    size_t plen = strlen(prefix);
+    return account_path_segment((masd_str){r->path.ptr + plen, r->path.len - plen}, out, size);
 }
 
 void human_account_session(struct masd_request *r)
 {
-    static const struct {
-        const char *prefix;
-        enum storage_session_kind kind;
-    } prefixes[] = {
-        {"compat_session:", STORAGE_SESSION_COMPAT},
-        {"oauth2_session:", STORAGE_SESSION_OAUTH},
-        {"browser_session:", STORAGE_SESSION_BROWSER},
-    };
-    char raw[64];
-    const char *id = raw;
+    char raw[64], id[STORAGE_ID_SIZE];
     bool kind_known = false;
     enum storage_session_kind kind = STORAGE_SESSION_COMPAT;
-    if (!segment(r, "/account/sessions/", raw, sizeof(raw))) {
-        page_error(r, 404, "session_not_found", NULL);
-        return;
-    }
-    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
-        if (!strncmp(raw, prefixes[i].prefix, strlen(prefixes[i].prefix))) {
-            id = raw + strlen(prefixes[i].prefix);
-            kind = prefixes[i].kind;
-            kind_known = true;
-        }
-    if (!is_ulid(id)) {
+    if (!segment(r, "/account/sessions/", raw, sizeof(raw)) ||
+        !account_session_ref(raw, id, &kind, &kind_known)) {
         page_error(r, 404, "session_not_found", NULL);
         return;
     }
@@ -643,47 +592,4 @@ void human_account_device(struct masd_request *r)
     snprintf(j->action.account_action, sizeof(j->action.account_action), "org.matrix.session_view");
     snprintf(j->action.device_id, sizeof(j->action.device_id), "%s", j->device_id);
     start(r, j);
-}
-
-int account_deep_link(const struct action *a, char *out, size_t size)
-{
-    static const char *const lists[] = {"org.matrix.sessions_list", "org.matrix.devices_list",
-                                        "sessions_list", "devices_list"};
-    static const char *const views[] = {"org.matrix.session_view",
-                                        "org.matrix.device_view",
-                                        "org.matrix.session_end",
-                                        "org.matrix.device_delete",
-                                        "session_view",
-                                        "device_view",
-                                        "session_end",
-                                        "device_delete"};
-    bool list = false, view = false;
-    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
-        list = list || !strcmp(a->account_action, lists[i]);
-    for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++)
-        view = view || !strcmp(a->account_action, views[i]);
-    if (view && a->device_id[0]) {
-        char enc[3 * ACTION_PARAM_MAX + 1];
-        size_t n = 0;
-        static const char hex[] = "0123456789ABCDEF";
-        for (const unsigned char *p = (const unsigned char *)a->device_id; *p; p++) {
-            bool plain = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-                         *p == '-' || *p == '.' || *p == '_' || *p == '~';
-            if (plain) {
-                enc[n++] = (char)*p;
-            } else {
-                enc[n++] = '%';
-                enc[n++] = hex[*p >> 4];
-                enc[n++] = hex[*p & 15];
-            }
-        }
-        enc[n] = '\0';
-        int w = snprintf(out, size, "%s/account/devices/%s", human.root, enc);
-        return w < 0 || (size_t)w >= size ? -ENOSPC : 1;
-    }
-    if (view || list) {
-        int w = snprintf(out, size, "%s/account/sessions", human.root);
-        return w < 0 || (size_t)w >= size ? -ENOSPC : 1;
-    }
-    return 0;
 }
