@@ -7,6 +7,7 @@
 #include "log.h"
 #include "user_agent.h"
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #define DEVICES_MAX 8 /* device scopes of one OAuth session we act on */
@@ -33,70 +34,92 @@ int account_session_end(struct storage_tx *tx, const char *user_id, enum storage
     return hs_session_end(tx, &human.cfg->matrix, kind, id, user_id, now);
 }
 
-struct rename_load {
-    const char *user_id, *id;
-    enum storage_session_kind kind;
-    struct storage_app_session s;
-    struct storage_user user;
-    const char *name;
-    bool found;
-};
-
-static int rename_load_tx(struct storage_tx *tx, void *arg)
+int account_rename_prepare(struct storage_tx *tx, const char *user_id, enum storage_session_kind kind,
+                           const char *id, const char *name, struct account_rename *out)
 {
-    struct rename_load *l = arg;
-    l->found = false;
-    int r = storage_app_session_get(tx, l->id, &l->s);
+    memset(out, 0, sizeof(*out));
+    if (kind == STORAGE_SESSION_BROWSER)
+        return 0; /* browser sessions have no name */
+    int r = storage_app_session_get(tx, id, &out->session);
     if (r == -ENOENT)
         return 0;
     if (r < 0)
         return r;
-    if (l->s.kind != l->kind || strcmp(storage_app_session_user_id(&l->s), l->user_id) != 0)
+    if (out->session.kind != kind || strcmp(storage_app_session_user_id(&out->session), user_id) != 0)
         return 0;
-    if ((r = storage_user_get(tx, l->user_id, &l->user)) < 0)
+    if ((r = storage_user_get(tx, user_id, &out->user)) < 0)
         return r;
-    l->found = true;
+    snprintf(out->name, sizeof(out->name), "%s", name);
+    account_cut_chars(out->name, HOMESERVER_DEVICE_NAME_MAX);
+    /* a finished session's device is gone from the homeserver already */
+    if (kind == STORAGE_SESSION_COMPAT && !out->session.compat.finished_at &&
+        out->session.compat.device_id[0])
+        memcpy(out->devices[out->n_devices++], out->session.compat.device_id, sizeof(out->devices[0]));
+    else if (kind == STORAGE_SESSION_OAUTH && !out->session.oauth.finished_at)
+        out->n_devices =
+            account_scope_devices(out->session.oauth.scope, out->devices, ACCOUNT_RENAME_DEVICES);
+    return 1;
+}
+
+int account_rename_push(struct homeserver *hs, const struct account_rename *rn, struct homeserver_result *res)
+{
+    *res = (struct homeserver_result){0};
+    for (size_t i = 0; i < rn->n_devices && !homeserver_read_only(hs); i++) {
+        int r = homeserver_update_device_display_name(hs, rn->user.username, rn->devices[i], rn->name, res);
+        if (r < 0) {
+            log_warn("rename session %s: %s", storage_app_session_id(&rn->session), res->message);
+            return r;
+        }
+    }
     return 0;
+}
+
+int account_rename_store(struct storage_tx *tx, struct account_rename *rn)
+{
+    int r =
+        storage_session_set_human_name(tx, rn->session.kind, storage_app_session_id(&rn->session), rn->name);
+    if (r >= 0) {
+        char *human_name = rn->session.kind == STORAGE_SESSION_COMPAT ? rn->session.compat.human_name
+                                                                      : rn->session.oauth.human_name;
+        snprintf(human_name, STORAGE_SHORT_TEXT_MAX + 1, "%s", rn->name);
+    }
+    return r;
+}
+
+struct rename_job {
+    const char *user_id, *id, *name;
+    enum storage_session_kind kind;
+    struct account_rename rn;
+    int found;
+};
+
+static int rename_load_tx(struct storage_tx *tx, void *arg)
+{
+    struct rename_job *j = arg;
+    j->found = account_rename_prepare(tx, j->user_id, j->kind, j->id, j->name, &j->rn);
+    return j->found < 0 ? j->found : 0;
 }
 
 static int rename_store_tx(struct storage_tx *tx, void *arg)
 {
-    struct rename_load *l = arg;
-    return storage_session_set_human_name(tx, l->kind, l->id, l->name);
+    return account_rename_store(tx, &((struct rename_job *)arg)->rn);
 }
 
 int account_session_rename(const char *user_id, enum storage_session_kind kind, const char *id,
                            const char *name, struct homeserver_result *res)
 {
+    struct rename_job j = {.user_id = user_id, .id = id, .name = name, .kind = kind};
     *res = (struct homeserver_result){0};
-    if (kind == STORAGE_SESSION_BROWSER)
-        return -ENOENT; /* browser sessions have no name */
-    char cut[STORAGE_SHORT_TEXT_MAX + 1];
-    snprintf(cut, sizeof(cut), "%s", name);
-    account_cut_chars(cut, HOMESERVER_DEVICE_NAME_MAX);
-    struct rename_load l = {.user_id = user_id, .id = id, .kind = kind, .name = cut};
-    int r = storage_tx(human.st, STORAGE_TX_READ, rename_load_tx, &l);
+    int r = storage_tx(human.st, STORAGE_TX_READ, rename_load_tx, &j);
     if (r < 0) {
         log_error("rename session %s: %s", id, storage_last_error());
         return r;
     }
-    if (!l.found)
+    if (!j.found)
         return -ENOENT;
-    char devices[DEVICES_MAX][STORAGE_DEVICE_ID_MAX + 1];
-    size_t n = 0;
-    bool active = kind == STORAGE_SESSION_COMPAT ? !l.s.compat.finished_at : !l.s.oauth.finished_at;
-    if (active && kind == STORAGE_SESSION_COMPAT && l.s.compat.device_id[0])
-        memcpy(devices[n++], l.s.compat.device_id, sizeof(devices[0]));
-    else if (active && kind == STORAGE_SESSION_OAUTH)
-        n = account_scope_devices(l.s.oauth.scope, devices, DEVICES_MAX);
-    for (size_t i = 0; i < n && !homeserver_read_only(human.hs); i++) {
-        r = homeserver_update_device_display_name(human.hs, l.user.username, devices[i], cut, res);
-        if (r < 0) {
-            log_warn("rename session %s: %s", id, res->message);
-            return r;
-        }
-    }
-    if ((r = storage_tx(human.st, STORAGE_TX_WRITE, rename_store_tx, &l)) < 0) {
+    if ((r = account_rename_push(human.hs, &j.rn, res)) < 0)
+        return r;
+    if ((r = storage_tx(human.st, STORAGE_TX_WRITE, rename_store_tx, &j)) < 0) {
         log_error("rename session %s: %s", id, storage_last_error());
         return r;
     }

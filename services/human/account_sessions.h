@@ -17,6 +17,28 @@
 int account_session_end(struct storage_tx *tx, const char *user_id, enum storage_session_kind kind,
                         const char *id, int64_t now);
 
+/* A rename in three steps, so that a caller inside a transaction of its own (GraphQL's mutation)
+ * and one that must not hold a transaction across the homeserver's call (the page) run the same
+ * code: prepare (in a transaction: the session, the user's own, its devices, the name cut), push
+ * (the homeserver), store (in a transaction). */
+#define ACCOUNT_RENAME_DEVICES 8 /* device scopes of one OAuth session that are renamed */
+struct account_rename {
+    struct storage_app_session session; /* after store: with its new name */
+    struct storage_user user;
+    char name[STORAGE_SHORT_TEXT_MAX + 1];
+    char devices[ACCOUNT_RENAME_DEVICES][STORAGE_DEVICE_ID_MAX + 1];
+    size_t n_devices; /* an active session's devices */
+};
+/* 1 ready, 0 none of the user's (or a browser session), < 0. */
+int account_rename_prepare(struct storage_tx *tx, const char *user_id, enum storage_session_kind kind,
+                           const char *id, const char *name, struct account_rename *out);
+/* The devices' new display name on the homeserver (blocking; nothing for a read-only one). 0, or
+ * the homeserver's failure (res says which). */
+int account_rename_push(struct homeserver *hs, const struct account_rename *rn,
+                        struct homeserver_result *res);
+/* Stores the name: 1, -ENOENT, < 0. */
+int account_rename_store(struct storage_tx *tx, struct account_rename *rn);
+
 /* Blocking (the database and the homeserver: run it on the outbound pool): renames the user's
  * compat or OAuth session `id` to `name`, cut to HOMESERVER_DEVICE_NAME_MAX characters. The
  * device's display name goes to the homeserver first, for each device of an active session (a

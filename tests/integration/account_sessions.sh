@@ -141,8 +141,8 @@ backend()
     # The browser: deep link, OAuth login, list, rename, end, sign out.
     local line lines=0 oauth_token=""
     NODE_EXTRA_CA_CERTS=$T/tls/cert.pem node "$NODE_DIR/account_sessions.mjs" "$(printf \
-        '{"base":"%s","client_id":"%s","callback_port":%s,"out":"%s","user":"%s","password":"%s","compat_device":"%s","chromium":"%s"}' \
-        "$BASE" "$CID" "$CB" "$OUT_DIR/$B" "$A" "$PW" "$DEV" "$CHROMIUM")" >"$T/mjs-$B.out" 2>"$T/mjs-$B.err"
+        '{"base":"%s","client_id":"%s","callback_port":%s,"out":"%s","user":"%s","password":"%s","compat_device":"%s","chromium":"%s","shots":%s}' \
+        "$BASE" "$CID" "$CB" "$OUT_DIR/$B" "$A" "$PW" "$DEV" "$CHROMIUM" "$([ "$B" = sqlite ] && echo true || echo false)")" >"$T/mjs-$B.out" 2>"$T/mjs-$B.err"
     while IFS= read -r line; do
         lines=$((lines + 1))
         local name ok

@@ -25,10 +25,11 @@ mkdirSync(`${cfg.out}/screenshots`, { recursive: true });
 mkdirSync(`${cfg.out}/html`, { recursive: true });
 
 let failed = 0;
+const started = Date.now();
 async function step(name, fn) {
     try {
         const extra = await fn();
-        console.log(JSON.stringify({ step: name, ok: true, ...(extra || {}) }));
+        console.log(JSON.stringify({ step: name, ok: true, ms: Date.now() - started, ...(extra || {}) }));
         return true;
     } catch (e) {
         failed++;
@@ -68,6 +69,7 @@ page.on('console', (m) => {
 });
 
 async function shots(name) {
+    if (cfg.shots === false) return;
     for (const width of [375, 1280]) {
         await page.setViewportSize({ width, height: 800 });
         await page.screenshot({ path: `${cfg.out}/screenshots/${name}-${width}.png`, fullPage: true });
