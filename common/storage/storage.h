@@ -844,6 +844,13 @@ int storage_app_session_get(struct storage_tx *tx, const char *id, struct storag
  * before an OAuth one's: masd lets only one hold it at a time). -ENOENT when none does. */
 int storage_app_session_by_device(struct storage_tx *tx, const char *user_id, const char *device_id,
                                   struct storage_app_session *out);
+/* The newest authentication of a browser session (GraphQL's BrowserSession.lastAuthentication):
+ * its ID and time. -ENOENT when it has none. */
+int storage_browser_session_last_authentication(struct storage_tx *tx, const char *session_id,
+                                                char id[STORAGE_ID_SIZE], int64_t *created_at);
+/* The compat SSO login a compat session was exchanged for (CompatSession.ssoLogin). -ENOENT. */
+int storage_compat_sso_login_by_session(struct storage_tx *tx, const char *compat_session_id,
+                                        struct storage_compat_sso_login *out);
 /* A session's human name (cut to STORAGE_SHORT_TEXT_MAX; "" clears it). kind is COMPAT or OAUTH.
  * 1 changed, 0 the same already, -ENOENT. */
 int storage_session_set_human_name(struct storage_tx *tx, enum storage_session_kind kind, const char *id,

@@ -78,6 +78,14 @@ STORAGE_STMT(app_by_device,
              " (SELECT oauth2_session_id FROM session_devices WHERE user_id = $1 AND device_id = $2)"
              " ORDER BY kind");
 
+STORAGE_STMT(last_authentication,
+             "SELECT browser_session_authentication_id, created_at FROM browser_session_authentications"
+             " WHERE browser_session_id = $1 ORDER BY created_at DESC, browser_session_authentication_id DESC"
+             " LIMIT 1");
+STORAGE_STMT(sso_by_session,
+             "SELECT compat_sso_login_id, redirect_uri, created_at, fulfilled_at, exchanged_at,"
+             " browser_session_id, compat_session_id FROM compat_sso_logins"
+             " WHERE compat_session_id = $1");
 STORAGE_STMT(compat_rename, "UPDATE compat_sessions SET human_name = $2 WHERE compat_session_id = $1");
 STORAGE_STMT(compat_exists, "SELECT 1 FROM compat_sessions WHERE compat_session_id = $1");
 STORAGE_STMT(oauth_rename, "UPDATE oauth2_sessions SET human_name = $2 WHERE oauth2_session_id = $1");
@@ -295,4 +303,44 @@ int storage_session_set_human_name(struct storage_tx *tx, enum storage_session_k
     int64_t changes = 0;
     r = sq_exec(tx, oauth ? &oauth_rename : &compat_rename, SQ_ARGS(P_TEXT(id), P_OPT(cut)), &changes);
     return r < 0 ? r : storage_changed_or_missing(tx, changes, oauth ? &oauth_exists : &compat_exists, id);
+}
+
+struct last_auth {
+    char *id;
+    int64_t *at;
+};
+
+static int read_last_auth(struct sq *q, void *out)
+{
+    struct last_auth *l = out;
+    sq_copy(q, 0, l->id, STORAGE_ID_SIZE);
+    *l->at = sq_int(q, 1);
+    return 0;
+}
+
+int storage_browser_session_last_authentication(struct storage_tx *tx, const char *session_id,
+                                                char id[STORAGE_ID_SIZE], int64_t *created_at)
+{
+    struct last_auth l = {id, created_at};
+    return sq_one(tx, &last_authentication, SQ_ARGS(P_TEXT(session_id)), read_last_auth, &l);
+}
+
+static int read_sso(struct sq *q, void *out)
+{
+    struct storage_compat_sso_login *l = out;
+    memset(l, 0, sizeof(*l));
+    sq_copy(q, 0, l->id, sizeof(l->id));
+    sq_copy(q, 1, l->redirect_uri, sizeof(l->redirect_uri));
+    l->created_at = sq_int(q, 2);
+    l->fulfilled_at = sq_int(q, 3);
+    l->exchanged_at = sq_int(q, 4);
+    sq_copy(q, 5, l->browser_session_id, sizeof(l->browser_session_id));
+    sq_copy(q, 6, l->compat_session_id, sizeof(l->compat_session_id));
+    return 0;
+}
+
+int storage_compat_sso_login_by_session(struct storage_tx *tx, const char *compat_session_id,
+                                        struct storage_compat_sso_login *out)
+{
+    return sq_one(tx, &sso_by_session, SQ_ARGS(P_TEXT(compat_session_id)), read_sso, out);
 }

@@ -341,6 +341,26 @@ static void test_lookups(struct storage *st, struct fixture *f)
     CHECK_INT(storage_app_session_by_device(tx, f->u.id, "NOSUCH", &s), -ENOENT);
     CHECK_INT(storage_session_finish(tx, STORAGE_SESSION_COMPAT, f->compat[0], NOW + 20), 1);
     CHECK_INT(storage_app_session_by_device(tx, f->u.id, "COMPATDEV", &s), -ENOENT);
+    /* the newest authentication of a browser session; the SSO login of a compat session */
+    char auth_id[STORAGE_ID_SIZE], newest[STORAGE_ID_SIZE];
+    int64_t at = 0;
+    CHECK_INT(storage_browser_session_last_authentication(tx, f->bs[1].id, auth_id, &at), -ENOENT);
+    CHECK_INT(storage_browser_session_authenticate(tx, f->bs[1].id, NULL, NOW + 5, auth_id), 0);
+    CHECK_INT(storage_browser_session_authenticate(tx, f->bs[1].id, NULL, NOW + 9, newest), 0);
+    CHECK_INT(storage_browser_session_authenticate(tx, f->bs[2].id, NULL, NOW + 20, auth_id), 0);
+    CHECK_INT(storage_browser_session_last_authentication(tx, f->bs[1].id, auth_id, &at), 0);
+    CHECK_STR(auth_id, newest);
+    CHECK_INT(at, NOW + 9);
+    struct storage_compat_sso_login sso;
+    CHECK_INT(storage_compat_sso_login_by_session(tx, f->compat[2], &sso), -ENOENT);
+    CHECK_INT(storage_compat_sso_login_create(tx, "https://client.example/cb", NOW, &sso), 0);
+    CHECK_INT(storage_compat_sso_login_fulfill(tx, sso.id, f->bs[0].id, "logintoken", NOW + 1), 0);
+    CHECK_INT(storage_compat_sso_login_exchange(tx, sso.id, f->compat[2], NOW + 2), 0);
+    struct storage_compat_sso_login got;
+    CHECK_INT(storage_compat_sso_login_by_session(tx, f->compat[2], &got), 0);
+    CHECK_STR(got.id, sso.id);
+    CHECK_STR(got.redirect_uri, "https://client.example/cb");
+    CHECK_INT(got.exchanged_at, NOW + 2);
     /* rename */
     CHECK_INT(storage_session_set_human_name(tx, STORAGE_SESSION_OAUTH, f->oauth[0], "Work laptop"), 1);
     CHECK_INT(storage_app_session_get(tx, f->oauth[0], &s), 0);
