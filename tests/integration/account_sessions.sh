@@ -64,6 +64,10 @@ matrix:
   endpoint: $HS_ENDPOINT
 passwords:
   minimum_complexity: 0
+rate_limiting:
+  login:
+    per_ip: {burst: 100, per_second: 10}
+    per_account: {burst: 100, per_second: 10}
 clients:
   - client_id: $CID
     client_auth_method: none
