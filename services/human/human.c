@@ -1,5 +1,6 @@
 /* How masd-human answers (human.h): pages rendered from the compiled templates with the common
  * data, the security headers every answer carries, the error page and the redirect. */
+#include "gql.h"
 #include "human.h"
 #include "callback.h"
 #include "base64.h"
@@ -212,6 +213,10 @@ void human_not_found(struct masd_request *r)
 
 void human_method_not_allowed(struct masd_request *r)
 {
+    if (r->route && strcmp(r->route->resource, "graphql") == 0) {
+        human_graphql_method_not_allowed(r);
+        return;
+    }
     page_error(r, 405, "method_not_allowed", NULL);
 }
 

@@ -439,12 +439,20 @@ static void test_resources(void)
         "health, prometheus, discovery, human, graphql, oauth, compat, assets, adminapi, connection-info)");
     CHECK_ERROR(HTTP "    - 42\n", "config.yaml:4:7: http.listeners[0]: expected a mapping, found a scalar");
 
-    /* introspection is an upstream graphql option newer than MAS 1.22: known, warned about */
+    /* graphql's introspection: masd's switch, true by default; another value is warned about */
     cfg = load(HTTP "    - resources: [{name: graphql, introspection: authenticated_only}]\n" BINDS);
     CHECK_INT(cfg->n_warnings, 1);
-    CHECK_STR(
-        cfg->warnings[0],
-        "config.yaml:4:35: http.listeners[].resources[].introspection is not implemented yet and is ignored");
+    CHECK_STR(cfg->warnings[0],
+              "config.yaml:4:50: http.listeners[0].resources[0].introspection: only true or "
+              "false is understood; introspection stays on");
+    CHECK(cfg->listeners[0].resources[0].introspection);
+    config_free(cfg);
+    cfg = load(HTTP "    - resources: [{name: graphql, introspection: false}]\n" BINDS);
+    CHECK_INT(cfg->n_warnings, 0);
+    CHECK(!cfg->listeners[0].resources[0].introspection);
+    config_free(cfg);
+    cfg = load(HTTP "    - resources: [{name: graphql}]\n" BINDS);
+    CHECK(cfg->listeners[0].resources[0].introspection);
     config_free(cfg);
 }
 
