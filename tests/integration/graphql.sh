@@ -31,6 +31,7 @@ PW='correct horse battery staple'
 CC=01HQ8Z4ZQ0ABCDEFGHJKMNPGQ1  # confidential, client_credentials
 ADMIN=01HQ8Z4ZQ0ABCDEFGHJKMNPADM # the same, listed in policy.data.admin_clients
 SECRET=graphql-test-client-secret
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 make_cert auth.example.com
 
 # config FILE DATABASE-URI
@@ -178,6 +179,27 @@ run_backend()
         esac
     done <"$T/$b-node.out"
     check "$b: graphql_endpoint.mjs ran to the end" eval "[ $rc = 0 ] || grep -q '^not ok' '$T/$b-node.out' || { tail -n 30 '$T/$b-node.out'; false; }"
+
+    # Chromium: the attacks of a page of another origin of the same site
+    if [ -x "$CHROMIUM" ]; then
+        local mark attack
+        mark=$(log_mark "human-$b")
+        NODE_EXTRA_CA_CERTS=$T/tls/cert.pem node "$NODE_DIR/graphql_csrf.mjs" "$(printf \
+            '{"base":"%s","cookie":"%s","chromium":"%s","cert":"%s","key":"%s"}' \
+            "$BASE" "$(cookies "$JA")" "$CHROMIUM" "$T/tls/cert.pem" "$T/tls/key.pem")" >"$T/$b-csrf.out" 2>&1
+        rc=$?
+        while IFS= read -r line; do
+            case $line in
+            'ok - '*) check "$b: ${line#ok - }" true ;;
+            'not ok - '*) check "$b: ${line#not ok - }" eval "grep -A1 -F -- '${line//\'/}' '$T/$b-csrf.out' | tail -n 1; false" ;;
+            esac
+        done <"$T/$b-csrf.out"
+        check "$b: graphql_csrf.mjs ran to the end" eval "[ $rc = 0 ] || grep -q '^not ok' '$T/$b-csrf.out' || { tail -n 30 '$T/$b-csrf.out'; false; }"
+        sleep 0.3 # the access log's thread
+        attack=$(tail -n +"$((mark + 1))" "${LOG_OF[human-$b]}" | grep -F ': access: ' | grep -F '/graphql')
+        check "$b: masd-human's log: the attack's requests with the cookie were refused (403: the form, the no-cors POST, the GETs), the credentialed JSON POST never sent (its preflight allows no credentials)" eval \
+            "[ \$(grep -c '\"POST /graphql\" 403' <<<'$attack') = 2 ] && [ \$(grep -c '\"POST /graphql\" 200' <<<'$attack') = 2 ] && [ \$(grep -c '\"GET /graphql\" 403' <<<'$attack') = 2 ] && ! grep -q '\"GET /graphql\" 200' <<<'$attack' || { echo '$attack'; false; }"
+    fi
 
     # nginx: a body over the location's 80 KiB is refused before masd-human
     head -c 90000 /dev/zero | tr '\0' ' ' >"$T/big.json"
