@@ -113,19 +113,6 @@ static void job_free(struct gql_job *j)
     free(j);
 }
 
-static bool scope_has(const char *scope, const char *want)
-{
-    size_t n = strlen(want);
-    for (const char *p = scope; *p;) {
-        const char *end = strchr(p, ' ');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == n && memcmp(p, want, n) == 0)
-            return true;
-        p += len + (end != NULL);
-    }
-    return false;
-}
-
 /* The Bearer token's OAuth session (MAS: graphql/mod.rs get_requester): 0, or 1 with
  * j->status/refusal set. */
 static int load_bearer(struct storage_tx *tx, struct gql_job *j)
@@ -140,13 +127,13 @@ static int load_bearer(struct storage_tx *tx, struct gql_job *j)
         j->status = 401, j->refusal = "Invalid token";
         return 1;
     }
-    if (!scope_has(l.session.scope, "urn:mas:graphql:*")) {
+    if (!masd_words_contain(l.session.scope, "urn:mas:graphql:*")) {
         j->status = 401, j->refusal = "Missing urn:mas:graphql:* scope";
         return 1;
     }
     c->kind = GQL_REQUESTER_OAUTH;
     c->oauth = l.session;
-    c->admin = scope_has(l.session.scope, "urn:mas:admin");
+    c->admin = masd_words_contain(l.session.scope, "urn:mas:admin");
     if (l.has_user) {
         c->user_row = l.user;
         c->user = &c->user_row;

@@ -53,7 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             json_t *v = gql_datetime(ms);
             int64_t back = -1;
             fuzz_require(json_is_string(v));
-            fuzz_require(gql_datetime_parse(json_string_value(v), json_string_length(v), &back) == 0 && back == ms);
+            fuzz_require(gql_datetime_parse(json_string_value(v), json_string_length(v), &back) == 0 &&
+                         back == ms);
             json_decref(v);
         }
         break;

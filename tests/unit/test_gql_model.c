@@ -65,10 +65,10 @@ static void test_ids(void)
     BAD("user");
     BAD("user:");
     BAD(ULID);
-    BAD("users:" ULID);        /* unknown prefix */
-    BAD("User:" ULID);         /* prefixes are lower case */
-    BAD("user:" ULID "A");     /* 27 characters */
-    BAD("user:01ARZ3NDEKTSV4RRFFQ69G5FA");   /* 25 */
+    BAD("users:" ULID);                     /* unknown prefix */
+    BAD("User:" ULID);                      /* prefixes are lower case */
+    BAD("user:" ULID "A");                  /* 27 characters */
+    BAD("user:01ARZ3NDEKTSV4RRFFQ69G5FA");  /* 25 */
     BAD("user:01arz3ndektsv4rrffq69g5fav"); /* not canonical: the database compares text */
     BAD("user:81ARZ3NDEKTSV4RRFFQ69G5FAV"); /* over 128 bits */
     BAD("user:01ARZ3NDEKTSV4RRFFQ69G5FAU!");
@@ -78,8 +78,8 @@ static void test_ids(void)
     BAD("anonymous");
     BAD("site_config");
 #undef BAD
-    id_bad("user:" ULID, 5 + 25);           /* the length counts, not the NUL */
-    id_bad("user\0:" ULID, 6 + ULID_LEN);   /* a NUL inside */
+    id_bad("user:" ULID, 5 + 25);         /* the length counts, not the NUL */
+    id_bad("user\0:" ULID, 6 + ULID_LEN); /* a NUL inside */
     id_bad("user:01ARZ3NDEKTSV4RRFFQ69G5F\0V", 5 + ULID_LEN);
 }
 
@@ -117,18 +117,19 @@ static void test_cursors(void)
     cursor_ok(email, email_only, GQL_NODE_USER_EMAIL);
     cursor_ok("WyJPQXV0aDJTZXNzaW9uIiwiMDFBUlozTkRFS1RTVjRSUkZGUTY5RzVGQVYiXQ", app, GQL_NODE_OAUTH2_SESSION);
     /* JSON spacing is JSON's business */
-    cursor_ok("WyAiVXNlckVtYWlsIiAsICIwMUFSWjNOREVLVFNWNFJSRkZRNjlHNUZBViIgXQ", email_only, GQL_NODE_USER_EMAIL);
+    cursor_ok("WyAiVXNlckVtYWlsIiAsICIwMUFSWjNOREVLVFNWNFJSRkZRNjlHNUZBViIgXQ", email_only,
+              GQL_NODE_USER_EMAIL);
 
     cursor_bad(email, app); /* a cursor of another list: "invalid cursor" */
     cursor_bad("", email_only);
     cursor_bad("WyJVc2VyRW1haWwiLCIwMUFSWjNOREVLVFNWNFJSRkZRNjlHNUZBViJd=", email_only); /* padded */
     cursor_bad("WyJVc2VyRW1haWwiLCIwMUFSWjNOREVLVFNWNFJSRkZRNjlHNUZBViJd!", email_only);
     cursor_bad("WyJVc2VyRW1haWwiLCIwMUFSWjNOREVLVFNWNFJSRkZRNjlHNUZBViIsMV0", email_only); /* 3 items */
-    cursor_bad("WyJVc2VyRW1haWwiLCIwMWFyejNuZGVrdHN2NHJyZmZxNjlnNWZhdiJd", email_only); /* lower case */
-    cursor_bad("WyJVc2VyRW1haWwiXQ", email_only);          /* ["UserEmail"] */
-    cursor_bad("eyJVc2VyRW1haWwiOjF9", email_only);        /* {"UserEmail":1} */
-    cursor_bad("WyJ1c2VyX2VtYWlsIiwxXQ", email_only);      /* ["user_email",1] */
-    cursor_bad("user_email:" ULID, email_only);            /* an ID is no cursor */
+    cursor_bad("WyJVc2VyRW1haWwiLCIwMWFyejNuZGVrdHN2NHJyZmZxNjlnNWZhdiJd", email_only);    /* lower case */
+    cursor_bad("WyJVc2VyRW1haWwiXQ", email_only);                                          /* ["UserEmail"] */
+    cursor_bad("eyJVc2VyRW1haWwiOjF9", email_only);   /* {"UserEmail":1} */
+    cursor_bad("WyJ1c2VyX2VtYWlsIiwxXQ", email_only); /* ["user_email",1] */
+    cursor_bad("user_email:" ULID, email_only);       /* an ID is no cursor */
     char long_cursor[400];
     memset(long_cursor, 'A', sizeof(long_cursor) - 1);
     long_cursor[sizeof(long_cursor) - 1] = '\0';
@@ -147,8 +148,9 @@ static int page_field(const gql_resolve_info *info, json_t **out)
     return 0;
 }
 
-static const char *page_sdl = "type Query { page(first: Int, last: Int, after: String, before: String): Page }\n"
-                              "type Page { backward: Boolean limit: Int after: String before: String }\n";
+static const char *page_sdl =
+    "type Query { page(first: Int, last: Int, after: String, before: String): Page }\n"
+    "type Page { backward: Boolean limit: Int after: String before: String }\n";
 static const gql_resolver page_resolvers[] = {{"Query.page", page_field, 0}, {NULL, NULL, 0}};
 
 static json_t *run(const gql_schema *s, const char *query)
@@ -194,17 +196,23 @@ static void test_page_args(void)
     }
     page_ok(s, "{ page(first: 3) { backward limit after before } }", false, 3, "", "");
     page_ok(s, "{ page(last: 2) { backward limit after before } }", true, 2, "", "");
-    page_ok(s, "{ page(first: 3, last: 2) { backward limit after before } }", false, 3, "", ""); /* first wins */
+    page_ok(s, "{ page(first: 3, last: 2) { backward limit after before } }", false, 3, "",
+            ""); /* first wins */
     page_ok(s, "{ page(first: 0) { backward limit after before } }", false, 0, "", "");
     page_ok(s, "{ page(first: null, last: 4) { backward limit after before } }", true, 4, "", "");
-    page_ok(s, "{ page(first: 1, after: \"" EMAIL_CURSOR "\") { backward limit after before } }", false, 1, ULID, "");
-    page_ok(s, "{ page(last: 1, before: \"" EMAIL_CURSOR "\") { backward limit after before } }", true, 1, "", ULID);
+    page_ok(s, "{ page(first: 1, after: \"" EMAIL_CURSOR "\") { backward limit after before } }", false, 1,
+            ULID, "");
+    page_ok(s, "{ page(last: 1, before: \"" EMAIL_CURSOR "\") { backward limit after before } }", true, 1, "",
+            ULID);
     page_error(s, "{ page { limit } }", "Either 'first' or 'last' must be specified");
-    page_error(s, "{ page(after: \"" EMAIL_CURSOR "\") { limit } }", "Either 'first' or 'last' must be specified");
+    page_error(s, "{ page(after: \"" EMAIL_CURSOR "\") { limit } }",
+               "Either 'first' or 'last' must be specified");
     page_error(s, "{ page(first: -1) { limit } }", "The \"first\" parameter must be a non-negative number");
     page_error(s, "{ page(last: -5) { limit } }", "The \"last\" parameter must be a non-negative number");
     page_error(s, "{ page(first: 1, after: \"nope\") { limit } }", "invalid cursor");
-    page_error(s, "{ page(first: 1, before: \"WyJPQXV0aDJTZXNzaW9uIiwiMDFBUlozTkRFS1RTVjRSUkZGUTY5RzVGQVYiXQ\") { limit } }",
+    page_error(s,
+               "{ page(first: 1, before: \"WyJPQXV0aDJTZXNzaW9uIiwiMDFBUlozTkRFS1RTVjRSUkZGUTY5RzVGQVYiXQ\") "
+               "{ limit } }",
                "invalid cursor");
     gql_schema_free(s);
 }
@@ -220,7 +228,8 @@ static json_t *build(const struct gql_page *p, int from, int n, int step, long l
     struct gql_connection c;
     gql_connection_init(&c, p);
     for (int i = 0, k = from; i < n; i++, k += step)
-        CHECK_INT(gql_connection_add(&c, GQL_NODE_USER_EMAIL, ulids[k], json_pack("{s:s}", "id", ulids[k])), 0);
+        CHECK_INT(gql_connection_add(&c, GQL_NODE_USER_EMAIL, ulids[k], json_pack("{s:s}", "id", ulids[k])),
+                  0);
     return gql_connection_finish(&c, total);
 }
 
@@ -245,10 +254,12 @@ static void test_connection(void)
     CHECK(page_info(c, "hasNextPage"));
     CHECK(!page_info(c, "hasPreviousPage"));
     CHECK(json_object_get(c, "totalCount") == NULL); /* not counted: not selected */
-    char *start = gql_cursor_format(GQL_NODE_USER_EMAIL, ulids[0]), *end = gql_cursor_format(GQL_NODE_USER_EMAIL, ulids[1]);
+    char *start = gql_cursor_format(GQL_NODE_USER_EMAIL, ulids[0]),
+         *end = gql_cursor_format(GQL_NODE_USER_EMAIL, ulids[1]);
     CHECK_STR(json_string_value(json_object_get(json_object_get(c, "pageInfo"), "startCursor")), start);
     CHECK_STR(json_string_value(json_object_get(json_object_get(c, "pageInfo"), "endCursor")), end);
-    CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(c, "edges"), 1), "cursor")), end);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(c, "edges"), 1), "cursor")),
+              end);
     free(start);
     free(end);
     json_decref(c);
@@ -343,9 +354,9 @@ static void test_datetime(void)
 
     dt_bad("");
     dt_bad("2023-11-14");
-    dt_bad("2023-11-14T22:13:20");        /* no offset */
-    dt_bad("2023-11-14 22:13:20Z");       /* RFC 3339 lets a space stand for T; masd wants the T */
-    dt_bad("2023-02-29T00:00:00Z");       /* no leap year */
+    dt_bad("2023-11-14T22:13:20");  /* no offset */
+    dt_bad("2023-11-14 22:13:20Z"); /* RFC 3339 lets a space stand for T; masd wants the T */
+    dt_bad("2023-02-29T00:00:00Z"); /* no leap year */
     dt_bad("1900-02-29T00:00:00Z");
     dt_bad("2023-13-01T00:00:00Z");
     dt_bad("2023-00-01T00:00:00Z");
