@@ -175,7 +175,7 @@ run_backend()
         case $line in
         'ok - '*) check "$b: ${line#ok - }" true ;;
         'not ok - '*) check "$b: ${line#not ok - }" eval "grep -A1 -F -- '${line//\'/}' '$T/$b-node.out' | tail -n 1; false" ;;
-        '# graphql-http audit:'* | '# '*documents*) note "$b: ${line#\# }" ;;
+        '# graphql-http audit:'* | '# '*documents*) note "${line#\# } ($b)" ;;
         esac
     done <"$T/$b-node.out"
     check "$b: graphql_endpoint.mjs ran to the end" eval "[ $rc = 0 ] || grep -q '^not ok' '$T/$b-node.out' || { tail -n 30 '$T/$b-node.out'; false; }"
