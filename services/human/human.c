@@ -1,8 +1,8 @@
 /* How masd-human answers (human.h): pages rendered from the compiled templates with the common
  * data, the security headers every answer carries, the error page and the redirect. */
-#include "gql.h"
 #include "human.h"
 #include "callback.h"
+#include "gql.h"
 #include "base64.h"
 #include "human_templates.h"
 #include "log.h"
