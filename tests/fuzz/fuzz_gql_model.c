@@ -17,14 +17,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned pick = data[0];
     char *in = fuzz_copy((masd_str){(const char *)data + 1, size - 1});
     size_t len = size - 1;
-    char ulid[ULID_LEN + 1];
-    enum gql_node_type t;
+    char ulid[ULID_LEN + 1] = {0};
+    enum gql_node_type t = GQL_NODE_COUNT;
     switch (pick % 3) {
     case 0: {
         int r = gql_id_parse(in, len, &t, ulid);
         fuzz_require(r == 0 || r == -EINVAL);
         if (r == 0) {
-            char back[GQL_ID_MAX];
+            char back[GQL_ID_MAX] = {0};
             fuzz_require(t < GQL_NODE_COUNT && strlen(ulid) == ULID_LEN);
             gql_id_format(t, ulid, back);
             fuzz_require(strlen(back) == len && memcmp(back, in, len) == 0);
@@ -37,8 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_require(r == 0 || r == -EINVAL);
         if (r == 0) {
             fuzz_require(t < GQL_NODE_COUNT && (accepted & GQL_NODE_BIT(t)) && strlen(ulid) == ULID_LEN);
-            char *c = gql_cursor_format(t, ulid), again[ULID_LEN + 1];
-            enum gql_node_type t2;
+            char *c = gql_cursor_format(t, ulid), again[ULID_LEN + 1] = {0};
+            enum gql_node_type t2 = GQL_NODE_COUNT;
             fuzz_require(c && gql_cursor_parse(c, strlen(c), accepted, &t2, again) == 0);
             fuzz_require(t2 == t && strcmp(again, ulid) == 0);
             free(c);
@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     }
     default: {
-        int64_t ms;
+        int64_t ms = 0;
         int r = gql_datetime_parse(in, len, &ms);
         fuzz_require(r == 0 || r == -EINVAL);
         if (r == 0 && ms > 0 && ms < 253402300800000) { /* 1970 to 9999 */
