@@ -42,6 +42,10 @@ static inline struct gql_ctx *gql_ctx(const gql_resolve_info *info)
     return info->context;
 }
 
+/* A failure of storage (or of memory: r == -ENOMEM) inside a resolver: logged with
+ * storage_last_error(), and the field's error says only "Internal error". Returns -1. */
+int gql_storage_error(const gql_resolve_info *info, int r);
+
 /* Whether the requester may see what belongs to user_id: its owner, or an admin (MAS:
  * Requester::is_owner_or_admin). Read access to another's object is a null, not an error. */
 bool gql_owner_or_admin(const struct gql_ctx *c, const char *user_id);

@@ -14,8 +14,7 @@ bool gql_owner_or_admin(const struct gql_ctx *c, const char *user_id)
     return c->admin || (c->user && user_id && strcmp(c->user->id, user_id) == 0);
 }
 
-/* A storage failure inside a resolver: logged, and the field's error says no more. */
-static int storage_error(const gql_resolve_info *info, int r)
+int gql_storage_error(const gql_resolve_info *info, int r)
 {
     log_error("graphql: %s.%s: %s", info->type_name, info->field_name,
               r == -ENOMEM ? "out of memory" : storage_last_error());
@@ -56,7 +55,7 @@ static int user_has_password(const gql_resolve_info *info, json_t **out)
     struct storage_password p;
     int r = storage_password_get_active(gql_ctx(info)->tx, id, &p);
     if (r < 0 && r != -ENOENT)
-        return storage_error(info, r);
+        return gql_storage_error(info, r);
     *out = json_boolean(r == 0);
     return 0;
 }
@@ -90,17 +89,17 @@ static int user_emails(const gql_resolve_info *info, json_t **out)
     free(rows);
     if (r < 0) {
         gql_connection_clear(&conn);
-        return storage_error(info, r);
+        return gql_storage_error(info, r);
     }
     if (!(*out = gql_connection_finish(&conn, total)))
-        return storage_error(info, -ENOMEM);
+        return gql_storage_error(info, -ENOMEM);
     return 0;
 }
 
 static int load_user(const gql_resolve_info *info, const char *ulid, json_t **out)
 {
     int r = gql_user_load(gql_ctx(info), ulid, out);
-    return r < 0 ? storage_error(info, r) : 0;
+    return r < 0 ? gql_storage_error(info, r) : 0;
 }
 
 static int load_user_email(const gql_resolve_info *info, const char *ulid, json_t **out)
@@ -112,9 +111,9 @@ static int load_user_email(const gql_resolve_info *info, const char *ulid, json_
     if (r == -ENOENT)
         return 0;
     if (r < 0)
-        return storage_error(info, r);
+        return gql_storage_error(info, r);
     if (gql_owner_or_admin(c, e.user_id) && !(*out = email_object(&e)))
-        return storage_error(info, -ENOMEM);
+        return gql_storage_error(info, -ENOMEM);
     return 0;
 }
 
@@ -155,10 +154,10 @@ static int client_load(const gql_resolve_info *info, const char *id, json_t **ou
     if (r == -ENOENT)
         return 0;
     if (r < 0)
-        return storage_error(info, r);
+        return gql_storage_error(info, r);
     *out = client_object(&cl);
     storage_oauth_client_clear(&cl);
-    return *out ? 0 : storage_error(info, -ENOMEM);
+    return *out ? 0 : gql_storage_error(info, -ENOMEM);
 }
 
 /* Query.oauth2Client: any client, whoever asks (MAS: its metadata is public). */
@@ -207,7 +206,7 @@ static int session_user(const gql_resolve_info *info, json_t **out)
     if (!id || !id[0])
         return 0;
     int r = gql_user_load(gql_ctx(info), id, out);
-    return r < 0 ? storage_error(info, r) : 0;
+    return r < 0 ? gql_storage_error(info, r) : 0;
 }
 
 static json_t *anonymous(void)
@@ -220,7 +219,7 @@ static int query_viewer(const gql_resolve_info *info, json_t **out)
 {
     const struct gql_ctx *c = gql_ctx(info);
     *out = c->user ? gql_user_object(c->user) : anonymous();
-    return *out ? 0 : storage_error(info, -ENOMEM);
+    return *out ? 0 : gql_storage_error(info, -ENOMEM);
 }
 
 /* Query.viewerSession: the browser session or the OAuth session the request came with. */
@@ -230,7 +229,7 @@ static int query_viewer_session(const gql_resolve_info *info, json_t **out)
     *out = c->kind == GQL_REQUESTER_BROWSER ? browser_session_object(&c->browser)
            : c->kind == GQL_REQUESTER_OAUTH ? oauth2_session_object(&c->oauth)
                                             : anonymous();
-    return *out ? 0 : storage_error(info, -ENOMEM);
+    return *out ? 0 : gql_storage_error(info, -ENOMEM);
 }
 
 /* ---- siteConfig (MAS: model/site_config.rs, cli/src/util.rs site_config_from_config) ----------- */
@@ -258,7 +257,7 @@ static int query_site_config(const gql_resolve_info *info, json_t **out)
                      "minimumPasswordComplexity", (int)cfg->passwords.minimum_complexity,
                      "loginWithEmailAllowed", cfg->login_with_email_allowed, "planManagementIframeUri",
                      cfg->plan_management_iframe_uri, "sessionLimit", limit);
-    return *out ? 0 : storage_error(info, -ENOMEM);
+    return *out ? 0 : gql_storage_error(info, -ENOMEM);
 }
 
 /* ---- Query.node -------------------------------------------------------------------------------- */
