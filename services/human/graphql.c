@@ -82,6 +82,8 @@ static void send_json(struct masd_request *r, int status, gql_media media, json_
 /* A refusal before any GraphQL runs: {"errors": [{"message"}]} as application/json. */
 static void send_error(struct masd_request *r, int status, const char *message)
 {
+    if (status == 401) /* a Bearer token refused (RFC 6750 §3.1; MAS sends no challenge) */
+        masd_add_header(r, "www-authenticate", MASD_STR("Bearer error=\"invalid_token\""));
     send_json(r, status, GQL_MEDIA_JSON, json_pack("{s:[{s:s}]}", "errors", "message", message));
 }
 

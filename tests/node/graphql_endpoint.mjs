@@ -101,7 +101,8 @@ check(r.data?.viewer?.username === 'alice' && r.data.viewerSession.owner?.userna
 r = await gql.request(WHO, { bearer: a.noScopeToken });
 check(r.status === 401 && msg(r) === 'Missing urn:mas:graphql:* scope', 'Bearer without urn:mas:graphql:*: 401', r);
 r = await gql.request(WHO, { bearer: a.revokedToken });
-check(r.status === 401 && msg(r) === 'Invalid token', 'Bearer revoked: 401 Invalid token', r);
+check(r.status === 401 && msg(r) === 'Invalid token' && r.headers['www-authenticate'] === 'Bearer error="invalid_token"',
+  'Bearer revoked: 401 Invalid token, with the challenge of RFC 6750', r);
 r = await gql.request(WHO, { bearer: 'mat_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA_000000' });
 check(r.status === 401 && msg(r) === 'Invalid token', 'Bearer not in MAS format: 401', r);
 r = await gql.request(WHO, { bearer: a.unknownToken });
