@@ -12,7 +12,11 @@
 #     session's token is inactive;
 #   - with curl: a POST without the CSRF token, with another's, with an unknown action (400);
 #     another user (bob) gets the same 404 page for alice's session as for none, and cannot end
-#     or rename it; bad cursors are a 400 page; signed out, every page goes to the login.
+#     or rename it; bad cursors are a 400 page; signed out, every page goes to the login;
+#   - GraphQL (tests/node/gql_sessions.mjs, every document validated against masd's introspected
+#     schema): the same sessions through /graphql, paged both ways, filtered, by device and by
+#     node; renamed and ended by the mutations (the stand-in sees both), another user's null or
+#     NOT_FOUND; ending the current browser session rewrites the cookie.
 . "$(dirname "$0")/lib.sh"
 HUMAN_BIN=$BUILD/services/human/masd-human
 OAUTH_BIN=$BUILD/services/oauth/masd-oauth
@@ -45,7 +49,7 @@ http:
   public_base: $4/
   listeners:
     - name: human
-      resources: [{name: human}]
+      resources: [{name: human}, {name: graphql}]
       binds: [{socket: $T/run/human$3.sock, mode: "666"}]
     - name: oauth
       resources: [{name: oauth}, {name: compat}]
@@ -226,6 +230,31 @@ backend()
         eval 'redirects_to z1 "^/login\\?kind=manage_account&action=org.matrix.sessions_list$" &&
               redirects_to z2 "^/login\\?kind=manage_account" &&
               redirects_to z3 "^/login\\?kind=manage_account&action=org.matrix.session_view&device_id=$DEV$"'
+    # GraphQL (tests/node/gql_sessions.mjs): the same sessions through /graphql, each document
+    # validated against masd's introspected schema.
+    signin alice "$A"
+    req e1 - -H 'Content-Type: application/json' --data-binary \
+        "{\"type\":\"m.login.password\",\"identifier\":{\"type\":\"m.id.user\",\"user\":\"$A\"},\"password\":\"$PW\",\"device_id\":\"ENDME\"}" \
+        /_matrix/client/v3/login
+    local cookie_a cookie_b
+    cookie_a="session=$(awk '$6 == "session" {print $7}' "$T/alice")"
+    cookie_b="session=$(awk '$6 == "session" {print $7}' "$T/bob")"
+    : >"$T/gql-$B.out"
+    NODE_EXTRA_CA_CERTS=$T/tls/cert.pem node "$NODE_DIR/gql_sessions.mjs" "$(printf \
+        '{"base":"%s","cookie":"%s","other_cookie":"%s","renamed_device":"%s","end_device":"ENDME"}' \
+        "$BASE" "$cookie_a" "$cookie_b" "$DEV")" >"$T/gql-$B.out" 2>"$T/gql-$B.err"
+    lines=0
+    while IFS= read -r line; do
+        lines=$((lines + 1))
+        if [ "$(jq -r .ok <<<"$line")" = true ]; then check "[$B] graphql: $(jq -r .step <<<"$line")" true
+        else fail_check "[$B] graphql: $(jq -r .step <<<"$line")" "$(jq -r .error <<<"$line")"; fi
+    done <"$T/gql-$B.out"
+    [ "$lines" -ge 10 ] || fail_check "[$B] the GraphQL run went to its end" "$(tail -n 20 "$T/gql-$B.err")"
+    check "[$B] graphql: the homeserver has the name setCompatSessionName gave" \
+        expect_eq "$(hs_device_name "$A" "$DEV")" "Renamed by GraphQL"
+    for i in $(seq 1 100); do [ "$(hs_devices "$A")" = "$DEV" ] && break; sleep 0.1; done
+    check "[$B] graphql: endCompatSession's sync-devices job ran: ENDME is gone from the homeserver" \
+        expect_eq "$(hs_devices "$A")" "$DEV"
     check "[$B] no sanitizer report" sanitizer_clean "$T/logs/human$S.log" "$T/logs/oauth$S.log" "$T/logs/worker$S.log"
 }
 
