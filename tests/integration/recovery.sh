@@ -61,7 +61,8 @@ print(re.search(r"https://\S*/account/password/recovery\?ticket=[A-Za-z0-9]{32}"
     return 1
 }
 
-# config FILE DB-URI HUMAN-SOCKET BASE [RECOVERY]: one configuration for every service.
+# config FILE DB-URI HUMAN-SOCKET BASE [RECOVERY [PER-IP-BURST]]: one configuration for every
+# service.
 config()
 {
     cat >"$1" <<EOF
@@ -93,7 +94,7 @@ email:
   from: accounts@example.com
 rate_limiting:
   account_recovery:
-    per_ip: {burst: 40, per_second: 0.001}
+    per_ip: {burst: ${6:-40}, per_second: 0.001}
     per_address: {burst: 3, per_second: 0.001}
 $(secrets_yaml)
 EOF
@@ -326,5 +327,21 @@ check "recovery off: /recover (GET and POST) and the link are the 403 'not avail
     eval 'page o1 403 && body_has o1 "Password recovery is not available" && page o2 403 && page o3 403 &&
           page o4 200 && ! grep -q "/recover" "$T/o4.b" &&
           expect_eq "$(sqlite3 "$T/off.db" "SELECT COUNT(*) FROM user_recovery_sessions")" 0'
+
+# The limit per client network (burst 2 here), whatever the addresses: the third is 429.
+config "$T/ip.yaml" "sqlite://$T/ip.db" "$T/run/human-ip.sock" https://auth.example.com true 2
+{ "$MASCTL_BIN" -c "$T/ip.yaml" database migrate && "$MASCTL_BIN" -c "$T/ip.yaml" config sync; } >/dev/null 2>&1
+masd_start human-ip "$HUMAN_BIN" "$T/ip.yaml" "$T/run/human-ip.sock" || finish
+for i in 1 2 3; do
+    http ip$i-get --unix-socket "$T/run/human-ip.sock" http://x/recover
+    # (the csrf cookie is Secure: curl keeps it from http://x, so it goes by hand)
+    http ip$i --unix-socket "$T/run/human-ip.sock" -A test \
+        -H "cookie: $(tr -d '\r' <"$T/ip$i-get.h" | sed -n 's/^set-cookie: \(csrf=[^;]*\).*/\1/Ip' | tail -n 1)" \
+        --data-urlencode "csrf=$(csrf_of ip$i-get)" --data-urlencode "email=someone$i@example.org" http://x/recover
+done
+check "the limit per client network: two addresses pass, the third is 429 with the form and Retry-After" \
+    eval 'expect_eq "$(status "$T/ip1.h") $(status "$T/ip2.h")" "303 303" && page ip3 429 &&
+          body_has ip3 "Too many recovery emails" && expect_match "$(header "$T/ip3.h" retry-after)" "^[0-9]+$" &&
+          expect_eq "$(sqlite3 "$T/ip.db" "SELECT COUNT(*) FROM user_recovery_sessions")" 2'
 
 finish
