@@ -74,16 +74,6 @@ static int read_lookup(struct sq *q, void *out)
     return storage_read_user(q, 16, &l->user);
 }
 
-/* A BCP 47 language tag as far as a job needs it: letters, digits and hyphens. */
-static int check_locale(const char *locale)
-{
-    size_t n = locale ? strlen(locale) : 0;
-    if (n == 0 || n > STORAGE_LANGUAGE_MAX ||
-        strspn(locale, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != n)
-        return storage_fail(-EINVAL, "not a language tag: '%.40s'", locale ? locale : "");
-    return 0;
-}
-
 /* MAS's SendAccountRecoveryEmailsJob: {"user_recovery_session_id"}. */
 static int queue_job(struct storage_tx *tx, const char *session_id, int64_t now)
 {
@@ -105,7 +95,7 @@ int storage_recovery_session_start(struct storage_tx *tx, const char *email, con
     if (r >= 0 && ip_address && strlen(ip_address) >= STORAGE_IP_SIZE)
         r = storage_fail(-EINVAL, "not an IP address: '%.60s'", ip_address);
     if (r >= 0)
-        r = check_locale(locale);
+        r = storage_check_language(locale);
     if (r < 0)
         return r;
     struct storage_recovery_session s = {.created_at = now};
