@@ -12,6 +12,9 @@
 #     (a second masd-human 11 minutes ahead) 410 with "send a new link"; a locked account 403;
 #   - the limits per address (429 on /recover, 429 and a banner on "Resend"); CSRF; a POST of
 #     /recover without User-Agent is 400; a signed-in browser is sent to the index;
+#   - the same through /graphql (tests/node/gql_recovery.mjs, its documents validated against
+#     masd's introspected schema): userRecoveryTicket, resendRecoveryEmail, setPasswordByRecovery
+#     with MAS's statuses, refused to a signed-in requester, once;
 #   - recovery switched off (the default): the "not available" page, and no link on the login.
 . "$(dirname "$0")/lib.sh"
 HUMAN_BIN=$BUILD/services/human/masd-human
@@ -70,7 +73,7 @@ http:
   public_base: $4/
   listeners:
     - name: human
-      resources: [{name: human}]
+      resources: [{name: human}, {name: graphql}]
       binds: [{socket: $3, mode: "666"}]
     - name: assets
       resources: [{name: assets, path: $T/assets/}]
@@ -93,6 +96,8 @@ email:
   port: $SMTP_PORT
   from: accounts@example.com
 rate_limiting:
+  login:
+    per_ip: {burst: 30, per_second: 1}
   account_recovery:
     per_ip: {burst: ${6:-40}, per_second: 0.001}
     per_address: {burst: 3, per_second: 0.001}
@@ -130,7 +135,8 @@ backend()
     local M=("$MASCTL_BIN" -c "$T/$B.yaml") A=alice$B Bo=bob$B
     if ! { "${M[@]}" database migrate && "${M[@]}" config sync &&
         "${M[@]}" manage register-user -y -p "$OLD_PW" -e "$A@example.org" "$A" &&
-        "${M[@]}" manage register-user -y -p "$OLD_PW" -e "$Bo@example.org" "$Bo"; } >"$T/$B-masctl.log" 2>&1; then
+        "${M[@]}" manage register-user -y -p "$OLD_PW" -e "$Bo@example.org" "$Bo" &&
+        "${M[@]}" manage register-user -y -p "$OLD_PW" -e "carol$B@example.org" "carol$B"; } >"$T/$B-masctl.log" 2>&1; then
         fail_check "[$B] masctl sets up the database" "$(tail -n 20 "$T/$B-masctl.log")"
         return
     fi
@@ -282,13 +288,38 @@ backend()
     req k1 - "/account/password/recovery?ticket=${CLINK##*ticket=}"
     check "[$B] a locked account's link: 403 page" eval 'page k1 403 && body_has k1 "cannot be recovered"'
 
+    # The same through /graphql, as MAS's account frontend does it (tests/node/gql_recovery.mjs)
+    local C=carol$B CLINK2 line
+    form g0 "$B-carol" /login "username=$C" "password=$OLD_PW"
+    check "[$B] graphql: carol is signed in in a browser" redirects_to g0 "/$"
+    form g1 "$B-j7" /recover "email=$C@example.org"
+    CLINK2=$(link_for "$C@example.org" 1)
+    NODE_EXTRA_CA_CERTS=$T/tls/cert.pem node "$NODE_DIR/gql_recovery.mjs" "$(printf \
+        '{"base":"%s","ticket":"%s","username":"%s","email":"%s","password":"%s","cookie":"session=%s"}' \
+        "$BASE" "${CLINK2##*ticket=}" "$C" "$C@example.org" "$NEW_PW" \
+        "$(awk '$6 == "session" { print $7 }' "$T/$B-carol")")" >"$T/$B-gql.out" 2>&1
+    while IFS= read -r line; do
+        case $line in
+        '{"step"'*'"ok":true'*) check "[$B] graphql: $(node -e 'console.log(JSON.parse(process.argv[1]).step)' "$line")" true ;;
+        '{"step"'*)
+            check "[$B] graphql: $(node -e 'console.log(JSON.parse(process.argv[1]).step)' "$line")" \
+                eval "node -e 'console.log(JSON.parse(process.argv[1]).error)' '${line//\'/\'\\\'\'}'; false"
+            ;;
+        esac
+    done <"$T/$B-gql.out"
+    check "[$B] graphql: gql_recovery.mjs ran to the end" \
+        eval "grep -q 'every document was validated' '$T/$B-gql.out' || { tail -n 20 '$T/$B-gql.out'; false; }"
+    form g2 "$B-g2" /login "username=$C" "password=$NEW_PW"
+    req g3 "$B-carol" /
+    check "[$B] graphql: the new password signs carol in; her other browser session was ended" \
+        eval 'redirects_to g2 "/$" && body_has g3 "You were signed out"'
+
     # Chromium, from the login page to a sign-in with the new password (SQLite only: one run)
     if [ "$B" = sqlite ]; then
         "${M[@]}" manage register-user -y -p "$OLD_PW" -e dana@example.org dana >>"$T/$B-masctl.log" 2>&1
         NODE_EXTRA_CA_CERTS=$T/tls/cert.pem node "$NODE_DIR/recovery.mjs" "$(printf \
             '{"base":"%s","out":"%s","username":"dana","email":"dana@example.org","mail_dir":"%s","password":"%s","chromium":"%s"}' \
             "$BASE" "$OUT_DIR" "$MAIL" "$NEW_PW" "$CHROMIUM")" >"$T/browser.out" 2>&1
-        local line
         while IFS= read -r line; do
             case $line in
             '{"step"'*'"ok":true'*) check "chromium: $(node -e 'console.log(JSON.parse(process.argv[1]).step)' "$line")" true ;;
