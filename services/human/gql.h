@@ -67,6 +67,9 @@ struct gql_domain {
  * oauth2Client, node; User.hasPassword, User.emails; BrowserSession.user, Oauth2Session.user,
  * Oauth2Session.client; and loads user, user_email and oauth2_client nodes. */
 extern const struct gql_domain gql_core_domain;
+/* gql_recovery.c: Query.userRecoveryTicket, Mutation.setPasswordByRecovery and
+ * resendRecoveryEmail (account recovery, recovery.h). */
+extern const struct gql_domain gql_recovery_domain;
 
 /* ---- objects shared between domains (gql_core.c) -------------------------------------------- */
 

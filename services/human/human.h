@@ -169,3 +169,8 @@ void human_register_step(struct masd_request *r);     /* register.c: /register/s
 void human_compat_sso(struct masd_request *r);        /* compat_sso.c: GET, POST /complete-compat-sso/{id} */
 void human_link(struct masd_request *r);              /* link.c: GET, POST /link */
 void human_device(struct masd_request *r);            /* device.c: GET, POST /device/{grant_id} */
+/* account recovery (recovery.h) */
+void human_recover(struct masd_request *r);           /* recover.c: GET, POST /recover */
+void human_recover_progress(struct masd_request *r);  /* recover.c: GET, POST /recover/progress/{id} */
+void human_recovery_password(struct masd_request *r); /* recovery_password.c: GET, POST
+                                                       * /account/password/recovery?ticket=… */
