@@ -71,6 +71,9 @@ extern const struct gql_domain gql_core_domain;
  * looked-up fields and the five session mutations, and loads browser_session, compat_session and
  * oauth2_session nodes. */
 extern const struct gql_domain gql_sessions_domain;
+/* gql_recovery.c: Query.userRecoveryTicket, Mutation.setPasswordByRecovery and
+ * resendRecoveryEmail (account recovery, recovery.h). */
+extern const struct gql_domain gql_recovery_domain;
 
 /* ---- objects shared between domains (gql_core.c) -------------------------------------------- */
 

@@ -173,3 +173,8 @@ void human_account_sessions(struct masd_request *r);  /* sessions.c: GET /accoun
 void human_account_browsers(struct masd_request *r);  /* sessions.c: GET /account/sessions/browsers */
 void human_account_session(struct masd_request *r);   /* sessions.c: GET, POST /account/sessions/{id} */
 void human_account_device(struct masd_request *r);    /* sessions.c: GET /account/devices/{device_id} */
+/* account recovery (recovery.h) */
+void human_recover(struct masd_request *r);           /* recover.c: GET, POST /recover */
+void human_recover_progress(struct masd_request *r);  /* recover.c: GET, POST /recover/progress/{id} */
+void human_recovery_password(struct masd_request *r); /* recovery_password.c: GET, POST
+                                                       * /account/password/recovery?ticket=… */
