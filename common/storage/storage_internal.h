@@ -258,3 +258,5 @@ int storage_device_taken(const char *user_id, const char *device_id);
 
 /* Migrations (storage_schema.c). */
 unsigned storage_schema_latest(void);
+/* How many migrations there are (versions may have gaps while branches meet). */
+unsigned storage_schema_count(void);

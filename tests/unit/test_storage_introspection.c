@@ -390,6 +390,9 @@ static void test_race(enum storage_backend b)
  * copy holds them all. */
 /* The migrations after 5, undone too, so that 5 is applied again on a database at 4. */
 #define UNDO_LATER                                                                                           \
+    "DROP TABLE upstream_oauth_authorization_sessions;"                                                      \
+    "DROP TABLE upstream_oauth_links;"                                                                       \
+    "DROP TABLE upstream_oauth_providers;"                                                                   \
     "ALTER TABLE oauth2_authorization_grants DROP COLUMN redirect_uri_given;"                                \
     "ALTER TABLE oauth2_authorization_grants DROP COLUMN response_type_code;"                                \
     "ALTER TABLE oauth2_device_code_grants DROP COLUMN poll_interval_ms;"                                    \
@@ -472,7 +475,8 @@ static void test_backfill(enum storage_backend b)
 
     unsigned applied = 0;
     CHECK_INT(storage_migrate(st, &applied), 0);
-    CHECK_INT(applied, storage_schema_latest() - 4);
+    CHECK_INT(applied,
+              storage_schema_count() - 4); /* every one after 4 (versions may skip while branches meet) */
     tx = test_tx_begin(st, STORAGE_TX_READ);
     check_fresh(tx, "backfill");
     CHECK_INT(row(tx, tokens[0].token).user_locked_at, NOW + 4);
