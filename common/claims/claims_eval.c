@@ -1164,10 +1164,32 @@ static int variable(struct ev *e, const struct cnode *n, struct cv *out)
     return 0;
 }
 
+/* A filter or a test (its own frame: the arguments stay off eval's recursion). */
+static int eval_call(struct ev *e, const struct cnode *n, struct cv *out)
+{
+    struct cv args[CNODE_MAX_ARGS] = {0};
+    int r = 0;
+    bool res = false;
+    if (eval_args(e, n, args) < 0)
+        return -EINVAL;
+    if (n->kind == E_FILTER) {
+        size_t extra = n->n_args - 1;
+        if (extra < filters[n->fn].min_args || extra > filters[n->fn].max_args)
+            r = ev_fail(e, -EINVAL, n, "%s takes %zu to %zu arguments", filters[n->fn].name,
+                        filters[n->fn].min_args, filters[n->fn].max_args);
+        else
+            r = filters[n->fn].fn(e, n, args, n->n_args, out);
+    } else if ((r = run_test(e, n, n->fn, args, n->n_args, &res)) >= 0) {
+        *out = cv_json(json_boolean(res != n->negate));
+    }
+    for (size_t i = 0; i < n->n_args; i++)
+        cv_clear(&args[i]);
+    return r;
+}
+
 static int eval(struct ev *e, const struct cnode *n, struct cv *out)
 {
     struct cv a = {0}, b = {0};
-    struct cv args[CNODE_MAX_ARGS] = {0};
     int r = 0;
     bool res = false;
     *out = (struct cv){0};
@@ -1196,21 +1218,7 @@ static int eval(struct ev *e, const struct cnode *n, struct cv *out)
         return r;
     case E_FILTER:
     case E_TEST:
-        if (eval_args(e, n, args) < 0)
-            return -EINVAL;
-        if (n->kind == E_FILTER) {
-            size_t extra = n->n_args - 1;
-            if (extra < filters[n->fn].min_args || extra > filters[n->fn].max_args)
-                r = ev_fail(e, -EINVAL, n, "%s takes %zu to %zu arguments", filters[n->fn].name,
-                            filters[n->fn].min_args, filters[n->fn].max_args);
-            else
-                r = filters[n->fn].fn(e, n, args, n->n_args, out);
-        } else if ((r = run_test(e, n, n->fn, args, n->n_args, &res)) >= 0) {
-            *out = cv_json(json_boolean(res != n->negate));
-        }
-        for (size_t i = 0; i < n->n_args; i++)
-            cv_clear(&args[i]);
-        return r;
+        return eval_call(e, n, out);
     case E_NEG:
         if (eval(e, n->a, &a) < 0)
             return -EINVAL;

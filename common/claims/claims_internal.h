@@ -41,6 +41,7 @@ struct cnode {
     bool negate;
     int fn; /* the filter or test */
     size_t text_at, text_len;
+    unsigned height;        /* of the expression tree below (evaluation recurses that deep) */
     struct cnode *all_next; /* every node, for freeing */
 };
 

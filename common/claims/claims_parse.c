@@ -345,6 +345,29 @@ static json_t *number_literal(struct parser *p, const struct token *tk)
     return j;
 }
 
+/* Records the height of an expression node and refuses a tree too tall to evaluate with a
+ * bounded stack (a chain of operators or filters builds one without nesting brackets). */
+static struct cnode *seal(struct parser *p, struct cnode *n)
+{
+    if (!n)
+        return NULL;
+    unsigned h = 0;
+    const struct cnode *kids[3] = {n->a, n->b, n->c};
+    for (size_t i = 0; i < 3; i++)
+        if (kids[i] && kids[i]->height > h)
+            h = kids[i]->height;
+    for (size_t i = 0; i < n->n_args; i++)
+        if (n->args[i] && n->args[i]->height > h)
+            h = n->args[i]->height;
+    n->height = h + 1;
+    if (n->height > CLAIMS_TEMPLATE_MAX_HEIGHT) {
+        fail(p, n->at, "the expression is too long (a chain of more than %d operators or filters)",
+             CLAIMS_TEMPLATE_MAX_HEIGHT);
+        return NULL;
+    }
+    return n;
+}
+
 static struct cnode *parse_expr(struct parser *p);
 
 static int enter(struct parser *p, size_t at)
@@ -429,7 +452,7 @@ static struct cnode *parse_primary(struct parser *p)
                 n = NULL;
         }
         p->depth--;
-        return n;
+        return seal(p, n);
     }
     if (tk.kind == T_END || tk.kind == T_EOF)
         fail(p, tk.start, "an expression is missing");
@@ -478,7 +501,8 @@ static struct cnode *parse_postfix(struct parser *p, struct cnode *n)
                 fail(p, name.start, "expected an attribute name after '.'");
                 return NULL;
             }
-            n = a;
+            if (!(n = seal(p, a)))
+                return NULL;
         } else if (tok_is(p, &tk, T_OP, "[")) {
             lex(p, &tk);
             struct cnode *a = new_node(p, E_INDEX, tk.start);
@@ -501,7 +525,8 @@ static struct cnode *parse_postfix(struct parser *p, struct cnode *n)
             if (expect_op(p, "]") < 0)
                 return NULL;
             p->depth--;
-            n = a;
+            if (!(n = seal(p, a)))
+                return NULL;
         } else if (tok_is(p, &tk, T_OP, "(")) {
             fail(p, tk.start, "calls are not supported in claims templates (use a filter: x | lower)");
             return NULL;
@@ -528,7 +553,7 @@ static struct cnode *parse_unary(struct parser *p)
             n->a = parse_unary(p);
         }
         p->depth--;
-        return n && n->a ? n : NULL;
+        return n && n->a ? seal(p, n) : NULL;
     }
     struct cnode *n = parse_postfix(p, parse_primary(p));
     while (n) {
@@ -562,6 +587,8 @@ static struct cnode *parse_unary(struct parser *p)
         if (parse_call_args(p, f) < 0)
             return NULL;
         /* none (or true/false) as a test name is a name token but a literal to the lexer's eyes */
+        if (!seal(p, f))
+            return NULL;
         n = parse_postfix(p, f);
     }
     return n;
@@ -577,7 +604,7 @@ static struct cnode *binary(struct parser *p, enum cnode_kind kind, const char *
         n->a = a, n->b = b;
         snprintf(n->opname, sizeof(n->opname), "%s", op);
     }
-    return n;
+    return seal(p, n);
 }
 
 static struct cnode *parse_math2(struct parser *p)
@@ -659,7 +686,7 @@ static struct cnode *parse_not(struct parser *p)
         if (n && !(n->a = parse_not(p)))
             n = NULL;
         p->depth--;
-        return n;
+        return seal(p, n);
     }
     return parse_compare(p);
 }
@@ -703,7 +730,7 @@ static struct cnode *parse_expr(struct parser *p)
             else if (accept(p, T_NAME, "else") && !(c->c = parse_expr(p)))
                 c = NULL;
         }
-        n = c;
+        n = seal(p, c);
     }
     p->depth--;
     return p->failed ? NULL : n;

@@ -15,6 +15,7 @@
 #define CLAIMS_TEMPLATE_MAX_SOURCE 8192  /* bytes of template text */
 #define CLAIMS_TEMPLATE_MAX_DEPTH  32    /* nesting of expressions and blocks */
 #define CLAIMS_TEMPLATE_MAX_NODES  2048  /* syntax nodes of one template */
+#define CLAIMS_TEMPLATE_MAX_HEIGHT 128   /* expression tree height: a ~ b ~ ... or x | f | ... chains */
 #define CLAIMS_TEMPLATE_MAX_OUTPUT 16384 /* bytes one rendering may produce */
 #define CLAIMS_TEMPLATE_MAX_VALUE  65536 /* bytes of any string, list or decoded value made */
 #define CLAIMS_TEMPLATE_MAX_SETS   32    /* variables {% set %} may define */

@@ -221,11 +221,26 @@ static void test_bounds(void)
     snprintf(wrapped, sizeof(wrapped), "{{ %s }}", src);
     CHECK(strstr(render(wrapped), "nested too deeply") != NULL);
     /* nodes */
+    o = 0;
+    for (int i = 0; i < 1600; i++) /* 8000 bytes of source, 3200 nodes */
+        o += (size_t)sprintf(src + o, "{{x}}");
+    CHECK(strstr(render(src), "too complex") != NULL);
+    /* height: chains of operators and of filters */
     o = (size_t)sprintf(src, "{{ 1");
-    for (int i = 0; i < 2100; i++)
+    for (int i = 0; i < 200; i++)
         o += (size_t)sprintf(src + o, "+1");
     strcpy(src + o, " }}");
-    CHECK(strstr(render(src), "too complex") != NULL);
+    CHECK(strstr(render(src), "the expression is too long") != NULL);
+    o = (size_t)sprintf(src, "{{ s");
+    for (int i = 0; i < 200; i++)
+        o += (size_t)sprintf(src + o, "|lower");
+    strcpy(src + o, " }}");
+    CHECK(strstr(render(src), "the expression is too long") != NULL);
+    o = (size_t)sprintf(src, "{{ s");
+    for (int i = 0; i < 100; i++)
+        o += (size_t)sprintf(src + o, "|upper");
+    strcpy(src + o, " }}");
+    CHECK_STR(render(src), "0123456789ABCDEF");
     /* a value may not grow past the limit: doubling by set */
     o = (size_t)sprintf(src, "{%% set x = s %%}");
     for (int i = 0; i < 14; i++)
