@@ -720,12 +720,15 @@ int storage_check_migrations(struct storage *st)
                             "%s: the database schema is at version %u, newer than this masd knows (%u): "
                             "upgrade masd",
                             st->describe, current, latest);
+    unsigned pending = 0; /* counted: versions may have gaps while branches meet */
+    for (size_t i = 0; i < N_MIGRATIONS; i++)
+        pending += migrations[i].version > current;
     if (current < latest)
         return storage_fail(
             -ESTALE,
             "%s: the database has %u pending migration%s (at version %u, this masd needs %u): "
             "run `masctl database migrate`",
-            st->describe, latest - current, latest - current == 1 ? "" : "s", current, latest);
+            st->describe, pending, pending == 1 ? "" : "s", current, latest);
     return 0;
 }
 
