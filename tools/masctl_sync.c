@@ -1,6 +1,8 @@
-/* masctl config sync [--prune] [--dry-run]: writes config.yaml's `clients` to the database, as
- * MAS's `mas-cli config sync` does for its static clients. */
+/* masctl config sync [--prune] [--dry-run]: writes config.yaml's `clients` and
+ * `upstream_oauth2.providers` to the database, as MAS's `mas-cli config sync` does; --prune deletes
+ * static clients no longer configured and disabled upstream providers with their links. */
 #include "clients_sync.h"
+#include "upstream_sync.h"
 #include "config.h"
 #include "masctl.h"
 #include "secrets.h"
@@ -19,15 +21,16 @@ int masctl_config_sync(struct masctl *m, int argc, char **argv)
                                       MASCTL_COMMON_OPTIONS,
                                       {NULL, 0, NULL, 0}};
     struct clients_sync sync = {0};
+    struct upstream_sync up = {0};
     int c;
     masctl_getopt_reset();
     while ((c = masctl_getopt(m, argc, argv, "", longopts)) != -1) {
         if (c == MASCTL_HELP)
             return MASCTL_OK;
         if (c == OPT_PRUNE)
-            sync.prune = true;
+            sync.prune = up.prune = true;
         else if (c == OPT_DRY_RUN)
-            sync.dry_run = true;
+            sync.dry_run = up.dry_run = true;
         else
             return MASCTL_USAGE;
     }
@@ -56,6 +59,16 @@ int masctl_config_sync(struct masctl *m, int argc, char **argv)
                sync.written, sync.written == 1 ? "" : "s", "", sync.dry_run ? "would delete" : "deleted",
                sync.pruned, sync.pruned == 1 ? "" : "s",
                sync.dry_run ? " (dry run: nothing was changed)" : "");
+    if (r >= 0 && (r = upstream_sync_run(cfg, st, s, &up)) < 0)
+        masctl_fail(m, "%s", up.error);
+    else if (r >= 0)
+        printf(
+            "%s %u upstream provider%s, %s %u, %s %u%s\n", up.dry_run ? "would write" : "wrote", up.written,
+            up.written == 1 ? "" : "s", up.dry_run ? "would disable" : "disabled", up.disabled,
+            up.dry_run ? "would delete" : "deleted", up.pruned,
+            up.dry_run
+                ? " (dry run: nothing was changed)"
+                : (!up.prune && up.disabled ? " (--prune deletes disabled providers with their links)" : ""));
     storage_close(st);
     secrets_free(s);
     config_free(cfg);

@@ -499,6 +499,8 @@ static int parse_document(struct config_loader *ld, const struct ynode *root)
         return r;
     if ((r = config_email_parse(ld, ynode_get(root, "email", NULL))) < 0)
         return r;
+    if ((r = config_upstream_parse(ld, ynode_get(root, "upstream_oauth2", NULL))) < 0)
+        return r;
     if ((r = config_policy_parse(ld, ynode_get(root, "policy", NULL),
                                  ynode_get(root, "experimental", NULL))) < 0)
         return r;
@@ -655,6 +657,7 @@ void config_free(struct config *cfg)
     config_matrix_free(&cfg->matrix);
     config_email_free(&cfg->email);
     config_clients_free(cfg);
+    config_upstream_free(cfg);
     config_policy_free(cfg);
     free(cfg->branding.service_name);
     free(cfg->branding.policy_uri);

@@ -209,6 +209,110 @@ struct config_client {
     struct config_pos pos;
 };
 
+/* upstream_oauth2.providers[] (MAS: crates/config/src/sections/upstream_oauth2.rs): an upstream
+ * OAuth 2.0 / OpenID Connect identity provider people sign in with. Enumerations keep MAS's
+ * spelling (config_upstream_* give the names). The claims templates are compiled at load
+ * (docs/claims-templates.md). */
+struct claims_template;
+enum config_upstream_auth {
+    UPSTREAM_AUTH_NONE,
+    UPSTREAM_AUTH_CLIENT_SECRET_BASIC,
+    UPSTREAM_AUTH_CLIENT_SECRET_POST,
+    UPSTREAM_AUTH_CLIENT_SECRET_JWT,
+    UPSTREAM_AUTH_PRIVATE_KEY_JWT,
+    UPSTREAM_AUTH_SIGN_IN_WITH_APPLE,
+};
+enum config_upstream_discovery {
+    UPSTREAM_DISCOVERY_OIDC,
+    UPSTREAM_DISCOVERY_INSECURE,
+    UPSTREAM_DISCOVERY_DISABLED
+};
+enum config_upstream_pkce { UPSTREAM_PKCE_AUTO, UPSTREAM_PKCE_ALWAYS, UPSTREAM_PKCE_NEVER };
+enum config_upstream_response_mode {
+    UPSTREAM_RESPONSE_MODE_UNSET,
+    UPSTREAM_RESPONSE_MODE_QUERY,
+    UPSTREAM_RESPONSE_MODE_FORM_POST
+};
+enum config_upstream_backchannel {
+    UPSTREAM_BCL_DO_NOTHING,
+    UPSTREAM_BCL_LOGOUT_BROWSER_ONLY,
+    UPSTREAM_BCL_LOGOUT_ALL
+};
+enum config_claims_action { CLAIMS_IGNORE, CLAIMS_SUGGEST, CLAIMS_FORCE, CLAIMS_REQUIRE };
+enum config_claims_conflict {
+    CLAIMS_CONFLICT_FAIL,
+    CLAIMS_CONFLICT_ADD,
+    CLAIMS_CONFLICT_REPLACE,
+    CLAIMS_CONFLICT_SET
+};
+
+/* One claims import: its action, its template as written (NULL: MAS's default for this claim,
+ * which `compiled` then holds) and compiled (NULL only for account_name without a template). */
+struct config_claims_import {
+    enum config_claims_action action;
+    char *template;
+    struct claims_template *compiled;
+};
+
+/* One additional authorization parameter: a name and a template over params and logged_out. */
+struct config_upstream_param {
+    char *name;
+    char *template;
+    struct claims_template *compiled;
+};
+
+struct config_upstream_provider {
+    char id[27];          /* a ULID, unique among the providers */
+    bool enabled;         /* default true; false: kept in the database, marked disabled */
+    unsigned ui_order;    /* the index in the list, as MAS */
+    char *synapse_idp_id; /* NULL when unset; unique among the providers */
+    char *issuer;         /* NULL only with discovery disabled and no openid scope */
+    char *human_name, *brand_name;
+    char *client_id;
+    char *client_secret; /* inline, or client_secret_file's content trimmed; NULL when none (or
+                          * with CONFIG_NO_SECRETS) */
+    enum config_upstream_auth token_endpoint_auth_method;
+    /* sign_in_with_apple: the PKCS#8 PEM P-256 key (inline or from its file; NULL with
+     * CONFIG_NO_SECRETS), the team and key IDs; all NULL unless that method */
+    char *siwa_private_key, *siwa_team_id, *siwa_key_id;
+    char *token_endpoint_auth_signing_alg; /* NULL unless client_secret_jwt or private_key_jwt */
+    char *id_token_signed_response_alg;    /* default RS256 */
+    char *scope;                           /* as MAS stores it: de-duplicated, sorted; default "openid" */
+    bool scope_openid;                     /* the scope holds openid: an ID token is expected */
+    enum config_upstream_discovery discovery_mode;
+    enum config_upstream_pkce pkce_method;
+    bool fetch_userinfo;
+    char *userinfo_signed_response_alg; /* NULL: userinfo is plain JSON */
+    char *authorization_endpoint, *token_endpoint, *userinfo_endpoint, *jwks_uri; /* overrides */
+    enum config_upstream_response_mode response_mode;
+    struct {
+        struct config_claims_import subject; /* action unused */
+        bool skip_confirmation;
+        struct config_claims_import localpart;
+        enum config_claims_conflict localpart_on_conflict;
+        struct config_claims_import displayname, email;
+        struct config_claims_import account_name; /* action unused */
+    } claims;
+    /* additional_authorization_parameters, sorted by name (MAS: a BTreeMap); with
+     * forward_login_hint and no login_hint entry, login_hint: "{{ params.login_hint }}" is
+     * added as MAS's sync adds it */
+    struct config_upstream_param *params;
+    size_t n_params;
+    bool forward_login_hint;
+    enum config_upstream_backchannel on_backchannel_logout;
+    bool registration_token_required;
+    struct config_pos pos;
+};
+
+/* MAS's names of the enumerations above (as stored in the database). */
+const char *config_upstream_auth_name(enum config_upstream_auth m);
+const char *config_upstream_discovery_name(enum config_upstream_discovery m);
+const char *config_upstream_pkce_db_name(enum config_upstream_pkce m); /* auto, s256, disabled */
+const char *config_upstream_response_mode_name(enum config_upstream_response_mode m); /* NULL when unset */
+const char *config_upstream_backchannel_name(enum config_upstream_backchannel m);
+const char *config_claims_action_name(enum config_claims_action a);
+const char *config_claims_conflict_name(enum config_claims_conflict c);
+
 /* experimental.session_limit (MAS: crates/config/src/sections/experimental.rs SessionLimitConfig):
  * the number of sessions a user may have; handed to the policy as data.session_limit. */
 struct config_session_limit {
@@ -265,6 +369,9 @@ struct config {
     /* clients */
     struct config_client *clients;
     size_t n_clients;
+    /* upstream_oauth2.providers */
+    struct config_upstream_provider *upstream_providers;
+    size_t n_upstream_providers;
     /* policy.data as compact JSON, "{}" when absent: the operator's part of the data MAS's default
      * policy reads (common/policy/policy.h merges it with the rest) */
     char *policy_data;
@@ -290,7 +397,8 @@ int config_load(const char *path, struct config **out, char **error);
 
 /* CONFIG_NO_SECRETS: for the stateless services (masd-discovery, masd-assets), which use no
  * secret: the files of secrets.encryption_file, matrix.secret_file, database.password_file,
- * clients[].client_secret_file, passwords.schemes[].secret_file and email.password_file are named
+ * clients[].client_secret_file, passwords.schemes[].secret_file, email.password_file and
+ * upstream_oauth2.providers[].client_secret_file / sign_in_with_apple.private_key_file are named
  * but never opened
  * (the values stay unset), and a signing key whose `type` is given is not read either (its
  * family is all discovery needs). A key without `type` is still read, to learn its family.

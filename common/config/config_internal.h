@@ -157,3 +157,7 @@ json_t *config_yaml_to_json(const struct ynode *n, bool typed, const struct ynod
 int config_policy_parse(struct config_loader *ld, const struct ynode *policy,
                         const struct ynode *experimental);
 void config_policy_free(struct config *cfg);
+/* upstream_oauth2 (may be NULL: no provider); config_upstream_free() wipes the secrets and frees
+ * the compiled templates (part of config_free). */
+int config_upstream_parse(struct config_loader *ld, const struct ynode *section);
+void config_upstream_free(struct config *cfg);

@@ -593,6 +593,91 @@ static const char migration_12[] =
     "CREATE INDEX browser_sessions_user_id_idx ON browser_sessions (user_id, browser_session_id, "
     "finished_at);";
 
+/* Upstream OAuth 2.0 / OpenID Connect providers (MAS: crates/storage-pg/migrations/
+ * 20221121151402_upstream_oauth.sql and the later *upstream_oauth* ones; storage_upstream.c): the
+ * providers of config.yaml's upstream_oauth2 as the sync writes them (a removed or disabled one
+ * is kept, marked by disabled_at, until `masctl config sync --prune`), the links between a
+ * provider's subject and a user (no user until registration or linking completes), and the
+ * authorization sessions of the sign-in flow. JSON columns are TEXT, as everywhere in masd.
+ * Where masd differs from MAS: the ID token's sub and sid are kept in columns of their own
+ * (back-channel logout finds sessions by them; MAS indexes an expression over its JSONB), and
+ * synapse_idp_id is stored (compat SSO's /login/sso/redirect/{idp} picks a provider by it). */
+static const char migration_13[] =
+    "CREATE TABLE upstream_oauth_providers ("
+    " upstream_oauth_provider_id TEXT NOT NULL PRIMARY KEY,"
+    " issuer TEXT,"
+    " human_name TEXT,"
+    " brand_name TEXT,"
+    " synapse_idp_id TEXT,"
+    " scope TEXT NOT NULL,"
+    " client_id TEXT NOT NULL,"
+    " encrypted_client_secret TEXT,"
+    " token_endpoint_auth_method TEXT NOT NULL,"
+    " token_endpoint_signing_alg TEXT,"
+    " id_token_signed_response_alg TEXT NOT NULL,"
+    " userinfo_signed_response_alg TEXT,"
+    " fetch_userinfo SMALLINT NOT NULL CONSTRAINT upstream_oauth_providers_fetch_userinfo_check CHECK "
+    "(fetch_userinfo IN (0, 1)),"
+    " claims_imports TEXT NOT NULL,"
+    " authorization_endpoint_override TEXT,"
+    " token_endpoint_override TEXT,"
+    " userinfo_endpoint_override TEXT,"
+    " jwks_uri_override TEXT,"
+    " discovery_mode TEXT NOT NULL,"
+    " pkce_mode TEXT NOT NULL,"
+    " response_mode TEXT,"
+    " additional_parameters TEXT NOT NULL,"
+    " forward_login_hint SMALLINT NOT NULL CONSTRAINT upstream_oauth_providers_forward_login_hint_check "
+    "CHECK (forward_login_hint IN (0, 1)),"
+    " ui_order BIGINT NOT NULL,"
+    " on_backchannel_logout TEXT NOT NULL,"
+    " registration_token_required SMALLINT NOT NULL CONSTRAINT "
+    "upstream_oauth_providers_registration_token_required_check CHECK (registration_token_required IN (0, "
+    "1)),"
+    " created_at BIGINT NOT NULL,"
+    " disabled_at BIGINT);"
+    "CREATE TABLE upstream_oauth_links ("
+    " upstream_oauth_link_id TEXT NOT NULL PRIMARY KEY,"
+    " upstream_oauth_provider_id TEXT NOT NULL"
+    "  REFERENCES upstream_oauth_providers (upstream_oauth_provider_id),"
+    " user_id TEXT REFERENCES users (user_id),"
+    " subject TEXT NOT NULL,"
+    " human_account_name TEXT,"
+    " created_at BIGINT NOT NULL);"
+    "CREATE UNIQUE INDEX upstream_oauth_links_subject_unique"
+    " ON upstream_oauth_links (upstream_oauth_provider_id, subject);"
+    "CREATE INDEX upstream_oauth_links_user_idx ON upstream_oauth_links (user_id);"
+    "CREATE INDEX upstream_oauth_links_created_idx ON upstream_oauth_links (created_at);"
+    "CREATE TABLE upstream_oauth_authorization_sessions ("
+    " upstream_oauth_authorization_session_id TEXT NOT NULL PRIMARY KEY,"
+    " upstream_oauth_provider_id TEXT NOT NULL"
+    "  REFERENCES upstream_oauth_providers (upstream_oauth_provider_id),"
+    " upstream_oauth_link_id TEXT REFERENCES upstream_oauth_links (upstream_oauth_link_id),"
+    " state TEXT NOT NULL,"
+    " code_challenge_verifier TEXT,"
+    " nonce TEXT,"
+    " id_token TEXT,"
+    " id_token_claims TEXT,"
+    " id_token_sub TEXT,"
+    " id_token_sid TEXT,"
+    " extra_callback_parameters TEXT,"
+    " userinfo TEXT,"
+    " browser_session_id TEXT REFERENCES browser_sessions (browser_session_id) ON DELETE SET NULL,"
+    " created_at BIGINT NOT NULL,"
+    " completed_at BIGINT,"
+    " consumed_at BIGINT,"
+    " unlinked_at BIGINT);"
+    "CREATE UNIQUE INDEX upstream_oauth_authorization_sessions_state_unique"
+    " ON upstream_oauth_authorization_sessions (state);"
+    "CREATE INDEX upstream_oauth_authorization_sessions_provider_idx"
+    " ON upstream_oauth_authorization_sessions (upstream_oauth_provider_id, id_token_sub, id_token_sid);"
+    "CREATE INDEX upstream_oauth_authorization_sessions_link_idx"
+    " ON upstream_oauth_authorization_sessions (upstream_oauth_link_id);"
+    "CREATE INDEX upstream_oauth_authorization_sessions_session_idx"
+    " ON upstream_oauth_authorization_sessions (browser_session_id);"
+    "CREATE INDEX upstream_oauth_authorization_sessions_created_idx"
+    " ON upstream_oauth_authorization_sessions (created_at);";
+
 static const struct migration migrations[] = {
     {1, "initial schema", migration_1, NULL, NULL},
     {2, "client assertion jtis, config digests", migration_2, NULL, NULL},
@@ -606,6 +691,7 @@ static const struct migration migrations[] = {
     {10, "compat SSO logins by age", migration_10, NULL, NULL},
     {11, "account recovery sessions and tickets", migration_11, NULL, NULL},
     {12, "sessions by user in ID order", migration_12, NULL, NULL},
+    {13, "upstream OAuth providers, links and authorization sessions", migration_13, NULL, NULL},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -681,12 +767,15 @@ int storage_check_migrations(struct storage *st)
                             "%s: the database schema is at version %u, newer than this masd knows (%u): "
                             "upgrade masd",
                             st->describe, current, latest);
+    unsigned pending = 0; /* counted: versions may have gaps while branches meet */
+    for (size_t i = 0; i < N_MIGRATIONS; i++)
+        pending += migrations[i].version > current;
     if (current < latest)
         return storage_fail(
             -ESTALE,
             "%s: the database has %u pending migration%s (at version %u, this masd needs %u): "
             "run `masctl database migrate`",
-            st->describe, latest - current, latest - current == 1 ? "" : "s", current, latest);
+            st->describe, pending, pending == 1 ? "" : "s", current, latest);
     return 0;
 }
 

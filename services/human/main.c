@@ -11,7 +11,9 @@
 #include "human_assets.h"
 #include "log.h"
 #include "policy.h"
+#include "secrets.h"
 #include "storage.h"
+#include "upstream_sync.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +59,27 @@ static int init(const struct config *cfg)
     return 0;
 }
 
+/* upstream_oauth2.providers into the database when the section changed since the last sync
+ * (one read when it did not), as masd-oauth does for `clients`. A failure is logged: people
+ * cannot sign in through the providers then, everything else works. */
+static void sync_upstream_providers(const struct config *cfg)
+{
+    struct upstream_sync sync = {.only_if_changed = true};
+    struct secrets *s = NULL;
+    int r = secrets_from_config(cfg, &s);
+    if (r < 0 && r != -ENOKEY) {
+        log_errno(r, "upstream_oauth2: cannot set up encryption");
+        return;
+    }
+    if ((r = upstream_sync_run(cfg, human.st, s, &sync)) < 0)
+        log_errno(r, "upstream_oauth2: cannot write the providers to the database: %s", sync.error);
+    else if (!sync.unchanged)
+        log_info(
+            "upstream_oauth2: the section changed since the last sync: %u provider(s) written, %u disabled",
+            sync.written, sync.disabled);
+    secrets_free(s);
+}
+
 static int setup(const struct config *cfg)
 {
     int r = init(cfg);
@@ -66,6 +89,7 @@ static int setup(const struct config *cfg)
         return log_errno(r, "cannot open the database: %s", storage_last_error());
     if ((r = storage_check_migrations(human.st)) < 0)
         return log_errno(r, "%s", storage_last_error());
+    sync_upstream_providers(cfg);
     if ((r = homeserver_global_init()) < 0 || (r = homeserver_open(&cfg->matrix, &human.hs)) < 0)
         return log_errno(r, "matrix: cannot set up the homeserver connection: %s", strerror(-r));
     if ((r = activity_start(human.st, ACTIVITY_CAPACITY)) < 0)

@@ -862,17 +862,14 @@ static void test_known_keys_warn_once(void)
              "  translations_path: {a: [1, 2]}\n"
              "policy:\n  data:\n    anything: {goes: [here]}\n"      /* implemented: no warning */
              "matrix:\n  kind: synapse\n  homeserver: example.com\n" /* implemented: no warning */
-             "upstream_oauth2:\n  providers:\n    - id: x\n      claims_imports:\n"
-             "        localpart: {template: \"{{ user.preferred_username }}\", on_conflict: add}\n"
+             "captcha:\n  secret_key: x\n"
              "telemetry: ~\n");
     static const char *const want[] = {
         "config.yaml:2:3: templates.path is not implemented yet and is ignored",
         "config.yaml:3:3: templates.assets_manifest is not implemented yet and is ignored",
         "config.yaml:4:3: templates.translations_path is not implemented yet and is ignored",
-        "config.yaml:13:7: upstream_oauth2.providers[].id is not implemented yet and is ignored",
-        ("config.yaml:15:9: upstream_oauth2.providers[].claims_imports.localpart is not implemented yet and "
-         "is ignored"),
-        "config.yaml:16:1: telemetry is not implemented yet and is ignored",
+        "config.yaml:12:3: captcha.secret_key is not implemented yet and is ignored",
+        "config.yaml:13:1: telemetry is not implemented yet and is ignored",
     };
     CHECK_INT(cfg->n_warnings, sizeof(want) / sizeof(want[0]));
     for (size_t i = 0; i < cfg->n_warnings && i < sizeof(want) / sizeof(want[0]); i++)

@@ -1,0 +1,61 @@
+/* Upstream OAuth 2.0 / OpenID Connect providers, their links to users and the authorization
+ * sessions of a sign-in (migration 13, storage_schema.c). Same conventions as storage.h. */
+#pragma once
+#include "config.h"
+#include "storage.h"
+
+/* A provider row (heap fields: storage_upstream_provider_clear). JSON columns as text. */
+struct storage_upstream_provider {
+    char id[STORAGE_ID_SIZE];
+    char *issuer, *human_name, *brand_name, *synapse_idp_id, *scope, *client_id;
+    char *encrypted_client_secret; /* secrets_seal(purpose "upstream-client-secret"); NULL: none */
+    char *token_endpoint_auth_method, *token_endpoint_signing_alg, *id_token_signed_response_alg;
+    char *userinfo_signed_response_alg;
+    bool fetch_userinfo, forward_login_hint, registration_token_required;
+    char *claims_imports; /* {"subject": {"template": ...}, "localpart": {"action": ...}, ...} */
+    char *authorization_endpoint_override, *token_endpoint_override, *userinfo_endpoint_override;
+    char *jwks_uri_override;
+    char *discovery_mode, *pkce_mode, *response_mode, *on_backchannel_logout;
+    char *additional_parameters;               /* [["name", "template"], ...] */
+    int64_t ui_order, created_at, disabled_at; /* disabled_at 0: enabled */
+};
+void storage_upstream_provider_clear(struct storage_upstream_provider *p);
+
+/* Insert or overwrite by ID from the configuration (created_at kept, disabled_at cleared). */
+int storage_upstream_provider_upsert(struct storage_tx *tx, const struct storage_upstream_provider *in,
+                                     int64_t now);
+/* -ENOENT when there is none by that ID. */
+int storage_upstream_provider_get(struct storage_tx *tx, const char *id,
+                                  struct storage_upstream_provider *out);
+/* Every provider's ID and disabled_at (0: enabled), by ID (*ids and *disabled malloc'd). */
+int storage_upstream_provider_list(struct storage_tx *tx, char (**ids)[STORAGE_ID_SIZE], int64_t **disabled,
+                                   size_t *n);
+/* Marks an enabled provider disabled: 1 when it was enabled, 0 when it was disabled already,
+ * -ENOENT when there is none. */
+int storage_upstream_provider_disable(struct storage_tx *tx, const char *id, int64_t now);
+/* Deletes a provider with its authorization sessions and its links (MAS's prune). */
+int storage_upstream_provider_delete(struct storage_tx *tx, const char *id);
+
+/* A link between a provider's subject and (once known) a user. */
+struct storage_upstream_link {
+    char id[STORAGE_ID_SIZE];
+    char provider_id[STORAGE_ID_SIZE];
+    char user_id[STORAGE_ID_SIZE]; /* "" until registration or linking completes */
+    char subject[256];
+    char human_account_name[256]; /* "" when none */
+    int64_t created_at;
+};
+/* -EEXIST when the provider has a link for that subject already. */
+int storage_upstream_link_create(struct storage_tx *tx, const char *provider_id, const char *subject,
+                                 const char *human_account_name, int64_t now,
+                                 struct storage_upstream_link *out);
+int storage_upstream_link_find(struct storage_tx *tx, const char *provider_id, const char *subject,
+                               struct storage_upstream_link *out);
+
+/* An authorization session, as the flow starts it: state, PKCE verifier, nonce (may be NULL). */
+int storage_upstream_session_create(struct storage_tx *tx, const char *provider_id, const char *state,
+                                    const char *verifier, const char *nonce, int64_t now,
+                                    char id[STORAGE_ID_SIZE]);
+/* The session's ID and provider by its state; -ENOENT. */
+int storage_upstream_session_find_state(struct storage_tx *tx, const char *state, char id[STORAGE_ID_SIZE],
+                                        char provider_id[STORAGE_ID_SIZE]);

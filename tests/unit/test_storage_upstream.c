@@ -1,0 +1,180 @@
+/* Upstream providers in the database (storage_upstream.c, upstream_sync.c) on SQLite and
+ * PostgreSQL: the sync writes every enabled provider with MAS's columns, skips while the section
+ * is unchanged, marks removed and `enabled: false` providers disabled (their links stay),
+ * re-enables one that comes back, and --prune deletes disabled ones with their links and
+ * authorization sessions. */
+#include "config_check.h"
+#include "secrets.h"
+#include "storage_test.h"
+#include "storage_upstream.h"
+#include "upstream_sync.h"
+#include <errno.h>
+
+#define ID1 "01GFWR28C4KNE04WG3HKXB7C9R"
+#define ID2 "01GFWR32NCQ12B8Z0J8CPXRRB6"
+#define NOW 1700000000000LL
+
+#define HEAD                                                                                                 \
+    "secrets:\n  encryption: 0000111122223333444455556666777788889999aaaabbbbccccddddeeeeffff\n"             \
+    "upstream_oauth2:\n  providers:\n"
+#define P1                                                                                                   \
+    "    - id: " ID1 "\n      issuer: https://idp.example.com\n      human_name: Example\n"                  \
+    "      client_id: masd\n      client_secret: s3cret\n"                                                   \
+    "      token_endpoint_auth_method: client_secret_basic\n      scope: \"openid email profile\"\n"         \
+    "      pkce_method: never\n      response_mode: form_post\n      synapse_idp_id: oidc-example\n"         \
+    "      claims_imports:\n        localpart: {action: require, template: \"{{ user.preferred_username "    \
+    "}}\","                                                                                                  \
+    " on_conflict: add}\n        skip_confirmation: true\n"                                                  \
+    "      additional_authorization_parameters: {prompt: login}\n"
+#define P2(enabled)                                                                                          \
+    "    - id: " ID2 "\n      enabled: " enabled "\n      issuer: https://two.example.com\n"                 \
+    "      client_id: two\n      token_endpoint_auth_method: none\n"
+
+static int64_t provider_disabled_at(struct storage *st, const char *id)
+{
+    struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_READ);
+    struct storage_upstream_provider p;
+    int r = storage_upstream_provider_get(tx, id, &p);
+    test_tx_end(tx, false);
+    int64_t d = r < 0 ? -1 : p.disabled_at;
+    storage_upstream_provider_clear(&p);
+    return d;
+}
+
+static void test_sync(enum storage_backend b)
+{
+    char uri[512];
+    test_db(b, "upstream", uri, sizeof(uri));
+    struct storage *st = test_open(uri);
+    struct config *cfg = load(HEAD P1 P2("true"));
+    struct secrets *s = NULL;
+    CHECK_INT(secrets_from_config(cfg, &s), 0);
+    struct upstream_sync sync = {.only_if_changed = true, .dry_run = true};
+    CHECK_INT(upstream_sync_run(cfg, st, s, &sync), 0);
+    CHECK(!sync.unchanged && sync.written == 2);
+    CHECK_INT(provider_disabled_at(st, ID1), -1); /* the dry run wrote nothing */
+    sync = (struct upstream_sync){.only_if_changed = true};
+    CHECK_INT(upstream_sync_run(cfg, st, s, &sync), 0);
+    CHECK(!sync.unchanged && sync.written == 2);
+    sync = (struct upstream_sync){.only_if_changed = true};
+    CHECK_INT(upstream_sync_run(cfg, st, s, &sync), 0);
+    CHECK(sync.unchanged && sync.written == 0);
+
+    /* the row, as MAS stores it */
+    struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_READ);
+    struct storage_upstream_provider p;
+    CHECK_INT(storage_upstream_provider_get(tx, ID1, &p), 0);
+    test_tx_end(tx, false);
+    CHECK_STR(p.issuer, "https://idp.example.com");
+    CHECK_STR(p.human_name, "Example");
+    CHECK(p.brand_name == NULL);
+    CHECK_STR(p.synapse_idp_id, "oidc-example");
+    CHECK_STR(p.scope, "email openid profile");
+    CHECK_STR(p.client_id, "masd");
+    CHECK_STR(p.token_endpoint_auth_method, "client_secret_basic");
+    CHECK(p.token_endpoint_signing_alg == NULL);
+    CHECK_STR(p.id_token_signed_response_alg, "RS256");
+    CHECK(!p.fetch_userinfo);
+    CHECK_STR(p.discovery_mode, "oidc");
+    CHECK_STR(p.pkce_mode, "disabled");
+    CHECK_STR(p.response_mode, "form_post");
+    CHECK_STR(p.on_backchannel_logout, "do_nothing");
+    CHECK_INT(p.ui_order, 0);
+    CHECK_INT(p.disabled_at, 0);
+    CHECK_STR(p.claims_imports,
+              "{\"subject\":{},\"skip_confirmation\":true,\"localpart\":{\"action\":\"require\","
+              "\"template\":\"{{ user.preferred_username }}\",\"on_conflict\":\"add\"},"
+              "\"displayname\":{},\"email\":{},\"account_name\":{}}");
+    CHECK_STR(p.additional_parameters, "[[\"prompt\",\"login\"]]");
+    void *plain = NULL;
+    size_t len = 0;
+    CHECK_INT(secrets_open(s, "upstream-client-secret", p.encrypted_client_secret, &plain, &len), 0);
+    CHECK_STR(plain, "s3cret");
+    free(plain);
+    storage_upstream_provider_clear(&p);
+
+    /* a link and a session of the second provider */
+    struct storage_upstream_link link;
+    char sid[STORAGE_ID_SIZE], found[STORAGE_ID_SIZE], prov[STORAGE_ID_SIZE];
+    tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    CHECK_INT(storage_upstream_link_create(tx, ID2, "sub-1", "@alice", NOW, &link), 0);
+    CHECK_INT(storage_upstream_link_create(tx, ID2, "sub-1", NULL, NOW, &link), -EEXIST);
+    CHECK_INT(storage_upstream_session_create(tx, ID2, "state-1", "verifier", NULL, NOW, sid), 0);
+    CHECK_INT(test_tx_end(tx, true), 0);
+
+    /* enabled: false: kept, marked; the link stays */
+    config_free(cfg);
+    cfg = load(HEAD P1 P2("false"));
+    sync = (struct upstream_sync){.only_if_changed = true};
+    CHECK_INT(upstream_sync_run(cfg, st, s, &sync), 0);
+    CHECK(sync.written == 1 && sync.disabled == 1 && sync.pruned == 0);
+    CHECK(provider_disabled_at(st, ID2) > 0);
+    CHECK_INT(provider_disabled_at(st, ID1), 0);
+    tx = test_tx_begin(st, STORAGE_TX_READ);
+    CHECK_INT(storage_upstream_link_find(tx, ID2, "sub-1", &link), 0);
+    CHECK_STR(link.human_account_name, "@alice");
+    CHECK(link.user_id[0] == '\0');
+    test_tx_end(tx, false);
+    /* back again: enabled, same row */
+    config_free(cfg);
+    cfg = load(HEAD P1 P2("true"));
+    sync = (struct upstream_sync){0};
+    CHECK_INT(upstream_sync_run(cfg, st, s, &sync), 0);
+    CHECK(sync.written == 2 && sync.disabled == 0);
+    CHECK_INT(provider_disabled_at(st, ID2), 0);
+
+    /* removed: disabled; a dry prune changes nothing; prune deletes it with its link and session */
+    config_free(cfg);
+    cfg = load(HEAD P1);
+    sync = (struct upstream_sync){.prune = true, .dry_run = true};
+    CHECK_INT(upstream_sync_run(cfg, st, s, &sync), 0);
+    CHECK(sync.written == 1 && sync.disabled == 1 && sync.pruned == 1);
+    CHECK_INT(provider_disabled_at(st, ID2), 0);
+    sync = (struct upstream_sync){0};
+    CHECK_INT(upstream_sync_run(cfg, st, s, &sync), 0);
+    CHECK(sync.disabled == 1 && sync.pruned == 0);
+    CHECK(provider_disabled_at(st, ID2) > 0);
+    sync = (struct upstream_sync){.prune = true};
+    CHECK_INT(upstream_sync_run(cfg, st, s, &sync), 0);
+    CHECK(sync.written == 1 && sync.disabled == 0 && sync.pruned == 1);
+    CHECK_INT(provider_disabled_at(st, ID2), -1);
+    tx = test_tx_begin(st, STORAGE_TX_READ);
+    CHECK_INT(storage_upstream_link_find(tx, ID2, "sub-1", &link), -ENOENT);
+    CHECK_INT(storage_upstream_session_find_state(tx, "state-1", found, prov), -ENOENT);
+    test_tx_end(tx, false);
+    CHECK_INT(provider_disabled_at(st, ID1), 0);
+
+    /* state is unique */
+    tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    CHECK_INT(storage_upstream_session_create(tx, ID1, "state-2", "v", "nonce", NOW, sid), 0);
+    CHECK_INT(storage_upstream_session_find_state(tx, "state-2", found, prov), 0);
+    CHECK_STR(found, sid);
+    CHECK_STR(prov, ID1);
+    CHECK_INT(test_tx_end(tx, true), 0);
+    tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    CHECK(storage_upstream_session_create(tx, ID1, "state-2", "v", NULL, NOW, sid) < 0);
+    test_tx_end(tx, false);
+
+    /* a secret needs secrets.encryption */
+    config_free(cfg);
+    secrets_free(s);
+    storage_close(st);
+    cfg = load("upstream_oauth2:\n  providers:\n" P1);
+    test_db(b, "upstream2", uri, sizeof(uri));
+    st = test_open(uri);
+    sync = (struct upstream_sync){0};
+    CHECK_INT(upstream_sync_run(cfg, st, NULL, &sync), -ENOKEY);
+    CHECK_STR(sync.error, "provider " ID1 ": a client secret needs secrets.encryption");
+    config_free(cfg);
+    storage_close(st);
+}
+
+int main(void)
+{
+    test_init();
+    enum storage_backend backends[2];
+    int n = test_backends(backends);
+    for (int i = 0; i < n; i++)
+        test_sync(backends[i]);
+    return check_report("test_storage_upstream");
+}
