@@ -463,7 +463,8 @@ static void test_migrations(enum storage_backend b)
     CHECK_INT(storage_check_migrations(st), -ESTALE);
     CHECK(strstr(storage_last_error(), "masctl database migrate") != NULL);
     char pending[64]; /* counted, not latest - current: versions may skip while branches meet */
-    snprintf(pending, sizeof(pending), "has %u pending migrations (at version 0,", storage_schema_count_after(0));
+    snprintf(pending, sizeof(pending), "has %u pending migrations (at version 0,",
+             storage_schema_count_after(0));
     CHECK(strstr(storage_last_error(), pending) != NULL);
     CHECK_INT(storage_migrate(st, &applied), 0);
     CHECK_INT(applied, storage_schema_count_after(0));
