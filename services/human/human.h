@@ -169,3 +169,9 @@ void human_register_step(struct masd_request *r);     /* register.c: /register/s
 void human_compat_sso(struct masd_request *r);        /* compat_sso.c: GET, POST /complete-compat-sso/{id} */
 void human_link(struct masd_request *r);              /* link.c: GET, POST /link */
 void human_device(struct masd_request *r);            /* device.c: GET, POST /device/{grant_id} */
+/* account_page.c: the account pages */
+void human_account_profile(struct masd_request *r);            /* GET, POST /account/ */
+void human_account_verify_email(struct masd_request *r);       /* GET, POST /account/emails/{id}/verify */
+void human_account_password(struct masd_request *r);           /* GET, POST /account/password/change */
+void human_account_deactivate(struct masd_request *r);         /* GET, POST /account/deactivate */
+void human_change_password_well_known(struct masd_request *r); /* GET /.well-known/change-password */

@@ -99,7 +99,18 @@ void human_index(struct masd_request *r)
     start(r, false);
 }
 
+/* /account/ without a deep link (or MSC4191's profile) is the profile page (account_page.c). */
 void human_account(struct masd_request *r)
 {
+    struct action a;
+    char q[1024];
+    int n = snprintf(q, sizeof(q), "kind=manage_account&%.*s", (int)r->query.len, r->query.ptr);
+    action_parse((masd_str){q, n > 0 && (size_t)n < sizeof(q) ? (size_t)n : 0}, &a);
+    if (masd_str_eq(r->path, MASD_STR("/account/")) &&
+        (!a.account_action[0] || strcmp(a.account_action, "profile") == 0 ||
+         strcmp(a.account_action, "org.matrix.profile") == 0)) {
+        human_account_profile(r);
+        return;
+    }
     start(r, true);
 }

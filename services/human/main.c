@@ -106,7 +106,12 @@ static const struct masd_route routes[] = {
     {"human", "/link", ROUTE_EXACT, "GET, HEAD, POST", human_link},
     {"human", "/device/{grant_id}", ROUTE_EXACT, "GET, HEAD, POST", human_device},
     {"human", "/account", ROUTE_EXACT, "GET, HEAD", human_account},
-    {"human", "/account/", ROUTE_EXACT, "GET, HEAD", human_account},
+    {"human", "/account/", ROUTE_EXACT, "GET, HEAD, POST", human_account},
+    /* the account pages (account_page.c) */
+    {"human", "/account/emails/{id}/verify", ROUTE_EXACT, "GET, HEAD, POST", human_account_verify_email},
+    {"human", "/account/password/change", ROUTE_EXACT, "GET, HEAD, POST", human_account_password},
+    {"human", "/account/deactivate", ROUTE_EXACT, "GET, HEAD, POST", human_account_deactivate},
+    {"human", "/.well-known/change-password", ROUTE_EXACT, "GET, HEAD", human_change_password_well_known},
     {0},
 };
 
