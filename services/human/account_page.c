@@ -477,6 +477,7 @@ static enum start start_op(struct masd_request *r, struct acct_job *j)
     account_op_init(op, kind, human.cfg, human.st, human.hs, human.policy, &j->browser.user,
                     j->browser.session.id, &j->client);
     op->password = password, op->new_password = new_password;
+    op->erase = j->erase;
     if (kind == ACCOUNT_SET_PASSWORD) {
         if (!new_password)
             field_error(j, "new_password_required");
