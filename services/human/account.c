@@ -430,6 +430,7 @@ static int prepare_tx(struct storage_tx *tx, void *arg)
 
 static void verify(struct account_op *op)
 {
+    wipe(&op->new_hash);
     if (op->check_password) {
         password_login_verify(&op->login, op->cfg);
         if (op->login.outcome == PASSWORD_LOGIN_FORBIDDEN) {
@@ -517,6 +518,8 @@ static int apply_tx(struct storage_tx *tx, void *arg)
     return r < 0 ? r : 0;
 }
 
+static bool ends_in_prepare(const struct account_op *op);
+
 static void run_tx(struct account_op *op, unsigned flags, storage_tx_fn fn)
 {
     if (storage_tx(op->st, flags, fn, op) < 0) {
@@ -538,10 +541,8 @@ void account_op_step(struct account_op *op)
         /* a write: the limits' buckets, and the code's completion */
         run_tx(op, STORAGE_TX_WRITE | (op->kind == ACCOUNT_COMPLETE_EMAIL ? STORAGE_TX_DURABLE : 0),
                prepare_tx);
-        if (op->status == ACCOUNT_PENDING &&
-            (op->kind == ACCOUNT_COMPLETE_EMAIL || op->kind == ACCOUNT_RESEND_EMAIL ||
-             op->kind == ACCOUNT_END_OTHER_SESSIONS))
-            op->status = ACCOUNT_INTERNAL; /* these end in prepare */
+        if (op->status == ACCOUNT_PENDING && ends_in_prepare(op))
+            op->status = ACCOUNT_INTERNAL;
         break;
     case STAGE_VERIFY:
         verify(op);
@@ -555,6 +556,35 @@ void account_op_step(struct account_op *op)
         op->status = ACCOUNT_INTERNAL;
         break;
     }
+}
+
+/* The kinds whose work is all in prepare. */
+static bool ends_in_prepare(const struct account_op *op)
+{
+    return op->kind == ACCOUNT_COMPLETE_EMAIL || op->kind == ACCOUNT_RESEND_EMAIL ||
+           op->kind == ACCOUNT_END_OTHER_SESSIONS;
+}
+
+int account_op_run_tx(struct account_op *op, struct storage_tx *tx)
+{
+    op->stage = STAGE_PREPARE;
+    op->status = ACCOUNT_PENDING;
+    if (op->kind == ACCOUNT_SET_DISPLAY_NAME) {
+        set_display_name(op);
+        return 0;
+    }
+    int r = prepare_tx(tx, op);
+    if (r < 0)
+        return r;
+    if (op->status == ACCOUNT_PENDING && ends_in_prepare(op))
+        op->status = ACCOUNT_INTERNAL;
+    if (op->status == ACCOUNT_PENDING && needs_cpu(op))
+        verify(op);
+    if (op->status != ACCOUNT_PENDING)
+        return 0;
+    if ((r = apply_tx(tx, op)) >= 0 && op->status == ACCOUNT_PENDING)
+        op->status = ACCOUNT_INTERNAL;
+    return r;
 }
 
 void account_op_run(struct account_op *op)

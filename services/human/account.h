@@ -118,6 +118,10 @@ bool account_op_next(const struct account_op *op, enum account_pool *pool);
 void account_op_step(struct account_op *op);
 /* Every stage in turn on this thread (a worker thread: it blocks). */
 void account_op_run(struct account_op *op);
+/* Every stage in turn inside the caller's write transaction (a GraphQL mutation's, which may be
+ * run again from the start: the op starts afresh each time): the password's check and hash, and
+ * the homeserver's call, happen inside it. 0 (status set), or a storage error to return. */
+int account_op_run_tx(struct account_op *op, struct storage_tx *tx);
 
 /* MAS's enum value of a status for the op's kind ("STARTED"), NULL for those that are errors. */
 const char *account_status_name(enum account_status s);

@@ -348,6 +348,44 @@ static void test_deactivate(void)
     CHECK_INT(test_tx_end(tx, true), 0);
 }
 
+/* Inside a caller's transaction (a GraphQL mutation's): the same outcomes, committed with it or
+ * rolled back with it. */
+static void test_in_tx(void)
+{
+    struct account_op op;
+    struct masd_addr client = {0};
+    account_op_init(&op, ACCOUNT_START_EMAIL, cfg, st, NULL, policy, &bob, bob_bs.id, &client);
+    snprintf(op.email, sizeof(op.email), "bob.tx@example.org");
+    struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    CHECK_INT(account_op_run_tx(&op, tx), 0);
+    CHECK_INT(op.status, ACCOUNT_STARTED);
+    CHECK_INT(test_tx_end(tx, false), 0); /* rolled back: no job */
+    CHECK_INT(jobs(STORAGE_QUEUE_EMAIL_AUTHENTICATION_CODE, NULL, 0), 0);
+    tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    CHECK_INT(account_op_run_tx(&op, tx), 0);
+    CHECK_INT(op.status, ACCOUNT_STARTED);
+    CHECK_INT(test_tx_end(tx, true), 0);
+    CHECK_INT(jobs(STORAGE_QUEUE_EMAIL_AUTHENTICATION_CODE, NULL, 0), 1);
+    account_op_clear(&op);
+    /* a password change with its hash, twice (a retried transaction) */
+    account_op_init(&op, ACCOUNT_SET_PASSWORD, cfg, st, NULL, policy, &alice, bs.id, &client);
+    CHECK_INT(account_op_set_password(&op, 0, "wrong"), 0);
+    CHECK_INT(account_op_set_password(&op, 1, NEWPW), 0);
+    tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    CHECK_INT(account_op_run_tx(&op, tx), 0);
+    CHECK_INT(op.status, ACCOUNT_WRONG_PASSWORD);
+    CHECK_INT(test_tx_end(tx, true), 0);
+    CHECK_INT(account_op_set_password(&op, 0, NEWPW), 0);
+    for (int i = 0; i < 2; i++) {
+        tx = test_tx_begin(st, STORAGE_TX_WRITE);
+        CHECK_INT(account_op_run_tx(&op, tx), 0);
+        CHECK_INT(op.status, ACCOUNT_ALLOWED);
+        CHECK_INT(test_tx_end(tx, i == 1), 0);
+    }
+    account_op_clear(&op);
+    CHECK(password_is(&alice, NEWPW));
+}
+
 /* The account.* switches: each change refused when its switch is off. */
 static void test_switches(void)
 {
@@ -387,6 +425,7 @@ static void backend(enum storage_backend b, const char *uri)
     test_emails();
     test_password();
     test_switches();
+    test_in_tx();
     test_deactivate();
     storage_close(st);
 }
