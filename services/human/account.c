@@ -193,7 +193,7 @@ static int limit(struct storage_tx *tx, struct account_op *op, const char *key,
 static int prepare_password(struct storage_tx *tx, struct account_op *op, bool always)
 {
     op->check_password = false;
-    if (!op->cfg->passwords.enabled && !always)
+    if (op->admin || (!op->cfg->passwords.enabled && !always))
         return 0;
     struct storage_password pw;
     int r = storage_password_get_active(tx, op->user.id, &pw);
