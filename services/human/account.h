@@ -78,12 +78,13 @@ struct account_op {
     struct storage_user user;
     char browser_session_id[STORAGE_ID_SIZE];
     struct masd_addr client;
-    char id[STORAGE_ID_SIZE];                /* RESEND/COMPLETE: authentication; REMOVE: address */
-    char email[STORAGE_EMAIL_MAX + 1];       /* START */
-    char code[8];                            /* COMPLETE: as typed, spaces removed */
-    char display_name[4 * 256 + 1];          /* SET_DISPLAY_NAME */
-    bool unset;                              /* SET_DISPLAY_NAME: remove the name */
-    bool erase;                              /* DEACTIVATE: hs_erase */
+    char id[STORAGE_ID_SIZE];          /* RESEND/COMPLETE: authentication; REMOVE: address */
+    char email[STORAGE_EMAIL_MAX + 1]; /* START */
+    char code[8];                      /* COMPLETE: as typed, spaces removed */
+    char display_name[4 * 256 + 1];    /* SET_DISPLAY_NAME */
+    bool unset;                        /* SET_DISPLAY_NAME: remove the name */
+    bool erase;                        /* DEACTIVATE: hs_erase */
+    bool admin; /* an administrator acts (GraphQL, urn:mas:admin): no password re-check (MAS) */
     char language[STORAGE_LANGUAGE_MAX + 1]; /* the code e-mail's; "" is "en" */
     char *password, *new_password;           /* malloc'd (account_op_clear wipes); NULL: none given */
     /* out */
