@@ -1,6 +1,7 @@
-/* GET / (who is signed in) and /account (MAS: crates/handlers/src/views/index.rs; the account
- * pages come later: until then /account sends a signed-in browser to the index and any other to
- * the login, with the MSC4191 deep link kept as the post-auth action). */
+/* GET / (who is signed in) and /account (MAS: crates/handlers/src/views/index.rs): /account/ is
+ * the profile page (account_page.c); /account, and /account/ with an MSC4191 deep link, send a
+ * signed-in browser to the profile and any other to the login, the deep link kept as the
+ * post-auth action. */
 #include "human.h"
 #include "log.h"
 #include <stdlib.h>
@@ -45,7 +46,7 @@ static void index_load_tx_done(struct masd_request *r, void *arg)
     if (j->account) {
         char to[1024], q[700];
         if (j->browser.state == BROWSER_ACTIVE) {
-            snprintf(to, sizeof(to), "%s/", human.root);
+            snprintf(to, sizeof(to), "%s/account/", human.root);
         } else {
             action_query(&j->action, q, sizeof(q));
             snprintf(to, sizeof(to), "%s/login?%s", human.root, q);

@@ -211,6 +211,8 @@ backend()
     form l1 "$J" "/login?kind=manage_account" "username=$A" "password=$PW"
     check "[$B] the login goes on to the account" redirects_to l1 '^/account/$'
     form l2 "$J2" /login "username=$A" "password=$PW"
+    req l4 "$J" /account
+    check "[$B] /account signed in: 303 to the profile" redirects_to l4 '^/account/$'
 
     # The display name, on the homeserver.
     req p0 "$J" /account/
