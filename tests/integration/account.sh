@@ -411,4 +411,9 @@ check "switches off: adding an address, setting the display name: 403" eval 'pag
 sreq f6 off-jar /account/emails/01HQ8Z4ZQ0ABCDEFGHJKMNPQRS/verify
 check "switches off: the code page is 403" page f6 403
 
+# Every masd process of the run exits cleanly, without a sanitizer report.
+for p in human-sqlite oauth-sqlite worker-sqlite human-postgresql oauth-postgresql worker-postgresql human-off; do
+    [ -n "${PID_OF[$p]:-}" ] && masd_stop "$p"
+done
+
 finish
