@@ -75,3 +75,13 @@ static inline bool masd_str_next(masd_str *rest, char sep, masd_str *part)
     }
     return true;
 }
+
+/* Whether the space-separated list (an OAuth scope) holds `word` as one of its items. */
+static inline bool masd_words_contain(const char *list, const char *word)
+{
+    masd_str rest = masd_str_from(list), item, w = masd_str_from(word);
+    while (masd_str_next(&rest, ' ', &item))
+        if (masd_str_eq(item, w))
+            return true;
+    return false;
+}

@@ -437,6 +437,39 @@ static int parse_branding(struct config_loader *ld, const struct ynode *branding
     return 0;
 }
 
+/* captcha (MAS: crates/config/src/sections/captcha.rs): which service the registration form
+ * would show, and its site key; masd shows it in GraphQL's siteConfig.captchaConfig. */
+static int parse_captcha(struct config_loader *ld, const struct ynode *captcha)
+{
+    static const char *const services[][2] = {
+        {"recaptcha_v2", "RECAPTCHA_V2"},
+        {"cloudflare_turnstile", "CLOUDFLARE_TURNSTILE"},
+        {"hcaptcha", "H_CAPTCHA"},
+    };
+    struct config_captcha *c = &ld->cfg->captcha;
+    const struct ynode *v;
+    char *service = NULL;
+    int r;
+    if (!captcha || ynode_is_null(captcha))
+        return 0;
+    if ((r = config_expect_mapping(ld, captcha, "captcha", true)) < 0)
+        return r;
+    if ((r = config_get_string_or_null(ld, v = ynode_get(captcha, "service", NULL), "captcha.service",
+                                       &service)) < 0 ||
+        !service)
+        return r;
+    for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++)
+        if (strcmp(service, services[i][0]) == 0)
+            c->service = services[i][1];
+    free(service);
+    if (!c->service)
+        return config_error(ld, v, -EINVAL,
+                            "captcha.service: expected one of recaptcha_v2, cloudflare_turnstile, hcaptcha");
+    if (!(v = ynode_get(captcha, "site_key", NULL)))
+        return config_error(ld, captcha, -EINVAL, "captcha.site_key is required with captcha.service");
+    return config_get_string(ld, v, "captcha.site_key", &c->site_key);
+}
+
 static int parse_document(struct config_loader *ld, const struct ynode *root)
 {
     static const struct ynode empty = {.kind = YNODE_MAPPING};
@@ -469,7 +502,8 @@ static int parse_document(struct config_loader *ld, const struct ynode *root)
     if ((r = config_policy_parse(ld, ynode_get(root, "policy", NULL),
                                  ynode_get(root, "experimental", NULL))) < 0)
         return r;
-    if ((r = parse_branding(ld, ynode_get(root, "branding", NULL))) < 0)
+    if ((r = parse_branding(ld, ynode_get(root, "branding", NULL))) < 0 ||
+        (r = parse_captcha(ld, ynode_get(root, "captcha", NULL))) < 0)
         return r;
     return parse_account_and_oauth(ld, root);
 }
@@ -626,6 +660,8 @@ void config_free(struct config *cfg)
     free(cfg->branding.policy_uri);
     free(cfg->branding.tos_uri);
     free(cfg->branding.imprint);
+    free(cfg->captcha.site_key);
+    free(cfg->plan_management_iframe_uri);
     for (size_t i = 0; i < cfg->n_warnings; i++)
         free(cfg->warnings[i]);
     free(cfg->warnings);

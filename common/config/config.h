@@ -41,6 +41,7 @@ struct config_resource {
                                         adminapi, connection-info */
     bool playground;                 /* graphql */
     bool undocumented_oauth2_access; /* graphql */
+    bool introspection;              /* graphql: masd's switch, default true (docs/graphql.md) */
     char *path;                      /* assets; default "./frontend/dist/" */
     struct config_pos pos;
 };
@@ -239,7 +240,7 @@ struct config {
     /* oauth.device_code_user_code_auto_fill_enabled, default false (MAS: crates/config/src/sections/
      * oauth.rs): verification_uri_complete, and /link?code= honoured */
     bool device_code_user_code_auto_fill_enabled;
-    bool login_with_email_allowed;      /* account.login_with_email_allowed, default false */
+    bool login_with_email_allowed; /* account.login_with_email_allowed, default false */
     /* the rest of the account section (MAS: crates/config/src/sections/account.rs) */
     bool password_registration_email_required; /* default true */
     bool registration_token_required;          /* password_registration_token_required or the
@@ -268,6 +269,12 @@ struct config {
      * policy reads (common/policy/policy.h merges it with the rest) */
     char *policy_data;
     struct config_session_limit *session_limit; /* NULL when experimental.session_limit is unset */
+    char *plan_management_iframe_uri;           /* experimental.*; NULL when unset (siteConfig) */
+    /* captcha (MAS: crates/config/src/sections/captcha.rs): shown in GraphQL's siteConfig */
+    struct config_captcha {
+        const char *service; /* RECAPTCHA_V2, CLOUDFLARE_TURNSTILE, H_CAPTCHA (GraphQL's names); NULL: none */
+        char *site_key;
+    } captcha;
     /* "file:line:column: x.y is not implemented yet and is ignored", one per key path; also
      * logged by config_load*, kept here for `--check` output and tests */
     char **warnings;

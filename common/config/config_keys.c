@@ -31,7 +31,7 @@ const struct config_key_entry config_keys[] = {
     {"http.listeners[].resources[].playground", IMPLEMENTED},
     {"http.listeners[].resources[].undocumented_oauth2_access", IMPLEMENTED},
     {"http.listeners[].resources[].path", IMPLEMENTED},
-    {"http.listeners[].resources[].introspection", KNOWN}, /* MAS after 1.22 */
+    {"http.listeners[].resources[].introspection", IMPLEMENTED}, /* true or false (docs/graphql.md) */
     {"http.listeners[].prefix", IMPLEMENTED},
     {"http.listeners[].binds", IMPLEMENTED},
     {"http.listeners[].binds[].address", IMPLEMENTED},
@@ -229,9 +229,9 @@ const struct config_key_entry config_keys[] = {
     {"branding.tos_uri", IMPLEMENTED},
     {"branding.imprint", IMPLEMENTED},
 
-    {"captcha", KNOWN},
-    {"captcha.service", KNOWN},
-    {"captcha.site_key", KNOWN},
+    {"captcha", IMPLEMENTED},
+    {"captcha.service", IMPLEMENTED},
+    {"captcha.site_key", IMPLEMENTED},
     {"captcha.secret_key", KNOWN},
 
     {"account", IMPLEMENTED},
@@ -258,7 +258,7 @@ const struct config_key_entry config_keys[] = {
     {"experimental.inactive_session_expiration.expire_compat_sessions", KNOWN},
     {"experimental.inactive_session_expiration.expire_oauth_sessions", KNOWN},
     {"experimental.inactive_session_expiration.expire_user_sessions", KNOWN},
-    {"experimental.plan_management_iframe_uri", KNOWN},
+    {"experimental.plan_management_iframe_uri", IMPLEMENTED},
     {"experimental.session_limit", IMPLEMENTED},
     {"experimental.session_limit.soft_limit", IMPLEMENTED},
     {"experimental.session_limit.hard_limit", IMPLEMENTED},

@@ -7,7 +7,8 @@
 #include <string.h>
 
 /* MAS's resource names (MAS: crates/config/src/sections/http.rs) and the options each one takes.
- * introspection (graphql) is newer than MAS 1.22: known, warned about, ignored. */
+ * graphql's introspection is masd's switch (docs/graphql.md): true (the default) or false; any
+ * other value (a newer MAS's) is warned about and leaves introspection on. */
 static const struct resource_kind {
     const char *name;
     const char *options[3];
@@ -66,6 +67,16 @@ static int parse_resource_options(struct config_loader *ld, const struct ynode *
     if (r >= 0 && (v = ynode_get(n, "undocumented_oauth2_access", NULL))) {
         config_subpath(p, path, "undocumented_oauth2_access");
         r = config_get_bool(ld, v, p, &res->undocumented_oauth2_access);
+    }
+    if (r >= 0 && strcmp(res->name, "graphql") == 0) {
+        res->introspection = true;
+        if ((v = ynode_get(n, "introspection", NULL))) {
+            config_subpath(p, path, "introspection");
+            if (v->kind == YNODE_SCALAR && (strcmp(v->str, "true") == 0 || strcmp(v->str, "false") == 0))
+                r = config_get_bool(ld, v, p, &res->introspection);
+            else
+                r = config_warning(ld, v, "%s: only true or false is understood; introspection stays on", p);
+        }
     }
     if (r >= 0 && strcmp(res->name, "assets") == 0) {
         config_subpath(p, path, "path");

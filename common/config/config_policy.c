@@ -142,6 +142,10 @@ int config_policy_parse(struct config_loader *ld, const struct ynode *policy,
         return r;
     if (experimental && (r = config_expect_mapping(ld, experimental, "experimental", true)) < 0)
         return r;
+    const struct ynode *v = experimental ? ynode_get(experimental, "plan_management_iframe_uri", NULL) : NULL;
+    if ((r = config_get_string_or_null(ld, v, "experimental.plan_management_iframe_uri",
+                                       &ld->cfg->plan_management_iframe_uri)) < 0)
+        return r;
     return parse_session_limit(ld, experimental);
 }
 

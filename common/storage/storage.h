@@ -198,6 +198,15 @@ int storage_email_add(struct storage_tx *tx, const char *user_id, const char *em
 /* The user's addresses, oldest first; *out is malloc'd (free()). */
 int storage_email_list(struct storage_tx *tx, const char *user_id, struct storage_email **out, size_t *n);
 int storage_email_find(struct storage_tx *tx, const char *email, struct storage_email *out);
+/* One address by its ID; -ENOENT. */
+int storage_email_get(struct storage_tx *tx, const char *email_id, struct storage_email *out);
+/* A page of the user's addresses by ID, for a GraphQL connection (services/human/gql_model.h):
+ * IDs after `after` and before `before` ("" for either: no bound), at most `limit` rows,
+ * ascending, or descending when backward. *out is malloc'd (free()). */
+int storage_email_page(struct storage_tx *tx, const char *user_id, const char *after, const char *before,
+                       unsigned limit, bool backward, struct storage_email **out, size_t *n);
+/* How many addresses the user has. */
+int storage_email_count(struct storage_tx *tx, const char *user_id, int64_t *n);
 int storage_email_remove(struct storage_tx *tx, const char *email_id); /* -ENOENT */
 
 /* ---------------------------------------------------------------------------------------------

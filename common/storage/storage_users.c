@@ -198,7 +198,16 @@ STORAGE_STMT(email_insert,
 STORAGE_STMT(email_by_user, "SELECT " EMAIL_COLS " FROM user_emails WHERE user_id = $1"
                             " ORDER BY created_at, user_email_id");
 STORAGE_STMT(email_by_folded, "SELECT " EMAIL_COLS " FROM user_emails WHERE email_folded = $1");
+STORAGE_STMT(email_by_id, "SELECT " EMAIL_COLS " FROM user_emails WHERE user_email_id = $1");
 STORAGE_STMT(email_delete, "DELETE FROM user_emails WHERE user_email_id = $1");
+/* A keyset page by ID (ULIDs sort by creation): after/before '' for none. */
+STORAGE_STMT(email_page_asc,
+             "SELECT " EMAIL_COLS " FROM user_emails WHERE user_id = $1 AND user_email_id > $2"
+             " AND ($3 = '' OR user_email_id < $3) ORDER BY user_email_id LIMIT $4");
+STORAGE_STMT(email_page_desc,
+             "SELECT " EMAIL_COLS " FROM user_emails WHERE user_id = $1 AND user_email_id > $2"
+             " AND ($3 = '' OR user_email_id < $3) ORDER BY user_email_id DESC LIMIT $4");
+STORAGE_STMT(email_count, "SELECT COUNT(*) FROM user_emails WHERE user_id = $1");
 
 static int read_email(struct sq *q, void *out)
 {
@@ -256,6 +265,37 @@ int storage_email_list(struct storage_tx *tx, const char *user_id, struct storag
     *out = l.items;
     *n = l.n;
     return r;
+}
+
+int storage_email_get(struct storage_tx *tx, const char *email_id, struct storage_email *out)
+{
+    return sq_one(tx, &email_by_id, SQ_ARGS(P_TEXT(email_id)), read_email, out);
+}
+
+int storage_email_page(struct storage_tx *tx, const char *user_id, const char *after, const char *before,
+                       unsigned limit, bool backward, struct storage_email **out, size_t *n)
+{
+    struct email_list l = {0};
+    int r = sq_each(tx, backward ? &email_page_desc : &email_page_asc,
+                    SQ_ARGS(P_TEXT(user_id), P_TEXT(after), P_TEXT(before), P_INT(limit)), collect_email, &l);
+    if (r < 0) {
+        free(l.items);
+        l = (struct email_list){0};
+    }
+    *out = l.items;
+    *n = l.n;
+    return r;
+}
+
+static int read_count(struct sq *q, void *out)
+{
+    *(int64_t *)out = sq_int(q, 0);
+    return 0;
+}
+
+int storage_email_count(struct storage_tx *tx, const char *user_id, int64_t *n)
+{
+    return sq_one(tx, &email_count, SQ_ARGS(P_TEXT(user_id)), read_count, n);
 }
 
 int storage_email_find(struct storage_tx *tx, const char *email, struct storage_email *out)

@@ -2,6 +2,7 @@
  * data, the security headers every answer carries, the error page and the redirect. */
 #include "human.h"
 #include "callback.h"
+#include "gql.h"
 #include "base64.h"
 #include "human_templates.h"
 #include "log.h"
@@ -212,6 +213,10 @@ void human_not_found(struct masd_request *r)
 
 void human_method_not_allowed(struct masd_request *r)
 {
+    if (r->route && strcmp(r->route->resource, "graphql") == 0) {
+        human_graphql_method_not_allowed(r);
+        return;
+    }
     page_error(r, 405, "method_not_allowed", NULL);
 }
 

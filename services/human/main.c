@@ -1,10 +1,11 @@
 /* masd-human: the pages a person uses in a browser (resource `human`): the index, the login and
  * logout, the OAuth 2.0 authorization endpoint and its consent page, the confirmation of a compat
  * SSO login, the device authorization grant's code entry and consent, the registration
- * (docs/architecture.md §8).
+ * (docs/architecture.md §8); and MAS's GraphQL API at /graphql (resource `graphql`, graphql.c).
  * It keeps its state in the shared database; the browser's session lives in MAS's encrypted
  * cookies (session.c). */
 #include "activity.h"
+#include "gql.h"
 #include "homeserver.h"
 #include "human.h"
 #include "human_assets.h"
@@ -46,6 +47,8 @@ static int init(const struct config *cfg)
     human.root = strndup(path, strlen(path) - 1);
     if (asprintf(&human.css, "%s/assets/%s", human.root, HUMAN_CSS_NAME) < 0)
         human.css = NULL;
+    if ((r = human_graphql_init()) < 0)
+        return r;
     human.branding = json_pack("{s:s, s:s?, s:s?, s:s?}", "server_name", cfg->matrix.homeserver, "policy_uri",
                                cfg->branding.policy_uri, "tos_uri", cfg->branding.tos_uri, "imprint",
                                cfg->branding.imprint);
@@ -83,11 +86,10 @@ static int health(void)
     return storage_schema_version(human.st, &current, &latest);
 }
 
-static const char *const resources[] = {"human", NULL};
+static const char *const resources[] = {"human", "graphql", NULL};
 
 /* The route table: resource, path, methods, handler. Everything else under the listener is the
- * HTML "not found" page (nginx sends masd-human whatever the other services do not take); so is
- * any path below /account/ until the account pages exist. */
+ * HTML "not found" page (nginx sends masd-human whatever the other services do not take). */
 static const struct masd_route routes[] = {
     {"human", "/", ROUTE_EXACT, "GET, HEAD", human_index},
     {"human", "/login", ROUTE_EXACT, "GET, HEAD, POST", human_login},
@@ -112,6 +114,8 @@ static const struct masd_route routes[] = {
     {"human", "/account/password/change", ROUTE_EXACT, "GET, HEAD, POST", human_account_password},
     {"human", "/account/deactivate", ROUTE_EXACT, "GET, HEAD, POST", human_account_deactivate},
     {"human", "/.well-known/change-password", ROUTE_EXACT, "GET, HEAD", human_change_password_well_known},
+    /* MAS's GraphQL API (resource `graphql`; docs/graphql.md "The endpoint") */
+    {"graphql", "/graphql", ROUTE_EXACT, "GET, POST, OPTIONS", human_graphql},
     {0},
 };
 
@@ -127,8 +131,9 @@ static const struct masd_service service = {
     .health = health,
     .method_not_allowed = human_method_not_allowed,
     .not_found = human_not_found,
-    /* The largest form it takes is a login: a few hundred bytes. */
-    .max_request_body = 16 * 1024,
+    /* Its forms are a few hundred bytes; a GraphQL request may hold a 64 KiB document (the
+     * engine's max_document_bytes) in JSON. */
+    .max_request_body = 80 * 1024,
     /* a registration asks the homeserver whether the name is free, and provisions the user */
     .outbound = true,
 };

@@ -92,19 +92,6 @@ int userinfo_token(struct masd_request *r, char **token, const char **why)
     return rc;
 }
 
-static bool has_scope_token(const char *scope, const char *want)
-{
-    size_t n = strlen(want);
-    for (const char *p = scope; *p;) {
-        const char *end = strchr(p, ' ');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == n && memcmp(p, want, n) == 0)
-            return true;
-        p += len + (end != NULL);
-    }
-    return false;
-}
-
 int userinfo_judge(const struct storage_token_introspection *t, int64_t now, const char **why)
 {
     if (t->kind != STORAGE_TOKEN_OAUTH_ACCESS)
@@ -117,7 +104,7 @@ int userinfo_judge(const struct storage_token_introspection *t, int64_t now, con
         *why = "The session has no user";
     else if (t->user_locked_at || t->user_deactivated_at)
         *why = "The user is locked or deactivated";
-    else if (!has_scope_token(t->scope, "openid"))
+    else if (!masd_words_contain(t->scope, "openid"))
         *why = "The session's scope lacks openid";
     else
         return 0;

@@ -63,7 +63,7 @@ http:
   public_base: $4/
   listeners:
     - name: human
-      resources: [{name: human}]
+      resources: [{name: human}, {name: graphql}]
       binds: [{socket: $T/run/human-$3.sock, mode: "666"}]
     - name: oauth
       resources: [{name: oauth}, {name: compat}]
@@ -148,7 +148,8 @@ backend()
     if ! { "${M[@]}" database migrate && "${M[@]}" config sync &&
         "${M[@]}" manage register-user -y -p "$PW" "alice-$B" &&
         "${M[@]}" manage register-user -y -p "$PW" "carol-$B" &&
-        "${M[@]}" manage register-user -y -p "$PW" "dana-$B"; } >"$T/$B-masctl.log" 2>&1; then
+        "${M[@]}" manage register-user -y -p "$PW" "dana-$B" &&
+        "${M[@]}" manage register-user -y -p "$PW" "erin-$B"; } >"$T/$B-masctl.log" 2>&1; then
         fail_check "[$B] masctl sets up the database" "$(tail -n 20 "$T/$B-masctl.log")"
         return
     fi
@@ -342,6 +343,30 @@ backend()
     form d5 - /login "username=$C" "password=$PW"
     check "[$B] ... that browser is signed out, and carol cannot sign in" \
         eval 'redirects_to d4 "/login" && ! redirects_to d5 "^/$" >/dev/null'
+
+    # The same through GraphQL, as MAS's account frontend asks (erin): every document validated
+    # against masd's introspected schema (tests/node/gql_client.mjs).
+    form l5 "$B-jare" /login "username=erin-$B" "password=$PW"
+    local cookie alice_id
+    cookie=session=$(awk '$6 == "session" { print $7 }' "$T/$B-jare")
+    alice_id=user:$(sql "SELECT user_id FROM users WHERE username = '$A'")
+    NODE_EXTRA_CA_CERTS=$T/tls/cert.pem node "$NODE_DIR/account_graphql.mjs" "$(printf \
+        '{"base":"%s","cookie":"%s","other_cookie":"session=%s","other_user_id":"%s","username":"erin-%s","password":"%s","new_password":"%s","mail_dir":"%s","hs":"%s"}' \
+        "$BASE" "$cookie" "$(awk '$6 == "session" { print $7 }' "$T/$J")" "$alice_id" "$B" "$PW" "$NEWPW" "$MAIL" "$HS_ENDPOINT")" >"$T/graphql-$B.out" 2>&1
+    local line
+    while IFS= read -r line; do
+        case $line in
+        '{"step"'*'"ok":true'*) check "[$B] graphql: $(node -e 'console.log(JSON.parse(process.argv[1]).step)' "$line")" true ;;
+        '{"step"'*)
+            check "[$B] graphql: $(node -e 'console.log(JSON.parse(process.argv[1]).step)' "$line")" \
+                eval "node -e 'console.log(JSON.parse(process.argv[1]).error)' '${line//\'/\'\\\'\'}'; false"
+            ;;
+        esac
+    done <"$T/graphql-$B.out"
+    check "[$B] graphql: account_graphql.mjs ran to the end" \
+        eval "grep -q '\"documents\"' $T/graphql-$B.out || { tail -n 30 $T/graphql-$B.out; false; }"
+    check "[$B] graphql: the homeserver got allow_cross_signing_reset for erin, and never alice's 'pwned' name" \
+        eval 'grep "/allow_cross_signing_reset" "$HS_RECORD" | grep -q "\"erin-$B\"" && ! grep -q pwned "$HS_RECORD"'
 
     # Chromium, as a person (SQLite: one run), in the background while PostgreSQL's run goes on.
     if [ "$B" = sqlite ]; then

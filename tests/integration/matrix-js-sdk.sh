@@ -12,6 +12,9 @@
 #     revokes its refresh token (POST /oauth2/revoke): the session ends and masd-worker sends
 #     sync_devices without the device.
 # This is the README's "Logging in with an OIDC-native Matrix client", run as written there.
+# (It proves what a Matrix client library sees, which the sanitizer build does not change; the C
+# paths it drives run under ASan in human.sh, token.sh, introspect.sh and homeserver.sh.)
+# tests/run: once
 . "$(dirname "$0")/lib.sh"
 HUMAN_BIN=$BUILD/services/human/masd-human
 OAUTH_BIN=$BUILD/services/oauth/masd-oauth

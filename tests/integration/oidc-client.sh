@@ -2,6 +2,8 @@
 # masd-discovery's document as real OIDC relying-party libraries see it: openid-client 6
 # discovery() and oauth4webapi 3 processDiscoveryResponse() (tests/node/discovery.mjs), with a
 # plain public_base, a public_base with a path, and an issuer that differs from public_base.
+# (It proves what relying-party libraries see; masd-discovery runs under ASan in nginx.sh.)
+# tests/run: once
 . "$(dirname "$0")/lib.sh"
 require_binaries "$DISCOVERY_BIN"
 if [ ! -d "$NODE_DIR/node_modules/openid-client" ]; then

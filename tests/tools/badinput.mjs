@@ -76,7 +76,7 @@ const SLOW_MS = cfg.slow_ms || 20000;
 const CASE_MS = cfg.case_ms || 5000;
 const MIB = 1024 * 1024;
 // The bodies h2o reads per service (max_request_body in services/*/main.c; 1 MiB otherwise).
-const BODY_LIMIT = { 'masd-oauth': 64 * 1024, 'masd-human': 16 * 1024 };
+const BODY_LIMIT = { 'masd-oauth': 64 * 1024, 'masd-human': 80 * 1024 };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

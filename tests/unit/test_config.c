@@ -439,12 +439,20 @@ static void test_resources(void)
         "health, prometheus, discovery, human, graphql, oauth, compat, assets, adminapi, connection-info)");
     CHECK_ERROR(HTTP "    - 42\n", "config.yaml:4:7: http.listeners[0]: expected a mapping, found a scalar");
 
-    /* introspection is an upstream graphql option newer than MAS 1.22: known, warned about */
+    /* graphql's introspection: masd's switch, true by default; another value is warned about */
     cfg = load(HTTP "    - resources: [{name: graphql, introspection: authenticated_only}]\n" BINDS);
     CHECK_INT(cfg->n_warnings, 1);
-    CHECK_STR(
-        cfg->warnings[0],
-        "config.yaml:4:35: http.listeners[].resources[].introspection is not implemented yet and is ignored");
+    CHECK_STR(cfg->warnings[0],
+              "config.yaml:4:50: http.listeners[0].resources[0].introspection: only true or "
+              "false is understood; introspection stays on");
+    CHECK(cfg->listeners[0].resources[0].introspection);
+    config_free(cfg);
+    cfg = load(HTTP "    - resources: [{name: graphql, introspection: false}]\n" BINDS);
+    CHECK_INT(cfg->n_warnings, 0);
+    CHECK(!cfg->listeners[0].resources[0].introspection);
+    config_free(cfg);
+    cfg = load(HTTP "    - resources: [{name: graphql}]\n" BINDS);
+    CHECK(cfg->listeners[0].resources[0].introspection);
     config_free(cfg);
 }
 
@@ -784,6 +792,37 @@ static void test_registration_switches(void)
                 "config.yaml:2:41: account.password_registration_token_required: expected a boolean");
 }
 
+/* captcha and experimental.plan_management_iframe_uri: what GraphQL's siteConfig shows */
+static void test_captcha(void)
+{
+    struct config *cfg = load("captcha:\n  service: hcaptcha\n  site_key: k1\n  secret_key: s\n"
+                              "experimental:\n  plan_management_iframe_uri: https://plans.example.com/\n");
+    CHECK_STR(cfg->captcha.service, "H_CAPTCHA");
+    CHECK_STR(cfg->captcha.site_key, "k1");
+    CHECK_STR(cfg->plan_management_iframe_uri, "https://plans.example.com/");
+    CHECK_INT(cfg->n_warnings, 1); /* the secret key: registration shows no captcha yet */
+    config_free(cfg);
+    cfg = load("captcha:\n  service: recaptcha_v2\n  site_key: k\n");
+    CHECK_STR(cfg->captcha.service, "RECAPTCHA_V2");
+    config_free(cfg);
+    cfg = load("captcha:\n  service: cloudflare_turnstile\n  site_key: k\n");
+    CHECK_STR(cfg->captcha.service, "CLOUDFLARE_TURNSTILE");
+    config_free(cfg);
+    cfg = load("captcha: {}\n");
+    CHECK(!cfg->captcha.service && !cfg->captcha.site_key && !cfg->plan_management_iframe_uri);
+    config_free(cfg);
+    cfg = load("captcha:\n  service: ~\n");
+    CHECK(!cfg->captcha.service);
+    config_free(cfg);
+    CHECK_ERROR(
+        "captcha:\n  service: friendly_captcha\n  site_key: k\n",
+        "config.yaml:2:12: captcha.service: expected one of recaptcha_v2, cloudflare_turnstile, hcaptcha");
+    CHECK_ERROR("captcha:\n  service: hcaptcha\n",
+                "config.yaml:2:3: captcha.site_key is required with captcha.service");
+    CHECK_ERROR("experimental:\n  plan_management_iframe_uri: [1]\n",
+                "config.yaml:2:31: experimental.plan_management_iframe_uri: expected a string");
+}
+
 static void test_branding(void)
 {
     struct config *cfg = load("branding:\n  service_name: Example Chat\n"
@@ -1094,6 +1133,7 @@ int main(void)
     test_login_with_email();
     test_registration_switches();
     test_branding();
+    test_captcha();
     test_known_keys_warn_once();
     test_unknown_and_duplicate_keys();
     test_yaml_errors();

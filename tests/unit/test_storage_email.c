@@ -1,6 +1,7 @@
 /* E-mail authentications and their codes (common/storage/storage_email_auth.c) on SQLite and
  * PostgreSQL: the job queued with the authentication, in the same transaction or not at all;
- * codes, their expiry and uniqueness; completion once; the clean-up. */
+ * codes, their expiry and uniqueness; completion once; the clean-up. And the pages of a user's
+ * addresses that GraphQL's User.emails reads (storage_email_page, _count, _get). */
 #include "storage_test.h"
 #include <jansson.h>
 
@@ -167,6 +168,70 @@ static void test_codes(struct storage *st)
     CHECK_INT(test_tx_end(tx, true), 0);
 }
 
+/* The page's addresses as their indexes in `all`, in the order storage gave them. */
+static void page_is(struct storage_tx *tx, const char *user_id, const char *after, const char *before,
+                    unsigned limit, bool backward, struct storage_email *all, const char *want)
+{
+    struct storage_email *rows = NULL;
+    size_t n = 0;
+    char got[64] = "";
+    CHECK_INT(storage_email_page(tx, user_id, after, before, limit, backward, &rows, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 5; k++)
+            if (strcmp(rows[i].id, all[k].id) == 0)
+                snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%d", i ? " " : "", k);
+    if (strcmp(got, want) != 0)
+        fprintf(stderr, "page after '%s' before '%s' limit %u%s: got \"%s\", want \"%s\"\n", after, before,
+                limit, backward ? " backward" : "", got, want);
+    CHECK_STR(got, want);
+    free(rows);
+}
+
+static void test_pages(struct storage *st)
+{
+    struct storage_user u, other;
+    struct storage_email e[5], o, got;
+    struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    CHECK_INT(storage_user_create(tx, "paula", false, NOW, &u), 0);
+    CHECK_INT(storage_user_create(tx, "otto", false, NOW, &other), 0);
+    for (int i = 0; i < 5; i++) {
+        char addr[32];
+        snprintf(addr, sizeof(addr), "p%d@example.com", i);
+        CHECK_INT(storage_email_add(tx, u.id, addr, NOW + i, &e[i]), 0);
+    }
+    CHECK_INT(storage_email_add(tx, other.id, "otto@example.com", NOW, &o), 0);
+    CHECK_INT(test_tx_end(tx, true), 0);
+
+    tx = test_tx_begin(st, STORAGE_TX_READ);
+    int64_t count = -1;
+    CHECK_INT(storage_email_count(tx, u.id, &count), 0);
+    CHECK_INT(count, 5);
+    CHECK_INT(storage_email_count(tx, "01ARZ3NDEKTSV4RRFFQ69G5FAV", &count), 0);
+    CHECK_INT(count, 0);
+    CHECK_INT(storage_email_get(tx, e[2].id, &got), 0);
+    CHECK_STR(got.email, "p2@example.com");
+    CHECK_STR(got.user_id, u.id);
+    CHECK_INT(storage_email_get(tx, "01ARZ3NDEKTSV4RRFFQ69G5FAV", &got), -ENOENT);
+    /* IDs are ULIDs made one after the other: ascending by creation */
+    page_is(tx, u.id, "", "", 3, false, e, "0 1 2");
+    page_is(tx, u.id, e[2].id, "", 3, false, e, "3 4");
+    page_is(tx, u.id, "", "", 2, true, e, "4 3");
+    page_is(tx, u.id, "", e[3].id, 2, true, e, "2 1");
+    page_is(tx, u.id, e[0].id, e[4].id, 10, false, e, "1 2 3");
+    page_is(tx, u.id, e[0].id, e[4].id, 10, true, e, "3 2 1");
+    page_is(tx, u.id, e[4].id, "", 10, false, e, "");
+    page_is(tx, u.id, "", "", 0, false, e, "");
+    page_is(tx, other.id, "", "", 10, false, e, ""); /* only the user's own */
+    CHECK_INT(test_tx_end(tx, true), 0);
+}
+
+static void run_pages(enum storage_backend b, const char *uri)
+{
+    struct storage *st = test_open(uri);
+    test_pages(st);
+    storage_close(st);
+}
+
 static void run_start(enum storage_backend b, const char *uri)
 {
     struct storage *st = test_open(uri);
@@ -186,5 +251,6 @@ int main(void)
     test_init();
     test_each_backend("email_start", run_start);
     test_each_backend("email_codes", run_codes);
+    test_each_backend("email_pages", run_pages);
     return check_report("test_storage_email");
 }
