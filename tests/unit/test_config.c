@@ -740,7 +740,8 @@ static void test_account_and_oauth(void)
     CHECK(!cfg->device_code_grant_enabled);
     CHECK(cfg->device_code_user_code_auto_fill_enabled);
     CHECK(!cfg->email_change_allowed); /* the account pages and GraphQL enforce it */
-    CHECK(cfg->displayname_change_allowed && cfg->password_change_allowed && cfg->account_deactivation_allowed);
+    CHECK(cfg->displayname_change_allowed && cfg->password_change_allowed &&
+          cfg->account_deactivation_allowed);
     CHECK_INT(cfg->n_warnings, 0);
     config_free(cfg);
     cfg = load("account: {}\noauth: ~\n");
