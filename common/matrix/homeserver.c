@@ -607,6 +607,23 @@ int homeserver_reactivate_user(struct homeserver *hs, const char *localpart, str
     return post_simple(hs, "reactivate_user", body_new(localpart), res);
 }
 
+/* GET <call's name>?localpart=<encoded localpart>: as request(). */
+static int get_localpart(struct homeserver *hs, struct call *call, const char *localpart,
+                         struct homeserver_result *res)
+{
+    size_t size = sizeof(API "?localpart=") + strlen(call->name) + 3 * strlen(localpart);
+    char *rel = malloc(size);
+    if (!rel) {
+        set_message(res, "%s: out of memory", call->name);
+        return -ENOMEM;
+    }
+    int n = snprintf(rel, size, API "%s?localpart=", call->name);
+    homeserver_url_encode(localpart, rel + n, size - (size_t)n);
+    int r = request(hs, call, rel, NULL, res);
+    free(rel);
+    return r;
+}
+
 int homeserver_is_localpart_available(struct homeserver *hs, const char *localpart,
                                       struct homeserver_result *res)
 {
@@ -619,17 +636,8 @@ int homeserver_is_localpart_available(struct homeserver *hs, const char *localpa
     for (const char *p = localpart; *p; p++)
         if ((unsigned char)*p >= 0x80)
             return 0; /* Synapse decodes query strings as ASCII: it could only answer 400 */
-    size_t size = sizeof(API "is_localpart_available?localpart=") + 3 * strlen(localpart);
-    char *rel = malloc(size);
-    if (!rel) {
-        set_message(res, "is_localpart_available: out of memory");
-        return -ENOMEM;
-    }
-    int n = snprintf(rel, size, API "is_localpart_available?localpart=");
-    homeserver_url_encode(localpart, rel + n, size - (size_t)n);
     struct call call = {.name = "is_localpart_available"};
-    int r = request(hs, &call, rel, NULL, res);
-    free(rel);
+    int r = get_localpart(hs, &call, localpart, res);
     if (r < 0)
         return r;
     if (res->status >= 400 &&
@@ -731,17 +739,8 @@ int homeserver_query_user(struct homeserver *hs, const char *localpart, struct h
         set_message(res, "query_user: the localpart is missing or not UTF-8");
         return -EINVAL;
     }
-    size_t size = sizeof(API "query_user?localpart=") + 3 * strlen(localpart);
-    char *rel = malloc(size);
-    if (!rel) {
-        set_message(res, "query_user: out of memory");
-        return -ENOMEM;
-    }
-    int n = snprintf(rel, size, API "query_user?localpart=");
-    homeserver_url_encode(localpart, rel + n, size - (size_t)n);
     struct call call = {.name = "query_user", .keep_body = true};
-    int r = request(hs, &call, rel, NULL, res);
-    free(rel);
+    int r = get_localpart(hs, &call, localpart, res);
     if (r >= 0)
         r = status_result(&call, res);
     if (r >= 0 && homeserver_parse_user(call.resp, call.resp_len, out) < 0)

@@ -400,24 +400,11 @@ static void answer(struct masd_request *r, void *arg)
 
 /* ---- the forms ----------------------------------------------------------------------------- */
 
-/* A form field into a fixed buffer: "" when absent; false when given twice or too long. */
-static bool field(masd_str form, const char *name, char *out, size_t size)
-{
-    char *v = NULL;
-    int rc = form_get(form, name, &v);
-    bool ok = rc >= 0 && (!v || strlen(v) < size);
-    snprintf(out, size, "%s", ok && v ? v : "");
-    if (v)
-        OPENSSL_cleanse(v, strlen(v));
-    free(v);
-    return ok;
-}
-
 /* A password field: NULL when absent or empty; false when given twice or too long. */
 static bool password_field(masd_str form, const char *name, char **out)
 {
     char buf[1024];
-    bool ok = field(form, name, buf, sizeof(buf));
+    bool ok = human_form_field(form, name, buf, sizeof(buf));
     *out = ok && buf[0] ? strdup(buf) : NULL;
     OPENSSL_cleanse(buf, sizeof(buf));
     return ok && (!buf[0] || *out);
@@ -427,16 +414,17 @@ static enum start start_op(struct masd_request *r, struct acct_job *j)
 {
     masd_str body = r->body;
     char act[32] = "", *password = NULL, *new_password = NULL, confirm[1024] = "";
-    bool ok = field(body, "action", act, sizeof(act)) && password_field(body, "password", &password);
+    bool ok =
+        human_form_field(body, "action", act, sizeof(act)) && password_field(body, "password", &password);
     enum account_op_kind kind = ACCOUNT_SET_DISPLAY_NAME;
     struct account_op *op = &j->op;
     if (ok && j->page == PAGE_PROFILE) {
         if (strcmp(act, "set_display_name") == 0 || strcmp(act, "unset_display_name") == 0) {
             kind = ACCOUNT_SET_DISPLAY_NAME;
-            ok = field(body, "display_name", j->form_display_name, sizeof(j->form_display_name));
+            ok = human_form_field(body, "display_name", j->form_display_name, sizeof(j->form_display_name));
         } else if (strcmp(act, "add_email") == 0) {
             kind = ACCOUNT_START_EMAIL;
-            ok = field(body, "email", j->form_email, sizeof(j->form_email));
+            ok = human_form_field(body, "email", j->form_email, sizeof(j->form_email));
         } else if (strcmp(act, "remove_email") == 0) {
             kind = ACCOUNT_REMOVE_EMAIL;
         } else {
@@ -451,14 +439,15 @@ static enum start start_op(struct masd_request *r, struct acct_job *j)
         } else if (strcmp(act, "change") == 0) {
             kind = ACCOUNT_SET_PASSWORD;
             ok = password_field(body, "new_password", &new_password) &&
-                 field(body, "new_password_confirm", confirm, sizeof(confirm));
+                 human_form_field(body, "new_password_confirm", confirm, sizeof(confirm));
         } else {
             ok = false;
         }
     } else if (ok && j->page == PAGE_DEACTIVATE) {
         kind = ACCOUNT_DEACTIVATE;
         char erase[8] = "", sure[8] = "";
-        ok = field(body, "erase", erase, sizeof(erase)) && field(body, "confirm", sure, sizeof(sure));
+        ok = human_form_field(body, "erase", erase, sizeof(erase)) &&
+             human_form_field(body, "confirm", sure, sizeof(sure));
         j->erase = strcmp(erase, "on") == 0;
         if (ok && strcmp(sure, "on") != 0)
             field_error(j, "confirm_required");
@@ -495,10 +484,10 @@ static enum start start_op(struct masd_request *r, struct acct_job *j)
         masd_str t = masd_str_trim(masd_str_from(j->form_email));
         snprintf(op->email, sizeof(op->email), "%.*s", (int)t.len, t.ptr);
     } else if (kind == ACCOUNT_REMOVE_EMAIL) {
-        ok = field(body, "id", op->id, sizeof(op->id));
+        ok = human_form_field(body, "id", op->id, sizeof(op->id));
     } else if (kind == ACCOUNT_COMPLETE_EMAIL || kind == ACCOUNT_RESEND_EMAIL) {
         memcpy(op->id, j->id, sizeof(op->id));
-        ok = field(body, "code", op->code, sizeof(op->code));
+        ok = human_form_field(body, "code", op->code, sizeof(op->code));
         if (ok && kind == ACCOUNT_COMPLETE_EMAIL && !op->code[0])
             field_error(j, "code_required");
     }
@@ -538,7 +527,7 @@ static void start(struct masd_request *r, enum acct_page page, masd_str id)
         static const char *const notices[] = {"display_name_set", "display_name_removed", "email_added",
                                               "email_removed",    "password_changed",     "sessions_ended"};
         char done[32] = "";
-        field(r->query, "done", done, sizeof(done));
+        human_form_field(r->query, "done", done, sizeof(done));
         for (size_t i = 0; i < sizeof(notices) / sizeof(notices[0]); i++)
             if (strcmp(done, notices[i]) == 0)
                 snprintf(j->done, sizeof(j->done), "%s", notices[i]);

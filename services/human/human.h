@@ -67,6 +67,9 @@ void page_redirect(struct masd_request *r, const char *location);
 void human_client_ip(struct masd_request *r, char *out, size_t size);
 /* The request's User-Agent into out (cut to size), "" without one. */
 void human_user_agent(struct masd_request *r, char *out, size_t size);
+/* A form (or query) field into a fixed buffer: "" when absent; false when given twice or too
+ * long. The decoded copy is wiped (a field may be a password). */
+bool human_form_field(masd_str form, const char *name, char *out, size_t size);
 /* 303 to the login, continuing with the action afterwards (a grant), with the authorization's
  * login_hint (NULL: none). */
 void redirect_to_login(struct masd_request *r, const struct action *a, const char *login_hint);
