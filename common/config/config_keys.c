@@ -240,7 +240,7 @@ const struct config_key_entry config_keys[] = {
     {"account.password_registration_enabled", IMPLEMENTED},
     {"account.password_registration_email_required", IMPLEMENTED},
     {"account.password_change_allowed", IMPLEMENTED},
-    {"account.password_recovery_enabled", KNOWN},
+    {"account.password_recovery_enabled", IMPLEMENTED},
     {"account.password_registration_token_required", IMPLEMENTED},
     {"account.account_deactivation_allowed", IMPLEMENTED},
     {"account.login_with_email_allowed", IMPLEMENTED},

@@ -221,7 +221,7 @@ int storage_email_remove(struct storage_tx *tx, const char *email_id); /* -ENOEN
  * so a hash would hide nothing; guessing is bounded by the attempt rate limit instead. */
 
 #define STORAGE_QUEUE_EMAIL_AUTHENTICATION_CODE "send-email-authentication-code"
-/* MAS: send-account-recovery-email, {"user_recovery_session_id"}; its tables come with recovery */
+/* MAS: send-account-recovery-email, {"user_recovery_session_id"} (account recovery, below) */
 #define STORAGE_QUEUE_ACCOUNT_RECOVERY_EMAIL "send-account-recovery-email"
 #define STORAGE_EMAIL_CODE_TTL_MS            (5 * 60 * 1000)          /* MAS: crates/tasks/src/email.rs */
 #define STORAGE_EMAIL_AUTHENTICATION_KEEP_MS (7LL * 24 * 3600 * 1000) /* MAS: cleanup/user.rs */
@@ -793,3 +793,70 @@ int storage_registration_complete(struct storage_tx *tx, const char *id, int64_t
 
 /* Records that the user accepted the terms at terms_url (MAS: user_terms); again is no error. */
 int storage_user_accept_terms(struct storage_tx *tx, const char *user_id, const char *terms_url, int64_t now);
+
+/* ---------------------------------------------------------------------------------------------
+ * Account recovery (storage_recovery.c; MAS: crates/storage-pg/src/user/recovery.rs). A session
+ * is one request at /recover for an address, made whether or not any account has it (the answer
+ * and the work must not tell); starting one queues, in the same transaction,
+ * STORAGE_QUEUE_ACCOUNT_RECOVERY_EMAIL with {"user_recovery_session_id"}. masd-worker then adds
+ * a ticket for each account with the address and mails its link. A ticket is 32 letters and
+ * digits, valid STORAGE_RECOVERY_TICKET_TTL_MS, kept only as its SHA-256 (MAS keeps it in clear).
+ * Using a ticket consumes its session (compare-and-set): every ticket of the session is spent,
+ * and so is any other unexpired ticket of the same address. */
+
+#define STORAGE_RECOVERY_TICKET_TTL_MS   (10 * 60 * 1000)         /* MAS: add_ticket, 10 minutes */
+#define STORAGE_RECOVERY_TICKET_LEN      32                       /* MAS: Alphanumeric, 32 */
+#define STORAGE_RECOVERY_SESSION_KEEP_MS (7LL * 24 * 3600 * 1000) /* masd-worker's clean-up */
+
+struct storage_recovery_session {
+    char id[STORAGE_ID_SIZE];
+    char email[STORAGE_EMAIL_MAX + 1]; /* as typed */
+    char user_agent[STORAGE_SHORT_TEXT_MAX + 1];
+    char ip_address[STORAGE_IP_SIZE]; /* "" when unknown */
+    char locale[STORAGE_LANGUAGE_MAX + 1];
+    int64_t created_at, consumed_at;
+};
+
+struct storage_recovery_ticket {
+    char id[STORAGE_ID_SIZE];
+    char session_id[STORAGE_ID_SIZE];
+    char user_email_id[STORAGE_ID_SIZE];
+    int64_t created_at, expires_at;
+};
+
+/* A ticket found by its text, with what using it depends on, in one read. */
+struct storage_recovery_lookup {
+    struct storage_recovery_ticket ticket;
+    struct storage_recovery_session session;
+    struct storage_email email; /* the address the ticket was mailed to, now */
+    struct storage_user user;   /* its owner */
+};
+
+/* A new session for email (any text up to STORAGE_EMAIL_MAX bytes; the caller checks its shape),
+ * user_agent (cut), ip_address (NULL or "": unknown) and locale (a BCP 47 tag), and its job.
+ * -EINVAL for an empty or over-long address or a bad locale. */
+int storage_recovery_session_start(struct storage_tx *tx, const char *email, const char *user_agent,
+                                   const char *ip_address, const char *locale, int64_t now,
+                                   struct storage_recovery_session *out);
+int storage_recovery_session_get(struct storage_tx *tx, const char *id, struct storage_recovery_session *out);
+/* Queues the session's job again (MAS: the progress page's "Resend"). -ENOENT, -EALREADY when the
+ * session is consumed. */
+int storage_recovery_session_resend(struct storage_tx *tx, const char *id, int64_t now);
+/* masd-worker: a ticket (STORAGE_RECOVERY_TICKET_LEN letters and digits, else -EINVAL; stored
+ * hashed) for the address user_email_id, expiring STORAGE_RECOVERY_TICKET_TTL_MS after now.
+ * -ENOENT when the session or the address is gone, -EEXIST when the ticket exists already (draw
+ * again: the transaction is still good). */
+int storage_recovery_ticket_add(struct storage_tx *tx, const char *session_id, const char *user_email_id,
+                                const char *ticket, int64_t now, struct storage_recovery_ticket *out);
+/* A ticket that could not be mailed. -ENOENT. */
+int storage_recovery_ticket_remove(struct storage_tx *tx, const char *ticket_id);
+/* By the ticket's text (hashed here), whatever its state: the caller judges expiry, consumption,
+ * the user's state. -ENOENT for a ticket never issued, or whose address or session is gone. */
+int storage_recovery_ticket_find(struct storage_tx *tx, const char *ticket,
+                                 struct storage_recovery_lookup *out);
+/* Compare-and-set: consumes the session, once, and spends every other unexpired ticket of the
+ * address user_email_id (expires_at = now). 0 consumed now, -EALREADY consumed before, -ENOENT. */
+int storage_recovery_session_consume(struct storage_tx *tx, const char *session_id, const char *user_email_id,
+                                     int64_t now);
+/* masd-worker's clean-up: sessions created before `before`, with their tickets. */
+int storage_recovery_purge(struct storage_tx *tx, int64_t before, unsigned *n);

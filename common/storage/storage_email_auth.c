@@ -53,17 +53,6 @@ static int read_code(struct sq *q, void *out)
     return 0;
 }
 
-/* A BCP 47 language tag as far as a job payload needs it: letters, digits and hyphens. */
-static int check_language(const char *lang)
-{
-    size_t n = lang ? strlen(lang) : 0;
-    if (n == 0 || n > STORAGE_LANGUAGE_MAX ||
-        strspn(lang, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                     "0123456789-") != n)
-        return storage_fail(-EINVAL, "not a language tag: '%.40s'", lang ? lang : "");
-    return 0;
-}
-
 /* MAS's SendEmailAuthenticationCodeJob: {"user_email_authentication_id", "language"}. */
 static int queue_code(struct storage_tx *tx, const char *id, const char *language, int64_t now)
 {
@@ -87,7 +76,7 @@ int storage_email_authentication_start(struct storage_tx *tx, const char *email,
     if (r >= 0 && mail_address_parse(masd_str_from(email), &addr, &why) < 0)
         r = storage_fail(-EINVAL, "not an e-mail address masd can send to: %s", why);
     if (r >= 0)
-        r = check_language(language);
+        r = storage_check_language(language);
     if (r < 0)
         return r;
     struct storage_email_authentication a = {.created_at = now};
@@ -110,7 +99,7 @@ int storage_email_authentication_resend(struct storage_tx *tx, const char *id, c
                                         int64_t now)
 {
     struct storage_email_authentication a;
-    int r = check_language(language);
+    int r = storage_check_language(language);
     if (r >= 0)
         r = storage_email_authentication_get(tx, id, &a);
     if (r >= 0 && a.completed_at)

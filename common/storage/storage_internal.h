@@ -191,6 +191,9 @@ void sq_copy(struct sq *q, int col, char *buf, size_t size);
 void storage_copy_cut(char *buf, size_t size, const char *s);
 /* Whether s is valid UTF-8 (no overlongs, surrogates or NUL) — what PostgreSQL accepts. */
 bool storage_utf8_valid(const char *s, size_t len);
+/* -EINVAL with a message unless lang is a BCP 47 tag as far as a job's payload needs one: 1 to
+ * STORAGE_LANGUAGE_MAX letters, digits and hyphens (e-mail jobs fall back to English). */
+int storage_check_language(const char *lang);
 /* -EINVAL with a message when s is NULL/empty (unless empty_ok), longer than max bytes or not UTF-8. */
 int storage_check_text(const char *what, const char *s, size_t max, bool empty_ok);
 

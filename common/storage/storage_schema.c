@@ -550,6 +550,36 @@ static const char migration_9[] =
 static const char migration_10[] =
     "CREATE INDEX compat_sso_logins_created_idx ON compat_sso_logins (created_at);";
 
+/* Account recovery (MAS: crates/storage-pg/migrations/20240621080509_user_recovery.sql and the
+ * indexes of 20250410000035/36/45; storage_recovery.c): a session is one request at /recover for
+ * an address, whether or not an account has it; each ticket is one mailed link, for one of the
+ * user_emails rows with that address. MAS keeps the ticket in clear and finds it by its text;
+ * masd keeps only its SHA-256 (ticket_hash), like every token, so that a read of the database
+ * gives no link that works. A ticket goes with its address (ON DELETE CASCADE, as MAS), and a
+ * session is consumed once: every ticket of it is spent then. masd-worker deletes sessions a
+ * week old (created_at), their tickets with them. */
+static const char migration_11[] =
+    "CREATE TABLE user_recovery_sessions ("
+    " user_recovery_session_id TEXT NOT NULL PRIMARY KEY,"
+    " email TEXT NOT NULL,"
+    " user_agent TEXT NOT NULL,"
+    " ip_address TEXT,"
+    " locale TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL,"
+    " consumed_at BIGINT);"
+    "CREATE INDEX user_recovery_sessions_created_idx ON user_recovery_sessions (created_at);"
+    "CREATE TABLE user_recovery_tickets ("
+    " user_recovery_ticket_id TEXT NOT NULL PRIMARY KEY,"
+    " user_recovery_session_id TEXT NOT NULL"
+    "  REFERENCES user_recovery_sessions (user_recovery_session_id) ON DELETE CASCADE,"
+    " user_email_id TEXT NOT NULL REFERENCES user_emails (user_email_id) ON DELETE CASCADE,"
+    " ticket_hash TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL,"
+    " expires_at BIGINT NOT NULL);"
+    "CREATE UNIQUE INDEX user_recovery_tickets_ticket_hash_unique ON user_recovery_tickets (ticket_hash);"
+    "CREATE INDEX user_recovery_tickets_session_idx ON user_recovery_tickets (user_recovery_session_id);"
+    "CREATE INDEX user_recovery_tickets_user_email_idx ON user_recovery_tickets (user_email_id);";
+
 static const struct migration migrations[] = {
     {1, "initial schema", migration_1, NULL, NULL},
     {2, "client assertion jtis, config digests", migration_2, NULL, NULL},
@@ -561,6 +591,7 @@ static const struct migration migrations[] = {
     {8, "e-mail authentications and their codes", migration_8, NULL, NULL},
     {9, "user registrations, registration tokens, accepted terms", migration_9, NULL, NULL},
     {10, "compat SSO logins by age", migration_10, NULL, NULL},
+    {11, "account recovery sessions and tickets", migration_11, NULL, NULL},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

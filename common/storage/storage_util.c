@@ -120,6 +120,15 @@ void sq_copy(struct sq *q, int col, char *buf, size_t size)
     storage_copy_cut(buf, size, sq_text(q, col));
 }
 
+int storage_check_language(const char *lang)
+{
+    size_t n = lang ? strlen(lang) : 0;
+    if (n == 0 || n > STORAGE_LANGUAGE_MAX ||
+        strspn(lang, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != n)
+        return storage_fail(-EINVAL, "not a language tag: '%.40s'", lang ? lang : "");
+    return 0;
+}
+
 int storage_check_text(const char *what, const char *s, size_t max, bool empty_ok)
 {
     if (!s || (!*s && !empty_ok))

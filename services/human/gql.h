@@ -71,6 +71,9 @@ extern const struct gql_domain gql_core_domain;
  * the display name, e-mail addresses, password, deactivation and the cross-signing reset, through
  * the account's changes (account.h). */
 extern const struct gql_domain gql_profile_domain;
+/* gql_recovery.c: Query.userRecoveryTicket, Mutation.setPasswordByRecovery and
+ * resendRecoveryEmail (account recovery, recovery.h). */
+extern const struct gql_domain gql_recovery_domain;
 
 /* ---- objects shared between domains (gql_core.c) -------------------------------------------- */
 

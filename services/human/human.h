@@ -178,3 +178,8 @@ void human_account_verify_email(struct masd_request *r);       /* GET, POST /acc
 void human_account_password(struct masd_request *r);           /* GET, POST /account/password/change */
 void human_account_deactivate(struct masd_request *r);         /* GET, POST /account/deactivate */
 void human_change_password_well_known(struct masd_request *r); /* GET /.well-known/change-password */
+/* account recovery (recovery.h) */
+void human_recover(struct masd_request *r);           /* recover.c: GET, POST /recover */
+void human_recover_progress(struct masd_request *r);  /* recover.c: GET, POST /recover/progress/{id} */
+void human_recovery_password(struct masd_request *r); /* recovery_password.c: GET, POST
+                                                       * /account/password/recovery?ticket=… */

@@ -112,6 +112,9 @@ static void render_form(struct masd_request *r, struct login_job *j, int status,
     json_object_set_new(p.data, "csrf", json_string(csrf));
     json_object_set_new(p.data, "password_login", json_boolean(human.cfg->passwords.enabled));
     json_object_set_new(p.data, "login_with_email", json_boolean(human.cfg->login_with_email_allowed));
+    /* MAS: "Forgot password?" while account recovery is on (recover.c) */
+    json_object_set_new(p.data, "recovery",
+                        json_boolean(human.cfg->passwords.enabled && human.cfg->password_recovery_enabled));
     char q[1024] = "", url[1200];
     action_query(&j->action, q, sizeof(q));
     snprintf(url, sizeof(url), "%s/register%s%s", human.root, q[0] ? "?" : "", q);

@@ -107,6 +107,11 @@ static const struct masd_route routes[] = {
     /* the device authorization grant (RFC 8628): the user code, then the device's consent */
     {"human", "/link", ROUTE_EXACT, "GET, HEAD, POST", human_link},
     {"human", "/device/{grant_id}", ROUTE_EXACT, "GET, HEAD, POST", human_device},
+    /* account recovery: the e-mail, then the mailed link (anonymous, unlike the rest of /account/:
+     * it stays above any /account/ prefix route, since the first route that matches serves) */
+    {"human", "/recover", ROUTE_EXACT, "GET, HEAD, POST", human_recover},
+    {"human", "/recover/progress/{id}", ROUTE_EXACT, "GET, HEAD, POST", human_recover_progress},
+    {"human", "/account/password/recovery", ROUTE_EXACT, "GET, HEAD, POST", human_recovery_password},
     {"human", "/account", ROUTE_EXACT, "GET, HEAD", human_account},
     {"human", "/account/", ROUTE_EXACT, "GET, HEAD, POST", human_account},
     /* the account pages (account_page.c) */

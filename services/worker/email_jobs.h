@@ -7,8 +7,13 @@
  *       authentication is gone or completed; also when the address or the message is refused
  *       for good (mail_send's -EBADMSG). A failure that may pass retries with the queue's backoff.
  *
- * MAS's send-account-recovery-email ({"user_recovery_session_id"}) comes with account recovery:
- * its e-mail is rendered already (emails.h, "recovery"). */
+ *   send-account-recovery-email  {"user_recovery_session_id"}
+ *       for the account that has the session's address (none: nothing is sent; a locked or
+ *       deactivated one: nothing either), draws a ticket (32 letters and digits, ten minutes,
+ *       stored hashed), renders the recovery e-mail with the link
+ *       {public_base}account/password/recovery?ticket=… and sends it, named after the user, in
+ *       the session's language. A ticket that could not be sent is removed again. A consumed
+ *       session sends nothing (MAS); a session that is gone fails for good. */
 #pragma once
 #include "hs_sync.h" /* enum hs_job_outcome: what every job of the queue reports */
 #include "storage.h"

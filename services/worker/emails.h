@@ -6,8 +6,7 @@
  *   verification  {username (may be absent), code, server_name}
  *                 MAS: templates/emails/verification.*, the send-email-authentication-code job
  *   recovery      {username, mxid, recovery_link, server_name}
- *                 MAS: templates/emails/recovery.*, the send-account-recovery-email job (to come
- *                 with account recovery) */
+ *                 MAS: templates/emails/recovery.*, the send-account-recovery-email job */
 #pragma once
 #include <jansson.h>
 

@@ -13,8 +13,9 @@
  * (storage_checkpoint), and every PURGE_EVERY_MS deletes expired rate-limit
  * rows, expired client-assertion jtis, jobs finished more than JOB_KEEP_MS ago, login
  * networks not logged in from for STORAGE_LOGIN_NETWORK_TTL_MS, compat SSO logins that can no
- * longer be exchanged (storage_compat_sso_login_purge) and e-mail authentications older than
- * STORAGE_EMAIL_AUTHENTICATION_KEEP_MS.
+ * longer be exchanged (storage_compat_sso_login_purge), e-mail authentications older than
+ * STORAGE_EMAIL_AUTHENTICATION_KEEP_MS and account recovery sessions older than
+ * STORAGE_RECOVERY_SESSION_KEEP_MS.
  *
  * Long-running, Type=notify: READY=1 once the database and the homeserver connection are set
  * up; on SIGTERM it stops claiming, lets running jobs finish (each bounded by the homeserver
@@ -167,7 +168,7 @@ static void *job_thread(void *arg)
 }
 
 struct purge_counts {
-    unsigned rate_limits, jtis, jobs, networks, sso_logins, email_auths;
+    unsigned rate_limits, jtis, jobs, networks, sso_logins, email_auths, recoveries;
 };
 
 static int purge_tx(struct storage_tx *tx, void *arg)
@@ -187,6 +188,8 @@ static int purge_tx(struct storage_tx *tx, void *arg)
     if (r >= 0)
         r = storage_email_authentication_purge(tx, now - STORAGE_EMAIL_AUTHENTICATION_KEEP_MS,
                                                &p->email_auths);
+    if (r >= 0)
+        r = storage_recovery_purge(tx, now - STORAGE_RECOVERY_SESSION_KEEP_MS, &p->recoveries);
     return r;
 }
 
@@ -203,11 +206,12 @@ static void upkeep(int64_t *next_checkpoint, int64_t *next_purge)
         struct purge_counts p = {0};
         if (storage_tx(st, STORAGE_TX_WRITE, purge_tx, &p) < 0)
             log_warn("clean-up: %s", storage_last_error());
-        else if (p.rate_limits || p.jtis || p.jobs || p.networks || p.sso_logins || p.email_auths)
+        else if (p.rate_limits || p.jtis || p.jobs || p.networks || p.sso_logins || p.email_auths ||
+                 p.recoveries)
             log_info(
                 "clean-up: %u rate-limit rows, %u jtis, %u finished jobs, %u login networks, %u compat SSO "
-                "logins, %u e-mail authentications",
-                p.rate_limits, p.jtis, p.jobs, p.networks, p.sso_logins, p.email_auths);
+                "logins, %u e-mail authentications, %u recovery sessions",
+                p.rate_limits, p.jtis, p.jobs, p.networks, p.sso_logins, p.email_auths, p.recoveries);
     }
 }
 

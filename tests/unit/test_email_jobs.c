@@ -1,6 +1,8 @@
 /* masd-worker's e-mails (services/worker/emails.c) and its e-mail job (email_jobs.c), on SQLite
  * and PostgreSQL, with a script standing in for sendmail: the code drawn, stored and mailed; the
- * code removed again when the e-mail could not be sent; what fails for good and what retries. */
+ * code removed again when the e-mail could not be sent; what fails for good and what retries; the
+ * recovery job: a ticket for the account with the address and its link mailed, nothing for an
+ * address nobody has, a locked account or a consumed session. */
 #include "config.h"
 #include "email_jobs.h"
 #include "emails.h"
@@ -129,13 +131,151 @@ static void start(struct env *e, const char *email, const char *session,
     CHECK_INT(test_tx_end(tx, true), 0);
 }
 
+/* The recovery job: a ticket for the account with the address, its link mailed. */
+static int tickets_tx(struct storage_tx *tx, void *arg)
+{
+    static struct storage_stmt q = {.sql = "SELECT COUNT(*) FROM user_recovery_tickets"};
+    struct sq s;
+    int r = sq_run(tx, &q, NULL, 0, &s);
+    if (r >= 0 && sq_next(&s) > 0)
+        *(int *)arg = (int)sq_int(&s, 0);
+    sq_done(&s);
+    return r;
+}
+
+static int tickets(struct env *e)
+{
+    int n = -1;
+    CHECK_INT(storage_tx(e->st, STORAGE_TX_READ, tickets_tx, &n), 0);
+    return n;
+}
+
+/* The message's quoted-printable undone, as far as a link needs: soft line breaks, "=3D". */
+static void unquote(char *m)
+{
+    char *w = m;
+    for (const char *r = m; *r;) {
+        if (strncmp(r, "=\r\n", 3) == 0)
+            r += 3;
+        else if (strncmp(r, "=3D", 3) == 0)
+            *w++ = '=', r += 3;
+        else
+            *w++ = *r++;
+    }
+    *w = '\0';
+}
+
+static void recover(struct env *e, const char *email, struct storage_recovery_session *s)
+{
+    struct storage_tx *tx = test_tx_begin(e->st, STORAGE_TX_WRITE);
+    CHECK_INT(storage_recovery_session_start(tx, email, "ua", "192.0.2.1", "en", masd_now(), s), 0);
+    CHECK_INT(test_tx_end(tx, true), 0);
+}
+
+static void run_recovery_jobs(struct env *e, const struct storage_user *u)
+{
+    char msg[512];
+    struct storage_job job = {0};
+    struct storage_recovery_session s;
+    struct storage_tx *tx = test_tx_begin(e->st, STORAGE_TX_WRITE);
+    CHECK_INT(storage_email_add(tx, u->id, "Alice@Example.org", NOW, NULL), 0);
+    CHECK_INT(test_tx_end(tx, true), 0);
+
+    /* the address as typed in another case: the account's own address gets the link */
+    recover(e, "alice@example.ORG", &s);
+    CHECK_INT(run_next(e, msg, &job), HS_JOB_DONE);
+    storage_job_clear(&job);
+    char *argv = slurp("argv"), *mail = slurp("mail");
+    CHECK_STR(argv, "-i -f auth@example.com -- Alice@Example.org\n");
+    CHECK(strstr(mail, "\r\nTo: alice <Alice@Example.org>\r\n") != NULL);
+    CHECK(strstr(mail, "\r\nSubject: Choose a new password for @alice:example.com\r\n") != NULL);
+    unquote(mail);
+    const char *link = strstr(mail, "https://auth.example.com/account/password/recovery?ticket=");
+    char ticket[64] = "";
+    CHECK(link && sscanf(link, "https://auth.example.com/account/password/recovery?ticket=%63[A-Za-z0-9]",
+                         ticket) == 1);
+    CHECK_INT(strlen(ticket), 32);
+    struct storage_recovery_lookup l;
+    tx = test_tx_begin(e->st, STORAGE_TX_READ);
+    CHECK_INT(storage_recovery_ticket_find(tx, ticket, &l), 0);
+    CHECK_STR(l.session.id, s.id);
+    CHECK_STR(l.user.id, u->id);
+    CHECK(l.ticket.expires_at > masd_now() + 9 * 60 * 1000);
+    CHECK_INT(test_tx_end(tx, true), 0);
+    CHECK_INT(tickets(e), 1);
+    free(argv), free(mail);
+
+    /* nobody has the address: nothing sent, the job done all the same */
+    recover(e, "nobody@example.org", &s);
+    CHECK_INT(run_next(e, msg, &job), HS_JOB_DONE);
+    storage_job_clear(&job);
+    mail = slurp("mail");
+    CHECK_STR(mail, "");
+    free(mail);
+    CHECK_INT(tickets(e), 1);
+
+    /* sendmail failing: retried, and the ticket that was not sent is gone */
+    recover(e, "alice@example.org", &s);
+    setenv("EXIT", "75", 1);
+    CHECK_INT(run_next(e, msg, &job), HS_JOB_RETRY);
+    storage_job_clear(&job);
+    unsetenv("EXIT");
+    CHECK_INT(tickets(e), 1);
+    free(slurp("mail"));
+    free(slurp("argv"));
+
+    /* a consumed session: nothing sent (MAS) */
+    tx = test_tx_begin(e->st, STORAGE_TX_WRITE);
+    CHECK_INT(storage_recovery_session_consume(tx, s.id, l.email.id, masd_now()), 0);
+    CHECK_INT(storage_recovery_session_resend(tx, s.id, masd_now()), -EALREADY);
+    CHECK_INT(test_tx_end(tx, false), 0);
+    tx = test_tx_begin(e->st, STORAGE_TX_WRITE);
+    CHECK_INT(storage_recovery_session_consume(tx, s.id, l.email.id, masd_now()), 0);
+    CHECK_INT(storage_job_enqueue(tx, STORAGE_QUEUE_ACCOUNT_RECOVERY_EMAIL,
+                                  "{\"user_recovery_session_id\": \"x\"}", 0, masd_now(), NULL),
+              0);
+    CHECK_INT(test_tx_end(tx, true), 0);
+    /* the retried job of this session (due later) is not claimable yet; the bad payload is */
+    CHECK_INT(run_next(e, msg, &job), HS_JOB_FAILED);
+    CHECK(strstr(msg, "bad payload") != NULL);
+    storage_job_clear(&job);
+
+    /* a locked account gets no link */
+    struct storage_recovery_session s2;
+    recover(e, "alice@example.org", &s2);
+    tx = test_tx_begin(e->st, STORAGE_TX_WRITE);
+    CHECK_INT(storage_user_lock(tx, u->id, masd_now()), 1);
+    CHECK_INT(test_tx_end(tx, true), 0);
+    CHECK_INT(run_next(e, msg, &job), HS_JOB_DONE);
+    storage_job_clear(&job);
+    mail = slurp("mail");
+    CHECK_STR(mail, "");
+    free(mail);
+    CHECK_INT(tickets(e), 1);
+    tx = test_tx_begin(e->st, STORAGE_TX_WRITE);
+    CHECK_INT(storage_user_unlock(tx, u->id), 1);
+    CHECK_INT(test_tx_end(tx, true), 0);
+
+    /* a session that is gone fails for good */
+    tx = test_tx_begin(e->st, STORAGE_TX_WRITE);
+    CHECK_INT(storage_job_enqueue(tx, STORAGE_QUEUE_ACCOUNT_RECOVERY_EMAIL,
+                                  "{\"user_recovery_session_id\": \"01ARZ3NDEKTSV4RRFFQ69G5FAV\"}", 0,
+                                  masd_now(), NULL),
+              0);
+    CHECK_INT(test_tx_end(tx, true), 0);
+    CHECK_INT(run_next(e, msg, &job), HS_JOB_FAILED);
+    CHECK(strstr(msg, "no such recovery session") != NULL);
+    storage_job_clear(&job);
+    CHECK(email_job_handles("send-account-recovery-email"));
+}
+
 static void run_jobs(enum storage_backend b, const char *uri)
 {
     struct env e = {.st = test_open(uri)};
     char yaml[512], *err = NULL;
     snprintf(yaml, sizeof(yaml),
              "email:\n  transport: sendmail\n  command: %s/sendmail\n  from: Auth <auth@example.com>\n"
-             "matrix:\n  homeserver: example.com\n",
+             "matrix:\n  homeserver: example.com\nhttp:\n  public_base: https://auth.example.com/\n",
              dir);
     CHECK_INT(config_load_buffer("config.yaml", yaml, strlen(yaml), &e.cfg, &err), 0);
     e.jobs = (struct email_jobs){e.st, e.cfg, NULL};
@@ -239,6 +379,7 @@ static void run_jobs(enum storage_backend b, const char *uri)
     storage_job_clear(&job);
     CHECK(email_job_handles("send-email-authentication-code"));
     CHECK(!email_job_handles("provision-user"));
+    run_recovery_jobs(&e, &u);
 
     mail_transport_close(e.jobs.mail);
     config_free(e.cfg);

@@ -390,6 +390,8 @@ static void test_race(enum storage_backend b)
  * copy holds them all. */
 /* The migrations after 5, undone too, so that 5 is applied again on a database at 4. */
 #define UNDO_LATER                                                                                           \
+    "DROP TABLE user_recovery_tickets;"                                                                      \
+    "DROP TABLE user_recovery_sessions;"                                                                     \
     "ALTER TABLE oauth2_authorization_grants DROP COLUMN redirect_uri_given;"                                \
     "ALTER TABLE oauth2_authorization_grants DROP COLUMN response_type_code;"                                \
     "ALTER TABLE oauth2_device_code_grants DROP COLUMN poll_interval_ms;"                                    \
