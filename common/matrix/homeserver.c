@@ -574,6 +574,20 @@ int homeserver_upsert_device(struct homeserver *hs, const char *localpart, const
     return post_simple(hs, "upsert_device", o, res);
 }
 
+int homeserver_update_device_display_name(struct homeserver *hs, const char *localpart, const char *device_id,
+                                          const char *display_name, struct homeserver_result *res)
+{
+    struct homeserver_result spare;
+    res = result_begin(res, &spare);
+    bool valid = utf8_valid(localpart) && utf8_valid(device_id) && utf8_valid(display_name);
+    int r = write_allowed(hs, "update_device_display_name", valid, res);
+    if (r < 0)
+        return r;
+    json_t *o = body_add(body_new(localpart), "device_id", json_string(device_id));
+    o = body_add(o, "display_name", json_string(display_name));
+    return post_simple(hs, "update_device_display_name", o, res);
+}
+
 int homeserver_sync_devices(struct homeserver *hs, const char *localpart, const char *const *device_ids,
                             size_t n, struct homeserver_result *res)
 {

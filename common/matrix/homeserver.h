@@ -73,6 +73,10 @@ int homeserver_provision_user(struct homeserver *hs, const struct homeserver_pro
 /* display_name may be NULL (omitted). */
 int homeserver_upsert_device(struct homeserver *hs, const char *localpart, const char *device_id,
                              const char *display_name, struct homeserver_result *res);
+/* A session's rename (MAS: GraphQL setCompatSessionName / setOAuth2SessionName): the device's
+ * display name, at most HOMESERVER_DEVICE_NAME_MAX characters (the caller cuts it). */
+int homeserver_update_device_display_name(struct homeserver *hs, const char *localpart, const char *device_id,
+                                          const char *display_name, struct homeserver_result *res);
 /* The complete set of the user's device IDs; the homeserver deletes the others. */
 int homeserver_sync_devices(struct homeserver *hs, const char *localpart, const char *const *device_ids,
                             size_t n, struct homeserver_result *res);

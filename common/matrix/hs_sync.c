@@ -48,6 +48,18 @@ int hs_queue_sync_devices(struct storage_tx *tx, const struct config_matrix *m, 
     return enqueue(tx, m, HS_QUEUE_SYNC_DEVICES, json_pack("{s:s}", "user_id", user_id), now);
 }
 
+int hs_session_end(struct storage_tx *tx, const struct config_matrix *m, enum storage_session_kind kind,
+                   const char *session_id, const char *user_id, int64_t now)
+{
+    int r = storage_session_finish(tx, kind, session_id, now);
+    if (r > 0 && user_id && user_id[0]) {
+        int q = hs_queue_sync_devices(tx, m, user_id, now);
+        if (q < 0)
+            return q;
+    }
+    return r;
+}
+
 int hs_queue_deactivate_user(struct storage_tx *tx, const struct config_matrix *m, const char *user_id,
                              bool erase, int64_t now)
 {

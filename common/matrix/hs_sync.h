@@ -44,6 +44,14 @@ int hs_queue_deactivate_user(struct storage_tx *tx, const struct config_matrix *
 int hs_queue_reactivate_user(struct storage_tx *tx, const struct config_matrix *m, const char *user_id,
                              int64_t now);
 
+/* Ends a compat or OAuth session (kind) of user_id and, when it ended now, queues the user's
+ * sync-devices job in the same transaction (MAS: compat/logout.rs, graphql/mutations/
+ * compat_session.rs): the homeserver drops the device when the job runs. Its tokens are dead from
+ * this commit on (introspection reads the session's end with the token). Returns as
+ * storage_session_finish: 1 ended now, 0 ended before, -ENOENT. */
+int hs_session_end(struct storage_tx *tx, const struct config_matrix *m, enum storage_session_kind kind,
+                   const char *session_id, const char *user_id, int64_t now);
+
 /* storage_tx for a transaction that starts a session with a device: while a sync_devices job
  * holds the user's device-sync lock, fn returns -EBUSY (see hs_session_may_start) and this waits
  * (sleeping, never on a loop) and runs it again, up to HS_SYNC_LOCK_MS. */

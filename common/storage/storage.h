@@ -795,6 +795,81 @@ int storage_registration_complete(struct storage_tx *tx, const char *id, int64_t
 int storage_user_accept_terms(struct storage_tx *tx, const char *user_id, const char *terms_url, int64_t now);
 
 /* ---------------------------------------------------------------------------------------------
+ * A user's sessions, a page at a time (storage_session_list.c; MAS: crates/storage/src/
+ * pagination.rs, app_session.rs): the account pages and GraphQL's relay connections alike.
+ * "App sessions" are the compat and OAuth sessions of a user together, ordered by their ULIDs
+ * (their creation time) whatever their kind. Keyset pagination: `first` n after a cursor (IDs
+ * ascending), or the `last` n before one (the n highest IDs below it, still returned ascending);
+ * one more row is read to tell whether there is more in that direction. */
+
+#define STORAGE_PAGE_MAX 100 /* rows in one page, at most */
+
+enum storage_session_state { STORAGE_STATE_ANY, STORAGE_STATE_ACTIVE, STORAGE_STATE_FINISHED };
+
+struct storage_session_filter {
+    enum storage_session_state state; /* active: not finished */
+    /* MAS's DateFilter on last_active_at, strictly after / before (0: no bound); a session never
+     * seen active has no last_active_at and matches neither bound */
+    int64_t last_active_after, last_active_before;
+    /* app sessions only (NULL: any): the compat session's device, or an OAuth session whose scope
+     * holds the device (either prefix); the browser session it was made from */
+    const char *device_id;
+    const char *browser_session_id;
+};
+
+struct storage_page {
+    bool backward;              /* `last` (else `first`) */
+    unsigned count;             /* n, at most STORAGE_PAGE_MAX (more is -EINVAL); 0 is an empty page */
+    const char *after, *before; /* exclusive ID bounds, NULL or "" for none (both apply either way) */
+};
+
+struct storage_app_session {
+    enum storage_session_kind kind; /* STORAGE_SESSION_COMPAT or STORAGE_SESSION_OAUTH */
+    union {
+        struct storage_compat_session compat;
+        struct storage_oauth_session oauth;
+    };
+};
+
+/* Accessors over both kinds. */
+const char *storage_app_session_id(const struct storage_app_session *s);
+const char *storage_app_session_user_id(const struct storage_app_session *s);
+
+/* A page of the user's app sessions into *out (malloc'd, free(); NULL when *n is 0), IDs
+ * ascending; *more: a row lies beyond the page in its direction (forward: hasNextPage, backward:
+ * hasPreviousPage). -EINVAL for a count over STORAGE_PAGE_MAX. */
+int storage_app_sessions_list(struct storage_tx *tx, const char *user_id,
+                              const struct storage_session_filter *f, const struct storage_page *page,
+                              struct storage_app_session **out, size_t *n, bool *more);
+/* How many match the filter (cursors aside). */
+int storage_app_sessions_count(struct storage_tx *tx, const char *user_id,
+                               const struct storage_session_filter *f, int64_t *count);
+/* The same for browser sessions (device_id and browser_session_id of f are ignored). */
+int storage_browser_sessions_list(struct storage_tx *tx, const char *user_id,
+                                  const struct storage_session_filter *f, const struct storage_page *page,
+                                  struct storage_browser_session **out, size_t *n, bool *more);
+int storage_browser_sessions_count(struct storage_tx *tx, const char *user_id,
+                                   const struct storage_session_filter *f, int64_t *count);
+
+/* A compat or OAuth session by ID, whichever it is (the owner is out's user_id). -ENOENT. */
+int storage_app_session_get(struct storage_tx *tx, const char *id, struct storage_app_session *out);
+/* MAS's Query.session: the active session that holds the user's device (a compat session's
+ * before an OAuth one's: masd lets only one hold it at a time). -ENOENT when none does. */
+int storage_app_session_by_device(struct storage_tx *tx, const char *user_id, const char *device_id,
+                                  struct storage_app_session *out);
+/* The newest authentication of a browser session (GraphQL's BrowserSession.lastAuthentication):
+ * its ID and time. -ENOENT when it has none. */
+int storage_browser_session_last_authentication(struct storage_tx *tx, const char *session_id,
+                                                char id[STORAGE_ID_SIZE], int64_t *created_at);
+/* The compat SSO login a compat session was exchanged for (CompatSession.ssoLogin). -ENOENT. */
+int storage_compat_sso_login_by_session(struct storage_tx *tx, const char *compat_session_id,
+                                        struct storage_compat_sso_login *out);
+/* A session's human name (cut to STORAGE_SHORT_TEXT_MAX; "" clears it). kind is COMPAT or OAUTH.
+ * 1 changed, 0 the same already, -ENOENT. */
+int storage_session_set_human_name(struct storage_tx *tx, enum storage_session_kind kind, const char *id,
+                                   const char *name);
+
+/* ---------------------------------------------------------------------------------------------
  * Account recovery (storage_recovery.c; MAS: crates/storage-pg/src/user/recovery.rs). A session
  * is one request at /recover for an address, made whether or not any account has it (the answer
  * and the work must not tell); starting one queues, in the same transaction,

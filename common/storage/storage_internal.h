@@ -261,3 +261,6 @@ int storage_device_taken(const char *user_id, const char *device_id);
 
 /* Migrations (storage_schema.c). */
 unsigned storage_schema_latest(void);
+/* How many migrations come after `version` (numbers are handed out ahead of merges: a gap is
+ * possible until every branch is in). */
+unsigned storage_schema_count_after(unsigned version);

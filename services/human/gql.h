@@ -67,6 +67,10 @@ struct gql_domain {
  * oauth2Client, node; User.hasPassword, User.emails; BrowserSession.user, Oauth2Session.user,
  * Oauth2Session.client; and loads user, user_email and oauth2_client nodes. */
 extern const struct gql_domain gql_core_domain;
+/* gql_sessions.c binds User.browserSessions, User.appSessions, Query.session, the session objects'
+ * looked-up fields and the five session mutations, and loads browser_session, compat_session and
+ * oauth2_session nodes. */
+extern const struct gql_domain gql_sessions_domain;
 /* gql_profile.c: User.matrix, Query.userEmailAuthentication (and its nodes), and the mutations on
  * the display name, e-mail addresses, password, deactivation and the cross-signing reset, through
  * the account's changes (account.h). */

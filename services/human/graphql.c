@@ -29,6 +29,7 @@
 /* The domains of the schema; a new one is one line here. */
 static const struct gql_domain *const domains[] = {
     &gql_core_domain,
+    &gql_sessions_domain,
     &gql_profile_domain,
     &gql_recovery_domain,
 };

@@ -172,6 +172,10 @@ void human_register_step(struct masd_request *r);     /* register.c: /register/s
 void human_compat_sso(struct masd_request *r);        /* compat_sso.c: GET, POST /complete-compat-sso/{id} */
 void human_link(struct masd_request *r);              /* link.c: GET, POST /link */
 void human_device(struct masd_request *r);            /* device.c: GET, POST /device/{grant_id} */
+void human_account_sessions(struct masd_request *r);  /* sessions.c: GET /account/sessions */
+void human_account_browsers(struct masd_request *r);  /* sessions.c: GET /account/sessions/browsers */
+void human_account_session(struct masd_request *r);   /* sessions.c: GET, POST /account/sessions/{id} */
+void human_account_device(struct masd_request *r);    /* sessions.c: GET /account/devices/{device_id} */
 /* account_page.c: the account pages */
 void human_account_profile(struct masd_request *r);            /* GET, POST /account/ */
 void human_account_verify_email(struct masd_request *r);       /* GET, POST /account/emails/{id}/verify */

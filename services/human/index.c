@@ -2,6 +2,7 @@
  * the profile page (account_page.c); /account, and /account/ with an MSC4191 deep link, send a
  * signed-in browser to the profile and any other to the login, the deep link kept as the
  * post-auth action. */
+#include "account_parse.h"
 #include "human.h"
 #include "log.h"
 #include <stdlib.h>
@@ -45,7 +46,10 @@ static void index_load_tx_done(struct masd_request *r, void *arg)
     browser_write_cookie(r, &j->browser);
     if (j->account) {
         char to[1024], q[700];
-        if (j->browser.state == BROWSER_ACTIVE) {
+        if (j->browser.state == BROWSER_ACTIVE &&
+            account_deep_link(&j->action, human.root, to, sizeof(to)) == 1) {
+            /* MSC4191: on to the page the action names */
+        } else if (j->browser.state == BROWSER_ACTIVE) {
             snprintf(to, sizeof(to), "%s/account/", human.root);
         } else {
             action_query(&j->action, q, sizeof(q));

@@ -119,6 +119,11 @@ static const struct masd_route routes[] = {
     {"human", "/account/password/change", ROUTE_EXACT, "GET, HEAD, POST", human_account_password},
     {"human", "/account/deactivate", ROUTE_EXACT, "GET, HEAD, POST", human_account_deactivate},
     {"human", "/.well-known/change-password", ROUTE_EXACT, "GET, HEAD", human_change_password_well_known},
+    /* the account's sessions (issue #14) */
+    {"human", "/account/sessions", ROUTE_EXACT, "GET, HEAD", human_account_sessions},
+    {"human", "/account/sessions/browsers", ROUTE_EXACT, "GET, HEAD", human_account_browsers},
+    {"human", "/account/sessions/{id}", ROUTE_EXACT, "GET, HEAD, POST", human_account_session},
+    {"human", "/account/devices/{device_id}", ROUTE_EXACT, "GET, HEAD", human_account_device},
     /* MAS's GraphQL API (resource `graphql`; docs/graphql.md "The endpoint") */
     {"graphql", "/graphql", ROUTE_EXACT, "GET, POST, OPTIONS", human_graphql},
     {0},

@@ -465,6 +465,21 @@ static void test_device_calls(struct homeserver *hs)
     CHECK_INT(homeserver_upsert_device(hs, "alice", "\x80", NULL, &res), -EINVAL);
     CHECK_INT(homeserver_upsert_device(hs, "alice", NULL, NULL, &res), -EINVAL);
 
+    answer(200, "{}");
+    CHECK_INT(homeserver_update_device_display_name(hs, "alice", "ABCDEFGHIJ", "Work laptop \xc3\xa9", &res),
+              0);
+    CHECK_STR(req_line(), "POST /_synapse/mas/update_device_display_name HTTP/1.1");
+    CHECK_STR(
+        req_body(),
+        "{\"localpart\":\"alice\",\"device_id\":\"ABCDEFGHIJ\",\"display_name\":\"Work laptop \xc3\xa9\"}");
+    answer(404, "{\"errcode\":\"M_NOT_FOUND\",\"error\":\"Device not found\"}");
+    CHECK_INT(homeserver_update_device_display_name(hs, "alice", "GONE", "n", &res), -ENOENT);
+    CHECK_STR(res.errcode, "M_NOT_FOUND");
+    int sent = requests();
+    CHECK_INT(homeserver_update_device_display_name(hs, "alice", "ABCDEFGHIJ", NULL, &res), -EINVAL);
+    CHECK_INT(homeserver_update_device_display_name(hs, "alice", "ABCDEFGHIJ", "\xff", &res), -EINVAL);
+    CHECK_INT(requests(), sent);
+
     const char *ids[] = {"ABCDEFGHIJ", "mobile-1"};
     answer(200, "{}");
     CHECK_INT(homeserver_sync_devices(hs, "alice", ids, 2, &res), 0);
@@ -830,6 +845,8 @@ static void test_read_only(void)
     CHECK_INT(homeserver_upsert_device(hs, "alice", "D", NULL, &res), -EROFS);
     CHECK_STR(res.message, "upsert_device is not possible: matrix.kind is synapse_read_only");
     CHECK_INT(homeserver_sync_devices(hs, "alice", NULL, 0, &res), -EROFS);
+    CHECK_INT(homeserver_update_device_display_name(hs, "alice", "D", "n", &res), -EROFS);
+    CHECK_STR(res.message, "update_device_display_name is not possible: matrix.kind is synapse_read_only");
     CHECK_INT(homeserver_delete_user(hs, "alice", true, &res), -EROFS);
     CHECK_INT(homeserver_reactivate_user(hs, "alice", NULL), -EROFS);
     CHECK_INT(homeserver_set_displayname(hs, "alice", "A", NULL), -EROFS);

@@ -398,6 +398,12 @@ static void test_race(enum storage_backend b)
     "ALTER TABLE oauth2_device_code_grants DROP COLUMN last_polled_at;"                                      \
     "ALTER TABLE oauth2_device_code_grants DROP COLUMN poll_too_fast;"                                       \
     "DROP INDEX compat_sso_logins_created_idx;"                                                              \
+    "DROP INDEX compat_sessions_user_id_idx;"                                                                \
+    "DROP INDEX oauth2_sessions_user_id_idx;"                                                                \
+    "DROP INDEX browser_sessions_user_id_idx;"                                                               \
+    "CREATE INDEX compat_sessions_user_idx ON compat_sessions (user_id);"                                    \
+    "CREATE INDEX oauth2_sessions_user_idx ON oauth2_sessions (user_id);"                                    \
+    "CREATE INDEX browser_sessions_user_idx ON browser_sessions (user_id);"                                  \
     "DROP TABLE user_terms;"                                                                                 \
     "DROP TABLE user_registrations;"                                                                         \
     "DROP TABLE user_registration_tokens;"                                                                   \
@@ -474,7 +480,7 @@ static void test_backfill(enum storage_backend b)
 
     unsigned applied = 0;
     CHECK_INT(storage_migrate(st, &applied), 0);
-    CHECK_INT(applied, storage_schema_latest() - 4);
+    CHECK_INT(applied, storage_schema_count_after(4));
     tx = test_tx_begin(st, STORAGE_TX_READ);
     check_fresh(tx, "backfill");
     CHECK_INT(row(tx, tokens[0].token).user_locked_at, NOW + 4);

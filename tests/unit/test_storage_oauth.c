@@ -463,7 +463,7 @@ static void test_migrations(enum storage_backend b)
     CHECK_INT(storage_check_migrations(st), -ESTALE);
     CHECK(strstr(storage_last_error(), "masctl database migrate") != NULL);
     CHECK_INT(storage_migrate(st, &applied), 0);
-    CHECK_INT(applied, latest);
+    CHECK_INT(applied, storage_schema_count_after(0));
     CHECK_INT(storage_check_migrations(st), 0);
     CHECK_INT(storage_migrate(st, &applied), 0);
     CHECK_INT(applied, 0);

@@ -53,10 +53,10 @@ int compat_session_start(struct storage_tx *tx, const struct compat_session_star
 
 int compat_session_end(struct storage_tx *tx, const struct storage_compat_session *s, int64_t now)
 {
-    int r = storage_session_finish(tx, STORAGE_SESSION_COMPAT, s->id, now);
-    if (r > 0 && s->device_id[0] && hs_queue_sync_devices(tx, &oauth.cfg->matrix, s->user_id, now) < 0)
-        return -EIO;
-    return r;
+    /* a session without a device leaves nothing on the homeserver to sync */
+    if (!s->device_id[0])
+        return storage_session_finish(tx, STORAGE_SESSION_COMPAT, s->id, now);
+    return hs_session_end(tx, &oauth.cfg->matrix, STORAGE_SESSION_COMPAT, s->id, s->user_id, now);
 }
 
 int compat_session_refresh(struct storage_tx *tx, const struct storage_refresh_token *old, int64_t now,
