@@ -244,14 +244,14 @@ const struct config_key_entry config_keys[] = {
     {"captcha.secret_key", KNOWN},
 
     {"account", IMPLEMENTED},
-    {"account.email_change_allowed", KNOWN},
-    {"account.displayname_change_allowed", KNOWN},
+    {"account.email_change_allowed", IMPLEMENTED},
+    {"account.displayname_change_allowed", IMPLEMENTED},
     {"account.password_registration_enabled", IMPLEMENTED},
     {"account.password_registration_email_required", IMPLEMENTED},
-    {"account.password_change_allowed", KNOWN},
+    {"account.password_change_allowed", IMPLEMENTED},
     {"account.password_recovery_enabled", IMPLEMENTED},
     {"account.password_registration_token_required", IMPLEMENTED},
-    {"account.account_deactivation_allowed", KNOWN},
+    {"account.account_deactivation_allowed", IMPLEMENTED},
     {"account.login_with_email_allowed", IMPLEMENTED},
     {"account.registration_token_required", IMPLEMENTED},
 

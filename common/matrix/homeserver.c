@@ -253,6 +253,9 @@ struct call {
     const char *method; /* "POST" or "GET" */
     char url[256];      /* for messages: without userinfo, maybe truncated */
     char error[192];    /* the homeserver's "error" text */
+    bool keep_body;     /* hand the response body over in resp (query_user) */
+    char *resp;         /* malloc'd, resp_len bytes; NULL when none came */
+    size_t resp_len;
 };
 
 struct body {
@@ -395,6 +398,10 @@ static int request(struct homeserver *hs, struct call *call, const char *rel, co
         parse_error_body(b.data, b.len, res, call->error, sizeof(call->error));
     free_headers(headers);
     free(url);
+    if (r >= 0 && call->keep_body) {
+        call->resp = b.data, call->resp_len = b.len;
+        b.data = NULL;
+    }
     free(b.data);
     return r;
 }
@@ -614,6 +621,23 @@ int homeserver_reactivate_user(struct homeserver *hs, const char *localpart, str
     return post_simple(hs, "reactivate_user", body_new(localpart), res);
 }
 
+/* GET <call's name>?localpart=<encoded localpart>: as request(). */
+static int get_localpart(struct homeserver *hs, struct call *call, const char *localpart,
+                         struct homeserver_result *res)
+{
+    size_t size = sizeof(API "?localpart=") + strlen(call->name) + 3 * strlen(localpart);
+    char *rel = malloc(size);
+    if (!rel) {
+        set_message(res, "%s: out of memory", call->name);
+        return -ENOMEM;
+    }
+    int n = snprintf(rel, size, API "%s?localpart=", call->name);
+    homeserver_url_encode(localpart, rel + n, size - (size_t)n);
+    int r = request(hs, call, rel, NULL, res);
+    free(rel);
+    return r;
+}
+
 int homeserver_is_localpart_available(struct homeserver *hs, const char *localpart,
                                       struct homeserver_result *res)
 {
@@ -626,17 +650,8 @@ int homeserver_is_localpart_available(struct homeserver *hs, const char *localpa
     for (const char *p = localpart; *p; p++)
         if ((unsigned char)*p >= 0x80)
             return 0; /* Synapse decodes query strings as ASCII: it could only answer 400 */
-    size_t size = sizeof(API "is_localpart_available?localpart=") + 3 * strlen(localpart);
-    char *rel = malloc(size);
-    if (!rel) {
-        set_message(res, "is_localpart_available: out of memory");
-        return -ENOMEM;
-    }
-    int n = snprintf(rel, size, API "is_localpart_available?localpart=");
-    homeserver_url_encode(localpart, rel + n, size - (size_t)n);
     struct call call = {.name = "is_localpart_available"};
-    int r = request(hs, &call, rel, NULL, res);
-    free(rel);
+    int r = get_localpart(hs, &call, localpart, res);
     if (r < 0)
         return r;
     if (res->status >= 400 &&
@@ -645,4 +660,105 @@ int homeserver_is_localpart_available(struct homeserver *hs, const char *localpa
         return 0;
     r = status_result(&call, res);
     return r < 0 ? r : 1;
+}
+
+int homeserver_allow_cross_signing_reset(struct homeserver *hs, const char *localpart,
+                                         struct homeserver_result *res)
+{
+    struct homeserver_result spare;
+    res = result_begin(res, &spare);
+    int r = write_allowed(hs, "allow_cross_signing_reset", utf8_valid(localpart), res);
+    if (r < 0)
+        return r;
+    return post_simple(hs, "allow_cross_signing_reset", body_new(localpart), res);
+}
+
+int homeserver_set_displayname(struct homeserver *hs, const char *localpart, const char *displayname,
+                               struct homeserver_result *res)
+{
+    struct homeserver_result spare;
+    res = result_begin(res, &spare);
+    int r = write_allowed(hs, "set_displayname", utf8_valid(localpart) && utf8_valid(displayname), res);
+    if (r < 0)
+        return r;
+    /* "displayname", without the underscore of the other calls' display_name */
+    return post_simple(hs, "set_displayname",
+                       body_add(body_new(localpart), "displayname", json_string(displayname)), res);
+}
+
+int homeserver_unset_displayname(struct homeserver *hs, const char *localpart, struct homeserver_result *res)
+{
+    struct homeserver_result spare;
+    res = result_begin(res, &spare);
+    int r = write_allowed(hs, "unset_displayname", utf8_valid(localpart), res);
+    if (r < 0)
+        return r;
+    return post_simple(hs, "unset_displayname", body_new(localpart), res);
+}
+
+/* An optional string member: absent or null leaves *has false; a string of at most max_chars
+ * characters (and no NUL) is copied. false when the member is anything else. */
+static bool opt_string(json_t *doc, const char *key, size_t max_chars, char *out, size_t size, bool *has)
+{
+    json_t *v = json_object_get(doc, key);
+    out[0] = '\0';
+    *has = false;
+    if (!v || json_is_null(v))
+        return true;
+    if (!json_is_string(v))
+        return false;
+    const char *s = json_string_value(v);
+    size_t len = json_string_length(v);
+    if (strlen(s) != len || len >= size || u8_mbsnlen((const uint8_t *)s, len) > max_chars)
+        return false;
+    memcpy(out, s, len + 1);
+    *has = true;
+    return true;
+}
+
+int homeserver_parse_user(const char *body, size_t len, struct homeserver_user *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!body || len == 0)
+        return -EPROTO;
+    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *id = json_object_get(doc, "user_id");
+    json_t *suspended = json_object_get(doc, "is_suspended"),
+           *deactivated = json_object_get(doc, "is_deactivated");
+    bool ok = json_is_object(doc) && json_is_string(id) && json_is_boolean(suspended) &&
+              json_is_boolean(deactivated) && json_string_length(id) < sizeof(out->user_id) &&
+              strlen(json_string_value(id)) == json_string_length(id) &&
+              opt_string(doc, "display_name", HOMESERVER_DISPLAYNAME_MAX, out->displayname,
+                         sizeof(out->displayname), &out->has_displayname) &&
+              opt_string(doc, "avatar_url", HOMESERVER_AVATAR_URL_MAX, out->avatar_url,
+                         sizeof(out->avatar_url), &out->has_avatar_url);
+    if (ok) {
+        memcpy(out->user_id, json_string_value(id), json_string_length(id) + 1);
+        out->suspended = json_is_true(suspended);
+        out->deactivated = json_is_true(deactivated);
+    }
+    json_decref(doc);
+    if (!ok)
+        memset(out, 0, sizeof(*out));
+    return ok ? 0 : -EPROTO;
+}
+
+int homeserver_query_user(struct homeserver *hs, const char *localpart, struct homeserver_user *out,
+                          struct homeserver_result *res)
+{
+    struct homeserver_result spare;
+    res = result_begin(res, &spare);
+    memset(out, 0, sizeof(*out));
+    if (!utf8_valid(localpart)) {
+        set_message(res, "query_user: the localpart is missing or not UTF-8");
+        return -EINVAL;
+    }
+    struct call call = {.name = "query_user", .keep_body = true};
+    int r = get_localpart(hs, &call, localpart, res);
+    if (r >= 0)
+        r = status_result(&call, res);
+    if (r >= 0 && homeserver_parse_user(call.resp, call.resp_len, out) < 0)
+        r = fail(&call, res, -EPROTO, "(the answer is not a user)");
+    free(call.resp);
+    return r;
 }

@@ -83,6 +83,33 @@ int homeserver_sync_devices(struct homeserver *hs, const char *localpart, const 
 int homeserver_delete_user(struct homeserver *hs, const char *localpart, bool erase,
                            struct homeserver_result *res);
 int homeserver_reactivate_user(struct homeserver *hs, const char *localpart, struct homeserver_result *res);
+int homeserver_allow_cross_signing_reset(struct homeserver *hs, const char *localpart,
+                                         struct homeserver_result *res);
+
+/* The longest display name the homeserver stores, in characters (Synapse: MAX_DISPLAYNAME_LEN;
+ * a longer one is 400 M_TOO_LARGE). MAS refuses more than 256 bytes before asking. */
+#define HOMESERVER_DISPLAYNAME_MAX 256
+/* The longest avatar URL, in characters (Synapse: MAX_AVATAR_URL_LEN). */
+#define HOMESERVER_AVATAR_URL_MAX 1000
+/* set_displayname: the user's display name on the homeserver (MAS: GraphQL setDisplayName, which
+ * stores none itself). unset_displayname: removes it. */
+int homeserver_set_displayname(struct homeserver *hs, const char *localpart, const char *displayname,
+                               struct homeserver_result *res);
+int homeserver_unset_displayname(struct homeserver *hs, const char *localpart, struct homeserver_result *res);
+
+/* What query_user says of a user: its profile and state on the homeserver. Strings are UTF-8,
+ * "" when the homeserver has none (has_* false). */
+struct homeserver_user {
+    char user_id[256]; /* "@alice:example.com" (Matrix: at most 255 bytes) */
+    char displayname[4 * HOMESERVER_DISPLAYNAME_MAX + 1];
+    char avatar_url[4 * HOMESERVER_AVATAR_URL_MAX + 1];
+    bool has_displayname, has_avatar_url;
+    bool suspended, deactivated;
+};
+/* GET query_user: the homeserver's view of the user (a read: also in read-only mode). -ENOENT
+ * for a user it does not know; -EPROTO for a body that is not what Synapse sends. */
+int homeserver_query_user(struct homeserver *hs, const char *localpart, struct homeserver_user *out,
+                          struct homeserver_result *res);
 /* Non-ASCII localparts are unavailable without a request (Synapse decodes query strings as
  * ASCII); M_INVALID_USERNAME, M_USER_IN_USE and M_EXCLUSIVE mean unavailable (0). */
 int homeserver_is_localpart_available(struct homeserver *hs, const char *localpart,
@@ -105,3 +132,8 @@ int homeserver_url_encode(const char *in, char *out, size_t size);
 /* Fills res->errcode from a response body (any bytes, not NUL-terminated) that is a JSON object
  * with string "errcode" and "error" members; leaves it "" otherwise. Never fails. */
 void homeserver_parse_error(const char *body, size_t len, struct homeserver_result *res);
+/* A query_user answer (any bytes, not NUL-terminated) into *out, as MAS reads it: a JSON object
+ * with string user_id and booleans is_suspended, is_deactivated (required); display_name and
+ * avatar_url strings, null or absent; other members ignored. 0, or -EPROTO (also for strings
+ * longer than the homeserver's limits, or a user_id over 255 bytes). */
+int homeserver_parse_user(const char *body, size_t len, struct homeserver_user *out);

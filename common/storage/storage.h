@@ -327,6 +327,10 @@ int storage_compat_session_create(struct storage_tx *tx, const char *user_id, co
 int storage_compat_session_get(struct storage_tx *tx, const char *id, struct storage_compat_session *out);
 /* Ends every active compat, OAuth and browser session of the user (kill-sessions). */
 int storage_user_finish_all_sessions(struct storage_tx *tx, const char *user_id, int64_t now, unsigned *n);
+/* The same but for one browser session, which stays (ASVS V3.3.3: after a password change, the
+ * person's other sessions end, the one that changed it goes on). */
+int storage_user_finish_other_sessions(struct storage_tx *tx, const char *user_id,
+                                       const char *keep_browser_session_id, int64_t now, unsigned *n);
 
 struct storage_access_token {
     char id[STORAGE_ID_SIZE];

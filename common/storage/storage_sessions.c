@@ -308,6 +308,8 @@ STORAGE_STMT(activity_browser, "UPDATE browser_sessions SET last_active_at = $2,
                                " AND (last_active_at IS NULL OR last_active_at < $2)");
 STORAGE_STMT(browser_finish_user,
              "UPDATE browser_sessions SET finished_at = $2 WHERE user_id = $1 AND finished_at IS NULL");
+STORAGE_STMT(browser_finish_user_but, "UPDATE browser_sessions SET finished_at = $2 WHERE user_id = $1"
+                                      " AND finished_at IS NULL AND browser_session_id <> $3");
 
 int storage_session_activity_record(struct storage_tx *tx, enum storage_session_kind kind, const char *id,
                                     int64_t at, const char *ip)
@@ -320,18 +322,33 @@ int storage_session_activity_record(struct storage_tx *tx, enum storage_session_
     return sq_exec(tx, stmt, SQ_ARGS(P_TEXT(id), P_INT(at), P_OPT(cut)), NULL);
 }
 
-int storage_user_finish_all_sessions(struct storage_tx *tx, const char *user_id, int64_t now, unsigned *n)
+/* Every active session of the user, but the browser session keep (NULL: none kept). */
+static int finish_user(struct storage_tx *tx, const char *user_id, const char *keep, int64_t now, unsigned *n)
 {
     unsigned compat = 0, oauth = 0;
     int64_t browser = 0;
     int r = storage_sessions_finish_user(tx, STORAGE_SESSION_COMPAT, user_id, now, &compat);
     if (r >= 0)
         r = storage_sessions_finish_user(tx, STORAGE_SESSION_OAUTH, user_id, now, &oauth);
-    if (r >= 0)
+    if (r >= 0 && keep)
+        r = sq_exec(tx, &browser_finish_user_but, SQ_ARGS(P_TEXT(user_id), P_INT(now), P_TEXT(keep)),
+                    &browser);
+    else if (r >= 0)
         r = sq_exec(tx, &browser_finish_user, SQ_ARGS(P_TEXT(user_id), P_INT(now)), &browser);
     if (n)
         *n = r < 0 ? 0 : compat + oauth + (unsigned)browser;
     return r;
+}
+
+int storage_user_finish_all_sessions(struct storage_tx *tx, const char *user_id, int64_t now, unsigned *n)
+{
+    return finish_user(tx, user_id, NULL, now, n);
+}
+
+int storage_user_finish_other_sessions(struct storage_tx *tx, const char *user_id,
+                                       const char *keep_browser_session_id, int64_t now, unsigned *n)
+{
+    return finish_user(tx, user_id, keep_browser_session_id, now, n);
 }
 
 /* The statements of compat sessions and tokens behind storage_session_finish() and its kind's

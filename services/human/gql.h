@@ -71,6 +71,10 @@ extern const struct gql_domain gql_core_domain;
  * looked-up fields and the five session mutations, and loads browser_session, compat_session and
  * oauth2_session nodes. */
 extern const struct gql_domain gql_sessions_domain;
+/* gql_profile.c: User.matrix, Query.userEmailAuthentication (and its nodes), and the mutations on
+ * the display name, e-mail addresses, password, deactivation and the cross-signing reset, through
+ * the account's changes (account.h). */
+extern const struct gql_domain gql_profile_domain;
 /* gql_recovery.c: Query.userRecoveryTicket, Mutation.setPasswordByRecovery and
  * resendRecoveryEmail (account recovery, recovery.h). */
 extern const struct gql_domain gql_recovery_domain;

@@ -30,6 +30,7 @@
 static const struct gql_domain *const domains[] = {
     &gql_core_domain,
     &gql_sessions_domain,
+    &gql_profile_domain,
     &gql_recovery_domain,
 };
 #define N_DOMAINS (sizeof(domains) / sizeof(domains[0]))

@@ -4,12 +4,14 @@
 #include "callback.h"
 #include "gql.h"
 #include "base64.h"
+#include "form.h"
 #include "human_templates.h"
 #include "log.h"
 #include "policy.h"
 #include "random.h"
 #include "template.h"
 #include "ulid.h"
+#include <openssl/crypto.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,4 +253,16 @@ void callback_deliver(struct masd_request *r, const char *redirect_uri, enum aut
     if (callback_csp_source(redirect_uri, source, sizeof(source)))
         page.form_action = source;
     page_send(r, 200, "form_post.html", &page);
+}
+
+bool human_form_field(masd_str form, const char *name, char *out, size_t size)
+{
+    char *v = NULL;
+    int rc = form_get(form, name, &v);
+    bool ok = rc >= 0 && (!v || strlen(v) < size);
+    snprintf(out, size, "%s", ok && v ? v : "");
+    if (v)
+        OPENSSL_cleanse(v, strlen(v));
+    free(v);
+    return ok;
 }

@@ -67,6 +67,9 @@ void page_redirect(struct masd_request *r, const char *location);
 void human_client_ip(struct masd_request *r, char *out, size_t size);
 /* The request's User-Agent into out (cut to size), "" without one. */
 void human_user_agent(struct masd_request *r, char *out, size_t size);
+/* A form (or query) field into a fixed buffer: "" when absent; false when given twice or too
+ * long. The decoded copy is wiped (a field may be a password). */
+bool human_form_field(masd_str form, const char *name, char *out, size_t size);
 /* 303 to the login, continuing with the action afterwards (a grant), with the authorization's
  * login_hint (NULL: none). */
 void redirect_to_login(struct masd_request *r, const struct action *a, const char *login_hint);
@@ -173,6 +176,12 @@ void human_account_sessions(struct masd_request *r);  /* sessions.c: GET /accoun
 void human_account_browsers(struct masd_request *r);  /* sessions.c: GET /account/sessions/browsers */
 void human_account_session(struct masd_request *r);   /* sessions.c: GET, POST /account/sessions/{id} */
 void human_account_device(struct masd_request *r);    /* sessions.c: GET /account/devices/{device_id} */
+/* account_page.c: the account pages */
+void human_account_profile(struct masd_request *r);            /* GET, POST /account/ */
+void human_account_verify_email(struct masd_request *r);       /* GET, POST /account/emails/{id}/verify */
+void human_account_password(struct masd_request *r);           /* GET, POST /account/password/change */
+void human_account_deactivate(struct masd_request *r);         /* GET, POST /account/deactivate */
+void human_change_password_well_known(struct masd_request *r); /* GET /.well-known/change-password */
 /* account recovery (recovery.h) */
 void human_recover(struct masd_request *r);           /* recover.c: GET, POST /recover */
 void human_recover_progress(struct masd_request *r);  /* recover.c: GET, POST /recover/progress/{id} */

@@ -1,6 +1,7 @@
-/* GET / (who is signed in) and /account (MAS: crates/handlers/src/views/index.rs; the account
- * pages come later: until then /account sends a signed-in browser to the index and any other to
- * the login, with the MSC4191 deep link kept as the post-auth action). */
+/* GET / (who is signed in) and /account (MAS: crates/handlers/src/views/index.rs): /account/ is
+ * the profile page (account_page.c); /account, and /account/ with an MSC4191 deep link, send a
+ * signed-in browser to the profile and any other to the login, the deep link kept as the
+ * post-auth action. */
 #include "account_parse.h"
 #include "human.h"
 #include "log.h"
@@ -49,7 +50,7 @@ static void index_load_tx_done(struct masd_request *r, void *arg)
             account_deep_link(&j->action, human.root, to, sizeof(to)) == 1) {
             /* MSC4191: on to the page the action names */
         } else if (j->browser.state == BROWSER_ACTIVE) {
-            snprintf(to, sizeof(to), "%s/", human.root);
+            snprintf(to, sizeof(to), "%s/account/", human.root);
         } else {
             action_query(&j->action, q, sizeof(q));
             snprintf(to, sizeof(to), "%s/login?%s", human.root, q);
@@ -103,7 +104,18 @@ void human_index(struct masd_request *r)
     start(r, false);
 }
 
+/* /account/ without a deep link (or MSC4191's profile) is the profile page (account_page.c). */
 void human_account(struct masd_request *r)
 {
+    struct action a;
+    char q[1024];
+    int n = snprintf(q, sizeof(q), "kind=manage_account&%.*s", (int)r->query.len, r->query.ptr);
+    action_parse((masd_str){q, n > 0 && (size_t)n < sizeof(q) ? (size_t)n : 0}, &a);
+    if (masd_str_eq(r->path, MASD_STR("/account/")) &&
+        (!a.account_action[0] || strcmp(a.account_action, "profile") == 0 ||
+         strcmp(a.account_action, "org.matrix.profile") == 0)) {
+        human_account_profile(r);
+        return;
+    }
     start(r, true);
 }

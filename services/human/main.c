@@ -113,8 +113,7 @@ static int health(void)
 static const char *const resources[] = {"human", "graphql", NULL};
 
 /* The route table: resource, path, methods, handler. Everything else under the listener is the
- * HTML "not found" page (nginx sends masd-human whatever the other services do not take); so is
- * any path below /account/ until the account pages exist. */
+ * HTML "not found" page (nginx sends masd-human whatever the other services do not take). */
 static const struct masd_route routes[] = {
     {"human", "/", ROUTE_EXACT, "GET, HEAD", human_index},
     {"human", "/login", ROUTE_EXACT, "GET, HEAD, POST", human_login},
@@ -138,7 +137,12 @@ static const struct masd_route routes[] = {
     {"human", "/recover/progress/{id}", ROUTE_EXACT, "GET, HEAD, POST", human_recover_progress},
     {"human", "/account/password/recovery", ROUTE_EXACT, "GET, HEAD, POST", human_recovery_password},
     {"human", "/account", ROUTE_EXACT, "GET, HEAD", human_account},
-    {"human", "/account/", ROUTE_EXACT, "GET, HEAD", human_account},
+    {"human", "/account/", ROUTE_EXACT, "GET, HEAD, POST", human_account},
+    /* the account pages (account_page.c) */
+    {"human", "/account/emails/{id}/verify", ROUTE_EXACT, "GET, HEAD, POST", human_account_verify_email},
+    {"human", "/account/password/change", ROUTE_EXACT, "GET, HEAD, POST", human_account_password},
+    {"human", "/account/deactivate", ROUTE_EXACT, "GET, HEAD, POST", human_account_deactivate},
+    {"human", "/.well-known/change-password", ROUTE_EXACT, "GET, HEAD", human_change_password_well_known},
     /* the account's sessions (issue #14) */
     {"human", "/account/sessions", ROUTE_EXACT, "GET, HEAD", human_account_sessions},
     {"human", "/account/sessions/browsers", ROUTE_EXACT, "GET, HEAD", human_account_browsers},

@@ -843,17 +843,6 @@ void human_register(struct masd_request *r)
     page_redirect(r, to);
 }
 
-/* A form field into a fixed buffer: "" when absent; false when given twice or too long. */
-static bool field(masd_str form, const char *name, char *out, size_t size)
-{
-    char *v = NULL;
-    int rc = form_get(form, name, &v);
-    bool ok = rc >= 0 && (!v || strlen(v) < size);
-    snprintf(out, size, "%s", ok && v ? v : "");
-    free(v);
-    return ok;
-}
-
 void human_register_password(struct masd_request *r)
 {
     bool post = masd_str_eq(r->method, MASD_STR("POST"));
@@ -878,15 +867,15 @@ void human_register_password(struct masd_request *r)
         return;
     action_parse(r->query, &j->action);
     if (!post) {
-        field(r->query, "username", j->username, sizeof(j->username));
+        human_form_field(r->query, "username", j->username, sizeof(j->username));
         defer(r, j, browser_work, password_answer);
         return;
     }
     char confirm[1024] = "", terms[8] = "", *password = NULL;
-    bool ok = field(r->body, "username", j->username, sizeof(j->username)) &&
-              field(r->body, "email", j->email, sizeof(j->email)) &&
-              field(r->body, "password_confirm", confirm, sizeof(confirm)) &&
-              field(r->body, "accept_terms", terms, sizeof(terms)) &&
+    bool ok = human_form_field(r->body, "username", j->username, sizeof(j->username)) &&
+              human_form_field(r->body, "email", j->email, sizeof(j->email)) &&
+              human_form_field(r->body, "password_confirm", confirm, sizeof(confirm)) &&
+              human_form_field(r->body, "accept_terms", terms, sizeof(terms)) &&
               form_get(r->body, "password", &password) >= 0;
     if (!ok || (password && strlen(password) >= sizeof(confirm))) {
         if (password)
@@ -943,16 +932,16 @@ void human_register_step(struct masd_request *r)
     if (post) {
         bool ok = true;
         if (page == PAGE_TOKEN) {
-            ok = field(r->body, "token", j->value, sizeof(j->value));
+            ok = human_form_field(r->body, "token", j->value, sizeof(j->value));
         } else if (page == PAGE_VERIFY_EMAIL) {
             char act[16] = "";
-            ok = field(r->body, "action", act, sizeof(act)) &&
-                 field(r->body, "code", j->value, sizeof(j->value));
+            ok = human_form_field(r->body, "action", act, sizeof(act)) &&
+                 human_form_field(r->body, "code", j->value, sizeof(j->value));
             j->resend = strcmp(act, "resend") == 0;
         } else {
             char act[16] = "";
-            ok = field(r->body, "action", act, sizeof(act)) &&
-                 field(r->body, "display_name", j->value, sizeof(j->value));
+            ok = human_form_field(r->body, "action", act, sizeof(act)) &&
+                 human_form_field(r->body, "display_name", j->value, sizeof(j->value));
             j->skip = strcmp(act, "skip") == 0;
             if (ok && !j->skip && strcmp(act, "set") != 0)
                 ok = false;

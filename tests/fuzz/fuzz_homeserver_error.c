@@ -1,7 +1,8 @@
 /* The homeserver client's parsers on arbitrary bytes: an error body (homeserver_parse_error) keeps
  * only a short visible-ASCII errcode, and never reads past the input; the same bytes as an
  * endpoint URL (homeserver_url_join) give an http(s) URL that re-joins to itself, and as a
- * localpart (homeserver_url_encode) give only unreserved bytes and percent escapes. */
+ * localpart (homeserver_url_encode) give only unreserved bytes and percent escapes; a query_user
+ * answer (homeserver_parse_user) is taken whole, within its limits, or refused leaving nothing. */
 #include "homeserver.h"
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,6 +21,22 @@ static void check_error(const char *body, size_t size)
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)res.errcode[i] <= 0x20 || (unsigned char)res.errcode[i] >= 0x7f)
             abort();
+}
+
+static void check_user(const char *body, size_t size)
+{
+    struct homeserver_user u;
+    memset(&u, 0xAA, sizeof(u));
+    if (homeserver_parse_user(body, size, &u) < 0) {
+        if (u.user_id[0] || u.displayname[0] || u.has_displayname || u.deactivated)
+            abort(); /* a refusal leaves nothing behind */
+        return;
+    }
+    if (strnlen(u.user_id, sizeof(u.user_id)) == sizeof(u.user_id) ||
+        strnlen(u.displayname, sizeof(u.displayname)) == sizeof(u.displayname) ||
+        strnlen(u.avatar_url, sizeof(u.avatar_url)) == sizeof(u.avatar_url) ||
+        (!u.has_displayname && u.displayname[0]))
+        abort();
 }
 
 static void check_join(const char *base)
@@ -59,6 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(body, data, size);
     check_error(body, size);
+    check_user(body, size);
     free(body);
 
     char *s = malloc(size + 1);

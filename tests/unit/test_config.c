@@ -739,9 +739,10 @@ static void test_account_and_oauth(void)
     CHECK(cfg->password_registration_enabled);
     CHECK(!cfg->device_code_grant_enabled);
     CHECK(cfg->device_code_user_code_auto_fill_enabled);
-    CHECK_INT(cfg->n_warnings, 1);
-    CHECK_STR(cfg->warnings[0],
-              "config.yaml:3:3: account.email_change_allowed is not implemented yet and is ignored");
+    CHECK(!cfg->email_change_allowed); /* the account pages and GraphQL enforce it */
+    CHECK(cfg->displayname_change_allowed && cfg->password_change_allowed &&
+          cfg->account_deactivation_allowed);
+    CHECK_INT(cfg->n_warnings, 0);
     config_free(cfg);
     cfg = load("account: {}\noauth: ~\n");
     CHECK(!cfg->password_registration_enabled);

@@ -641,6 +641,120 @@ static void test_status_mapping(struct homeserver *hs)
     CHECK_INT(homeserver_reactivate_user(hs, "alice", &res), 0);
 }
 
+static void test_profile_calls(struct homeserver *hs)
+{
+    struct homeserver_result res;
+    answer(200, "{}");
+    CHECK_INT(homeserver_set_displayname(hs, "alice", "Alice \xc3\xa9\"", &res), 0);
+    CHECK_STR(req_line(), "POST /_synapse/mas/set_displayname HTTP/1.1");
+    CHECK_STR(req_header("Authorization"), "Bearer s3cret");
+    CHECK_STR(req_body(), "{\"localpart\":\"alice\",\"displayname\":\"Alice \xc3\xa9\\\"\"}");
+    CHECK_INT(homeserver_unset_displayname(hs, "alice", &res), 0);
+    CHECK_STR(req_line(), "POST /_synapse/mas/unset_displayname HTTP/1.1");
+    CHECK_STR(req_body(), "{\"localpart\":\"alice\"}");
+    CHECK_INT(homeserver_allow_cross_signing_reset(hs, "alice", &res), 0);
+    CHECK_STR(req_line(), "POST /_synapse/mas/allow_cross_signing_reset HTTP/1.1");
+    CHECK_STR(req_body(), "{\"localpart\":\"alice\"}");
+    answer(400, "{\"errcode\":\"M_TOO_LARGE\",\"error\":\"Display name is too long (max 256)\"}");
+    CHECK_INT(homeserver_set_displayname(hs, "alice", "x", &res), -EPROTO);
+    CHECK_STR(res.errcode, "M_TOO_LARGE");
+    answer(404, "{\"errcode\":\"M_NOT_FOUND\",\"error\":\"User not found\"}");
+    CHECK_INT(homeserver_unset_displayname(hs, "nobody", &res), -ENOENT);
+    int before = requests();
+    CHECK_INT(homeserver_set_displayname(hs, "alice", NULL, &res), -EINVAL);
+    CHECK_INT(homeserver_set_displayname(hs, "alice", "\xff", &res), -EINVAL);
+    CHECK_INT(requests(), before);
+
+    struct homeserver_user u;
+    answer(200, "{\"user_id\":\"@a+b:example.com\",\"display_name\":\"A \xc3\xa9\",\"avatar_url\":null,"
+                "\"is_suspended\":false,\"is_deactivated\":true}");
+    CHECK_INT(homeserver_query_user(hs, "a+b", &u, &res), 0);
+    CHECK_STR(req_line(), "GET /_synapse/mas/query_user?localpart=a%2Bb HTTP/1.1");
+    CHECK_STR(req_header("Authorization"), "Bearer s3cret");
+    CHECK_STR(req_body(), "");
+    CHECK_STR(u.user_id, "@a+b:example.com");
+    CHECK(u.has_displayname && !u.has_avatar_url && !u.suspended && u.deactivated);
+    CHECK_STR(u.displayname, "A \xc3\xa9");
+    answer(200, "{\"user_id\":\"@a:example.com\",\"is_suspended\":false,\"is_deactivated\":false}");
+    CHECK_INT(homeserver_query_user(hs, "a", &u, &res), 0);
+    CHECK(!u.has_displayname && !u.deactivated);
+    CHECK_STR(u.displayname, "");
+    answer(404, "{\"errcode\":\"M_NOT_FOUND\",\"error\":\"User not found\"}");
+    CHECK_INT(homeserver_query_user(hs, "nobody", &u, &res), -ENOENT);
+    CHECK_STR(u.user_id, "");
+    answer(200, "{\"user_id\":\"@a:example.com\"}");
+    CHECK_INT(homeserver_query_user(hs, "a", &u, &res), -EPROTO);
+    CHECK_STR(res.message, msg("query_user", "GET", "_synapse/mas/query_user?localpart=a",
+                               "200 (the answer is not a user)"));
+    answer(500, "{\"errcode\":\"M_UNKNOWN\",\"error\":\"boom\"}");
+    CHECK_INT(homeserver_query_user(hs, "a", &u, &res), -EPROTO);
+    CHECK_INT(homeserver_query_user(hs, "\xc0", &u, &res), -EINVAL);
+}
+
+static int parse_user(const char *body, struct homeserver_user *u)
+{
+    return homeserver_parse_user(body, strlen(body), u);
+}
+
+static void test_parse_user(void)
+{
+    struct homeserver_user u;
+    CHECK_INT(
+        parse_user("{\"user_id\":\"@a:b\",\"is_suspended\":true,\"is_deactivated\":false,\"x\":[1]}", &u), 0);
+    CHECK(u.suspended && !u.deactivated && !u.has_displayname);
+    CHECK_INT(parse_user("{\"user_id\":\"@a:b\",\"is_suspended\":false,\"is_deactivated\":false,"
+                         "\"display_name\":\"\",\"avatar_url\":\"mxc://b/c\"}",
+                         &u),
+              0);
+    CHECK(u.has_displayname && u.has_avatar_url);
+    CHECK_STR(u.displayname, "");
+    CHECK_STR(u.avatar_url, "mxc://b/c");
+    /* required members, and their types */
+    CHECK_INT(parse_user("{\"is_suspended\":false,\"is_deactivated\":false}", &u), -EPROTO);
+    CHECK_INT(parse_user("{\"user_id\":\"@a:b\",\"is_deactivated\":false}", &u), -EPROTO);
+    CHECK_INT(parse_user("{\"user_id\":\"@a:b\",\"is_suspended\":false}", &u), -EPROTO);
+    CHECK_INT(parse_user("{\"user_id\":1,\"is_suspended\":false,\"is_deactivated\":false}", &u), -EPROTO);
+    CHECK_INT(parse_user("{\"user_id\":\"@a:b\",\"is_suspended\":0,\"is_deactivated\":false}", &u), -EPROTO);
+    CHECK_INT(parse_user("{\"user_id\":\"@a:b\",\"is_suspended\":false,\"is_deactivated\":false,"
+                         "\"display_name\":5}",
+                         &u),
+              -EPROTO);
+    CHECK_INT(parse_user("{\"user_id\":\"@a:b\",\"is_suspended\":false,\"is_deactivated\":false,"
+                         "\"display_name\":\"a\\u0000b\"}",
+                         &u),
+              -EPROTO);
+    CHECK_STR(u.user_id, "");
+    CHECK_INT(parse_user("[]", &u), -EPROTO);
+    CHECK_INT(parse_user("", &u), -EPROTO);
+    CHECK_INT(homeserver_parse_user(NULL, 0, &u), -EPROTO);
+    CHECK_INT(
+        parse_user(
+            "{\"user_id\":\"@a:b\",\"user_id\":\"@c:d\",\"is_suspended\":false,\"is_deactivated\":false}",
+            &u),
+        -EPROTO);
+    /* the limits: 256 characters of display name (multi-byte ones too), 255 bytes of user ID */
+    char body[4096], name[1100];
+    name[0] = '\0';
+    for (int i = 0; i < 256; i++)
+        strcat(name, "\xc3\xa9");
+    snprintf(body, sizeof(body),
+             "{\"user_id\":\"@a:b\",\"is_suspended\":false,\"is_deactivated\":false,\"display_name\":\"%s\"}",
+             name);
+    CHECK_INT(parse_user(body, &u), 0);
+    CHECK_INT(strlen(u.displayname), 512);
+    snprintf(
+        body, sizeof(body),
+        "{\"user_id\":\"@a:b\",\"is_suspended\":false,\"is_deactivated\":false,\"display_name\":\"%sx\"}",
+        name);
+    CHECK_INT(parse_user(body, &u), -EPROTO);
+    snprintf(body, sizeof(body), "{\"user_id\":\"@%0254d\",\"is_suspended\":false,\"is_deactivated\":false}",
+             0);
+    CHECK_INT(parse_user(body, &u), 0);
+    snprintf(body, sizeof(body), "{\"user_id\":\"@%0255d\",\"is_suspended\":false,\"is_deactivated\":false}",
+             0);
+    CHECK_INT(parse_user(body, &u), -EPROTO);
+}
+
 /* One connection per thread, kept alive across calls. */
 static void *other_thread(void *arg)
 {
@@ -735,12 +849,19 @@ static void test_read_only(void)
     CHECK_STR(res.message, "update_device_display_name is not possible: matrix.kind is synapse_read_only");
     CHECK_INT(homeserver_delete_user(hs, "alice", true, &res), -EROFS);
     CHECK_INT(homeserver_reactivate_user(hs, "alice", NULL), -EROFS);
+    CHECK_INT(homeserver_set_displayname(hs, "alice", "A", NULL), -EROFS);
+    CHECK_INT(homeserver_unset_displayname(hs, "alice", NULL), -EROFS);
+    CHECK_INT(homeserver_allow_cross_signing_reset(hs, "alice", NULL), -EROFS);
     CHECK_INT(requests(), before);
     CHECK_INT(connections(), conns);
     /* reads still go */
     answer(200, "{}");
     CHECK_INT(homeserver_is_localpart_available(hs, "bob", &res), 1);
     CHECK_INT(requests(), before + 1);
+    struct homeserver_user u;
+    answer(200, "{\"user_id\":\"@bob:example.com\",\"is_suspended\":false,\"is_deactivated\":false}");
+    CHECK_INT(homeserver_query_user(hs, "bob", &u, &res), 0);
+    CHECK_INT(requests(), before + 2);
     homeserver_close(hs);
 }
 
@@ -782,6 +903,7 @@ int main(void)
     test_url_join();
     test_url_encode();
     test_parse_error();
+    test_parse_user();
     test_open();
 
     server_start();
@@ -792,6 +914,7 @@ int main(void)
     test_device_calls(hs);
     test_user_calls(hs);
     test_is_localpart_available(hs);
+    test_profile_calls(hs);
     CHECK_INT(connections(), 1); /* every call so far on one kept-alive connection */
     test_keep_alive(hs);
     test_status_mapping(hs);
