@@ -17,6 +17,9 @@ enum gql_requester {
     GQL_REQUESTER_OAUTH,     /* a Bearer token (listener option undocumented_oauth2_access) */
 };
 
+/* The devices one createOauth2Session may bring (the rest of its scope's are refused). */
+#define GQL_MAX_NEW_DEVICES 8
+
 /* A resolver's info->context. */
 struct gql_ctx {
     struct storage_tx *tx; /* the request's transaction */
@@ -35,6 +38,15 @@ struct gql_ctx {
     const char *user_agent;                 /* the request's User-Agent, "" without one */
     /* What a mutation asks the endpoint to do once the transaction has committed: */
     bool sign_out; /* the requester's own browser session was ended: the cookie forgets it */
+    /* createOauth2Session (gql_admin.c): the devices of the session it made, created on the
+     * homeserver (hs_device_create) before the answer; a failure ends the session and the answer
+     * is the error "Failed to provision device" */
+    struct gql_new_devices {
+        struct storage_user user;
+        char session_id[STORAGE_ID_SIZE];
+        char ids[GQL_MAX_NEW_DEVICES][STORAGE_DEVICE_ID_MAX + 1];
+        size_t n;
+    } new_devices;
 };
 
 static inline struct gql_ctx *gql_ctx(const gql_resolve_info *info)
@@ -78,6 +90,9 @@ extern const struct gql_domain gql_profile_domain;
 /* gql_recovery.c: Query.userRecoveryTicket, Mutation.setPasswordByRecovery and
  * resendRecoveryEmail (account recovery, recovery.h). */
 extern const struct gql_domain gql_recovery_domain;
+/* gql_admin.c: Mutation.createOauth2Session (an admin's OAuth client makes a session, and its
+ * tokens, for a user). */
+extern const struct gql_domain gql_admin_domain;
 
 /* ---- objects shared between domains (gql_core.c) -------------------------------------------- */
 

@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "gql.h"
 #include "graphql_http.h"
+#include "hs_sync.h"
 #include "human_schema.h"
 #include "log.h"
 #include "token.h"
@@ -28,10 +29,7 @@
 
 /* The domains of the schema; a new one is one line here. */
 static const struct gql_domain *const domains[] = {
-    &gql_core_domain,
-    &gql_sessions_domain,
-    &gql_profile_domain,
-    &gql_recovery_domain,
+    &gql_core_domain, &gql_sessions_domain, &gql_profile_domain, &gql_recovery_domain, &gql_admin_domain,
 };
 #define N_DOMAINS (sizeof(domains) / sizeof(domains[0]))
 
@@ -190,6 +188,23 @@ static void run_work(void *arg)
         json_decref(j->response);
         j->response = NULL;
         j->status = 500, j->refusal = "Internal error";
+        return;
+    }
+    /* createOauth2Session's devices, now that its session committed (docs/architecture.md: the
+     * device exists on the homeserver before its token is handed out) */
+    const struct gql_new_devices *d = &j->ctx.new_devices;
+    for (size_t i = 0; i < d->n && !j->status; i++) {
+        struct homeserver_result res = {0};
+        if (hs_device_create(human.st, human.hs, &human.cfg->matrix, &d->user, d->ids[i], NULL,
+                             STORAGE_SESSION_OAUTH, d->session_id, &res) >= 0)
+            continue;
+        log_error("graphql: user %s: cannot create device %s on the homeserver, session %s ended: %s",
+                  d->user.id, d->ids[i], d->session_id, res.message);
+        json_decref(j->response);
+        j->response = json_pack("{s:n, s:[{s:s, s:[s]}]}", "data", "errors", "message",
+                                "Failed to provision device", "path", "createOauth2Session");
+        if (!j->response)
+            j->status = 500, j->refusal = "Internal error";
     }
 }
 

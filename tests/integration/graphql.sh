@@ -12,6 +12,10 @@
 #     cursors (invalid ones, another's objects null); paging over e-mail addresses forwards and
 #     backwards; siteConfig from the configuration; Cache-Control: no-store; graphql-http's
 #     auditServer against /graphql through nginx (every MUST; the SHOULDs counted);
+#     createOauth2Session (an admin's tokens for alice: introspected at /oauth2/introspect as the
+#     homeserver does, its device upserted on the stand-in homeserver first; permanent; refused
+#     for a non-admin token, a cookie, a bad scope or ID, an unknown or locked user, too many
+#     devices, and when the homeserver fails the device);
 #   - Chromium on another origin of the same site (same host, another port: the session
 #     cookie, SameSite=Lax, goes along) attacks with a form post and fetches: refused (403), and
 #     nothing it sends reaches a resolver.
@@ -32,7 +36,9 @@ CC=01HQ8Z4ZQ0ABCDEFGHJKMNPGQ1  # confidential, client_credentials
 ADMIN=01HQ8Z4ZQ0ABCDEFGHJKMNPADM # the same, listed in policy.data.admin_clients
 SECRET=graphql-test-client-secret
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+HS_SECRET=graphql-test-homeserver-secret
 make_cert auth.example.com
+homeserver_start "$HS_SECRET" || finish
 
 # config FILE DATABASE-URI
 config()
@@ -54,6 +60,8 @@ database:
   uri: "$2"
 matrix:
   homeserver: example.com
+  secret: $HS_SECRET
+  endpoint: $HS_ENDPOINT
 passwords:
   minimum_complexity: 2
 account:
@@ -130,7 +138,8 @@ run_backend()
         "${M[@]}" manage register-user -y -p "$PW" --ignore-password-complexity \
             -e alice1@example.com -e alice2@example.com -e alice3@example.com -e alice4@example.com \
             -e alice5@example.com alice &&
-        "${M[@]}" manage register-user -y -p "$PW" --ignore-password-complexity -e bob@example.com bob; } \
+        "${M[@]}" manage register-user -y -p "$PW" --ignore-password-complexity -e bob@example.com bob &&
+        "${M[@]}" manage register-user -y -p "$PW" --ignore-password-complexity carol; } \
         >"$T/$b-masctl.log" 2>&1; then
         fail_check "$b: masctl sets up the database" "$(tail -n 20 "$T/$b-masctl.log")"
         return
@@ -144,6 +153,10 @@ run_backend()
     emails=$(sql "SELECT user_email_id || ' ' || email FROM user_emails WHERE user_id = '$alice_id' ORDER BY user_email_id" |
         awk '{ printf "%s{\"id\":\"%s\",\"email\":\"%s\"}", (NR > 1 ? "," : ""), $1, $2 }')
     bob_email=$(sql "SELECT user_email_id FROM user_emails WHERE user_id = '$bob_id'")
+    # carol is locked: createOauth2Session refuses her
+    local carol_id
+    carol_id=$(sql "SELECT user_id FROM users WHERE username = 'carol'")
+    sql "UPDATE users SET locked_at = created_at WHERE user_id = '$carol_id'"
 
     local JA=$T/$b-jar-alice JB=$T/$b-jar-bob
     check "$b: alice and bob sign in at /login" eval "signin '$JA' alice && signin '$JB' bob"
@@ -166,9 +179,10 @@ run_backend()
     sql "UPDATE oauth2_access_tokens SET token_hash = 'x' || token_hash WHERE token_hash = '$(sha256 "$unknown")'"
 
     local args line
-    args=$(printf '{"url":"%s/graphql","origin":"%s","strictSocket":"%s","token":"%s","adminToken":"%s","aliceToken":"%s","noScopeToken":"%s","revokedToken":"%s","unknownToken":"%s","clientId":"%s","clientName":"GraphQL tester","alice":{"id":"%s","cookie":"%s","emails":[%s]},"bob":{"id":"%s","emailId":"%s"},"finishedCookie":"%s"}' \
+    args=$(printf '{"url":"%s/graphql","origin":"%s","strictSocket":"%s","token":"%s","adminToken":"%s","aliceToken":"%s","noScopeToken":"%s","revokedToken":"%s","unknownToken":"%s","clientId":"%s","clientName":"GraphQL tester","alice":{"id":"%s","cookie":"%s","emails":[%s]},"bob":{"id":"%s","emailId":"%s"},"finishedCookie":"%s","lockedId":"%s","adminClientId":"%s","hsSecret":"%s","hsRecord":"%s","hsEndpoint":"%s"}' \
         "$BASE" "$BASE" "$T/run/human-strict.sock" "$tok" "$adm" "$mine" "$noscope" "$revoked" "$unknown" "$CC" \
-        "$alice_id" "$(cookies "$JA")" "$emails" "$bob_id" "$bob_email" "$(cookies "$JB")")
+        "$alice_id" "$(cookies "$JA")" "$emails" "$bob_id" "$bob_email" "$(cookies "$JB")" "$carol_id" "$ADMIN" \
+        "$HS_SECRET" "$HS_RECORD" "$HS_ENDPOINT")
     NODE_EXTRA_CA_CERTS=$T/tls/cert.pem node "$NODE_DIR/graphql_endpoint.mjs" "$args" >"$T/$b-node.out" 2>&1
     local rc=$?
     while IFS= read -r line; do

@@ -5,6 +5,7 @@
 // headers; then graphql-http's auditServer. Every document sent is validated against the schema
 // masd introspects (gql_client.mjs). Prints one "ok - …" / "not ok - …" line per check.
 // Usage: node graphql_endpoint.mjs '<json: see graphql.sh>'
+import fs from 'node:fs';
 import { GraphQLClient, send } from './gql_client.mjs';
 
 const a = JSON.parse(process.argv[2]);
@@ -250,6 +251,67 @@ check(sc && sc.id === 'site_config' && sc.serverName === 'example.com' && sc.tos
   sc.sessionLimit.hardLimit === 10 && sc.captchaConfig?.id === 'captcha_config' &&
   sc.captchaConfig.service === 'CLOUDFLARE_TURNSTILE' && sc.captchaConfig.siteKey === 'site-key-1',
 'siteConfig: every field from the configuration', r);
+
+// ---- createOauth2Session (an admin's OAuth client makes a session for a user) ---------------------------
+const CREATE = 'mutation($userId: ID!, $scope: String!, $permanent: Boolean) { createOauth2Session(input: ' +
+  '{userId: $userId, scope: $scope, permanent: $permanent}) { accessToken refreshToken oauth2Session { id scope ' +
+  'state client { clientId } user { username } } } }';
+const create = (opts, userId, scope, permanent) =>
+  gql.request(CREATE, { ...opts, variables: { userId, scope, permanent } });
+const introspect = async (token) => JSON.parse((await send(`${origin}/oauth2/introspect`, {
+  headers: { authorization: `Bearer ${a.hsSecret}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+  body: new URLSearchParams({ token }).toString(),
+})).text);
+const upserts = () => fs.readFileSync(a.hsRecord, 'utf8').split('\n').filter((l) => l.includes('/_synapse/mas/upsert_device'));
+const admin = { bearer: a.adminToken };
+const DEV = 'ADMINDEV1';
+let before = upserts().length;
+r = await create(admin, `user:${a.alice.id}`, `urn:matrix:client:api:* urn:matrix:client:device:${DEV}`);
+const made = r.data?.createOauth2Session;
+check(r.status === 200 && !r.errors && /^mat_[A-Za-z0-9_]{37}$/.test(made?.accessToken ?? '') &&
+  /^mar_[A-Za-z0-9_]{37}$/.test(made?.refreshToken ?? '') && /^oauth2_session:[0-9A-Z]{26}$/.test(made.oauth2Session.id) &&
+  made.oauth2Session.state === 'ACTIVE' && made.oauth2Session.user.username === 'alice' &&
+  made.oauth2Session.client.clientId === a.adminClientId &&
+  made.oauth2Session.scope === `urn:matrix:client:api:* urn:matrix:client:device:${DEV}`,
+  'createOauth2Session (admin): an access and a refresh token, an active session of alice for the admin client', r);
+let intro = made ? await introspect(made.accessToken) : {};
+check(intro.active === true && intro.username === 'alice' && intro.sub === a.alice.id &&
+  intro.scope?.split(" ").includes(`urn:matrix:client:device:${DEV}`) &&
+  intro.exp > Date.now() / 1000 + 240 && intro.exp <= Date.now() / 1000 + 301,
+  "createOauth2Session: the access token introspects active (as the homeserver asks) with alice and the scope's device, expiring in 5 minutes", intro);
+const calls = upserts().slice(before);
+check(calls.length >= 1 && calls.every((l) => l.includes(`"device_id":"${DEV}"`)),
+  'createOauth2Session: the homeserver got upsert_device for the device before the answer', calls);
+
+r = await create(admin, `user:${a.alice.id}`, 'urn:matrix:client:api:*', true);
+const perm = r.data?.createOauth2Session;
+intro = perm ? await introspect(perm.accessToken) : {};
+check(r.status === 200 && !r.errors && perm.refreshToken === null && intro.active === true && intro.exp === undefined &&
+  intro.username === 'alice', 'createOauth2Session permanent: no refresh token, the access token has no expiry', { r, intro });
+
+const refusal = async (what, expect, opts, ...args) => {
+  const r = await create(opts, ...args);
+  check(r.status === 200 && r.data === null && expect.test(msg(r) ?? '') && r.errors[0].path?.[0] === 'createOauth2Session',
+    `createOauth2Session ${what}: the error "${expect.source}"`, r);
+};
+before = upserts().length;
+await refusal('by a non-admin Bearer token', /^Unauthorized$/, { bearer: a.token }, `user:${a.alice.id}`, 'openid');
+await refusal("by alice's session cookie", /^Unauthorized$/, alice, `user:${a.alice.id}`, 'openid');
+await refusal('with a bad scope', /^Invalid scope$/, admin, `user:${a.alice.id}`, 'openid  email');
+await refusal('with a malformed ID', /^invalid id$/, admin, 'user:nope', 'openid');
+await refusal('with the ID of another type', /^invalid id$/, admin, `user_email:${a.bob.emailId}`, 'openid');
+await refusal('for an unknown user', /^User not found$/, admin, 'user:01ARZ3NDEKTSV4RRFFQ69G5FAV', 'openid');
+await refusal('for a locked user', /locked or deactivated/, admin, `user:${a.lockedId}`, 'urn:matrix:client:device:LOCKEDDEV');
+await refusal('with nine devices in the scope', /^Too many devices in the scope$/, admin, `user:${a.alice.id}`,
+  [...Array(9).keys()].map((i) => `urn:matrix:client:device:MANY${i}`).join(' '));
+check(upserts().length === before, 'createOauth2Session refused: nothing asked of the homeserver', upserts().slice(before));
+
+// the homeserver refuses the device: an error instead of tokens
+const standin = (path, body) => send(`${a.hsEndpoint}_standin/${path}`, { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+await standin('fail', { status: 500, count: 10 });
+await refusal('when the homeserver fails upsert_device', /^Failed to provision device$/, admin, `user:${a.alice.id}`,
+  'urn:matrix:client:device:FAILDEV');
+await standin('fail', { status: 500, count: 0 });
 
 // ---- graphql-http's audit, against /graphql through nginx --------------------------------------------------
 const { auditServer } = await import('graphql-http');
