@@ -8,6 +8,9 @@
 # committing service truncates it, plus what the flood writes while that checkpoint waits for
 # the write lock: ~100 MiB/s here, so 1/3 s of headroom). Before the bound, the same flood grew
 # the WAL to 1.5 GiB. Prints the request rate and the peak (bench/RESULTS.md quotes it).
+# It measures, so it runs once, with the first build: under the sanitizers the flood is a fifth as
+# strong, and the services' C paths under a flood run under ASan in reliability.sh.
+# tests/run: once
 . "$(dirname "$0")/lib.sh"
 OAUTH_BIN=$BUILD/services/oauth/masd-oauth
 WORKER_BIN=$BUILD/services/worker/masd-worker
