@@ -61,7 +61,9 @@ int masctl_config_sync(struct masctl *m, int argc, char **argv)
                sync.dry_run ? " (dry run: nothing was changed)" : "");
     if (r >= 0 && (r = upstream_sync_run(cfg, st, s, &up)) < 0)
         masctl_fail(m, "%s", up.error);
-    else if (r >= 0)
+    else if (r >= 0 && (cfg->n_upstream_providers || up.written || up.disabled || up.pruned))
+        /* A configuration without upstream providers, and none left in the database: nothing to
+         * say about them (the clients' line stays the whole answer, as before they existed). */
         printf(
             "%s %u upstream provider%s, %s %u, %s %u%s\n", up.dry_run ? "would write" : "wrote", up.written,
             up.written == 1 ? "" : "s", up.dry_run ? "would disable" : "disabled", up.disabled,
