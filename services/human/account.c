@@ -119,11 +119,17 @@ static int next_stage(const struct account_op *op)
     return op->stage;
 }
 
+/* The kinds that are one call to the homeserver, on the outbound pool. */
+static bool homeserver_only(const struct account_op *op)
+{
+    return op->kind == ACCOUNT_SET_DISPLAY_NAME || op->kind == ACCOUNT_ALLOW_CROSS_SIGNING_RESET;
+}
+
 bool account_op_next(const struct account_op *op, enum account_pool *pool)
 {
     if (op->status != ACCOUNT_PENDING)
         return false;
-    if (op->kind == ACCOUNT_SET_DISPLAY_NAME) {
+    if (homeserver_only(op)) {
         *pool = ACCOUNT_POOL_OUTBOUND;
         return true;
     }
@@ -176,6 +182,33 @@ static void set_display_name(struct account_op *op)
         return;
     }
     op->status = ACCOUNT_SET;
+}
+
+/* ALLOW_CROSS_SIGNING_RESET: for a while (the homeserver's: Synapse, 10 minutes) the user's apps
+ * may upload new cross-signing keys without user-interactive auth (MAS:
+ * crates/handlers/src/graphql/mutations/user.rs, allow_user_cross_signing_reset). */
+static void allow_cross_signing_reset(struct account_op *op)
+{
+    if (homeserver_read_only(op->hs)) {
+        op->status = ACCOUNT_READ_ONLY;
+        return;
+    }
+    struct homeserver_result res = {0};
+    if (homeserver_allow_cross_signing_reset(op->hs, op->user.username, &res) < 0) {
+        log_error("account: user %s: the cross-signing reset was not allowed: %s", op->user.id, res.message);
+        op->status = ACCOUNT_HOMESERVER;
+        return;
+    }
+    op->status = ACCOUNT_RESET_ALLOWED;
+}
+
+/* The kinds that are one call to the homeserver. */
+static void homeserver_step(struct account_op *op)
+{
+    if (op->kind == ACCOUNT_SET_DISPLAY_NAME)
+        set_display_name(op);
+    else
+        allow_cross_signing_reset(op);
 }
 
 /* One rate limit: 1 passes, 0 limited (status set), < 0. */
@@ -530,8 +563,8 @@ static void run_tx(struct account_op *op, unsigned flags, storage_tx_fn fn)
 
 void account_op_step(struct account_op *op)
 {
-    if (op->kind == ACCOUNT_SET_DISPLAY_NAME) {
-        set_display_name(op);
+    if (homeserver_only(op)) {
+        homeserver_step(op);
         return;
     }
     int s = next_stage(op);
@@ -569,8 +602,8 @@ int account_op_run_tx(struct account_op *op, struct storage_tx *tx)
 {
     op->stage = STAGE_PREPARE;
     op->status = ACCOUNT_PENDING;
-    if (op->kind == ACCOUNT_SET_DISPLAY_NAME) {
-        set_display_name(op);
+    if (homeserver_only(op)) {
+        homeserver_step(op);
         return 0;
     }
     int r = prepare_tx(tx, op);

@@ -22,14 +22,16 @@
 #include <stdbool.h>
 
 enum account_op_kind {
-    ACCOUNT_SET_DISPLAY_NAME,   /* display_name; unset: remove it */
-    ACCOUNT_START_EMAIL,        /* email, password, language */
-    ACCOUNT_RESEND_EMAIL,       /* id (an authentication), language */
-    ACCOUNT_COMPLETE_EMAIL,     /* id, code */
-    ACCOUNT_REMOVE_EMAIL,       /* id (an address), password */
-    ACCOUNT_SET_PASSWORD,       /* password (current), new_password */
-    ACCOUNT_END_OTHER_SESSIONS, /* every session of the user but this browser's */
-    ACCOUNT_DEACTIVATE,         /* password, erase */
+    ACCOUNT_SET_DISPLAY_NAME,          /* display_name; unset: remove it */
+    ACCOUNT_START_EMAIL,               /* email, password, language */
+    ACCOUNT_RESEND_EMAIL,              /* id (an authentication), language */
+    ACCOUNT_COMPLETE_EMAIL,            /* id, code */
+    ACCOUNT_REMOVE_EMAIL,              /* id (an address), password */
+    ACCOUNT_SET_PASSWORD,              /* password (current), new_password */
+    ACCOUNT_END_OTHER_SESSIONS,        /* every session of the user but this browser's */
+    ACCOUNT_DEACTIVATE,                /* password, erase */
+    ACCOUNT_ALLOW_CROSS_SIGNING_RESET, /* the homeserver lets the user's apps replace the
+                                        * cross-signing keys without interactive auth (MSC4191) */
 };
 
 enum account_status {
@@ -56,6 +58,7 @@ enum account_status {
     ACCOUNT_WRONG_PASSWORD,            /*   … */
     ACCOUNT_DEACTIVATED,               /* DeactivateUserStatus */
     ACCOUNT_ENDED,                     /* END_OTHER_SESSIONS: `ended` sessions */
+    ACCOUNT_RESET_ALLOWED,             /* ALLOW_CROSS_SIGNING_RESET (MAS's payload: no status) */
     /* what MAS answers with an error */
     ACCOUNT_FORBIDDEN,         /* the account.* switch is off (or the requester may not) */
     ACCOUNT_PASSWORD_REQUIRED, /* the re-check rule wants the current password: none given */

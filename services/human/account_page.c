@@ -10,6 +10,9 @@
  *   GET, POST /account/password/change      current password, new one twice; then the offer to
  *                                           end every other session (OWASP ASVS V3.3.3)
  *   GET, POST /account/deactivate           password, erase or not, confirmation; then signed out
+ *   GET, POST /account/reset-cross-signing  what resetting the identity costs; then the homeserver
+ *                                           lets the apps replace the cross-signing keys for a
+ *                                           while (MSC4191 org.matrix.cross_signing_reset)
  *   GET /.well-known/change-password        303 to the password page (W3C change-password URL)
  *
  * Each change is an account_op (account.h), the same the GraphQL mutations run. A page loads the
@@ -27,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum acct_page { PAGE_PROFILE, PAGE_VERIFY, PAGE_PASSWORD, PAGE_DEACTIVATE };
+enum acct_page { PAGE_PROFILE, PAGE_VERIFY, PAGE_PASSWORD, PAGE_DEACTIVATE, PAGE_RESET_CROSS_SIGNING };
 
 struct acct_job {
     enum acct_page page;
@@ -76,6 +79,7 @@ static const char *const templates[] = {
     [PAGE_VERIFY] = "account_verify_email.html",
     [PAGE_PASSWORD] = "account_password.html",
     [PAGE_DEACTIVATE] = "account_deactivate.html",
+    [PAGE_RESET_CROSS_SIGNING] = "account_reset_cross_signing.html",
 };
 
 static bool password_change_on(void)
@@ -279,6 +283,16 @@ static bool op_done(struct masd_request *r, struct acct_job *j)
         page_send(r, 200, "account_deactivated.html", &p);
         return false;
     }
+    case ACCOUNT_RESET_ALLOWED: /* no redirect: reloading asks again, which is harmless */
+        snprintf(j->done, sizeof(j->done), "reset_allowed");
+        render(r, j, 200);
+        return false;
+    case ACCOUNT_HOMESERVER:
+        if (op->kind == ACCOUNT_ALLOW_CROSS_SIGNING_RESET) { /* no form field to point at */
+            page_error(r, 502, "homeserver", NULL);
+            return false;
+        }
+        break;
     case ACCOUNT_RESENT:
         snprintf(j->done, sizeof(j->done), "code_sent");
         render(r, j, 200);
@@ -451,6 +465,8 @@ static enum start start_op(struct masd_request *r, struct acct_job *j)
         j->erase = strcmp(erase, "on") == 0;
         if (ok && strcmp(sure, "on") != 0)
             field_error(j, "confirm_required");
+    } else if (ok && j->page == PAGE_RESET_CROSS_SIGNING) {
+        kind = ACCOUNT_ALLOW_CROSS_SIGNING_RESET; /* the button alone: no password (MAS asks none) */
     }
     if (!ok) {
         if (password)
@@ -564,6 +580,12 @@ void human_account_password(struct masd_request *r)
 void human_account_deactivate(struct masd_request *r)
 {
     start(r, PAGE_DEACTIVATE, (masd_str){0});
+}
+
+/* /account/reset-cross-signing (MAS: frontend/src/routes/reset-cross-signing.tsx) */
+void human_account_reset_cross_signing(struct masd_request *r)
+{
+    start(r, PAGE_RESET_CROSS_SIGNING, (masd_str){0});
 }
 
 /* W3C "A Well-Known URL for Changing Passwords": 303 to the page that does it. */

@@ -102,6 +102,10 @@ int account_deep_link(const struct action *a, const char *root, char *out, size_
                                         "device_view",
                                         "session_end",
                                         "device_delete"};
+    if (!strcmp(a->account_action, "org.matrix.cross_signing_reset")) { /* no unprefixed name (MAS) */
+        int w = snprintf(out, size, "%s/account/reset-cross-signing", root);
+        return w < 0 || (size_t)w >= size ? -ENOSPC : 1;
+    }
     bool list = in_list(a->account_action, lists, sizeof(lists) / sizeof(lists[0]));
     bool view = in_list(a->account_action, views, sizeof(views) / sizeof(views[0]));
     if (!list && !view)

@@ -28,7 +28,9 @@ bool account_is_ulid(const char *s);
  * for org.matrix.sessions_list, org.matrix.devices_list, sessions_list, devices_list; the
  * device's session (/account/devices/<encoded device_id>) for org.matrix.session_view,
  * device_view, session_end, device_delete and their unprefixed names — or the list without a
- * device_id. 1 with the path in out, 0 when the action is none of these, -ENOSPC. */
+ * device_id; the identity reset page (/account/reset-cross-signing) for
+ * org.matrix.cross_signing_reset, which has no unprefixed name. 1 with the path in out, 0 when
+ * the action is none of these, -ENOSPC. */
 int account_deep_link(const struct action *a, const char *root, char *out, size_t size);
 
 /* name cut in place to at most max characters (UTF-8 code points), never inside one. */

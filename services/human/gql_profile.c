@@ -392,22 +392,24 @@ static int allow_user_cross_signing_reset(const gql_resolve_info *info, json_t *
 {
     struct storage_user u;
     bool found;
+    struct account_op op;
     if (target_user(info, &u, &found) < 0)
         return -1;
-    *out = json_object();
-    if (!found)
+    if (!found) {
+        *out = json_object();
         return *out ? 0 : internal(info, "out of memory");
-    struct homeserver_result res = {0};
-    int r = homeserver_allow_cross_signing_reset(gql_ctx(info)->hs, u.username, &res);
-    if (r < 0) {
-        json_decref(*out);
-        *out = NULL;
-        log_warn("graphql: allowUserCrossSigningReset: %s", res.message);
-        return gql_error(info, r == -EROFS ? "The homeserver cannot be changed right now"
-                                           : "The homeserver did not take the change");
     }
-    json_object_set_new(*out, "user", gql_user_object(&u));
-    return 0;
+    /* the owner or an administrator (target_user), who may be no user (a client's admin token) */
+    struct gql_ctx *c = gql_ctx(info);
+    struct masd_addr client = {0};
+    account_op_init(&op, ACCOUNT_ALLOW_CROSS_SIGNING_RESET, c->cfg, human.st, c->hs, human.policy, &u,
+                    c->kind == GQL_REQUESTER_BROWSER ? c->browser.id : "", &client);
+    op.admin = c->admin;
+    if (op_run(info, &op) < 0)
+        return -1;
+    account_op_clear(&op);
+    *out = json_pack("{s:o}", "user", gql_user_object(&u));
+    return *out ? 0 : internal(info, "out of memory");
 }
 
 static const gql_resolver resolvers[] = {

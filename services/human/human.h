@@ -177,11 +177,12 @@ void human_account_browsers(struct masd_request *r);  /* sessions.c: GET /accoun
 void human_account_session(struct masd_request *r);   /* sessions.c: GET, POST /account/sessions/{id} */
 void human_account_device(struct masd_request *r);    /* sessions.c: GET /account/devices/{device_id} */
 /* account_page.c: the account pages */
-void human_account_profile(struct masd_request *r);            /* GET, POST /account/ */
-void human_account_verify_email(struct masd_request *r);       /* GET, POST /account/emails/{id}/verify */
-void human_account_password(struct masd_request *r);           /* GET, POST /account/password/change */
-void human_account_deactivate(struct masd_request *r);         /* GET, POST /account/deactivate */
-void human_change_password_well_known(struct masd_request *r); /* GET /.well-known/change-password */
+void human_account_profile(struct masd_request *r);             /* GET, POST /account/ */
+void human_account_verify_email(struct masd_request *r);        /* GET, POST /account/emails/{id}/verify */
+void human_account_password(struct masd_request *r);            /* GET, POST /account/password/change */
+void human_account_deactivate(struct masd_request *r);          /* GET, POST /account/deactivate */
+void human_account_reset_cross_signing(struct masd_request *r); /* GET, POST /account/reset-cross-signing */
+void human_change_password_well_known(struct masd_request *r);  /* GET /.well-known/change-password */
 /* account recovery (recovery.h) */
 void human_recover(struct masd_request *r);           /* recover.c: GET, POST /recover */
 void human_recover_progress(struct masd_request *r);  /* recover.c: GET, POST /recover/progress/{id} */

@@ -142,6 +142,8 @@ static const struct masd_route routes[] = {
     {"human", "/account/emails/{id}/verify", ROUTE_EXACT, "GET, HEAD, POST", human_account_verify_email},
     {"human", "/account/password/change", ROUTE_EXACT, "GET, HEAD, POST", human_account_password},
     {"human", "/account/deactivate", ROUTE_EXACT, "GET, HEAD, POST", human_account_deactivate},
+    {"human", "/account/reset-cross-signing", ROUTE_EXACT, "GET, HEAD, POST",
+     human_account_reset_cross_signing},
     {"human", "/.well-known/change-password", ROUTE_EXACT, "GET, HEAD", human_change_password_well_known},
     /* the account's sessions (issue #14) */
     {"human", "/account/sessions", ROUTE_EXACT, "GET, HEAD", human_account_sessions},

@@ -324,6 +324,39 @@ backend()
     check "[$B] ... the other session's token is inactive, the other browser is signed out, this one is not" \
         eval 'expect_eq "$(cat "$T/i2.b")" "{\"active\":false}" && page w7 200 && body_has w7 "signed out" && page w8 200 && body_has w8 "@$A:example.com"'
 
+    # The identity reset (MSC4191 org.matrix.cross_signing_reset): the homeserver's
+    # allow_cross_signing_reset, after a confirmation with the CSRF token.
+    xs_count() { grep "/allow_cross_signing_reset" "$HS_RECORD" | grep -c "\"$A\""; }
+    req x0 - "/account/?action=org.matrix.cross_signing_reset"
+    check "[$B] the deep link signed out: the login, the action kept" \
+        redirects_to x0 '/login\?kind=manage_account&action=org\.matrix\.cross_signing_reset$'
+    form x1 "$B-jarx" "$(location x0)" "username=$A" "password=$NEWPW"
+    [ "$(status "$T/x1.h")" = 303 ] && req x2 "$B-jarx" "$(location x1)"
+    [ "$(status "$T/x2.h")" = 303 ] && req x2b "$B-jarx" "$(location x2)"
+    check "[$B] ... after the login, on to the reset page" \
+        eval 'redirects_to x1 "^/account/\?action=org\.matrix\.cross_signing_reset$" &&
+              redirects_to x2 "^/account/reset-cross-signing$" && page x2b 200 && body_has x2b "Allow the reset"'
+    req x3 "$J" "/account/?action=org.matrix.cross_signing_reset"
+    check "[$B] the deep link signed in: 303 to the reset page" redirects_to x3 '^/account/reset-cross-signing$'
+    req x4 - /account/reset-cross-signing
+    check "[$B] the reset page signed out: the login" redirects_to x4 '/login\?kind=manage_account$'
+    local xs0
+    xs0=$(xs_count)
+    req x5 "$J" -X POST /account/reset-cross-signing
+    req x6-get "$J2" /account/
+    req x6 "$J" --data-urlencode "csrf=$(csrf_of x6-get)" /account/reset-cross-signing
+    check "[$B] a reset without its CSRF token, or with another browser's: 400, the homeserver not asked" \
+        eval 'page x5 400 && page x6 400 && expect_eq "$(xs_count)" "$xs0"'
+    form x7 "$J" /account/reset-cross-signing
+    check "[$B] the reset allowed: the page says so, the homeserver got allow_cross_signing_reset for $A" \
+        eval 'page x7 200 && body_has x7 "Reset allowed" && body_lacks x7 "<form method=\"post\" class" &&
+              expect_eq "$(xs_count)" "$((xs0 + 1))"'
+    curl -sS -o /dev/null -X POST -d '{"status": 404, "count": 5, "errcode": "M_NOT_FOUND"}' "${HS_ENDPOINT}_standin/fail"
+    form x8 "$J" /account/reset-cross-signing
+    curl -sS -o /dev/null -X POST -d '{"status": 0, "count": 0}' "${HS_ENDPOINT}_standin/fail"
+    check "[$B] ... the homeserver refuses: the 502 page" \
+        eval 'page x8 502 && body_has x8 "The homeserver did not answer" && body_lacks x8 "Reset allowed"'
+
     # Deactivation (carol).
     local C=carol-$B JC=$B-jarc
     form l3 "$JC" /login "username=$C" "password=$PW"
@@ -395,7 +428,8 @@ browser_results()
     check "chromium: account.mjs ran to the end" \
         eval "grep -q 'no Content-Security-Policy' $T/browser.out || { tail -n 30 $T/browser.out; false; }"
     local p
-    for p in account account-verify-email account-password account-password-changed account-deactivate account-deactivated; do
+    for p in account account-verify-email account-password account-password-changed account-reset-cross-signing \
+        account-reset-cross-signing-done account-deactivate account-deactivated; do
         check "tidy finds no error in the $p page" eval 'tidy -q -e "$OUT_DIR/html/$p.html" >"$T/tidy.out" 2>&1; [ $? -lt 2 ] || { cat "$T/tidy.out"; false; }'
     done
 }

@@ -149,6 +149,16 @@ await step('the password: a wrong current one, then the change and the offer to 
     expect((await text()).includes('You were signed out everywhere else.'), 'the sessions ended');
 });
 
+await step('the identity reset (MSC4191 deep link): what it costs, then allowed', async () => {
+    await page.goto(`${BASE}/account/?action=org.matrix.cross_signing_reset`);
+    expect(new URL(page.url()).pathname.endsWith('/account/reset-cross-signing'), 'the reset page');
+    expect((await text()).includes('encrypted message history'), 'the warning');
+    await shots('account-reset-cross-signing');
+    await submit('form.fields button.destructive');
+    expect((await text()).includes('Reset allowed'), 'the result');
+    await shots('account-reset-cross-signing-done');
+});
+
 await step('deactivation: the password and the confirmation; then signed out, the homeserver told', async () => {
     await page.goto(`${BASE}/account/deactivate`);
     await shots('account-deactivate');

@@ -80,6 +80,15 @@ int main(void)
     link("session_view", "D", 1, "/auth/account/devices/D");
     link("session_end", "D", 1, "/auth/account/devices/D");
     link("org.matrix.session_view", "", 1, "/auth/account/sessions"); /* no device: the list */
+    link("org.matrix.cross_signing_reset", "", 1, "/auth/account/reset-cross-signing");
+    link("org.matrix.cross_signing_reset", "D", 1, "/auth/account/reset-cross-signing"); /* no device */
+    link("cross_signing_reset", "", 0, ""); /* MAS has no unprefixed name for it */
+    {
+        struct action a = {.kind = ACTION_MANAGE_ACCOUNT};
+        char small[33]; /* "/auth/account/reset-cross-signing" is 33 characters */
+        snprintf(a.account_action, sizeof(a.account_action), "org.matrix.cross_signing_reset");
+        CHECK_INT(account_deep_link(&a, "/auth", small, sizeof(small)), -ENOSPC);
+    }
     link("org.matrix.profile", "D", 0, "");
     link("org.matrix.frobnicate", "D", 0, "");
     link("", "D", 0, "");
