@@ -267,16 +267,19 @@ void human_recover(struct masd_request *r)
 void human_recover_progress(struct masd_request *r)
 {
     static const char prefix[] = "/recover/progress/";
+    /* The form's checks first (a POST without its CSRF token is a 400 whatever the ID), then the
+     * ID: a malformed one is no session either (MAS: back to the start). */
+    struct rec_job *j = begin(r, true);
+    if (!j)
+        return;
     size_t n = r->path.len - (sizeof(prefix) - 1);
-    if (n != STORAGE_ID_SIZE - 1) { /* MAS: a malformed ID is no session either */
+    if (n != STORAGE_ID_SIZE - 1) {
+        free(j);
         char to[512];
         snprintf(to, sizeof(to), "%s/recover", human.root);
         page_redirect(r, to);
         return;
     }
-    struct rec_job *j = begin(r, true);
-    if (!j)
-        return;
     memcpy(j->id, r->path.ptr + sizeof(prefix) - 1, n);
     defer(r, j);
 }
