@@ -99,7 +99,6 @@ $(secrets_yaml)
 EOF
 }
 
-csrf_of() { sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' "$T/$1.b" | head -n 1; }
 body_has() { expect_file_contains "$T/$1.b" "$2"; }
 body_lacks() { expect_file_lacks "$T/$1.b" "$2"; }
 page() { expect_eq "$(status "$T/$1.h")" "$2" && expect_match "$(header "$T/$1.h" content-type)" '^text/html'; }
@@ -169,23 +168,8 @@ backend()
     include $T/nginx-$B/masd/masd.conf;"
     nginx_start "nginx-$B" "$T/nginx-$B" "127.0.0.1:$NG" || return
 
-    req()
-    {
-        local name=$1 jar=$2
-        shift 2
-        local path=${*: -1} j=()
-        [ "$jar" != - ] && j=(-b "$T/$jar" -c "$T/$jar")
-        http "$name" --cacert "$T/tls/cert.pem" "${j[@]}" "${@:1:$#-1}" "$BASE$path"
-    }
-    form()
-    {
-        local name=$1 jar=$2 path=$3
-        shift 3
-        req "$name-get" "$jar" "$path"
-        local args=(--data-urlencode "csrf=$(csrf_of "$name-get")") f
-        for f in "$@"; do args+=(--data-urlencode "$f"); done
-        req "$name" "$jar" "${args[@]}" "$path"
-    }
+    req() { jar_req "$@"; }
+    form() { jar_form "$@"; }
     compat_login() # NAME USER PASSWORD
     {
         req "$1" - -H 'Content-Type: application/json' --data-binary \

@@ -81,7 +81,6 @@ $(secrets_yaml)
 EOF
 }
 
-csrf_of() { sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' "$T/$1.b" | head -n 1; }
 body_has() { expect_file_contains "$T/$1.b" "$2"; }
 page() { expect_eq "$(status "$T/$1.h")" "$2" && expect_match "$(header "$T/$1.h" content-type)" '^text/html'; }
 redirects_to() { expect_eq "$(status "$T/$1.h")" 303 && expect_match "$(header "$T/$1.h" location)" "$2"; }
@@ -122,14 +121,7 @@ backend()
     include $T/nginx$S/masd/masd.conf;"
     nginx_start "nginx$S" "$T/nginx$S" "127.0.0.1:$NG" || return
 
-    req()
-    {
-        local name=$1 jar=$2
-        shift 2
-        local path=${*: -1} j=()
-        [ "$jar" != - ] && j=(-b "$T/$jar" -c "$T/$jar")
-        http "$name" --cacert "$T/tls/cert.pem" "${j[@]}" "${@:1:$#-1}" "$BASE$path"
-    }
+    req() { jar_req "$@"; }
     # signin JAR USER: a browser session for USER in the cookie jar.
     signin()
     {

@@ -80,7 +80,6 @@ req() { local name=$1; shift; local path=${*: -1}; http "$name" --cacert "$T/tls
 on() { local sock=$1 name=$2; shift 2; local path=${*: -1}; http "$name" --unix-socket "$sock" "${@:1:$#-1}" "http://x$path"; }
 loc() { header "$T/$1.h" location; }
 enc() { node -e 'console.log(encodeURIComponent(process.argv[1]))' "$1"; }
-csrf_of() { sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' "$T/$1.b" | head -n 1; }
 introspect()
 {
     req "$1" -H "Authorization: Bearer $HS_SECRET" -H 'Accept: application/json' -H 'X-MAS-Supports-Device-Id: 1' \

@@ -105,7 +105,6 @@ direct() { local name=$1 sock=$2; shift 2; local path=${*: -1}; http "$name" --u
 # cookies JAR: a Cookie header's value from a curl cookie jar (for direct(): the jar's cookies
 # are for 127.0.0.1 over https, which curl would not send to a socket).
 cookies() { awk -F'\t' 'NF >= 7 { printf "%s%s=%s", n++ ? "; " : "", $6, $7 }' "$1"; }
-csrf_of() { sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' "$T/$1.b" | head -n 1; }
 js() { node -e 'const d = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log(eval(process.argv[1]) ?? "")' "$1"; }
 loc() { header "$T/$1.h" location; }
 sql()

@@ -104,7 +104,6 @@ nginx_start nginx "$T/nginx" 127.0.0.1:$NG || finish
 
 req() { local name=$1; shift; local path=${*: -1}; http "$name" --cacert "$T/tls/cert.pem" "${@:1:$#-1}" "$BASE$path"; }
 cookies() { awk -F'\t' 'NF >= 7 { printf "%s%s=%s", n++ ? "; " : "", $6, $7 }' "$1"; }
-csrf_of() { sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' "$T/$1.b" | head -n 1; }
 js() { node -e 'const d = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log(eval(process.argv[1]) ?? "")' "$1"; }
 sha256() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 sql()

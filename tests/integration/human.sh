@@ -142,7 +142,6 @@ sec_headers()
 }
 
 # csrf_of NAME: the csrf hidden input of page NAME.
-csrf_of() { sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' "$T/$1.b" | head -n 1; }
 
 # login_form JAR IP: GET /login with a cookie jar; prints the form's csrf token.
 login_form()

@@ -287,6 +287,29 @@ homeserver_start()
     fi
 }
 
+# csrf_of NAME: the csrf field's value in the page $T/NAME.b (masd-human's forms).
+csrf_of() { sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' "$T/$1.b" | head -n 1; }
+# jar_req NAME JAR curl-args... PATH: $BASE$PATH over TLS ($T/tls/cert.pem) with the cookie jar
+# $T/JAR ("-" for none).
+jar_req()
+{
+    local name=$1 jar=$2
+    shift 2
+    local path=${*: -1} j=()
+    [ "$jar" != - ] && j=(-b "$T/$jar" -c "$T/$jar")
+    http "$name" --cacert "$T/tls/cert.pem" "${j[@]}" "${@:1:$#-1}" "$BASE$path"
+}
+# jar_form NAME JAR PATH fields...: GET PATH for its csrf, then POST the fields to it.
+jar_form()
+{
+    local name=$1 jar=$2 path=$3
+    shift 3
+    jar_req "$name-get" "$jar" "$path"
+    local args=(--data-urlencode "csrf=$(csrf_of "$name-get")") f
+    for f in "$@"; do args+=(--data-urlencode "$f"); done
+    jar_req "$name" "$jar" "${args[@]}" "$path"
+}
+
 # pg_database PREFIX: a fresh database on the server of MASD_TEST_PG_URI (tests/run starts one),
 # dropped at exit. Sets PG_DB (its name) and PG_DB_URI. Returns 2 with a note when PostgreSQL is
 # not configured, 1 with a failed check when the database cannot be made.

@@ -109,7 +109,6 @@ nginx_start nginx "$T/nginx" 127.0.0.1:$NG || finish
 # Helpers
 
 req() { local name=$1; shift; local path=${*: -1}; http "$name" --cacert "$T/tls/cert.pem" "${@:1:$#-1}" "$BASE$path"; }
-csrf_of() { sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' "$T/$1.b" | head -n 1; }
 js() { node -e 'const d = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log(eval(process.argv[1]) ?? "")' "$1"; }
 # oc CMD JSON-MEMBERS: openid_client.mjs with base added.
 oc() { NODE_EXTRA_CA_CERTS=$T/tls/cert.pem node "$NODE_DIR/openid_client.mjs" "$1" "{\"base\": \"$BASE\", $2}"; }

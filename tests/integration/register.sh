@@ -106,7 +106,6 @@ $(secrets_yaml)
 EOF
 }
 
-csrf_of() { sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' "$T/$1.b" | head -n 1; }
 body_has() { expect_file_contains "$T/$1.b" "$2"; }
 page() { expect_eq "$(status "$T/$1.h")" "$2" && expect_match "$(header "$T/$1.h" content-type)" '^text/html'; }
 location() { header "$T/$1.h" location; }
@@ -149,25 +148,8 @@ backend()
     include $T/nginx-$B/masd/masd.conf;"
     nginx_start "nginx-$B" "$T/nginx-$B" "127.0.0.1:$NG" || return
 
-    # req NAME JAR curl-args... PATH: through nginx with a cookie jar ("-" for none).
-    req()
-    {
-        local name=$1 jar=$2
-        shift 2
-        local path=${*: -1} j=()
-        [ "$jar" != - ] && j=(-b "$T/$jar" -c "$T/$jar")
-        http "$name" --cacert "$T/tls/cert.pem" "${j[@]}" "${@:1:$#-1}" "$BASE$path"
-    }
-    # form NAME JAR PATH fields...: GET PATH for its csrf, then POST the fields to it.
-    form()
-    {
-        local name=$1 jar=$2 path=$3
-        shift 3
-        req "$name-get" "$jar" "$path"
-        local args=(--data-urlencode "csrf=$(csrf_of "$name-get")") f
-        for f in "$@"; do args+=(--data-urlencode "$f"); done
-        req "$name" "$jar" "${args[@]}" "$path"
-    }
+    req() { jar_req "$@"; }
+    form() { jar_form "$@"; }
     local J=$B-jar BOB=bob.$B
 
     req r0 "$J" "/register?kind=continue_authorization_grant&id=01HQ8Z4ZQ0ABCDEFGHJKMNPQRS"

@@ -103,7 +103,6 @@ nginx_start nginx "$T/nginx" 127.0.0.1:$NG || finish
 # Helpers
 
 req() { local name=$1; shift; local path=${*: -1}; http "$name" --cacert "$T/tls/cert.pem" "${@:1:$#-1}" "$BASE$path"; }
-csrf_of() { sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' "$T/$1.b" | head -n 1; }
 sql() { sqlite3 "$DB" "$1"; }
 enc() { node -e 'console.log(encodeURIComponent(process.argv[1]))' "$1"; }
 tok() { NODE_EXTRA_CA_CERTS=$T/tls/cert.pem node "$NODE_DIR/token.mjs" "$@"; }
