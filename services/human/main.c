@@ -150,6 +150,8 @@ static const struct masd_route routes[] = {
     {"human", "/account/sessions/browsers", ROUTE_EXACT, "GET, HEAD", human_account_browsers},
     {"human", "/account/sessions/{id}", ROUTE_EXACT, "GET, HEAD, POST", human_account_session},
     {"human", "/account/devices/{device_id}", ROUTE_EXACT, "GET, HEAD", human_account_device},
+    /* upstream identity providers: after the callback, log in, register or link */
+    {"human", "/upstream/link/{link_id}", ROUTE_EXACT, "GET, HEAD, POST", human_upstream_link},
     /* MAS's GraphQL API (resource `graphql`; docs/graphql.md "The endpoint") */
     {"graphql", "/graphql", ROUTE_EXACT, "GET, POST, OPTIONS", human_graphql},
     {0},

@@ -30,6 +30,7 @@
 #include "mail_address.h"
 #include "passwords.h"
 #include "policy.h"
+#include "storage_upstream.h"
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -124,6 +125,14 @@ static void cookie_remove(struct reg_cookie *c, const char *id)
             c->n--;
             return;
         }
+}
+
+void register_cookie_add(struct masd_request *r, const char *id)
+{
+    struct reg_cookie c;
+    cookie_read(r, &c);
+    cookie_add(&c, id);
+    cookie_write(r, &c);
 }
 
 /* ---- the job ------------------------------------------------------------------------------- */
@@ -578,7 +587,32 @@ static int finish_tx(struct storage_tx *tx, void *arg)
     }
     if (r != -ENOENT)
         return r;
-    if (human.cfg->registration_token_required && !j->reg.token_id[0]) {
+    /* a registration from an upstream provider's claims (upstream_link.c): its authorization
+     * session must still be unused, and the provider may ask for a token too */
+    char upstream[STORAGE_ID_SIZE] = "";
+    struct storage_upstream_link link = {0};
+    const struct config_upstream_provider *provider = NULL;
+    if ((r = storage_registration_upstream_session(tx, j->id, upstream)) < 0)
+        return r;
+    if (upstream[0]) {
+        struct storage_upstream_link_session us;
+        if ((r = storage_upstream_link_session_read(tx, upstream, &us)) < 0)
+            return r;
+        bool used = us.consumed_at != 0;
+        r = us.link_id[0] ? storage_upstream_link_get(tx, us.link_id, &link) : -ENOENT;
+        for (size_t i = 0; i < human.cfg->n_upstream_providers; i++)
+            if (strcmp(human.cfg->upstream_providers[i].id, us.provider_id) == 0)
+                provider = &human.cfg->upstream_providers[i];
+        storage_upstream_link_session_clear(&us);
+        if (r < 0 && r != -ENOENT)
+            return r;
+        if (used || r == -ENOENT || link.user_id[0]) {
+            error_page(j, 409, "upstream_session_used");
+            return 0;
+        }
+    }
+    if ((human.cfg->registration_token_required || (provider && provider->registration_token_required)) &&
+        !j->reg.token_id[0]) {
         step_redirect(j, "token");
         return 0;
     }
@@ -617,7 +651,7 @@ static int finish_tx(struct storage_tx *tx, void *arg)
     if (r >= 0 && j->reg.hashed_password[0])
         r = storage_password_add(tx, j->user.id, j->reg.hashed_password, j->reg.hashed_password_version, NULL,
                                  now, &pw);
-    if (r >= 0)
+    if (r >= 0 && j->reg.hashed_password[0])
         memcpy(password_id, pw.id, sizeof(password_id));
     if (r >= 0 && j->auth.completed_at)
         r = storage_email_add(tx, j->user.id, j->auth.email, now, NULL);
@@ -625,8 +659,20 @@ static int finish_tx(struct storage_tx *tx, void *arg)
         r = storage_user_accept_terms(tx, j->user.id, j->reg.terms_url, now);
     if (r >= 0)
         r = storage_browser_session_create(tx, j->user.id, j->user_agent[0] ? j->user_agent : NULL, now, &s);
-    if (r >= 0)
+    if (r >= 0 && upstream[0]) {
+        /* the link gets its user, the authorization session is used by this browser session */
+        r = storage_upstream_link_associate(tx, link.id, j->user.id);
+        if (r >= 0)
+            r = storage_upstream_link_session_consume(tx, upstream, s.id, now);
+        if (r >= 0)
+            r = storage_browser_session_authenticate_upstream(tx, s.id, upstream, now, auth_id);
+        if (r == -EALREADY) {
+            error_page(j, 409, "upstream_session_used");
+            return r;
+        }
+    } else if (r >= 0) {
         r = storage_browser_session_authenticate(tx, s.id, password_id, now, auth_id);
+    }
     if (r >= 0)
         r = hs_queue_provision_user(tx, &human.cfg->matrix, j->user.id, j->reg.display_name, now);
     if (r >= 0)
