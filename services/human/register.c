@@ -1,8 +1,7 @@
 /* Registration with a password (MAS: crates/handlers/src/views/register/): /register,
  * /register/password, then the steps of /register/steps/{id}/ until `finish` creates the account.
  *
- *   GET  /register                      → /register/password (the only way in until upstream
- *                                         providers exist), or a 403 page when it is disabled
+ *   GET  /register                      register_index.c: the ways in (providers, password)
  *   GET  /register/password             the form: username, e-mail (when required), password
  *                                         twice, the terms (when branding.tos_uri is set)
  *   POST /register/password             checks, then a registration row and 303 to finish
@@ -21,7 +20,9 @@
  * `finish` creates the user, its password and the browser session in one transaction, counts
  * the registration token's use there (a single-use token cannot serve two), and provisions the
  * user on the homeserver before it answers, so that the user exists there before the first
- * device of any client (the queued job remains as the fallback). */
+ * device of any client (the queued job remains as the fallback). A registration from an upstream
+ * provider's claims (upstream_link.c) has no password: `finish` links the provider's account to
+ * the new user and signs in through the provider's authorization session, which it consumes. */
 #include "clock.h"
 #include "form.h"
 #include "hs_sync.h"
@@ -873,20 +874,6 @@ static void defer(struct masd_request *r, struct reg_job *j, void (*work)(void *
         job_free(j);
         page_error(r, 503, "busy", NULL);
     }
-}
-
-void human_register(struct masd_request *r)
-{
-    struct action a;
-    action_parse(r->query, &a);
-    if (!human.cfg->password_registration_enabled || !human.cfg->passwords.enabled) {
-        page_error(r, 403, "registration_disabled", NULL);
-        return;
-    }
-    char q[1024] = "", to[1200];
-    action_query(&a, q, sizeof(q));
-    snprintf(to, sizeof(to), "%s/register/password%s%s", human.root, q[0] ? "?" : "", q);
-    page_redirect(r, to);
 }
 
 void human_register_password(struct masd_request *r)
