@@ -596,19 +596,19 @@ static int finish_tx(struct storage_tx *tx, void *arg)
     if ((r = storage_registration_upstream_session(tx, j->id, upstream)) < 0)
         return r;
     if (upstream[0]) {
-        struct storage_upstream_link_session us;
-        if ((r = storage_upstream_link_session_read(tx, upstream, &us)) < 0)
+        struct storage_upstream_session us;
+        if ((r = storage_upstream_session_get(tx, upstream, &us)) < 0)
             return r;
         bool used = us.consumed_at != 0;
         r = us.link_id[0] ? storage_upstream_link_get(tx, us.link_id, &link) : -ENOENT;
         for (size_t i = 0; i < human.cfg->n_upstream_providers; i++)
             if (strcmp(human.cfg->upstream_providers[i].id, us.provider_id) == 0)
                 provider = &human.cfg->upstream_providers[i];
-        storage_upstream_link_session_clear(&us);
+        storage_upstream_session_clear(&us);
         if (r < 0 && r != -ENOENT)
             return r;
         if (used || r == -ENOENT || link.user_id[0]) {
-            error_page(j, 409, "upstream_session_used");
+            error_page(j, 409, "upstream_used");
             return 0;
         }
     }
@@ -664,11 +664,11 @@ static int finish_tx(struct storage_tx *tx, void *arg)
         /* the link gets its user, the authorization session is used by this browser session */
         r = storage_upstream_link_associate(tx, link.id, j->user.id);
         if (r >= 0)
-            r = storage_upstream_link_session_consume(tx, upstream, s.id, now);
+            r = storage_upstream_session_consume(tx, upstream, s.id, now);
         if (r >= 0)
             r = storage_browser_session_authenticate_upstream(tx, s.id, upstream, now, auth_id);
         if (r == -EALREADY) {
-            error_page(j, 409, "upstream_session_used");
+            error_page(j, 409, "upstream_used");
             return r;
         }
     } else if (r >= 0) {

@@ -12,7 +12,7 @@
  *
  * The browser must hold the upstream-oauth2-sessions cookie's entry for the link (the flow was
  * started in this browser), the authorization session must be completed for this link, not
- * consumed, and younger than UPSTREAM_LINK_MAX_AGE_MS (MAS only lets the cookie entry age).
+ * consumed, and younger than STORAGE_UPSTREAM_SESSION_TTL_MS (MAS only lets the cookie entry age).
  * A sign-in consumes the authorization session in the transaction that creates the browser
  * session and its authentication record (which names the authorization session: back-channel
  * logout finds sessions through it). A registration is a user_registrations row naming the
@@ -35,9 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define UPSTREAM_COOKIE          "upstream-oauth2-sessions"
-#define UPSTREAM_LINK_MAX_AGE_MS (30 * 60 * 1000LL) /* from the authorize redirect to the link page */
-
 enum link_out {
     OUT_REGISTER_FORM, /* the registration page */
     OUT_SUGGEST,       /* the page offering to link */
@@ -54,8 +51,7 @@ struct link_job {
     bool post;
     char link_id[STORAGE_ID_SIZE], session_id[STORAGE_ID_SIZE];
     struct action action;
-    char *cookie;      /* the upstream-oauth2-sessions cookie's plain text */
-    size_t cookie_len; /* its length */
+    struct upstream_cookie cookie; /* upstream-oauth2-sessions */
     struct browser browser;
     char ip[MASD_ADDR_STRLEN], user_agent[STORAGE_SHORT_TEXT_MAX + 1];
     /* the POST */
@@ -84,7 +80,6 @@ struct link_job {
 
 static void job_free(struct link_job *j)
 {
-    free(j->cookie);
     free(j->display_name);
     free(j->email);
     json_decref(j->errors);
@@ -138,9 +133,9 @@ static int sign_in(struct storage_tx *tx, struct link_job *j, const char *user_i
             return r;
         session_id = s.id;
     }
-    r = storage_upstream_link_session_consume(tx, j->session_id, session_id, now);
+    r = storage_upstream_session_consume(tx, j->session_id, session_id, now);
     if (r == -EALREADY) {
-        fail(j, 400, "upstream_session_used", NULL);
+        fail(j, 400, "upstream_used", NULL);
         return r; /* rolled back */
     }
     if (r >= 0)
@@ -170,7 +165,7 @@ static json_t *parse_or_null(const char *s)
 }
 
 /* Renders display name, e-mail and localpart into the job. 1 when an error page was chosen. */
-static int render_claims(struct link_job *j, const struct storage_upstream_link_session *us)
+static int render_claims(struct link_job *j, const struct storage_upstream_session *us)
 {
     json_t *id_claims = parse_or_null(us->id_token_claims), *userinfo = parse_or_null(us->userinfo);
     json_t *extra = parse_or_null(us->extra_callback_parameters);
@@ -281,7 +276,7 @@ static const char *conflict_detail(struct link_job *j, enum localpart_outcome o)
 
 /* GET (and a POST's checks) on the register route, up to what the homeserver must answer. */
 static int register_route(struct storage_tx *tx, struct link_job *j,
-                          const struct storage_upstream_link_session *us)
+                          const struct storage_upstream_session *us)
 {
     int r = render_claims(j, us);
     if (r != 0)
@@ -387,7 +382,7 @@ static void after_homeserver(struct link_job *j)
 /* ---- the transactions ---------------------------------------------------------------------- */
 
 /* The link, the authorization session and the browser: what every request checks first. */
-static int load(struct storage_tx *tx, struct link_job *j, struct storage_upstream_link_session *us)
+static int load(struct storage_tx *tx, struct link_job *j, struct storage_upstream_session *us)
 {
     int r = storage_upstream_link_get(tx, j->link_id, &j->link);
     if (r == -ENOENT || r == -EINVAL) {
@@ -396,7 +391,7 @@ static int load(struct storage_tx *tx, struct link_job *j, struct storage_upstre
     }
     if (r < 0)
         return r;
-    r = storage_upstream_link_session_read(tx, j->session_id, us);
+    r = storage_upstream_session_get(tx, j->session_id, us);
     if (r == -ENOENT || r == -EINVAL || (r == 0 && strcmp(us->link_id, j->link.id) != 0)) {
         fail(j, 404, "upstream_session_not_found", NULL);
         return 1;
@@ -404,15 +399,15 @@ static int load(struct storage_tx *tx, struct link_job *j, struct storage_upstre
     if (r < 0)
         return r;
     if (us->consumed_at) {
-        fail(j, 400, "upstream_session_used", NULL);
+        fail(j, 400, "upstream_used", NULL);
         return 1;
     }
-    if (masd_now() - us->created_at >= UPSTREAM_LINK_MAX_AGE_MS) {
-        fail(j, 410, "upstream_session_expired", NULL);
+    if (masd_now() - us->created_at >= STORAGE_UPSTREAM_SESSION_TTL_MS) {
+        fail(j, 410, "upstream_expired", NULL);
         return 1;
     }
     if (!(j->provider = config_provider(j->link.provider_id)) || !j->provider->enabled) {
-        fail(j, 404, "upstream_provider_not_found", NULL);
+        fail(j, 404, "upstream_not_found", NULL);
         return 1;
     }
     provider_label(j);
@@ -426,7 +421,7 @@ static int load(struct storage_tx *tx, struct link_job *j, struct storage_upstre
 static int main_tx(struct storage_tx *tx, void *arg)
 {
     struct link_job *j = arg;
-    struct storage_upstream_link_session us;
+    struct storage_upstream_session us;
     int r = load(tx, j, &us);
     if (r != 0)
         return r < 0 ? r : 0;
@@ -465,7 +460,7 @@ static int main_tx(struct storage_tx *tx, void *arg)
         break;
     }
 out:
-    storage_upstream_link_session_clear(&us);
+    storage_upstream_session_clear(&us);
     return r < 0 ? r : 0;
 }
 
@@ -473,9 +468,9 @@ out:
 static int create_tx(struct storage_tx *tx, void *arg)
 {
     struct link_job *j = arg;
-    struct storage_upstream_link_session us;
+    struct storage_upstream_session us;
     int r = load(tx, j, &us);
-    storage_upstream_link_session_clear(&us);
+    storage_upstream_session_clear(&us);
     if (r != 0)
         return r < 0 ? r : 0;
     if (j->route != LINK_REGISTER) {
@@ -606,11 +601,13 @@ static void render(struct masd_request *r, struct link_job *j, int status)
 /* The cookie without the link's entry: the authorization session is used. */
 static void consume_cookie_entry(struct masd_request *r, struct link_job *j)
 {
-    char *json = upstream_cookie_remove_link(j->cookie, j->cookie_len, j->link_id);
-    if (json && strcmp(json, "[]") != 0)
-        human_set_cookie(r, UPSTREAM_COOKIE, json, false);
+    upstream_cookie_remove_link(&j->cookie, j->link_id);
+    upstream_cookie_prune(&j->cookie, masd_now());
+    char *json = j->cookie.n ? upstream_cookie_render(&j->cookie) : NULL;
+    if (json)
+        human_set_cookie(r, UPSTREAM_COOKIE_NAME, json, false);
     else
-        human_clear_cookie(r, UPSTREAM_COOKIE);
+        human_clear_cookie(r, UPSTREAM_COOKIE_NAME);
     free(json);
 }
 
@@ -717,12 +714,20 @@ void human_upstream_link(struct masd_request *r)
         return;
     }
     /* the flow must have been started in this browser (MAS: "Missing session cookie") */
-    if (human_open_cookie(r, UPSTREAM_COOKIE, &j->cookie, &j->cookie_len) < 0 ||
-        upstream_cookie_find_link(j->cookie, j->cookie_len, j->link_id, j->session_id, &j->action) < 0) {
+    char *plain = NULL;
+    size_t len = 0;
+    const struct upstream_cookie_entry *e = NULL;
+    if (human_open_cookie(r, UPSTREAM_COOKIE_NAME, &plain, &len) == 0 &&
+        upstream_cookie_parse(plain, len, &j->cookie) == 0)
+        e = upstream_cookie_find_link(&j->cookie, j->link_id);
+    free(plain);
+    if (!e) {
         job_free(j);
-        page_error(r, 400, "upstream_missing_cookie", NULL);
+        page_error(r, 400, "upstream_no_session", NULL);
         return;
     }
+    memcpy(j->session_id, e->session, sizeof(j->session_id));
+    j->action = e->action;
     human_client_ip(r, j->ip, sizeof(j->ip));
     human_user_agent(r, j->user_agent, sizeof(j->user_agent));
     browser_read_cookie(r, &j->browser);

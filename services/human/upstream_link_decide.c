@@ -132,94 +132,26 @@ bool upstream_skip_confirmation(bool skip_confirmation, enum localpart_outcome l
 
 /* ---- the cookie ---------------------------------------------------------------------------- */
 
-/* Percent-encodes s onto buf at *n (size bytes); false when it does not fit. */
-static bool put_encoded(char *buf, size_t size, size_t *n, const char *s)
+const struct upstream_cookie_entry *upstream_cookie_find_link(const struct upstream_cookie *c,
+                                                              const char *link_id)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        bool plain = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-                     *p == '-' || *p == '_' || *p == '.' || *p == '~';
-        if (*n + 4 >= size)
-            return false;
-        if (plain) {
-            buf[(*n)++] = (char)*p;
-        } else {
-            buf[(*n)++] = '%';
-            buf[(*n)++] = hex[*p >> 4];
-            buf[(*n)++] = hex[*p & 15];
-        }
+    const struct upstream_cookie_entry *best = NULL;
+    if (!link_id[0]) /* a pending entry has no link: it names none */
+        return NULL;
+    for (size_t i = 0; i < c->n; i++) {
+        const struct upstream_cookie_entry *e = &c->e[i];
+        if (strcmp(e->link, link_id) == 0 &&
+            (!best || strcmp(e->session, best->session) > 0)) /* ULIDs sort by time */
+            best = e;
     }
-    buf[*n] = '\0';
-    return true;
+    return best;
 }
 
-/* The cookie's post_auth_action object ({"kind", "id", ...}) as action.h reads a query. */
-static void action_from_json(const json_t *o, struct action *a)
+void upstream_cookie_remove_link(struct upstream_cookie *c, const char *link_id)
 {
-    static const char *const keys[] = {"kind", "id", "action", "device_id"};
-    char q[1200];
-    size_t n = 0;
-    *a = (struct action){.kind = ACTION_NONE};
-    if (!json_is_object(o))
-        return;
-    q[0] = '\0';
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        const char *v = json_string_value(json_object_get(o, keys[i]));
-        if (!v)
-            continue;
-        int w = snprintf(q + n, sizeof(q) - n, "%s%s=", n ? "&" : "", keys[i]);
-        if (w < 0 || (size_t)w >= sizeof(q) - n)
-            return;
-        n += (size_t)w;
-        if (!put_encoded(q, sizeof(q), &n, v))
-            return;
-    }
-    action_parse(masd_str_from(q), a);
-}
-
-int upstream_cookie_find_link(const char *json, size_t len, const char *link_id, char session_id[27],
-                              struct action *a)
-{
-    json_t *list = json_loadb(json, len, 0, NULL), *e;
-    size_t i;
-    const json_t *best = NULL;
-    const char *best_session = NULL;
-    *a = (struct action){.kind = ACTION_NONE};
-    session_id[0] = '\0';
-    json_array_foreach(list, i, e)
-    {
-        const char *link = json_string_value(json_object_get(e, "link"));
-        const char *session = json_string_value(json_object_get(e, "session"));
-        if (!link || !session || strcmp(link, link_id) != 0 || strlen(session) != 26)
-            continue;
-        if (!best_session || strcmp(session, best_session) > 0) /* ULIDs sort by time */
-            best = e, best_session = session;
-    }
-    int r = -ENOENT;
-    if (best) {
-        memcpy(session_id, best_session, 27);
-        action_from_json(json_object_get(best, "post_auth_action"), a);
-        r = 0;
-    }
-    json_decref(list);
-    return r;
-}
-
-char *upstream_cookie_remove_link(const char *json, size_t len, const char *link_id)
-{
-    json_t *list = json_loadb(json, len, 0, NULL), *kept = json_array(), *e;
-    size_t i;
-    char *out = NULL;
-    if (json_is_array(list) && kept) {
-        json_array_foreach(list, i, e)
-        {
-            const char *link = json_string_value(json_object_get(e, "link"));
-            if (!link || strcmp(link, link_id) != 0)
-                json_array_append(kept, e);
-        }
-        out = json_dumps(kept, JSON_COMPACT);
-    }
-    json_decref(list);
-    json_decref(kept);
-    return out;
+    size_t k = 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->e[i].link, link_id) != 0)
+            c->e[k++] = c->e[i];
+    c->n = k;
 }

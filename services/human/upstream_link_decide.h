@@ -8,6 +8,7 @@
 #pragma once
 #include "action.h"
 #include "config.h"
+#include "upstream_parse.h"
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -83,14 +84,11 @@ enum localpart_outcome upstream_localpart_decide(const struct localpart_facts *f
 bool upstream_skip_confirmation(bool skip_confirmation, enum localpart_outcome lp, bool policy_clean,
                                 bool terms_required);
 
-/* ---- the upstream-oauth2-sessions cookie (MAS: upstream_oauth2/cookie.rs) ---------------------
- * Its plain text is a JSON array of {"session", "provider", "state", "link", "post_auth_action"}
- * written by /upstream/authorize and /upstream/callback. */
+/* ---- the upstream-oauth2-sessions cookie (upstream_parse.h) at the link page ------------------ */
 
-/* The entry for link_id: the newest session (largest ULID) wins. 0 with session_id and the
- * action (ACTION_NONE when it has none or one the page does not know), -ENOENT. */
-int upstream_cookie_find_link(const char *json, size_t len, const char *link_id, char session_id[27],
-                              struct action *a);
-/* The cookie without the entries of link_id (consumed), as JSON text (malloc'd); NULL when out
- * of memory or when the text is not a JSON array. */
-char *upstream_cookie_remove_link(const char *json, size_t len, const char *link_id);
+/* The entry whose callback found link_id: the newest session (largest ULID) wins, as MAS's
+ * lookup_link; NULL when the browser has none (the sign-in was started elsewhere). */
+const struct upstream_cookie_entry *upstream_cookie_find_link(const struct upstream_cookie *c,
+                                                              const char *link_id);
+/* Drops the entries of link_id (the sign-in is used). */
+void upstream_cookie_remove_link(struct upstream_cookie *c, const char *link_id);

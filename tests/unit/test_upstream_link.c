@@ -2,8 +2,8 @@
  * (crates/handlers/src/upstream_oauth2/link.rs; docs/upstream-oauth.md "The link page"): the
  * route by who is signed in and whose the link is, the claims imports' actions, the localpart's
  * normalisation and on_conflict (no `Alice` over `alice`), skip_confirmation, the
- * upstream-oauth2-sessions cookie; and the storage the page uses (storage_upstream_link.c), on
- * SQLite and PostgreSQL. */
+ * upstream-oauth2-sessions cookie's lookup by link; and the storage the page uses (storage_upstream_link.c),
+ * on SQLite and PostgreSQL. */
 #include "claims_template.h"
 #include "config_check.h"
 #include "storage_test.h"
@@ -205,46 +205,33 @@ static void test_skip_confirmation(void)
 
 static void test_cookie(void)
 {
-    char session[27];
-    struct action a;
-    const char *c = "[{\"session\":\"01H00000000000000000000001\",\"provider\":\"" A "\",\"state\":\"s1\","
-                    "\"link\":\"" B "\",\"post_auth_action\":{\"kind\":\"continue_authorization_grant\","
-                    "\"id\":\"01H00000000000000000000009\"}},"
-                    "{\"session\":\"01H00000000000000000000003\",\"provider\":\"" A "\",\"state\":\"s3\","
-                    "\"link\":\"" B "\",\"post_auth_action\":{\"kind\":\"continue_compat_sso_login\","
-                    "\"id\":\"01H0000000000000000000000C\"}},"
-                    "{\"session\":\"01H00000000000000000000002\",\"provider\":\"" A "\",\"state\":\"s2\","
-                    "\"link\":\"" B "\",\"post_auth_action\":null},"
-                    "{\"session\":\"01H00000000000000000000004\",\"provider\":\"" A "\",\"state\":\"s4\","
-                    "\"link\":null,\"post_auth_action\":null}]";
-    /* the newest session of the link wins, with its action */
-    CHECK_INT(upstream_cookie_find_link(c, strlen(c), B, session, &a), 0);
-    CHECK_STR(session, "01H00000000000000000000003");
-    CHECK_INT(a.kind, ACTION_CONTINUE_COMPAT_SSO_LOGIN);
-    CHECK_STR(a.id, "01H0000000000000000000000C");
-    CHECK_INT(upstream_cookie_find_link(c, strlen(c), A, session, &a), -ENOENT);
-    CHECK_STR(session, "");
-    /* removing the link's entries keeps the others */
-    char *rest = upstream_cookie_remove_link(c, strlen(c), B);
-    CHECK(rest && strstr(rest, "01H00000000000000000000004") && !strstr(rest, "01H00000000000000000000003"));
-    CHECK_INT(upstream_cookie_find_link(rest, strlen(rest), B, session, &a), -ENOENT);
-    free(rest);
-    /* junk is no entry and no crash */
-    static const char *const junk[] = {
-        "",
-        "{}",
-        "[1,2]",
-        "[{\"link\":1}]",
-        "nul",
-        "[{\"session\":\"x\",\"link\":\"" B "\"}]",
-        "[{\"session\":\"01H00000000000000000000001\",\"link\":\"" B
-        "\",\"post_auth_action\":{\"kind\":\"continue_authorization_grant\",\"id\":\"../x\"}}]"};
-    for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
-        int r = upstream_cookie_find_link(junk[i], strlen(junk[i]), B, session, &a);
-        CHECK(r == -ENOENT || (r == 0 && a.kind == ACTION_NONE)); /* a bad action is no action */
+    struct upstream_cookie c;
+    const char *json = "[{\"session\":\"01H00000000000000000000001\",\"provider\":\"" A "\",\"state\":\"s1\","
+                       "\"link\":\"" B "\",\"post_auth_action\":{\"kind\":\"continue_authorization_grant\","
+                       "\"id\":\"01H00000000000000000000009\"}},"
+                       "{\"session\":\"01H00000000000000000000003\",\"provider\":\"" A "\",\"state\":\"s3\","
+                       "\"link\":\"" B "\",\"post_auth_action\":{\"kind\":\"continue_compat_sso_login\","
+                       "\"id\":\"01H0000000000000000000000C\"}},"
+                       "{\"session\":\"01H00000000000000000000002\",\"provider\":\"" A "\",\"state\":\"s2\","
+                       "\"link\":\"" B "\",\"post_auth_action\":null},"
+                       "{\"session\":\"01H00000000000000000000004\",\"provider\":\"" A "\",\"state\":\"s4\","
+                       "\"link\":null,\"post_auth_action\":null}]";
+    CHECK_INT(upstream_cookie_parse(json, strlen(json), &c), 0);
+    /* the newest session of the link wins, with its action, wherever it stands in the list */
+    const struct upstream_cookie_entry *e = upstream_cookie_find_link(&c, B);
+    CHECK(e != NULL);
+    if (e) {
+        CHECK_STR(e->session, "01H00000000000000000000003");
+        CHECK_INT(e->action.kind, ACTION_CONTINUE_COMPAT_SSO_LOGIN);
+        CHECK_STR(e->action.id, "01H0000000000000000000000C");
     }
-    rest = upstream_cookie_remove_link("{}", 2, B);
-    CHECK(rest == NULL);
+    CHECK(upstream_cookie_find_link(&c, A) == NULL);
+    CHECK(upstream_cookie_find_link(&c, "") == NULL); /* a pending entry is no link's */
+    /* used: the link's entries go, the others stay */
+    upstream_cookie_remove_link(&c, B);
+    CHECK_INT(c.n, 1);
+    CHECK_STR(c.e[0].session, "01H00000000000000000000004");
+    CHECK(upstream_cookie_find_link(&c, B) == NULL);
 }
 
 /* ---- storage ------------------------------------------------------------------------------ */
@@ -295,32 +282,15 @@ static void test_storage(enum storage_backend b)
     /* a session completed by the callback, then read and consumed once */
     char sid[STORAGE_ID_SIZE];
     CHECK_INT(storage_upstream_session_create(tx, A, "state-1", "verifier", "nonce", NOW, sid), 0);
-    struct storage_upstream_link_session us;
-    CHECK_INT(storage_upstream_link_session_read(tx, sid, &us), 0);
-    CHECK_STR(us.link_id, "");
-    CHECK(us.completed_at == 0 && us.id_token_claims == NULL);
-    storage_upstream_link_session_clear(&us);
+    struct storage_upstream_session us;
     struct storage_browser_session bs;
     CHECK_INT(storage_browser_session_create(tx, alice.id, NULL, NOW, &bs), 0);
-    CHECK_INT(storage_upstream_link_session_consume(tx, sid, bs.id, NOW), -EALREADY); /* pending */
-    CHECK_INT(storage_upstream_link_session_fill(tx, sid, link.id, "{\"sub\":\"sub-1\"}", NULL,
-                                                 "{\"iss\":\"x\"}", NOW + 1),
-              0);
-    CHECK_INT(storage_upstream_link_session_fill(tx, sid, link.id, NULL, NULL, NULL, NOW + 1), -EALREADY);
-    CHECK_INT(storage_upstream_link_session_read(tx, sid, &us), 0);
-    CHECK_STR(us.link_id, link.id);
-    CHECK_STR(us.id_token_claims, "{\"sub\":\"sub-1\"}");
-    CHECK(us.userinfo == NULL);
-    CHECK_STR(us.extra_callback_parameters, "{\"iss\":\"x\"}");
-    CHECK_INT(us.completed_at, NOW + 1);
-    storage_upstream_link_session_clear(&us);
-    CHECK_INT(storage_upstream_link_session_consume(tx, sid, bs.id, NOW + 2), 0);
-    CHECK_INT(storage_upstream_link_session_consume(tx, sid, bs.id, NOW + 3), -EALREADY);
-    CHECK_INT(storage_upstream_link_session_consume(tx, B, bs.id, NOW + 3), -ENOENT);
-    CHECK_INT(storage_upstream_link_session_read(tx, sid, &us), 0);
-    CHECK_INT(us.consumed_at, NOW + 2);
-    CHECK_STR(us.browser_session_id, bs.id);
-    storage_upstream_link_session_clear(&us);
+    struct storage_upstream_completion done = {.link_id = link.id,
+                                               .id_token_claims = "{\"sub\":\"sub-1\"}",
+                                               .id_token_sub = "sub-1",
+                                               .extra_callback_parameters = "{}"};
+    CHECK_INT(storage_upstream_session_complete(tx, sid, &done, NOW + 1), 0);
+    CHECK_INT(storage_upstream_session_consume(tx, sid, bs.id, NOW + 2), 0);
 
     /* the authentication names the session */
     char auth[STORAGE_ID_SIZE], named[STORAGE_ID_SIZE];
@@ -347,9 +317,10 @@ static void test_storage(enum storage_backend b)
     CHECK_INT(storage_upstream_link_remove_for_user(tx, A, alice.id, NOW + 5, &removed), 0);
     CHECK_INT(removed, 1);
     CHECK_INT(storage_upstream_link_get(tx, link.id, &got), -ENOENT);
-    CHECK_INT(storage_upstream_link_session_read(tx, sid, &us), 0);
+    CHECK_INT(storage_upstream_session_get(tx, sid, &us), 0);
     CHECK_STR(us.link_id, "");
-    storage_upstream_link_session_clear(&us);
+    CHECK(us.unlinked_at == NOW + 5);
+    storage_upstream_session_clear(&us);
 
     /* a registration names its session */
     struct storage_registration reg = {0};
