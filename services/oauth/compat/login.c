@@ -452,7 +452,7 @@ static json_t *flows_with(const struct storage_upstream_button_list *l)
         json_t *idps = json_array();
         for (size_t k = 0; k < l->n; k++) {
             const struct storage_upstream_button *b = &l->items[k];
-            json_array_append_new(idps, json_pack("{s:s, s:s, s:s?}", "id",
+            json_array_append_new(idps, json_pack("{s:s, s:s, s:s*}", "id",
                                                   b->synapse_idp_id[0] ? b->synapse_idp_id : b->id, "name",
                                                   storage_upstream_button_label(b), "brand",
                                                   b->brand_name[0] ? b->brand_name : NULL));
