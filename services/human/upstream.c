@@ -125,6 +125,7 @@ static void refuse(struct masd_request *r, int status, const char *kind, const c
     action_query(w ? &w->action : &(struct action){0}, q, sizeof(q));
     snprintf(back, sizeof(back), "%s/login%s%s", human.root, q[0] ? "?" : "", q);
     json_object_set_new(extra, "back", json_string(back));
+    json_object_set_new(extra, "retry", json_true());
     if (w && w->grant_pending && oauth_error) {
         const struct storage_authorization_grant *g = &w->grant;
         const char *why = strcmp(oauth_error, "access_denied") == 0

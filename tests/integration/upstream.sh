@@ -247,7 +247,7 @@ EOF
     authorize b1 jarB "$PQ"
     req c4 -b "$T/jarB" "$CBP"
     check "$b: a foreign state (another browser's sign-in): 400 page, with a way back" \
-        eval "html_page c4 400 'This sign-in was not started here' && expect_file_contains $T/c4.b 'href=\"/login\"'"
+        eval "html_page c4 400 'this browser started no sign-in with that state' && expect_file_contains $T/c4.b 'href=\"/login\"'"
     req c5 -b "$T/jarB" "/upstream/callback/$PQ"
     req c6 -b "$T/jarB" "/upstream/callback/$PQ?state=a&state=b"
     req c7 -b "$T/jarB" "/upstream/callback/$PQ?iss=x"
