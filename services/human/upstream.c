@@ -125,6 +125,7 @@ static void refuse(struct masd_request *r, int status, const char *kind, const c
     action_query(w ? &w->action : &(struct action){0}, q, sizeof(q));
     snprintf(back, sizeof(back), "%s/login%s%s", human.root, q[0] ? "?" : "", q);
     json_object_set_new(extra, "back", json_string(back));
+    json_object_set_new(extra, "retry", json_true());
     if (w && w->grant_pending && oauth_error) {
         const struct storage_authorization_grant *g = &w->grant;
         const char *why = strcmp(oauth_error, "access_denied") == 0
@@ -205,7 +206,7 @@ static void authz_free(struct authz_job *j)
 static void metadata_work(void *arg)
 {
     struct authz_job *j = arg;
-    if (upstream_rp_metadata(human.rp, j->p, masd_now(), &j->md, &j->err) < 0)
+    if (upstream_rp_metadata(human.rp, j->p, masd_now() / 1000, &j->md, &j->err) < 0)
         j->outcome = A_RP_FAIL;
 }
 
@@ -517,7 +518,7 @@ static void exchange_work(void *arg)
         .redirect_uri = redirect_uri,
         .verifier = j->session.verifier[0] ? j->session.verifier : NULL,
         .nonce = j->session.nonce[0] ? j->session.nonce : NULL,
-        .now = masd_now(),
+        .now = masd_now() / 1000, /* seconds, as the relying party counts */
     };
     if (upstream_rp_exchange(human.rp, j->p, &in, &j->res, &j->err) < 0) {
         j->outcome = C_RP_FAIL;
