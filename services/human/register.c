@@ -637,6 +637,7 @@ static int finish_tx(struct storage_tx *tx, void *arg)
         return 0;
     }
     int64_t now = masd_now();
+    r = 0; /* the lookups above leave -ENOENT ("not found", as wanted) */
     if (j->reg.token_id[0] && (r = storage_registration_token_use(tx, j->reg.token_id, now)) == -EALREADY) {
         /* used up, expired or revoked since the step took it: ask for another */
         if ((r = storage_registration_set_token(tx, j->id, "")) < 0)
