@@ -166,6 +166,7 @@ run_backend()
     BASE=https://127.0.0.1:$ng
     ISSUER=http://127.0.0.1:$IDP_PORT
     mkdir -p "$dir"
+    rm -f "$T"/jar* "$T"/idp-jar-* # each backend's browsers start afresh
     local S_HUMAN=$T/run/human.sock S_OAUTH=$T/run/oauth.sock S_ONE=$T/run/human-one-$b.sock
     config "$dir/config.yaml" "$uri" "$S_HUMAN" "$S_OAUTH"
     # its own database: masd-human's start-up sync makes the database's providers the config's
@@ -177,6 +178,9 @@ run_backend()
     done
     echo "{\"clients\": [$clients]}" >"$T/idp.json"
     start_idp || return
+    # the homeserver forgets the other backend's users (alice would be taken there)
+    curl -sS --max-time 5 -X POST -H 'content-type: application/json' -d '{"users": {}}' \
+        "${HS_ENDPOINT}_standin/state" >/dev/null || fail_check "$b: the stand-in homeserver is reset" "curl failed"
     local M=("$MASCTL_BIN" -c "$dir/config.yaml")
     if ! "${M[@]}" database migrate >"$dir/masctl.log" 2>&1 || ! "${M[@]}" config sync >>"$dir/masctl.log" 2>&1 ||
         ! "${M[@]}" manage register-user -y -p "$PW" bob >>"$dir/masctl.log" 2>&1; then
