@@ -217,7 +217,9 @@ static int render_claims(struct link_job *j, const struct storage_upstream_sessi
         free(lp);
     }
     j->localpart_fixed = upstream_import_fixed(c->localpart.action) && j->lp.have_value;
-    if (j->post && !upstream_import_fixed(c->localpart.action)) {
+    /* the typed name, unless the claims fixed one (a forced template that gave nothing leaves
+     * the field to the person, as on the GET) */
+    if (j->post && !j->localpart_fixed) {
         snprintf(j->localpart, sizeof(j->localpart), "%s", j->username);
         j->lp.have_value = j->username[0] != '\0';
     }
