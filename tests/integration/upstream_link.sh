@@ -14,7 +14,8 @@
 #     session), to the action or the index;
 #   - bob, signed in with his password, signs in at the IdP: the suggestion to link; linked;
 #   - alice, signed in, signs in at the IdP as bob: the mismatch page; its forms cannot link;
-#   - skip_confirmation with forced imports: no page, the account made at once;
+#   - skip_confirmation with forced imports: no page, the account made at once (after the
+#     registration token the provider's registration_token_required asks for);
 #   - on_conflict add: the forced localpart is bob's, so bob's account gets the link and is
 #     signed in; on_conflict fail: an error page naming the name; a localpart with an upper-case
 #     letter ("Alice") is refused, though alice exists (no take-over);
@@ -106,7 +107,7 @@ EOF
     provider "$PR" masd 'human_name: Test IdP' 'brand_name: github' 'synapse_idp_id: oidc-test' \
         'claims_imports:' '  localpart: {action: suggest}' '  displayname: {action: suggest}' \
         '  email: {action: suggest}' '  account_name: {template: "@{{ user.preferred_username }}"}' >>"$1"
-    provider "$PS" masd-s 'claims_imports:' '  skip_confirmation: true' \
+    provider "$PS" masd-s 'registration_token_required: true' 'claims_imports:' '  skip_confirmation: true' \
         '  localpart: {action: require, template: "{{ user.preferred_username }}-s"}' \
         '  displayname: {action: force}' '  email: {action: force, template: "{{ user.preferred_username }}+s@example.org"}' >>"$1"
     provider "$PC" masd-c 'human_name: Conflict Add' 'claims_imports:' \
@@ -183,7 +184,8 @@ run_backend()
         "${HS_ENDPOINT}_standin/state" >/dev/null || fail_check "$b: the stand-in homeserver is reset" "curl failed"
     local M=("$MASCTL_BIN" -c "$dir/config.yaml")
     if ! "${M[@]}" database migrate >"$dir/masctl.log" 2>&1 || ! "${M[@]}" config sync >>"$dir/masctl.log" 2>&1 ||
-        ! "${M[@]}" manage register-user -y -p "$PW" bob >>"$dir/masctl.log" 2>&1; then
+        ! "${M[@]}" manage register-user -y -p "$PW" bob >>"$dir/masctl.log" 2>&1 ||
+        ! "${M[@]}" manage issue-user-registration-token --token "invite-$b" >>"$dir/masctl.log" 2>&1; then
         fail_check "$b: masctl sets up the database and bob" "$(tail -n 20 "$dir/masctl.log")"
         return
     fi
@@ -307,9 +309,14 @@ run_backend()
     req s5-go -b "$T/jarD" -c "$T/jarD" "$LINK"
     REG=$(loc s5-go | sed -n 's|^/register/steps/\([0-9A-Z]\{26\}\)/finish$|\1|p')
     check "$b: skip_confirmation: no page, straight to finish" expect_match "$REG" '^[0-9A-Z]{26}$'
+    req s5-fin0 -b "$T/jarD" -c "$T/jarD" "/register/steps/$REG/finish"
+    check "$b: ... the provider's registration_token_required: the token step first" \
+        redirects_to s5-fin0 "^/register/steps/$REG/token$"
+    req s5-tok-page -b "$T/jarD" -c "$T/jarD" "/register/steps/$REG/token"
+    post s5-tok s5-tok-page jarD "/register/steps/$REG/token" "token=invite-$b"
     req s5-fin -b "$T/jarD" -c "$T/jarD" "/register/steps/$REG/finish"
-    check "$b: ... the account alice-s with the forced display name and address" \
-        eval "redirects_to s5-fin '^/$' &&
+    check "$b: ... then the account alice-s with the forced display name and address" \
+        eval "redirects_to s5-tok '/finish$' && redirects_to s5-fin '^/$' &&
               expect_eq \"\$(sql_q \"SELECT e.email FROM users u JOIN user_emails e ON e.user_id = u.user_id WHERE u.username = 'alice-s'\")\" 'alice+s@example.org' &&
               grep /provision_user $HS_RECORD | grep -q 'alice-s'"
 

@@ -5,7 +5,8 @@
  * MSC3824's action (as `action` and `org.matrix.msc3824.action`, as MAS does); the login token
  * is drawn only when the person confirms there.
  *
- * With an identity provider's segment (redirect/{idp}; MAS ignores it), masd picks the enabled
+ * With an identity provider's segment (redirect/{idp}; MAS ignores it) and upstream providers
+ * configured (without any, the segment is ignored as MAS does), masd picks the enabled
  * upstream provider whose ID or synapse_idp_id is {idp}, read from the database, and sends the
  * browser to its /upstream/authorize/{id} with the compat login as the post-auth action: after
  * the provider, the person lands on the same confirmation page. An {idp} no enabled provider has
@@ -124,8 +125,10 @@ void compat_sso_redirect(struct masd_request *r)
         matrix_error(r, err.status, err.errcode, err.error);
         return;
     }
-    int idp = compat_sso_idp_parse(r->path, j->idp, sizeof(j->idp));
-    if (idp == -EINVAL || (idp == 0 && !oauth.cfg->n_upstream_providers)) {
+    /* without providers the segment is ignored, as MAS ignores it */
+    int idp =
+        oauth.cfg->n_upstream_providers ? compat_sso_idp_parse(r->path, j->idp, sizeof(j->idp)) : -ENOENT;
+    if (idp == -EINVAL) {
         free(j);
         matrix_error(r, 404, "M_NOT_FOUND", "Unknown identity provider");
         return;
