@@ -163,7 +163,7 @@ static int decode(masd_str in, char **out)
     if (!s)
         return -ENOMEM;
     long n = form_decode(in, s);
-    if (n < 0) {
+    if (n < 0 || memchr(s, '\0', (size_t)n)) { /* a raw NUL would cut the text short */
         free(s);
         return -EINVAL;
     }

@@ -152,6 +152,9 @@ static void test_callback(void)
     CHECK_INT(parse("state=%00", &c), -EINVAL);
     CHECK_INT(parse("x=%FF%FE", &c), -EINVAL); /* not UTF-8 */
     CHECK_INT(parse("%C3%28=1", &c), -EINVAL);
+    /* a raw NUL in a name or value (found by fuzz_upstream_parse): "st\0x" must not become "st" */
+    CHECK_INT(upstream_callback_parse((masd_str){"st\0x=1&st=2", 11}, &c), -EINVAL);
+    CHECK_INT(upstream_callback_parse((masd_str){"state=a\0b", 9}, &c), -EINVAL);
     char many[2048] = "";
     for (int i = 0; i <= UPSTREAM_CALLBACK_MAX_PARAMS; i++)
         snprintf(many + strlen(many), sizeof(many) - strlen(many), "p%d=1&", i);
