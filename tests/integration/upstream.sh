@@ -44,6 +44,8 @@ HS_SECRET=shared-secret-for-the-homeserver
 PQ=01JAYS74TCG3BTWKADN5Q4518C   # response_mode unset (the IdP answers by GET)
 PF=01GFWR4BNFDCC4QDG6AMSP1VRR   # response_mode: form_post
 PD=01GFWR4BNFDCC4QDG6AMSP1VRS   # an IdP nobody answers for
+PE=01GFWR4BNFDCC4QDG6AMSP1VRV   # the IdP signs its ID tokens with ES256, masd expects RS256
+PS=01GFWR4BNFDCC4QDG6AMSP1VRW   # a subject template that renders empty
 CID=01GFWR4BNFDCC4QDG6AMSP1VRT
 RU=https://client.example.com/cb
 homeserver_start "$HS_SECRET" || finish
@@ -104,6 +106,21 @@ upstream_oauth2:
       token_endpoint_auth_method: client_secret_post
       scope: "openid profile"
       response_mode: form_post
+    - id: $PE
+      issuer: "$ISSUER"
+      discovery_mode: insecure
+      client_id: masd-es
+      client_secret: masd-es-secret
+      token_endpoint_auth_method: client_secret_basic
+      scope: "openid"
+    - id: $PS
+      issuer: "$ISSUER"
+      discovery_mode: insecure
+      client_id: masd
+      client_secret: masd-secret
+      token_endpoint_auth_method: client_secret_basic
+      claims_imports:
+        subject: { template: "{{ user.no_such_claim }}" }
     - id: $PD
       issuer: "http://127.0.0.1:$DEAD_PORT"
       discovery_mode: insecure
@@ -162,8 +179,10 @@ run_backend()
     cat >"$T/idp.json" <<EOF
 {"clients": [
   {"client_id": "masd", "client_secret": "masd-secret", "token_endpoint_auth_method": "client_secret_basic",
-   "redirect_uris": ["$BASE/upstream/callback/$PQ"],
+   "redirect_uris": ["$BASE/upstream/callback/$PQ", "$BASE/upstream/callback/$PS"],
    "backchannel_logout_uri": "$ISSUER/_test/bcl-sink", "backchannel_logout_session_required": true},
+  {"client_id": "masd-es", "client_secret": "masd-es-secret", "token_endpoint_auth_method": "client_secret_basic",
+   "id_token_signed_response_alg": "ES256", "redirect_uris": ["$BASE/upstream/callback/$PE"]},
   {"client_id": "masd-fp", "client_secret": "masd-fp-secret", "token_endpoint_auth_method": "client_secret_post",
    "redirect_uris": ["$BASE/upstream/callback/$PF"]}
 ]}
@@ -285,6 +304,27 @@ EOF
     req e2 "/upstream/callback/$PQ?error=access_denied&state=nothing-of-ours"
     check "$b: the IdP's error with no sign-in of this browser: 400 page, no return to a client" \
         eval "html_page e2 400 'did not sign you in' && ! grep -q 'client.example.com' $T/e2.b"
+
+    # ---- logged_out: just signed out, the prompt template asks the IdP for a new login -------------
+    req lo1 -b "$T/jarH" -c "$T/jarH" /login
+    req lo2 -b "$T/jarH" -c "$T/jarH" --data-urlencode "csrf=$(csrf_of lo1)" /logout
+    authorize a6 jarH "$PQ"
+    check "$b: authorize right after a sign-out: logged_out renders prompt=login" \
+        eval "expect_eq \"\$(status $T/lo2.h)\" 303 && expect_eq \"\$(qp '$URL' prompt)\" login"
+
+    # ---- a token that fails its checks; a subject that renders empty ------------------------------
+    authorize a7 jarI "$PE" "kind=continue_authorization_grant&id=$GRANT"
+    idp_login "$URL" alice
+    req v1 -b "$T/jarI" "$(cbpath "$CB")"
+    check "$b: an ID token signed with another alg than configured: 400 page, access_denied for the waiting client" \
+        eval "html_page v1 400 'could not be verified' && expect_file_contains $T/v1.b 'class=\"detail\"' &&
+              expect_file_contains $T/v1.b 'error=access_denied'"
+    authorize a8 jarJ "$PS"
+    idp_login "$URL" alice
+    req v2 -b "$T/jarJ" "$(cbpath "$CB")"
+    check "$b: a subject template that renders empty: 502 page, the session left pending" \
+        eval "html_page v2 502 'did not say who you are' &&
+              expect_eq \"\$(sql_q \"SELECT count(*) FROM upstream_oauth_authorization_sessions WHERE state = '$STATE' AND completed_at IS NULL\")\" 1"
 
     # ---- form_post -----------------------------------------------------------------------------
     authorize f1 jarF "$PF"
