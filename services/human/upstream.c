@@ -89,7 +89,7 @@ static void read_cookie(struct masd_request *r, struct upstream_cookie *c)
 static void write_cookie(struct masd_request *r, struct upstream_cookie *c)
 {
     upstream_cookie_prune(c, masd_now());
-    char *json = upstream_cookie_render(c);
+    char *json = upstream_cookie_render_fit(c, COOKIE_VALUE_MAX / 2);
     human_set_cookie(r, UPSTREAM_COOKIE_NAME, json, false);
     free(json);
 }
@@ -185,6 +185,7 @@ enum a_outcome { A_CONTINUE, A_REDIRECT, A_NOT_FOUND, A_RP_FAIL, A_INTERNAL };
 struct authz_job {
     const struct config_upstream_provider *p;
     struct way_back way;
+    bool way_loaded; /* after a failure: wayback_work ran */
     bool logged_out;
     int stage;
     enum a_outcome outcome;
@@ -350,6 +351,20 @@ static void session_work(void *arg)
     j->outcome = build_url(j) < 0 ? A_INTERNAL : A_REDIRECT;
 }
 
+/* After a failed metadata fetch: the waiting OAuth authorization, for the way back. */
+static int wayback_tx(struct storage_tx *tx, void *arg)
+{
+    return load_way_back(tx, arg);
+}
+
+static void wayback_work(void *arg)
+{
+    struct authz_job *j = arg;
+    if (storage_tx(human.st, STORAGE_TX_READ, wayback_tx, &j->way) < 0)
+        log_error("upstream authorize %s: %s", j->p->id, storage_last_error()); /* no way back then */
+    j->way_loaded = true;
+}
+
 static void authz_answer(struct masd_request *r, void *arg)
 {
     struct authz_job *j = arg;
@@ -357,6 +372,10 @@ static void authz_answer(struct masd_request *r, void *arg)
         authz_free(j);
         return;
     }
+    if (j->outcome == A_RP_FAIL && !j->way_loaded &&
+        j->way.action.kind == ACTION_CONTINUE_AUTHORIZATION_GRANT &&
+        masd_defer(r, wayback_work, authz_answer, j) == MASD_DEFER_QUEUED)
+        return;
     static void (*const stages[])(void *) = {metadata_work, session_work};
     static const defer_fn defers[] = {masd_defer_outbound, masd_defer};
     if (j->outcome == A_CONTINUE && j->stage < 2) {

@@ -351,9 +351,10 @@ EOF
     check "$b: GET where the provider answers by form_post: 400 page" html_page p4 400 'answered the wrong way'
 
     # ---- the IdP down -------------------------------------------------------------------------
-    req d1 "/upstream/authorize/$PD"
-    check "$b: authorize at a provider nobody answers for: 502 page with a reference, no 500" \
-        eval "html_page d1 502 'did not answer' && expect_file_contains $T/d1.b 'class=\"reference\"'"
+    req d1 "/upstream/authorize/$PD?kind=continue_authorization_grant&id=$GRANT"
+    check "$b: authorize at a provider nobody answers for: 502 page with a reference, returning temporarily_unavailable offered, no 500" \
+        eval "html_page d1 502 'did not answer' && expect_file_contains $T/d1.b 'class=\"reference\"' &&
+              expect_file_contains $T/d1.b 'state=client-state&amp;error=temporarily_unavailable'"
     authorize a5 jarG "$PQ" "kind=continue_authorization_grant&id=$GRANT"
     idp_login "$URL" alice
     stop idp
