@@ -8,6 +8,9 @@
 # lifetime and for the unknown kid of a rotated key (but not twice within 30 s); a replayed code,
 # a wrong nonce and an alg mismatch are refused; the logout token of the IdP's real back-channel
 # logout validates; an IdP that never answers gives UNREACHABLE within the test's timeout.
+# Sign in with Apple, which only Apple speaks, is checked at a capture server: the client_secret
+# it receives must be the ES256 JWT Apple documents; the same server's oversized discovery
+# document is refused.
 # No storage is involved, so the script runs once whatever MASD_TEST_PG_URI says.
 . "$(dirname "$0")/lib.sh"
 PROBE_BIN=$BUILD/tests/upstream_rp_probe
@@ -16,10 +19,12 @@ command -v node >/dev/null || { fail_check "node is installed" "tools/packages -
 
 IDP_PORT=$(free_port)
 HOLE_PORT=$(free_port)
+CAPTURE_PORT=$(free_port)
 ISSUER=http://127.0.0.1:$IDP_PORT
 REDIRECT=http://127.0.0.1:9/callback
 SECRET=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 make_keys
+openssl pkey -in "$T/keys/ec.pem" -pubout -out "$T/keys/ec.pub"
 
 # masd's public RSA key for the private_key_jwt client (kid rsa-key, as in secrets_yaml)
 PUBJWK=$(node -e '
@@ -95,6 +100,28 @@ EOF
     # 6: expects ES256 ID tokens, the IdP signs this client's with RS256
     provider 01JAYS74TCG3BTWKADN5Q45186 masd-basic client_secret_basic "      client_secret: $SECRET
       id_token_signed_response_alg: ES256"
+    # 7: Sign in with Apple, against the capture server's token endpoint
+    cat <<EOF
+    - id: 01JAYS74TCG3BTWKADN5Q45187
+      discovery_mode: disabled
+      issuer: "https://appleid.apple.com"
+      authorization_endpoint: "http://127.0.0.1:$CAPTURE_PORT/auth"
+      token_endpoint: "http://127.0.0.1:$CAPTURE_PORT/token"
+      jwks_uri: "http://127.0.0.1:$CAPTURE_PORT/jwks"
+      client_id: com.example.masd
+      token_endpoint_auth_method: sign_in_with_apple
+      sign_in_with_apple:
+        private_key_file: $T/keys/ec.pem
+        team_id: TEAM123456
+        key_id: KEY7654321
+    # 8: a discovery document larger than any answer masd reads
+    - id: 01JAYS74TCG3BTWKADN5Q45188
+      issuer: "http://127.0.0.1:$CAPTURE_PORT"
+      discovery_mode: insecure
+      client_id: masd
+      client_secret: $SECRET
+      token_endpoint_auth_method: client_secret_basic
+EOF
 } >"$T/config.yaml"
 
 idp_start() # KEYSFILE
@@ -112,6 +139,22 @@ s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); time.sleep(3600)' "$HOLE_PORT"
 wait_listen "127.0.0.1:$HOLE_PORT" "${PID_OF[hole]}" 10
 
+# a capture server: records the token request's form and answers invalid_client; serves a
+# 300 KiB discovery document
+spawn capture "$T/logs/capture.log" python3 -c '
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        open(sys.argv[2], "wb").write(body)
+        self.send_response(400); self.send_header("Content-Type", "application/json"); self.end_headers()
+        self.wfile.write(b"{\"error\":\"invalid_client\"}")
+    def do_GET(self):
+        self.send_response(200); self.send_header("Content-Type", "application/json"); self.end_headers()
+        self.wfile.write(b"{\"x\":\"" + b"a" * 300 * 1024 + b"\"}")
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' "$CAPTURE_PORT" "$T/captured.form"
+wait_listen "127.0.0.1:$CAPTURE_PORT" "${PID_OF[capture]}" 10
+
 coproc PROBE { exec "$PROBE_BIN" "$T/config.yaml" 2>"$T/logs/probe.log"; }
 _PIDS+=("$PROBE_PID")
 PID_OF[probe]=$PROBE_PID
@@ -121,10 +164,16 @@ LOG_OF[probe]=$T/logs/probe.log
 probe()
 {
     ANSWER="ERR PROBE the probe is not running"
-    kill -0 "${PID_OF[probe]}" 2>/dev/null && [ -n "${PROBE[1]:-}" ] || return 1
-    echo "$*" >&"${PROBE[1]}"
+    local in=${PROBE[1]:-}
+    if ! kill -0 "${PID_OF[probe]}" 2>/dev/null || [ -z "$in" ]; then
+        note "the probe is gone; its log:"
+        sed 's/^/#   /' "${LOG_OF[probe]}"
+        return 1
+    fi
+    echo "$*" >&"$in"
     ANSWER=
-    IFS= read -r -t 120 ANSWER <&"${PROBE[0]}"
+    local out=${PROBE[0]:-}
+    [ -n "$out" ] && IFS= read -r -t 120 ANSWER <&"$out"
     printf '%s\n' "$ANSWER" >"$T/answer"
 }
 
@@ -215,6 +264,28 @@ check "…with one more JWKS download" expect_eq "$(jwks_fetches)" 3
 check "a second exchange with the new key reuses it" exchange_ok 3 masd-pkjwt '^OK sub=alice '
 check "…no download" expect_eq "$(jwks_fetches)" 3
 
+# Sign in with Apple: the client_secret is an ES256 JWT by the team's key, as Apple documents
+probe exchange 7 somecode "$REDIRECT" - -
+check "Sign in with Apple: the token endpoint's invalid_client comes back as IDP_ERROR" \
+    expect_match "$ANSWER" '^ERR IDP_ERROR the token endpoint answered 400 invalid_client$'
+check "Sign in with Apple: the client_secret JWT is what Apple asks for" env -C "$NODE_DIR" node --input-type=module -e '
+import fs from "node:fs";
+import * as jose from "jose";
+const form = new URLSearchParams(fs.readFileSync(process.argv[1], "utf8"));
+const fail = (m) => { console.log(m, Object.fromEntries(form)); process.exit(1); };
+if (form.get("client_id") !== "com.example.masd" || form.get("grant_type") !== "authorization_code" ||
+    form.get("code") !== "somecode" || form.has("code_verifier") || form.has("client_assertion")) fail("form:");
+const key = await jose.importSPKI(fs.readFileSync(process.argv[2], "utf8"), "ES256");
+const { payload, protectedHeader: h } = await jose.jwtVerify(form.get("client_secret"), key,
+  { issuer: "TEAM123456", audience: "https://appleid.apple.com", subject: "com.example.masd" });
+if (h.alg !== "ES256" || h.kid !== "KEY7654321") fail("header " + JSON.stringify(h));
+if (payload.exp - payload.iat !== 60) fail("lifetime " + JSON.stringify(payload));
+' "$T/captured.form" "$T/keys/ec.pub"
+
+probe metadata 8
+check "a discovery document over 256 KiB is refused" expect_match "$ANSWER" \
+    "^ERR BAD_ANSWER the discovery document \\(http://127.0.0.1:$CAPTURE_PORT/.well-known/openid-configuration\\) answered with more than 256 KiB$"
+
 probe timeouts 1500 1000
 START=$(now_ms)
 probe metadata 5
@@ -225,8 +296,9 @@ stop hole
 probe metadata 5
 check "a closed port: UNREACHABLE" expect_match "$ANSWER" '^ERR UNREACHABLE could not reach the discovery document'
 
-exec {PROBE[1]}>&-
-check "the probe exits cleanly" wait_exit "$PROBE_PID" 10
+check "the probe is still running" kill -0 "${PID_OF[probe]}"
+[ -n "${PROBE[1]:-}" ] && exec {PROBE[1]}>&-
+check "the probe exits cleanly" wait_exit "${PID_OF[probe]}" 10
 check "no sanitizer report" sanitizer_clean "$T/logs/probe.log"
 stop idp
 finish

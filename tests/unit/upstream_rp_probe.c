@@ -14,6 +14,7 @@
 #include "upstream_rp.h"
 #include "upstream_rp_state.h"
 #include <curl/curl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ int main(int argc, char **argv)
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || jose_keyset_from_config(cfg, &ks) < 0 ||
         upstream_rp_open(ks, &rp) < 0)
         return 1;
+    signal(SIGPIPE, SIG_IGN); /* as the services that call the relying party */
     int64_t offset = 0;
     char line[65536];
     setvbuf(stdout, NULL, _IOLBF, 0);
