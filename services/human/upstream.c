@@ -159,7 +159,8 @@ static void refuse(struct masd_request *r, int status, const char *kind, const c
 }
 
 /* The page of a failed call to the provider (upstream_rp_error): 502 when the provider could not
- * be reached or answered what the protocol does not allow, 400 when its token failed a check. */
+ * be reached or answered what the protocol does not allow, 400 when its token failed a check, 500
+ * when the provider's configuration cannot work (docs/upstream-oauth.md, "Errors"). */
 static void refuse_rp(struct masd_request *r, const struct upstream_rp_error *err, const struct way_back *w)
 {
     switch (err->status) {
@@ -172,7 +173,10 @@ static void refuse_rp(struct masd_request *r, const struct upstream_rp_error *er
     case UPSTREAM_RP_NOMEM:
         refuse(r, 500, "internal", "out of memory", w, NULL);
         break;
-    default: /* IDP_ERROR, BAD_ANSWER, MISCONFIGURED */
+    case UPSTREAM_RP_MISCONFIGURED: /* ours to fix, not the provider's: the log line says what */
+        refuse(r, 500, "internal", err->message, w, "temporarily_unavailable");
+        break;
+    default: /* IDP_ERROR, BAD_ANSWER */
         refuse(r, 502, "upstream_bad_answer", err->message, w, "temporarily_unavailable");
         break;
     }
