@@ -381,14 +381,14 @@ EOF
     done <"$dir/pages.out"
     check "$b: upstream_pages.mjs ran to the end" eval "grep -q '^done$' $dir/pages.out || { tail -n 30 $dir/pages.err; false; }"
 
-    check "$b: masd-human never answered 500 and logged no sanitizer report" \
-        eval "! grep -E '\" 500 ' $dir/nginx/access.log && sanitizer_clean $T/logs/human-$b.log"
     stop nginx-$b
     stop human-late-$b
     stop assets-$b
     stop oauth-$b
     stop human-$b
     stop idp
+    check "$b: masd-human never answered 500, and logged no sanitizer report up to its exit" \
+        eval "! grep -E '\" 500 ' $dir/nginx/access.log && sanitizer_clean $T/logs/human-$b.log $T/logs/human-late-$b.log"
 }
 
 run_backend sqlite "sqlite://$T/sqlite.db"
