@@ -106,6 +106,7 @@ upstream_oauth2:
       token_endpoint_auth_method: client_secret_post
       scope: "openid profile"
       response_mode: form_post
+      fetch_userinfo: true
     - id: $PE
       issuer: "$ISSUER"
       discovery_mode: insecure
@@ -343,6 +344,9 @@ EOF
               expect_file_contains $T/p1.b 'name=\"iss\" value=\"$ISSUER\"' &&
               expect_match \"\$(header $T/p1.h content-security-policy)\" \"script-src 'nonce-\""
     req p2 -b "$T/jarF" -c "$T/jarF" --data "$FFORM&did_mas_repost_to_itself=true" "$(cbpath "$FURL")"
+    check "$b: ... the userinfo answer (fetch_userinfo) stored with the session" \
+        expect_eq "$(sql_q "SELECT userinfo FROM upstream_oauth_authorization_sessions WHERE state = '$STATE'")" \
+        '{"sub":"alice","name":"Alice Liddell","preferred_username":"alice"}'
     check "$b: the re-post, same-site with our cookie: 303 to the link; iss kept, the flag not" \
         eval "expect_eq \"\$(status $T/p2.h)\" 303 && expect_eq \"\$(sql_q \"SELECT extra_callback_parameters FROM upstream_oauth_authorization_sessions WHERE state = '$STATE' AND upstream_oauth_link_id = '\$(link_of p2)'\")\" '{\"iss\":\"$ISSUER\"}'"
     req p3 --data "state=x&code=y&did_mas_repost_to_itself=true" "/upstream/callback/$PF"
