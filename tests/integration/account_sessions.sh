@@ -250,7 +250,7 @@ backend()
     check "[$B] no sanitizer report" sanitizer_clean "$T/logs/human$S.log" "$T/logs/oauth$S.log" "$T/logs/worker$S.log"
 }
 
-backend sqlite "sqlite://$T/masd.db" sqlite3 "$T/masd.db"
+backend_wanted sqlite && backend sqlite "sqlite://$T/masd.db" sqlite3 "$T/masd.db"
 if pg_database account_sessions; then
     backend postgresql "$PG_DB_URI" psql -X -q -t -A "$PG_DB_URI" -c
 fi

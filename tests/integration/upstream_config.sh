@@ -112,7 +112,7 @@ run_backend()
         "$(sql $b "$uri" "SELECT COUNT(*) FROM upstream_oauth_links") $(sql $b "$uri" "SELECT COUNT(*) FROM upstream_oauth_providers")" '0 1'
 }
 
-run_backend sqlite "sqlite://$T/masd.db"
+backend_wanted sqlite && run_backend sqlite "sqlite://$T/masd.db"
 if pg_database upstream; then
     run_backend pg "$PG_DB_URI"
 fi
