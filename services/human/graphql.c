@@ -220,9 +220,9 @@ static void run_done(struct masd_request *r, void *arg)
     } else {
         const struct gql_ctx *c = &j->ctx;
         if (c->kind == GQL_REQUESTER_BROWSER)
-            activity_note(STORAGE_SESSION_BROWSER, c->browser.id, c->now);
+            activity_note(STORAGE_SESSION_BROWSER, c->browser.id, c->now, c->ip);
         else if (c->kind == GQL_REQUESTER_OAUTH)
-            activity_note(STORAGE_SESSION_OAUTH, c->oauth.id, c->now);
+            activity_note(STORAGE_SESSION_OAUTH, c->oauth.id, c->now, c->ip);
         if (c->sign_out)
             browser_set_session(r, NULL);
         send_json(r, 200, j->answer.media, j->response);

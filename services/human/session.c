@@ -101,7 +101,10 @@ void browser_write_cookie(struct masd_request *r, struct browser *b)
         b->cookie.logged_out_at = masd_now();
         b->state = BROWSER_ANONYMOUS;
     } else if (b->state == BROWSER_ACTIVE) {
-        activity_note(STORAGE_SESSION_BROWSER, b->session.id, masd_now());
+        /* with the client's address as the trusted proxies tell it (docs/architecture.md §3) */
+        char ip[MASD_ADDR_STRLEN];
+        human_client_ip(r, ip, sizeof(ip));
+        activity_note(STORAGE_SESSION_BROWSER, b->session.id, masd_now(), ip);
     }
     if (!b->cookie.current[0] && !b->cookie.logged_out_at)
         return; /* nothing to remember: no cookie at all, as MAS sets none for a new browser */
