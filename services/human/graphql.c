@@ -230,15 +230,20 @@ static void run_work(void *arg)
         r = storage_tx(human.st, flags, run_tx, j);
         if (r != RUN_AGAIN)
             break;
-        if (run == GQL_WORK_MAX_RUNS) {
-            log_error("graphql: the mutation still asked for work after %u runs", run);
-            break;
+        if (run == GQL_WORK_MAX_RUNS) { /* changes that keep undoing each other's checks */
+            log_warn("graphql: the mutation still asked for work after %u runs", run);
+            json_decref(j->response);
+            j->response =
+                json_pack("{s:n, s:[{s:s}]}", "data", "errors", "message",
+                          "The changes in this request depend on each other; send them one at a time");
+            if (!j->response)
+                j->status = 500, j->refusal = "Internal error";
+            return;
         }
         run_before(j); /* outside any transaction: no lock is held */
     }
     if (r < 0) {
-        if (r != RUN_AGAIN)
-            log_error("graphql: %s", storage_last_error());
+        log_error("graphql: %s", storage_last_error());
         json_decref(j->response);
         j->response = NULL;
         j->status = 500, j->refusal = "Internal error";
