@@ -20,8 +20,6 @@ enum gql_requester {
 /* The devices one createOauth2Session may bring (the rest of its scope's are refused). */
 #define GQL_MAX_NEW_DEVICES 8
 
-struct gql_ctx;
-
 /* ---- slow work outside the transaction (docs/graphql.md "Slow work") ---------------------------
  *
  * A mutation runs in one write transaction, and on SQLite that holds the database's one write
