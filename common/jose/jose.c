@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/param_build.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <stdlib.h>
 #include <string.h>
@@ -491,5 +492,98 @@ int jose_jws_verify_jwks(const struct jose_jws *jws, const char *input, const js
         return -EACCES;
     int r = verify_pkey(jws, a, input, pkey);
     EVP_PKEY_free(pkey);
+    return r;
+}
+
+/* ---- keys and secrets outside secrets.keys --------------------------------------------------- */
+
+static bool pkey_family(EVP_PKEY *pkey, enum key_family *family)
+{
+    if (EVP_PKEY_is_a(pkey, "RSA")) {
+        *family = KEY_RSA;
+        return true;
+    }
+    char group[64] = "";
+    size_t len = 0;
+    if (!EVP_PKEY_is_a(pkey, "EC") ||
+        EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &len) != 1)
+        return false;
+    if (strcmp(group, "prime256v1") == 0)
+        *family = KEY_EC_P256;
+    else if (strcmp(group, "secp384r1") == 0)
+        *family = KEY_EC_P384;
+    else if (strcmp(group, "secp256k1") == 0)
+        *family = KEY_EC_SECP256K1;
+    else
+        return false;
+    return true;
+}
+
+int jose_key_from_pem(const char *pem, const char *kid, struct jose_key **out)
+{
+    *out = NULL;
+    if (!pem || !kid)
+        return -EINVAL;
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    EVP_PKEY *pkey = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    ERR_clear_error();
+    struct jose_key *k = NULL;
+    enum key_family family;
+    int r = -EINVAL;
+    if (pkey && pkey_family(pkey, &family)) {
+        r = -ENOMEM;
+        if ((k = calloc(1, sizeof(*k))) && (k->kid = strdup(kid))) {
+            k->family = family;
+            k->pkey = pkey;
+            pkey = NULL;
+            *out = k;
+            k = NULL;
+            r = 0;
+        }
+    }
+    free(k);
+    EVP_PKEY_free(pkey);
+    return r;
+}
+
+void jose_key_free(struct jose_key *key)
+{
+    if (!key)
+        return;
+    free(key->kid);
+    EVP_PKEY_free(key->pkey);
+    free(key);
+}
+
+int jose_sign_hmac(const char *alg, const void *secret, size_t secret_len, json_t *claims, char **out)
+{
+    const struct alg *a = alg_find(alg);
+    *out = NULL;
+    if (!json_is_object(claims) || !a || a->kind != ALG_HMAC || !secret)
+        return -EINVAL;
+    json_t *header = json_pack("{s:s, s:s}", "alg", a->name, "typ", "JWT");
+    char *h = header ? b64_json(header) : NULL;
+    char *p = h ? b64_json(claims) : NULL;
+    json_decref(header);
+    char *input = NULL, *s = NULL;
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned mac_len = 0;
+    int r = p && asprintf(&input, "%s.%s", h, p) >= 0 ? 0 : -ENOMEM;
+    if (r < 0)
+        input = NULL;
+    if (r == 0 && !HMAC(EVP_get_digestbyname(a->digest), secret, (int)secret_len,
+                        (const unsigned char *)input, strlen(input), mac, &mac_len))
+        r = -EIO;
+    if (r == 0 && (!(s = base64url_encode(mac, mac_len)) || asprintf(out, "%s.%s", input, s) < 0)) {
+        *out = NULL;
+        r = -ENOMEM;
+    }
+    OPENSSL_cleanse(mac, sizeof(mac));
+    ERR_clear_error();
+    free(s);
+    free(input);
+    free(h);
+    free(p);
     return r;
 }

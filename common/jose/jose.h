@@ -89,3 +89,16 @@ int jose_jws_verify_hmac(const struct jose_jws *jws, const char *input, const vo
 int jose_jws_verify_jwks(const struct jose_jws *jws, const char *input, const json_t *jwks);
 /* An asymmetric algorithm with one of our own keys (which must support it). */
 int jose_jws_verify_key(const struct jose_jws *jws, const char *input, const struct jose_key *key);
+
+/* ---- keys and secrets outside secrets.keys (upstream providers) ------------------------------ */
+
+/* A private key from PEM (PKCS#8, or the traditional RSA/EC forms), with kid as its key ID: an
+ * RSA, P-256, P-384 or secp256k1 key. Sign in with Apple's client secret is signed with one
+ * (docs/upstream-oauth.md). Returns 0, -EINVAL (not a key of those kinds) or -ENOMEM. */
+int jose_key_from_pem(const char *pem, const char *kid, struct jose_key **out);
+void jose_key_free(struct jose_key *key);
+
+/* Compact JWS of claims with HS256/384/512 keyed with secret, header {"alg":alg,"typ":"JWT"}
+ * (client_secret_jwt, RFC 7523 §2.2). Returns 0, -EINVAL (alg not HMAC, claims not an object),
+ * -ENOMEM or -EIO. */
+int jose_sign_hmac(const char *alg, const void *secret, size_t secret_len, json_t *claims, char **out);

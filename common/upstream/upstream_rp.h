@@ -28,15 +28,18 @@ struct jose_keyset;
 #define UPSTREAM_RP_JWKS_REFETCH_S     30
 /* Leeway for exp, iat and nbf, as MAS. */
 #define UPSTREAM_RP_LEEWAY_S 300
+/* A logout token issued longer ago than this is refused whatever its exp says (MAS has no bound,
+ * so a replayed token stays good as long as the IdP made it). */
+#define UPSTREAM_RP_LOGOUT_MAX_AGE_S 600
 
 /* What went wrong, and so what the person (or the IdP, for back-channel logout) is told. */
 enum upstream_rp_status {
     UPSTREAM_RP_OK = 0,
-    UPSTREAM_RP_UNREACHABLE, /* no answer, a timeout, TLS failure, a 5xx: 502 "could not reach" */
-    UPSTREAM_RP_IDP_ERROR,   /* the IdP answered with an OAuth error (e.g. invalid_grant): 502 */
-    UPSTREAM_RP_BAD_ANSWER,  /* an answer that is not what the protocol says (not JSON, a field
-                              * missing, discovery that fails its checks): 502 */
-    UPSTREAM_RP_INVALID,     /* a token that fails validation (signature, iss, aud, nonce…): 4xx */
+    UPSTREAM_RP_UNREACHABLE,   /* no answer, a timeout, TLS failure, a 5xx: 502 "could not reach" */
+    UPSTREAM_RP_IDP_ERROR,     /* the IdP answered with an OAuth error (e.g. invalid_grant): 502 */
+    UPSTREAM_RP_BAD_ANSWER,    /* an answer that is not what the protocol says (not JSON, a field
+                                * missing, discovery that fails its checks): 502 */
+    UPSTREAM_RP_INVALID,       /* a token that fails validation (signature, iss, aud, nonce…): 4xx */
     UPSTREAM_RP_MISCONFIGURED, /* the provider's configuration cannot work (no token endpoint…) */
     UPSTREAM_RP_NOMEM,
 };
@@ -54,6 +57,8 @@ struct upstream_rp;
  * must outlive the upstream_rp. curl_global_init() must have run. */
 int upstream_rp_open(const struct jose_keyset *keys, struct upstream_rp **out);
 void upstream_rp_close(struct upstream_rp *rp);
+/* Overrides the timeouts of every request rp sends (the tests shorten them); 0 keeps a value. */
+void upstream_rp_set_timeouts(struct upstream_rp *rp, long timeout_ms, long connect_timeout_ms);
 
 /* A provider's endpoints: each override, else the discovered value. */
 struct upstream_rp_metadata {
@@ -99,10 +104,10 @@ int upstream_rp_exchange(struct upstream_rp *rp, const struct config_upstream_pr
                          struct upstream_rp_error *err);
 
 /* Validates a back-channel logout token (OIDC Back-Channel Logout 1.0 §2.6): signature with
- * id_token_signed_response_alg, iss, aud, iat (not in the future, and not older than exp allows),
- * exp, sub and/or sid, events holding the back-channel logout event, no nonce, a jti. *claims: the
- * token's claims (a reference) when valid. Replay (the jti) is the caller's to check, against the
+ * id_token_signed_response_alg, iss, aud, iat (not in the future, and at most
+ * UPSTREAM_RP_LOGOUT_MAX_AGE_S old whatever exp says), exp, sub and/or sid, events holding the
+ * back-channel logout event, no nonce, a jti. *claims: the token's claims (a new reference, for
+ * the caller to json_decref) when valid. Replay (the jti) is the caller's to check, against the
  * database, so that it holds across processes. */
 int upstream_rp_logout_token(struct upstream_rp *rp, const struct config_upstream_provider *p,
-                             const char *token, int64_t now, json_t **claims,
-                             struct upstream_rp_error *err);
+                             const char *token, int64_t now, json_t **claims, struct upstream_rp_error *err);
