@@ -10,7 +10,7 @@
 # logout validates; an IdP that never answers gives UNREACHABLE within the test's timeout.
 # Sign in with Apple, which only Apple speaks, is checked at a capture server: the client_secret
 # it receives must be the ES256 JWT Apple documents; the same server's oversized discovery
-# document is refused.
+# document is refused. A JWKS that cannot be fetched is not tried again within 30 s.
 # No storage is involved, so the script runs once whatever MASD_TEST_PG_URI says.
 . "$(dirname "$0")/lib.sh"
 PROBE_BIN=$BUILD/tests/upstream_rp_probe
@@ -20,6 +20,7 @@ command -v node >/dev/null || { fail_check "node is installed" "tools/packages -
 IDP_PORT=$(free_port)
 HOLE_PORT=$(free_port)
 CAPTURE_PORT=$(free_port)
+DEAD_PORT=$(free_port)
 ISSUER=http://127.0.0.1:$IDP_PORT
 REDIRECT=http://127.0.0.1:9/callback
 SECRET=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
@@ -119,6 +120,16 @@ EOF
       issuer: "http://127.0.0.1:$CAPTURE_PORT"
       discovery_mode: insecure
       client_id: masd
+      client_secret: $SECRET
+      token_endpoint_auth_method: client_secret_basic
+    # 9: a JWKS nobody serves
+    - id: 01JAYS74TCG3BTWKADN5Q45189
+      discovery_mode: disabled
+      issuer: "$ISSUER"
+      authorization_endpoint: "$ISSUER/auth"
+      token_endpoint: "$ISSUER/token"
+      jwks_uri: "http://127.0.0.1:$DEAD_PORT/jwks"
+      client_id: masd-basic
       client_secret: $SECRET
       token_endpoint_auth_method: client_secret_basic
 EOF
@@ -285,6 +296,17 @@ if (payload.exp - payload.iat !== 60) fail("lifetime " + JSON.stringify(payload)
 probe metadata 8
 check "a discovery document over 256 KiB is refused" expect_match "$ANSWER" \
     "^ERR BAD_ANSWER the discovery document \\(http://127.0.0.1:$CAPTURE_PORT/.well-known/openid-configuration\\) answered with more than 256 KiB$"
+
+# a JWKS that cannot be fetched is not asked for again within 30 s (forged back-channel
+# requests cannot queue fetches against the provider)
+probe logout 9 "$LOGOUT_TOKEN"
+check "a JWKS nobody serves: UNREACHABLE" expect_match "$ANSWER" "^ERR UNREACHABLE could not reach the provider's JWKS \\(http://127.0.0.1:$DEAD_PORT/jwks\\)"
+probe logout 9 "$LOGOUT_TOKEN"
+check "…at once again, without a new attempt" \
+    expect_match "$ANSWER" "^ERR UNREACHABLE the provider's JWKS could not be fetched [01] s ago; next try in (29|30) s$"
+probe clock 31
+probe logout 9 "$LOGOUT_TOKEN"
+check "…and tried again 31 s later" expect_match "$ANSWER" "^ERR UNREACHABLE could not reach the provider's JWKS"
 
 probe timeouts 1500 1000
 START=$(now_ms)
