@@ -286,3 +286,123 @@ int storage_upstream_session_find_state(struct storage_tx *tx, const char *state
     struct two_ids t = {id, provider_id};
     return sq_one(tx, &session_by_state, SQ_ARGS(P_TEXT(state)), read_two, &t);
 }
+
+#define SESSION_COLS                                                                                         \
+    "upstream_oauth_authorization_session_id, upstream_oauth_provider_id, upstream_oauth_link_id, state,"    \
+    " code_challenge_verifier, nonce, id_token, id_token_claims, id_token_sub, id_token_sid,"                \
+    " extra_callback_parameters, userinfo, browser_session_id, created_at, completed_at, consumed_at,"       \
+    " unlinked_at"
+
+STORAGE_STMT(session_get, "SELECT " SESSION_COLS " FROM upstream_oauth_authorization_sessions"
+                          " WHERE upstream_oauth_authorization_session_id = $1");
+STORAGE_STMT(session_by_link,
+             "SELECT " SESSION_COLS " FROM upstream_oauth_authorization_sessions"
+             " WHERE upstream_oauth_link_id = $1"
+             " ORDER BY created_at DESC, upstream_oauth_authorization_session_id DESC LIMIT 1");
+STORAGE_STMT(session_complete,
+             "UPDATE upstream_oauth_authorization_sessions SET upstream_oauth_link_id = $2, id_token = $3,"
+             " id_token_claims = $4, id_token_sub = $5, id_token_sid = $6, extra_callback_parameters = $7,"
+             " userinfo = $8, completed_at = $9"
+             " WHERE upstream_oauth_authorization_session_id = $1 AND completed_at IS NULL");
+STORAGE_STMT(session_consume,
+             "UPDATE upstream_oauth_authorization_sessions SET consumed_at = $3, browser_session_id = $2"
+             " WHERE upstream_oauth_authorization_session_id = $1 AND completed_at IS NOT NULL"
+             " AND consumed_at IS NULL");
+STORAGE_STMT(session_exists, "SELECT 1 FROM upstream_oauth_authorization_sessions"
+                             " WHERE upstream_oauth_authorization_session_id = $1");
+
+void storage_upstream_session_clear(struct storage_upstream_session *s)
+{
+    free(s->id_token);
+    free(s->id_token_claims);
+    free(s->extra_callback_parameters);
+    free(s->userinfo);
+    memset(s, 0, sizeof(*s));
+}
+
+static char *dup_col(struct sq *q, int col)
+{
+    const char *t = sq_text(q, col);
+    return t ? strdup(t) : NULL;
+}
+
+static int read_session(struct sq *q, void *arg)
+{
+    struct storage_upstream_session *s = arg;
+    storage_upstream_session_clear(s);
+    sq_copy(q, 0, s->id, sizeof(s->id));
+    sq_copy(q, 1, s->provider_id, sizeof(s->provider_id));
+    sq_copy(q, 2, s->link_id, sizeof(s->link_id));
+    sq_copy(q, 3, s->state, sizeof(s->state));
+    sq_copy(q, 4, s->verifier, sizeof(s->verifier));
+    sq_copy(q, 5, s->nonce, sizeof(s->nonce));
+    sq_copy(q, 8, s->id_token_sub, sizeof(s->id_token_sub));
+    sq_copy(q, 9, s->id_token_sid, sizeof(s->id_token_sid));
+    sq_copy(q, 12, s->browser_session_id, sizeof(s->browser_session_id));
+    s->created_at = sq_int(q, 13);
+    s->completed_at = sq_int(q, 14);
+    s->consumed_at = sq_int(q, 15);
+    s->unlinked_at = sq_int(q, 16);
+    int cols[] = {6, 7, 10, 11};
+    char **dst[] = {&s->id_token, &s->id_token_claims, &s->extra_callback_parameters, &s->userinfo};
+    for (size_t i = 0; i < 4; i++)
+        if (!sq_null(q, cols[i]) && !(*dst[i] = dup_col(q, cols[i]))) {
+            storage_upstream_session_clear(s);
+            return -ENOMEM;
+        }
+    return 0;
+}
+
+int storage_upstream_session_get(struct storage_tx *tx, const char *id, struct storage_upstream_session *out)
+{
+    memset(out, 0, sizeof(*out));
+    return sq_one(tx, &session_get, SQ_ARGS(P_TEXT(id)), read_session, out);
+}
+
+int storage_upstream_session_find_link(struct storage_tx *tx, const char *link_id,
+                                       struct storage_upstream_session *out)
+{
+    memset(out, 0, sizeof(*out));
+    return sq_one(tx, &session_by_link, SQ_ARGS(P_TEXT(link_id)), read_session, out);
+}
+
+static int nothing(struct sq *q, void *arg)
+{
+    (void)q;
+    (void)arg;
+    return 0;
+}
+
+/* 0 when a compare-and-set changed the row, else -EALREADY or -ENOENT as the row exists. */
+static int cas_result(struct storage_tx *tx, const char *id, int r, int64_t changes)
+{
+    if (r < 0 || changes)
+        return r < 0 ? r : 0;
+    r = sq_one(tx, &session_exists, SQ_ARGS(P_TEXT(id)), nothing, NULL);
+    return r == 0 ? -EALREADY : r;
+}
+
+int storage_upstream_session_complete(struct storage_tx *tx, const char *id,
+                                      const struct storage_upstream_completion *c, int64_t now)
+{
+    int r = storage_check_text("link_id", c->link_id, STORAGE_ID_SIZE - 1, false);
+    if (r < 0)
+        return r;
+    int64_t changes = 0;
+    r = sq_exec(tx, &session_complete,
+                SQ_ARGS(P_TEXT(id), P_TEXT(c->link_id), P_TEXT(c->id_token), P_TEXT(c->id_token_claims),
+                        P_OPT(c->id_token_sub), P_OPT(c->id_token_sid),
+                        P_TEXT(c->extra_callback_parameters ? c->extra_callback_parameters : "{}"),
+                        P_TEXT(c->userinfo), P_INT(now)),
+                &changes);
+    return cas_result(tx, id, r, changes);
+}
+
+int storage_upstream_session_consume(struct storage_tx *tx, const char *id, const char *browser_session_id,
+                                     int64_t now)
+{
+    int64_t changes = 0;
+    int r =
+        sq_exec(tx, &session_consume, SQ_ARGS(P_TEXT(id), P_TEXT(browser_session_id), P_INT(now)), &changes);
+    return cas_result(tx, id, r, changes);
+}

@@ -59,3 +59,51 @@ int storage_upstream_session_create(struct storage_tx *tx, const char *provider_
 /* The session's ID and provider by its state; -ENOENT. */
 int storage_upstream_session_find_state(struct storage_tx *tx, const char *state, char id[STORAGE_ID_SIZE],
                                         char provider_id[STORAGE_ID_SIZE]);
+
+/* How long a sign-in at a provider may take, from /upstream/authorize to the callback and on to
+ * the link page: MAS's 10 minutes, which MAS keeps only in the cookie; masd checks it on the row
+ * too (docs/upstream-oauth.md). */
+#define STORAGE_UPSTREAM_SESSION_TTL_MS (10 * 60 * 1000LL)
+
+/* A whole authorization session row (heap fields: storage_upstream_session_clear). Pending: no
+ * completed_at; completed: link_id and the callback's data set; consumed: consumed_at. */
+struct storage_upstream_session {
+    char id[STORAGE_ID_SIZE];
+    char provider_id[STORAGE_ID_SIZE];
+    char link_id[STORAGE_ID_SIZE]; /* "" until completed (or after unlinking) */
+    char state[256];
+    char verifier[129];                                           /* the PKCE verifier, "" without PKCE */
+    char nonce[256];                                              /* "" without (no openid scope) */
+    char *id_token;                                               /* the raw ID token; NULL when none */
+    char *id_token_claims, *extra_callback_parameters, *userinfo; /* JSON text; NULL when none */
+    char id_token_sub[256], id_token_sid[256];                    /* "" when none */
+    char browser_session_id[STORAGE_ID_SIZE];                     /* "" until consumed */
+    int64_t created_at, completed_at, consumed_at, unlinked_at;   /* 0: not yet */
+};
+void storage_upstream_session_clear(struct storage_upstream_session *s);
+
+/* -ENOENT when there is none by that ID. */
+int storage_upstream_session_get(struct storage_tx *tx, const char *id, struct storage_upstream_session *out);
+
+/* What the callback proved, stored on a pending session. */
+struct storage_upstream_completion {
+    const char *link_id;
+    const char *id_token;                    /* NULL: none */
+    const char *id_token_claims;             /* JSON object text, NULL: none */
+    const char *id_token_sub, *id_token_sid; /* the claims' sub and sid (for back-channel logout) */
+    const char *extra_callback_parameters;   /* JSON object text (may be "{}") */
+    const char *userinfo;                    /* JSON object text, NULL: none */
+};
+/* Completes a pending session, compare-and-set: 0, -EALREADY when it was completed already (a
+ * replayed callback), -ENOENT. */
+int storage_upstream_session_complete(struct storage_tx *tx, const char *id,
+                                      const struct storage_upstream_completion *c, int64_t now);
+
+/* The newest session completed with this link (MAS: the link page's lookup); -ENOENT. */
+int storage_upstream_session_find_link(struct storage_tx *tx, const char *link_id,
+                                       struct storage_upstream_session *out);
+
+/* Consumes a completed session for a browser session (NULL: none yet), compare-and-set: 0,
+ * -EALREADY when consumed already or not completed, -ENOENT. */
+int storage_upstream_session_consume(struct storage_tx *tx, const char *id, const char *browser_session_id,
+                                     int64_t now);

@@ -114,8 +114,17 @@ void page_send(struct masd_request *r, int status, const char *template, struct 
 
 void page_error(struct masd_request *r, int status, const char *kind, const char *detail)
 {
-    struct page p = {.data = page_data()};
+    page_error_with(r, status, kind, detail, NULL, NULL);
+}
+
+void page_error_with(struct masd_request *r, int status, const char *kind, const char *detail, json_t *extra,
+                     const char *form_action)
+{
+    struct page p = {.data = page_data(), .form_action = form_action};
     json_t *flags = json_object();
+    if (p.data && extra)
+        json_object_update(p.data, extra);
+    json_decref(extra);
     if (!p.data || !flags) {
         json_decref(flags);
         json_decref(p.data);
@@ -167,9 +176,14 @@ void page_retry_after(struct masd_request *r, int64_t ms)
 
 void page_redirect(struct masd_request *r, const char *location)
 {
+    page_redirect_status(r, 303, location);
+}
+
+void page_redirect_status(struct masd_request *r, int status, const char *location)
+{
     security_headers(r, NULL, NULL);
     masd_add_header(r, "location", masd_str_from(location));
-    masd_respond(r, 303, NULL, MASD_STR(""));
+    masd_respond(r, status, NULL, MASD_STR(""));
 }
 
 void human_client_ip(struct masd_request *r, char *out, size_t size)

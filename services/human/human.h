@@ -14,19 +14,23 @@
 
 struct policy;
 struct policy_result;
+struct upstream_rp;
+struct jose_keyset;
 
 struct human_service {
     const struct config *cfg;
-    struct storage *st;     /* NULL under --check */
-    struct cookie_jar *jar; /* from secrets.encryption */
-    struct policy *policy;  /* MAS's default policy over policy.data */
-    struct homeserver *hs;  /* the homeserver's API (NULL under --check) */
-    char *root;             /* public_base's path without its last '/': "" or "/auth" */
-    char *cookie_path;      /* public_base's path: "/" or "/auth/" (MAS: Path=<public_base path>) */
-    char *origin;           /* "https://auth.example.com": the origin every form posts to */
-    char *css;              /* the stylesheet's path: root + "/assets/" + its hashed name */
-    bool secure;            /* public_base is https: Secure cookies, HSTS */
-    json_t *branding;       /* {"server_name", "policy_uri", "tos_uri", "imprint"} */
+    struct storage *st;       /* NULL under --check */
+    struct cookie_jar *jar;   /* from secrets.encryption */
+    struct policy *policy;    /* MAS's default policy over policy.data */
+    struct homeserver *hs;    /* the homeserver's API (NULL under --check) */
+    char *root;               /* public_base's path without its last '/': "" or "/auth" */
+    char *cookie_path;        /* public_base's path: "/" or "/auth/" (MAS: Path=<public_base path>) */
+    char *origin;             /* "https://auth.example.com": the origin every form posts to */
+    char *css;                /* the stylesheet's path: root + "/assets/" + its hashed name */
+    bool secure;              /* public_base is https: Secure cookies, HSTS */
+    json_t *branding;         /* {"server_name", "policy_uri", "tos_uri", "imprint"} */
+    struct upstream_rp *rp;   /* the relying party of the upstream providers (NULL under --check) */
+    struct jose_keyset *keys; /* secrets.keys, for private_key_jwt; NULL when no provider uses it */
 };
 extern struct human_service human;
 
@@ -54,6 +58,11 @@ void page_send(struct masd_request *r, int status, const char *template, struct 
  * a 4xx; the OAuth parser's words, like an error_description). A 5xx shows only a reference;
  * the log line with the same reference holds the detail. */
 void page_error(struct masd_request *r, int status, const char *kind, const char *detail);
+/* The same with `extra`'s keys (freed) merged into the page's data ("back": the way back's href,
+ * "client_return": returning an error to an OAuth client), and another origin its forms post to
+ * (NULL: none). */
+void page_error_with(struct masd_request *r, int status, const char *kind, const char *detail, json_t *extra,
+                     const char *form_action);
 /* What the policy page (templates/policy_violation.html) shows of a refusal: {"violations":
  * [{"msg"}…], "too_many_sessions": {"need_to_remove"} when the session limit is among them}, to
  * merge into its data. NULL when res has no violation, or when out of memory. */
@@ -62,6 +71,8 @@ json_t *page_policy_denial(const struct policy_result *res);
 void page_retry_after(struct masd_request *r, int64_t ms);
 /* 303 See Other to `location` (a path below the origin, or a client's redirect URI). */
 void page_redirect(struct masd_request *r, const char *location);
+/* The same with another redirect status (307: the upstream provider's authorization). */
+void page_redirect_status(struct masd_request *r, int status, const char *location);
 
 /* The client's address (docs/architecture.md §3) as text into out, "" when it has none. */
 void human_client_ip(struct masd_request *r, char *out, size_t size);
@@ -184,7 +195,10 @@ void human_account_deactivate(struct masd_request *r);          /* GET, POST /ac
 void human_account_reset_cross_signing(struct masd_request *r); /* GET, POST /account/reset-cross-signing */
 void human_change_password_well_known(struct masd_request *r);  /* GET /.well-known/change-password */
 /* account recovery (recovery.h) */
-void human_recover(struct masd_request *r);           /* recover.c: GET, POST /recover */
-void human_recover_progress(struct masd_request *r);  /* recover.c: GET, POST /recover/progress/{id} */
-void human_recovery_password(struct masd_request *r); /* recovery_password.c: GET, POST
-                                                       * /account/password/recovery?ticket=… */
+/* upstream.c: the sign-in at an upstream provider (docs/upstream-oauth.md) */
+void human_upstream_authorize(struct masd_request *r); /* GET /upstream/authorize/{provider} */
+void human_upstream_callback(struct masd_request *r);  /* GET, POST /upstream/callback/{provider} */
+void human_recover(struct masd_request *r);            /* recover.c: GET, POST /recover */
+void human_recover_progress(struct masd_request *r);   /* recover.c: GET, POST /recover/progress/{id} */
+void human_recovery_password(struct masd_request *r);  /* recovery_password.c: GET, POST
+                                                        * /account/password/recovery?ticket=… */

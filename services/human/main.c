@@ -7,12 +7,14 @@
 #include "activity.h"
 #include "gql.h"
 #include "homeserver.h"
+#include "jose.h"
 #include "human.h"
 #include "human_assets.h"
 #include "log.h"
 #include "policy.h"
 #include "secrets.h"
 #include "storage.h"
+#include "upstream_rp.h"
 #include "upstream_sync.h"
 #include <errno.h>
 #include <stdio.h>
@@ -92,6 +94,14 @@ static int setup(const struct config *cfg)
     sync_upstream_providers(cfg);
     if ((r = homeserver_global_init()) < 0 || (r = homeserver_open(&cfg->matrix, &human.hs)) < 0)
         return log_errno(r, "matrix: cannot set up the homeserver connection: %s", strerror(-r));
+    /* the upstream providers' relying party (curl is set up by homeserver_global_init) */
+    bool keys = false;
+    for (size_t i = 0; i < cfg->n_upstream_providers; i++)
+        keys |= cfg->upstream_providers[i].token_endpoint_auth_method == UPSTREAM_AUTH_PRIVATE_KEY_JWT;
+    if (keys && (r = jose_keyset_from_config(cfg, &human.keys)) < 0)
+        return log_errno(r, "secrets.keys: cannot load them for private_key_jwt");
+    if ((r = upstream_rp_open(human.keys, &human.rp)) < 0)
+        return log_errno(r, "upstream_oauth2: cannot set up the relying party");
     if ((r = activity_start(human.st, ACTIVITY_CAPACITY)) < 0)
         return log_errno(r, "session activity: cannot start the flusher: %m");
     return 0;
@@ -102,6 +112,10 @@ static void shutdown_service(void)
     activity_stop();
     homeserver_close(human.hs);
     human.hs = NULL;
+    upstream_rp_close(human.rp);
+    human.rp = NULL;
+    jose_keyset_free(human.keys);
+    human.keys = NULL;
 }
 
 static int health(void)
@@ -150,6 +164,9 @@ static const struct masd_route routes[] = {
     {"human", "/account/sessions/browsers", ROUTE_EXACT, "GET, HEAD", human_account_browsers},
     {"human", "/account/sessions/{id}", ROUTE_EXACT, "GET, HEAD, POST", human_account_session},
     {"human", "/account/devices/{device_id}", ROUTE_EXACT, "GET, HEAD", human_account_device},
+    /* sign-in at an upstream OAuth 2.0 / OpenID Connect provider (docs/upstream-oauth.md) */
+    {"human", "/upstream/authorize/{provider}", ROUTE_EXACT, "GET, HEAD", human_upstream_authorize},
+    {"human", "/upstream/callback/{provider}", ROUTE_EXACT, "GET, HEAD, POST", human_upstream_callback},
     /* MAS's GraphQL API (resource `graphql`; docs/graphql.md "The endpoint") */
     {"graphql", "/graphql", ROUTE_EXACT, "GET, POST, OPTIONS", human_graphql},
     {0},

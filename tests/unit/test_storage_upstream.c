@@ -169,12 +169,111 @@ static void test_sync(enum storage_backend b)
     storage_close(st);
 }
 
+/* The authorization session's life: created pending, completed once with the callback's data
+ * (a replay is -EALREADY), found by its link (the newest), consumed once. */
+static void test_sessions(enum storage_backend b)
+{
+    char uri[512];
+    test_db(b, "upstream_sessions", uri, sizeof(uri));
+    struct storage *st = test_open(uri);
+    struct config *cfg = load(HEAD P1 P2("true"));
+    struct secrets *s = NULL;
+    CHECK_INT(secrets_from_config(cfg, &s), 0);
+    struct upstream_sync sync = {0};
+    CHECK_INT(upstream_sync_run(cfg, st, s, &sync), 0);
+
+    char sid[STORAGE_ID_SIZE], sid2[STORAGE_ID_SIZE], sid3[STORAGE_ID_SIZE];
+    struct storage_upstream_link link;
+    struct storage_upstream_session row = {0};
+    struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    CHECK_INT(storage_upstream_session_create(tx, ID1, "st-a", "verifier-a", "nonce-a", NOW, sid), 0);
+    CHECK_INT(storage_upstream_session_create(tx, ID1, "st-b", NULL, NULL, NOW + 5, sid2), 0);
+    CHECK_INT(storage_upstream_session_create(tx, ID1, "st-c", NULL, NULL, NOW + 9, sid3), 0);
+    CHECK_INT(storage_upstream_link_create(tx, ID1, "sub-x", NULL, NOW, &link), 0);
+    CHECK_INT(test_tx_end(tx, true), 0);
+
+    tx = test_tx_begin(st, STORAGE_TX_READ);
+    CHECK_INT(storage_upstream_session_get(tx, sid, &row), 0);
+    CHECK_STR(row.id, sid);
+    CHECK_STR(row.provider_id, ID1);
+    CHECK_STR(row.state, "st-a");
+    CHECK_STR(row.verifier, "verifier-a");
+    CHECK_STR(row.nonce, "nonce-a");
+    CHECK_STR(row.link_id, "");
+    CHECK(row.id_token == NULL && row.id_token_claims == NULL && row.userinfo == NULL);
+    CHECK(row.created_at == NOW && row.completed_at == 0 && row.consumed_at == 0);
+    storage_upstream_session_clear(&row);
+    CHECK_INT(storage_upstream_session_get(tx, sid2, &row), 0);
+    CHECK_STR(row.verifier, "");
+    CHECK_STR(row.nonce, "");
+    storage_upstream_session_clear(&row);
+    CHECK_INT(storage_upstream_session_get(tx, "01GFWR28C4KNE04WG3HKXB7C9Z", &row), -ENOENT);
+    CHECK_INT(storage_upstream_session_find_link(tx, link.id, &row), -ENOENT);
+    test_tx_end(tx, false);
+
+    struct storage_upstream_completion c = {
+        .link_id = link.id,
+        .id_token = "eyJ.x.y",
+        .id_token_claims = "{\"sub\":\"sub-x\",\"sid\":\"s1\"}",
+        .id_token_sub = "sub-x",
+        .id_token_sid = "s1",
+        .extra_callback_parameters = "{\"iss\":\"https://idp.example.com\"}",
+        .userinfo = NULL,
+    };
+    tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    CHECK_INT(storage_upstream_session_complete(tx, sid, &c, NOW + 100), 0);
+    CHECK_INT(storage_upstream_session_complete(tx, sid, &c, NOW + 101), -EALREADY); /* replay */
+    CHECK_INT(storage_upstream_session_complete(tx, "01GFWR28C4KNE04WG3HKXB7C9Z", &c, NOW), -ENOENT);
+    struct storage_upstream_completion c2 = {.link_id = link.id, .userinfo = "{\"sub\":\"sub-x\"}"};
+    CHECK_INT(storage_upstream_session_complete(tx, sid2, &c2, NOW + 200), 0);
+    CHECK_INT(test_tx_end(tx, true), 0);
+
+    tx = test_tx_begin(st, STORAGE_TX_READ);
+    CHECK_INT(storage_upstream_session_get(tx, sid, &row), 0);
+    CHECK_STR(row.link_id, link.id);
+    CHECK_STR(row.id_token, "eyJ.x.y");
+    CHECK_STR(row.id_token_claims, "{\"sub\":\"sub-x\",\"sid\":\"s1\"}");
+    CHECK_STR(row.id_token_sub, "sub-x");
+    CHECK_STR(row.id_token_sid, "s1");
+    CHECK_STR(row.extra_callback_parameters, "{\"iss\":\"https://idp.example.com\"}");
+    CHECK(row.userinfo == NULL);
+    CHECK_INT(row.completed_at, NOW + 100);
+    storage_upstream_session_clear(&row);
+    /* the newest of the link's sessions */
+    CHECK_INT(storage_upstream_session_find_link(tx, link.id, &row), 0);
+    CHECK_STR(row.id, sid2);
+    CHECK_STR(row.extra_callback_parameters, "{}");
+    CHECK_STR(row.userinfo, "{\"sub\":\"sub-x\"}");
+    CHECK(row.id_token == NULL);
+    CHECK_STR(row.id_token_sub, "");
+    storage_upstream_session_clear(&row);
+    test_tx_end(tx, false);
+
+    tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    CHECK_INT(storage_upstream_session_consume(tx, sid, NULL, NOW + 300), 0);
+    CHECK_INT(storage_upstream_session_consume(tx, sid, NULL, NOW + 301), -EALREADY);
+    CHECK_INT(storage_upstream_session_consume(tx, "01GFWR28C4KNE04WG3HKXB7C9Z", NULL, NOW), -ENOENT);
+    CHECK_INT(storage_upstream_session_consume(tx, sid3, NULL, NOW), -EALREADY); /* pending */
+    CHECK_INT(test_tx_end(tx, true), 0);
+    tx = test_tx_begin(st, STORAGE_TX_READ);
+    CHECK_INT(storage_upstream_session_get(tx, sid, &row), 0);
+    CHECK_INT(row.consumed_at, NOW + 300);
+    storage_upstream_session_clear(&row);
+    test_tx_end(tx, false);
+
+    config_free(cfg);
+    secrets_free(s);
+    storage_close(st);
+}
+
 int main(void)
 {
     test_init();
     enum storage_backend backends[2];
     int n = test_backends(backends);
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         test_sync(backends[i]);
+        test_sessions(backends[i]);
+    }
     return check_report("test_storage_upstream");
 }
