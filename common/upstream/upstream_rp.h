@@ -4,6 +4,8 @@
  * client authentication method, and the validation of ID tokens, userinfo answers and
  * back-channel logout tokens.
  *
+ * Times (`now`) are in seconds since the Unix epoch, as the tokens' exp and iat: masd_now() / 1000.
+ *
  * Every function that may go to the network blocks (libcurl, with the timeouts below): call it on
  * an outbound worker pool, never on an event loop (docs/architecture.md §4). One struct
  * upstream_rp is shared by every thread of a process; its caches are locked inside.
