@@ -206,6 +206,11 @@ __attribute__((format(printf, 4, 5))) static void field_errorf(struct gql_exec *
     field_error(e, node, p, NULL, msg);
 }
 
+json_t *gql_path(const gql_resolve_info *info)
+{
+    return path_json(info->exec->path);
+}
+
 static int resolver_error(const gql_resolve_info *info, json_t *extensions, const char *fmt, va_list ap)
 {
     char msg[400];

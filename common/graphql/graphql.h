@@ -119,3 +119,7 @@ int gql_error_ext(const gql_resolve_info *info, json_t *extensions, const char *
 /* Whether the field being resolved selects `name` directly (through fragments that apply, after
  * @skip/@include), e.g. whether a connection must count its rows for "totalCount". */
 bool gql_selects(const gql_resolve_info *info, const char *name);
+
+/* The response path of the field being resolved, as its errors carry it (["setPassword"],
+ * ["viewer", "emails", …]): a new reference, NULL when out of memory. */
+json_t *gql_path(const gql_resolve_info *info);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,8 +18,9 @@ struct slot {
     bool used, dirty;
     uint8_t kind;
     char id[STORAGE_ID_SIZE];
-    int64_t at;         /* latest activity noted */
-    int64_t written_at; /* when it was last taken for writing; 0: never */
+    int64_t at;               /* latest activity noted */
+    char ip[STORAGE_IP_SIZE]; /* its client address, "" unknown */
+    int64_t written_at;       /* when it was last taken for writing; 0: never */
 };
 
 #define INITIAL_SLOTS 1024
@@ -108,7 +110,8 @@ static int grow(struct activity_map *m)
     return 0;
 }
 
-int activity_record(struct activity_map *m, enum storage_session_kind kind, const char *id, int64_t at)
+int activity_record(struct activity_map *m, enum storage_session_kind kind, const char *id, int64_t at,
+                    const char *ip)
 {
     if (!id || strlen(id) != STORAGE_ID_SIZE - 1)
         return -EINVAL;
@@ -128,6 +131,8 @@ int activity_record(struct activity_map *m, enum storage_session_kind kind, cons
             memcpy(s->id, id, STORAGE_ID_SIZE);
             m->n++;
         }
+        if (at >= s->at && ip && ip[0])
+            snprintf(s->ip, sizeof(s->ip), "%s", ip);
         if (at > s->at)
             s->at = at;
         if (!s->written_at || s->at > s->written_at)
@@ -168,6 +173,7 @@ size_t activity_take_due(struct activity_map *m, int64_t now, bool all, struct a
             out[taken].kind = (enum storage_session_kind)s->kind;
             memcpy(out[taken].id, s->id, STORAGE_ID_SIZE);
             out[taken].at = s->at;
+            memcpy(out[taken].ip, s->ip, sizeof(s->ip));
             taken++;
             s->dirty = false;
             s->written_at = now;
@@ -206,7 +212,8 @@ static int batch_tx(struct storage_tx *tx, void *arg)
 {
     const struct batch *b = arg;
     for (size_t i = 0; i < b->n; i++) {
-        int r = storage_session_activity_record(tx, b->e[i].kind, b->e[i].id, b->e[i].at, NULL);
+        int r = storage_session_activity_record(tx, b->e[i].kind, b->e[i].id, b->e[i].at,
+                                                b->e[i].ip[0] ? b->e[i].ip : NULL);
         if (r < 0 && r != -ENOENT) /* a session deleted meanwhile is no reason to lose the batch */
             return r;
     }
@@ -304,11 +311,11 @@ int activity_start(struct storage *st, size_t capacity)
     return 0;
 }
 
-void activity_note(enum storage_session_kind kind, const char *id, int64_t at)
+void activity_note(enum storage_session_kind kind, const char *id, int64_t at, const char *ip)
 {
     /* map is set once before the loops start and cleared only after they stopped */
     struct activity_map *m = __atomic_load_n(&flusher.map, __ATOMIC_ACQUIRE);
-    if (m && activity_record(m, kind, id, at) == -ENOSPC && activity_dropped(m) % 1000 == 1)
+    if (m && activity_record(m, kind, id, at, ip) == -ENOSPC && activity_dropped(m) % 1000 == 1)
         log_warn("session activity map full (%zu sessions): %lu notes lost so far", m->capacity,
                  activity_dropped(m));
 }

@@ -19,7 +19,8 @@ struct activity_map;
 struct activity_entry {
     enum storage_session_kind kind;
     char id[STORAGE_ID_SIZE];
-    int64_t at; /* the latest activity seen */
+    int64_t at;               /* the latest activity seen */
+    char ip[STORAGE_IP_SIZE]; /* the client address it came from; "" unknown (the stored one stays) */
 };
 
 /* A map with room for `capacity` sessions (rounded up to a power of two; the table itself is
@@ -27,10 +28,14 @@ struct activity_entry {
 int activity_map_new(size_t capacity, struct activity_map **out);
 void activity_map_free(struct activity_map *m);
 
-/* Notes activity of a session at `at`. Never blocks for long (one mutex, no I/O). Returns 0, or
- * -ENOSPC when the map is full and the session is not in it yet: the note is lost and counted
- * (the next note after a flush gets through). -EINVAL for an id that is not 26 characters. */
-int activity_record(struct activity_map *m, enum storage_session_kind kind, const char *id, int64_t at);
+/* Notes activity of a session at `at` from the client address `ip` (text; NULL or "" when not
+ * known: the address noted before stays, as MAS's tracker keeps the last known one). The
+ * address of the latest note is the one written. Never blocks for long (one mutex, no I/O).
+ * Returns 0, or -ENOSPC when the map is full and the session is not in it yet: the note is lost
+ * and counted (the next note after a flush gets through). -EINVAL for an id that is not 26
+ * characters. */
+int activity_record(struct activity_map *m, enum storage_session_kind kind, const char *id, int64_t at,
+                    const char *ip);
 
 /* Takes up to `max` entries that are due at `now`: noted since their last write, and not written
  * within ACTIVITY_INTERVAL_MS (all noted entries when `all`, for the flush on exit). They count
@@ -51,5 +56,5 @@ long activity_flush(struct activity_map *m, struct storage *st, int64_t now, boo
 /* The process's map and its flusher thread (every ACTIVITY_TICK_MS). activity_note() is a no-op
  * before activity_start() and after activity_stop(); activity_stop() flushes everything. */
 int activity_start(struct storage *st, size_t capacity);
-void activity_note(enum storage_session_kind kind, const char *id, int64_t at);
+void activity_note(enum storage_session_kind kind, const char *id, int64_t at, const char *ip);
 void activity_stop(void);

@@ -633,6 +633,11 @@ int storage_device_code_grant_reject(struct storage_tx *tx, const char *id, cons
 /* Compare-and-set, once, from approved: 0, -EALREADY (exchanged already, or not approved), -ENOENT. */
 int storage_device_code_grant_exchange(struct storage_tx *tx, const char *id, const char *session_id,
                                        int64_t now);
+/* masd-worker's clean-up: deletes the grants that expired before `before`, whatever their state
+ * (an exchanged grant's session lives on without it). Until then a late poll still hears
+ * expired_token, and the user code stays taken: STORAGE_DEVICE_CODE_KEEP_MS after expiry. */
+#define STORAGE_DEVICE_CODE_KEEP_MS (24LL * 3600 * 1000)
+int storage_device_code_grant_purge(struct storage_tx *tx, int64_t before, unsigned *n);
 
 /* ---------------------------------------------------------------------------------------------
  * Session activity: written in batches by the per-process activity map (docs/architecture.md §5), never

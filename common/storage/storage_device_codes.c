@@ -42,6 +42,7 @@ STORAGE_STMT(
                                      " WHERE device_code_hash = $1 AND oauth2_client_id = $4 AND " PENDING
                                      " AND expires_at > $2"
                                      " RETURNING " DEVICE_COLS ", poll_too_fast");
+STORAGE_STMT(device_purge, "DELETE FROM oauth2_device_code_grants WHERE expires_at < $1");
 STORAGE_STMT(device_exists, "SELECT 1 FROM oauth2_device_code_grants WHERE oauth2_device_code_grant_id = $1");
 STORAGE_STMT(device_fulfill, "UPDATE oauth2_device_code_grants SET fulfilled_at = $2, browser_session_id = $3"
                              " WHERE oauth2_device_code_grant_id = $1 AND " PENDING " AND expires_at > $2");
@@ -179,4 +180,13 @@ int storage_device_code_grant_exchange(struct storage_tx *tx, const char *id, co
 {
     return storage_cas(tx, &device_exchange, SQ_ARGS(P_TEXT(id), P_INT(now), P_OPT(session_id)),
                        &device_exists, id);
+}
+
+int storage_device_code_grant_purge(struct storage_tx *tx, int64_t before, unsigned *n)
+{
+    int64_t changes = 0;
+    int r = sq_exec(tx, &device_purge, SQ_ARGS(P_INT(before)), &changes);
+    if (r >= 0 && n)
+        *n = (unsigned)changes;
+    return r < 0 ? r : 0;
 }

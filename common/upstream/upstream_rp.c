@@ -235,54 +235,84 @@ int upstream_rp_metadata(struct upstream_rp *rp, const struct config_upstream_pr
 
 /* ---- JWKS ----------------------------------------------------------------------------------- */
 
+/* The cache entry of uri, made when missing (NULL when out of memory). Under rp->lock. */
+static struct rp_jwks_entry *jwks_entry(struct upstream_rp *rp, const char *uri)
+{
+    for (size_t i = 0; i < rp->n_jwks; i++)
+        if (strcmp(rp->jwks[i].uri, uri) == 0)
+            return &rp->jwks[i];
+    struct rp_jwks_entry *n = realloc(rp->jwks, (rp->n_jwks + 1) * sizeof(*n));
+    if (!n)
+        return NULL;
+    rp->jwks = n;
+    char *u = strdup(uri);
+    if (!u)
+        return NULL;
+    n[rp->n_jwks] = (struct rp_jwks_entry){.uri = u};
+    return &n[rp->n_jwks++];
+}
+
+static bool recent(int64_t now, int64_t then, int64_t span)
+{
+    return now >= then && now - then < span;
+}
+
+/* After a fetch: the new set (fetched now), or the failure (the next try waits). */
+static void jwks_store(struct upstream_rp *rp, const char *uri, json_t *jwks, int64_t now)
+{
+    pthread_mutex_lock(&rp->lock);
+    struct rp_jwks_entry *e = jwks_entry(rp, uri);
+    if (e) {
+        e->last_try = now;
+        e->failed = jwks == NULL;
+        if (jwks) {
+            json_decref(e->jwks);
+            e->jwks = json_incref(jwks);
+            e->fetched = now;
+            rp->jwks_fetches++;
+        }
+    }
+    pthread_mutex_unlock(&rp->lock);
+}
+
 int rp_jwks_get(struct upstream_rp *rp, const char *uri, int64_t now, const char *kid, json_t **out,
                 struct upstream_rp_error *err)
 {
     *out = NULL;
+    bool failed_recently = false;
+    int64_t ago = 0;
     pthread_mutex_lock(&rp->lock);
     struct rp_jwks_entry *e = NULL;
-    for (size_t i = 0; i < rp->n_jwks; i++)
+    for (size_t i = 0; i < rp->n_jwks && !e; i++)
         if (strcmp(rp->jwks[i].uri, uri) == 0)
             e = &rp->jwks[i];
-    if (e && e->jwks && now >= e->fetched && now - e->fetched < UPSTREAM_RP_JWKS_TTL_S &&
-        (!kid || rp_jwks_has_kid(e->jwks, kid) ||
-         (now >= e->last_try && now - e->last_try < UPSTREAM_RP_JWKS_REFETCH_S)))
+    bool tried_recently = e && recent(now, e->last_try, UPSTREAM_RP_JWKS_REFETCH_S);
+    if (e && e->jwks && recent(now, e->fetched, UPSTREAM_RP_JWKS_TTL_S) &&
+        (!kid || rp_jwks_has_kid(e->jwks, kid) || tried_recently))
         *out = json_incref(e->jwks);
+    else if (e && e->failed && tried_recently)
+        failed_recently = true, ago = now - e->last_try;
     else if (e)
         e->last_try = now; /* others wait out UPSTREAM_RP_JWKS_REFETCH_S for an unknown kid */
     pthread_mutex_unlock(&rp->lock);
     if (*out)
         return 0;
+    /* A provider whose JWKS cannot be had is asked again only every UPSTREAM_RP_JWKS_REFETCH_S,
+     * so that unauthenticated requests (back-channel logout) cannot queue fetches against it. */
+    if (failed_recently)
+        return rp_fail(err, UPSTREAM_RP_UNREACHABLE,
+                       "the provider's JWKS could not be fetched %lld s ago; next try in %lld s",
+                       (long long)ago, (long long)(UPSTREAM_RP_JWKS_REFETCH_S - ago));
     json_t *jwks = NULL;
-    if (rp_get_json(rp, "the provider's JWKS", uri, &jwks, err) < 0)
-        return -1;
-    if (!json_is_array(json_object_get(jwks, "keys"))) {
+    if (rp_get_json(rp, "the provider's JWKS", uri, &jwks, err) == 0 &&
+        !json_is_array(json_object_get(jwks, "keys"))) {
         json_decref(jwks);
-        return rp_fail(err, UPSTREAM_RP_BAD_ANSWER, "the provider's JWKS has no keys array");
+        jwks = NULL;
+        rp_fail(err, UPSTREAM_RP_BAD_ANSWER, "the provider's JWKS has no keys array");
     }
-    pthread_mutex_lock(&rp->lock);
-    size_t i = 0;
-    while (i < rp->n_jwks && strcmp(rp->jwks[i].uri, uri) != 0)
-        i++;
-    if (i == rp->n_jwks) {
-        struct rp_jwks_entry *n = realloc(rp->jwks, (rp->n_jwks + 1) * sizeof(*n));
-        char *u = strdup(uri);
-        if (n)
-            rp->jwks = n;
-        if (n && u) {
-            n[i] = (struct rp_jwks_entry){.uri = u};
-            rp->n_jwks++;
-        } else {
-            free(u);
-        }
-    }
-    if (i < rp->n_jwks) {
-        json_decref(rp->jwks[i].jwks);
-        rp->jwks[i].jwks = json_incref(jwks);
-        rp->jwks[i].fetched = rp->jwks[i].last_try = now;
-    }
-    rp->jwks_fetches++;
-    pthread_mutex_unlock(&rp->lock);
+    jwks_store(rp, uri, jwks, now);
+    if (!jwks)
+        return -1;
     *out = jwks;
     return 0;
 }

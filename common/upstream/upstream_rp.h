@@ -4,6 +4,8 @@
  * client authentication method, and the validation of ID tokens, userinfo answers and
  * back-channel logout tokens.
  *
+ * Times (`now`) are in seconds since the Unix epoch, as the tokens' exp and iat: masd_now() / 1000.
+ *
  * Every function that may go to the network blocks (libcurl, with the timeouts below): call it on
  * an outbound worker pool, never on an event loop (docs/architecture.md §4). One struct
  * upstream_rp is shared by every thread of a process; its caches are locked inside.
@@ -104,9 +106,10 @@ int upstream_rp_exchange(struct upstream_rp *rp, const struct config_upstream_pr
                          struct upstream_rp_error *err);
 
 /* Validates a back-channel logout token (OIDC Back-Channel Logout 1.0 §2.6): signature with
- * id_token_signed_response_alg, iss, aud, iat (not in the future, and not older than exp allows),
- * exp, sub and/or sid, events holding the back-channel logout event, no nonce, a jti. *claims: the
- * token's claims (a reference) when valid. Replay (the jti) is the caller's to check, against the
+ * id_token_signed_response_alg, iss, aud, iat (not in the future, and at most
+ * UPSTREAM_RP_LOGOUT_MAX_AGE_S old whatever exp says), exp, sub and/or sid, events holding the
+ * back-channel logout event, no nonce, a jti. *claims: the token's claims (a new reference, for
+ * the caller to json_decref) when valid. Replay (the jti) is the caller's to check, against the
  * database, so that it holds across processes. */
 int upstream_rp_logout_token(struct upstream_rp *rp, const struct config_upstream_provider *p,
                              const char *token, int64_t now, json_t **claims, struct upstream_rp_error *err);

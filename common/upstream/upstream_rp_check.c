@@ -143,6 +143,21 @@ int rp_check_discovery(const json_t *doc, const struct config_upstream_provider 
 
 /* ---- JWS ------------------------------------------------------------------------------------ */
 
+/* A JWK's own alg, when it has one, restricts the key to that algorithm (RFC 7517 §4.4). */
+static bool key_alg_fits(const json_t *jwks, const char *kid, const char *alg)
+{
+    size_t i;
+    const json_t *k;
+    json_array_foreach(json_object_get(jwks, "keys"), i, k)
+    {
+        const char *s = json_string_value(json_object_get(k, "kid"));
+        const char *ka = json_string_value(json_object_get(k, "alg"));
+        if (kid && s && strcmp(s, kid) == 0 && ka && strcmp(ka, alg) != 0)
+            return false;
+    }
+    return true;
+}
+
 int rp_verify_jws(const char *token, const json_t *jwks, const char *alg, json_t **claims,
                   struct upstream_rp_error *err)
 {
@@ -158,6 +173,9 @@ int rp_verify_jws(const char *token, const json_t *jwks, const char *alg, json_t
     else if (!alg || strcmp(jws.alg, alg) != 0)
         r = rp_fail(err, UPSTREAM_RP_INVALID, "the token is signed with %s, expected %s", a,
                     alg ? alg : "(none)");
+    else if (!key_alg_fits(jwks, jws.kid, jws.alg))
+        r = rp_fail(err, UPSTREAM_RP_INVALID, "the token's key is published for another algorithm than %s",
+                    a);
     else if (jose_jws_verify_jwks(&jws, token, jwks) < 0)
         r = rp_fail(err, UPSTREAM_RP_INVALID,
                     "the token's signature does not verify with the provider's keys");

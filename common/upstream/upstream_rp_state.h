@@ -15,6 +15,7 @@ struct rp_jwks_entry {
     json_t *jwks;     /* NULL until a fetch succeeded */
     int64_t fetched;  /* when jwks was fetched */
     int64_t last_try; /* the last fetch begun (an unknown kid waits UPSTREAM_RP_JWKS_REFETCH_S) */
+    bool failed;      /* the last fetch failed (the next waits UPSTREAM_RP_JWKS_REFETCH_S too) */
 };
 
 struct upstream_rp {
@@ -33,7 +34,8 @@ int rp_get_json(struct upstream_rp *rp, const char *what, const char *url, json_
                 struct upstream_rp_error *err);
 
 /* The JWKS at uri (a new reference): cached for UPSTREAM_RP_JWKS_TTL_S, fetched again sooner
- * when kid is not in it, at most once per UPSTREAM_RP_JWKS_REFETCH_S. */
+ * when kid is not in it, at most once per UPSTREAM_RP_JWKS_REFETCH_S; after a failed fetch, the
+ * next is not tried before UPSTREAM_RP_JWKS_REFETCH_S either (UNREACHABLE at once). */
 int rp_jwks_get(struct upstream_rp *rp, const char *uri, int64_t now, const char *kid, json_t **out,
                 struct upstream_rp_error *err);
 

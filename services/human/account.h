@@ -122,10 +122,19 @@ bool account_op_next(const struct account_op *op, enum account_pool *pool);
 void account_op_step(struct account_op *op);
 /* Every stage in turn on this thread (a worker thread: it blocks). */
 void account_op_run(struct account_op *op);
-/* Every stage in turn inside the caller's write transaction (a GraphQL mutation's, which may be
- * run again from the start: the op starts afresh each time): the password's check and hash, and
- * the homeserver's call, happen inside it. 0 (status set), or a storage error to return. */
-int account_op_run_tx(struct account_op *op, struct storage_tx *tx);
+/* A GraphQL mutation's way (services/human/gql.h, "slow work outside the transaction"): the
+ * op's database stages inside the caller's write transaction, its slow stage (the password's
+ * check and hash, or the homeserver's call) outside any. account_op_run_tx() runs with a fresh
+ * op each time (the caller's transaction may be run again from the start). It returns 1 when
+ * the op needs its slow stage and `done` cannot stand for it: none yet, or one prepared against
+ * a password row that has changed since. The caller then rolls back, runs
+ * account_op_run_outside() on that op (as this call left it) outside any transaction, and
+ * calls again, in a new transaction, with a fresh op and the outside one as `done`: the checks
+ * run again against the database as it is then, and the outcome of the slow stage is taken
+ * over. 0 (status set), 1, or a storage error to return. */
+int account_op_run_tx(struct account_op *op, struct storage_tx *tx, const struct account_op *done);
+/* The slow stage of an op account_op_run_tx() answered 1 for (blocking). */
+void account_op_run_outside(struct account_op *op);
 
 /* MAS's enum value of a status for the op's kind ("STARTED"), NULL for those that are errors. */
 const char *account_status_name(enum account_status s);

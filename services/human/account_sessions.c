@@ -74,6 +74,19 @@ int account_rename_push(struct homeserver *hs, const struct account_rename *rn, 
     return 0;
 }
 
+bool account_rename_same(const struct account_rename *a, const struct account_rename *b)
+{
+    if (a->session.kind != b->session.kind ||
+        strcmp(storage_app_session_id(&a->session), storage_app_session_id(&b->session)) != 0 ||
+        strcmp(a->user.id, b->user.id) != 0 || strcmp(a->user.username, b->user.username) != 0 ||
+        strcmp(a->name, b->name) != 0 || a->n_devices != b->n_devices)
+        return false;
+    for (size_t i = 0; i < a->n_devices; i++)
+        if (strcmp(a->devices[i], b->devices[i]) != 0)
+            return false;
+    return true;
+}
+
 int account_rename_store(struct storage_tx *tx, struct account_rename *rn)
 {
     int r =

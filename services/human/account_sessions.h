@@ -36,6 +36,9 @@ int account_rename_prepare(struct storage_tx *tx, const char *user_id, enum stor
  * the homeserver's failure (res says which). */
 int account_rename_push(struct homeserver *hs, const struct account_rename *rn,
                         struct homeserver_result *res);
+/* Whether a rename prepared again (b) still pushes what a (pushed outside the transaction) did:
+ * the same session, user, devices and name (GraphQL's recheck, gql_sessions.c). */
+bool account_rename_same(const struct account_rename *a, const struct account_rename *b);
 /* Stores the name: 1, -ENOENT, < 0. */
 int account_rename_store(struct storage_tx *tx, struct account_rename *rn);
 

@@ -2,10 +2,10 @@
  * what a domain of the schema (services/human/schema.graphql) needs to add its resolvers.
  *
  * Every resolver runs on the worker pool inside the request's one storage transaction (read-only
- * for a query, read-write for a mutation) and is given the requester as info->context (struct
- * gql_ctx). A domain is one file, gql_<domain>.c, exporting one `struct gql_domain`: its
- * NULL-terminated resolver table and the node types it loads for Query.node; graphql.c lists
- * the domains (adding one is one line there and one in meson.build). */
+ * for a query, read-write for a mutation; slow work of a mutation goes outside it, below) and is
+ * given the requester as info->context (struct gql_ctx). A domain is one file, gql_<domain>.c, exporting one
+ * `struct gql_domain`: its NULL-terminated resolver table and the node types it loads for Query.node;
+ * graphql.c lists the domains (adding one is one line there and one in meson.build). */
 #pragma once
 #include "gql_model.h"
 #include "human.h"
@@ -20,13 +20,67 @@ enum gql_requester {
 /* The devices one createOauth2Session may bring (the rest of its scope's are refused). */
 #define GQL_MAX_NEW_DEVICES 8
 
+/* ---- slow work outside the transaction (docs/graphql.md "Slow work") ---------------------------
+ *
+ * A mutation runs in one write transaction, and on SQLite that holds the database's one write
+ * lock: nothing slow may happen inside it, no password hash and no call to the homeserver. A
+ * resolver hands such work to the endpoint as a gql_work, to run on the worker thread outside
+ * any transaction, at one of two times:
+ *
+ *  - before the transaction (gql_work_before): the endpoint rolls the transaction back, runs the
+ *    work, then runs the whole document again in a new transaction. On that run the resolver
+ *    finds its work done (gql_work_done, by the field's response path) and decides against the
+ *    database as it is now: what the work was based on may have changed meanwhile, and then it
+ *    asks again. A document runs at most GQL_WORK_MAX_RUNS times and asks for at most
+ *    GQL_WORK_MAX works in all.
+ *  - after the commit (gql_work_after): the work runs before the answer is sent; when it fails
+ *    (it sets error), the answer is {"data": null, "errors": [{message, path}]}, as for a
+ *    non-null mutation field that failed.
+ *
+ * A query runs in a read transaction, which holds no lock: its resolvers do their work inline. */
+#define GQL_WORK_MAX_RUNS 4
+#define GQL_WORK_MAX      32
+
+struct gql_work {
+    struct gql_work *next;
+    /* set by the resolver */
+    void (*run)(struct gql_work *w);  /* outside any transaction, on the worker thread */
+    void (*free)(struct gql_work *w); /* frees what it holds, and w (NULL: free(w)) */
+    /* set by the endpoint */
+    json_t *path; /* the field's response path */
+    char *key;    /* the path as JSON text, for gql_work_done */
+    bool done;
+    char error[200]; /* an after-commit work's failure: the field's error message ("" none) */
+};
+
+/* The works of one request, kept across the document's runs (the endpoint's). */
+struct gql_works {
+    struct gql_work *before, *after; /* in the order asked */
+    unsigned n;                      /* asked in all */
+    bool rerun;                      /* this run asked for work before the transaction */
+};
+
+/* Hands w (allocated by the caller, taken in every case) to the endpoint to run before the
+ * transaction. The resolver then returns 0 with *out NULL: the run's answer is thrown away. 0, or
+ * -1 after an error (too many works, or out of memory). Only in a mutation. */
+int gql_work_before(const gql_resolve_info *info, struct gql_work *w);
+/* The work this field handed to gql_work_before on an earlier run, done; NULL when there is
+ * none (the first run). */
+struct gql_work *gql_work_done(const gql_resolve_info *info);
+/* Hands w (taken in every case) to the endpoint to run after the commit. 0, or -1 after an
+ * error. Only in a mutation. */
+int gql_work_after(const gql_resolve_info *info, struct gql_work *w);
+/* Frees a list of works. */
+void gql_works_free(struct gql_work *list);
+
 /* A resolver's info->context. */
 struct gql_ctx {
     struct storage_tx *tx; /* the request's transaction */
     bool mutation;         /* the transaction may write */
     int64_t now;           /* the request's clock, ms */
     const struct config *cfg;
-    struct homeserver *hs; /* the homeserver's API (a blocking call: keep it short) */
+    struct homeserver *hs; /* the homeserver's API: a blocking call, which a mutation makes
+                            * outside its transaction (gql_work) */
     enum gql_requester kind;
     bool admin;                      /* an OAuth session with urn:mas:admin; never a browser */
     const struct storage_user *user; /* the requester's user, or NULL (anonymous, or an OAuth
@@ -37,16 +91,8 @@ struct gql_ctx {
     const char *ip;                         /* the client's address as text, "" when unknown */
     const char *user_agent;                 /* the request's User-Agent, "" without one */
     /* What a mutation asks the endpoint to do once the transaction has committed: */
-    bool sign_out; /* the requester's own browser session was ended: the cookie forgets it */
-    /* createOauth2Session (gql_admin.c): the devices of the session it made, created on the
-     * homeserver (hs_device_create) before the answer; a failure ends the session and the answer
-     * is the error "Failed to provision device" */
-    struct gql_new_devices {
-        struct storage_user user;
-        char session_id[STORAGE_ID_SIZE];
-        char ids[GQL_MAX_NEW_DEVICES][STORAGE_DEVICE_ID_MAX + 1];
-        size_t n;
-    } new_devices;
+    bool sign_out;           /* the requester's own browser session was ended: the cookie forgets it */
+    struct gql_works *works; /* work outside the transaction (above) */
 };
 
 static inline struct gql_ctx *gql_ctx(const gql_resolve_info *info)

@@ -4,21 +4,49 @@
  *
  * Inside the request's transaction: the session with its devices (the token endpoint's rules:
  * one active session per (user, device)), an access token valid OAUTH_ADMIN_TOKEN_TTL_MS (no
- * expiry when permanent) and a refresh token (none when permanent). Once that committed, the
- * endpoint creates every device of the scope on the homeserver before it answers (graphql.c,
- * hs_device_create, as the token endpoint: docs/architecture.md); a device the homeserver refuses
+ * expiry when permanent) and a refresh token (none when permanent). Once that committed, every
+ * device of the scope is created on the homeserver before the answer (a gql_work after the commit:
+ * hs_device_create, as the token endpoint, docs/architecture.md); a device the homeserver refuses
  * ends the session again and the answer is an error. Unlike MAS, a locked or deactivated user is
  * refused. */
 #include "account_parse.h"
 #include "gql.h"
 #include "hs_sync.h"
+#include "log.h"
 #include "oauth_scope.h"
 #include "token.h"
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define OAUTH_ADMIN_TOKEN_TTL_MS (5 * 60 * 1000) /* MAS: 5 minutes */
+
+/* The session's devices on the homeserver, after the commit (gql_work_after; the token endpoint's
+ * order: the device exists there before its token is handed out). hs_device_create ends the
+ * session when the homeserver refuses a device. */
+struct new_devices {
+    struct gql_work w;
+    struct storage_user user;
+    char session_id[STORAGE_ID_SIZE];
+    char ids[GQL_MAX_NEW_DEVICES][STORAGE_DEVICE_ID_MAX + 1];
+    size_t n;
+};
+
+static void provision_devices(struct gql_work *w)
+{
+    struct new_devices *d = (struct new_devices *)w;
+    for (size_t i = 0; i < d->n; i++) {
+        struct homeserver_result res = {0};
+        if (hs_device_create(human.st, human.hs, &human.cfg->matrix, &d->user, d->ids[i], NULL,
+                             STORAGE_SESSION_OAUTH, d->session_id, &res) >= 0)
+            continue;
+        log_error("graphql: user %s: cannot create device %s on the homeserver, session %s ended: %s",
+                  d->user.id, d->ids[i], d->session_id, res.message);
+        snprintf(w->error, sizeof(w->error), "Failed to provision device");
+        return;
+    }
+}
 
 struct created {
     char access[TOKEN_LEN + 1];
@@ -86,10 +114,6 @@ static int mutation_create_oauth2_session(const gql_resolve_info *info, json_t *
         free(scope);
         return gql_error(info, "The user is locked or deactivated");
     }
-    if (c->new_devices.n) {
-        free(scope);
-        return gql_error(info, "One session with devices per request");
-    }
     char devices[GQL_MAX_NEW_DEVICES + 1][STORAGE_DEVICE_ID_MAX + 1];
     size_t n = account_scope_devices(scope, devices, GQL_MAX_NEW_DEVICES + 1);
     if (n > GQL_MAX_NEW_DEVICES) {
@@ -105,13 +129,17 @@ static int mutation_create_oauth2_session(const gql_resolve_info *info, json_t *
         return gql_error(info, "A device of the scope is taken");
     if (r < 0)
         return gql_storage_error(info, r);
-    /* the devices are created on the homeserver once this commits (graphql.c) */
     if (n) {
-        struct gql_new_devices *d = &c->new_devices;
+        struct new_devices *d = calloc(1, sizeof(*d));
+        if (!d)
+            return gql_storage_error(info, -ENOMEM);
+        d->w.run = provision_devices;
         d->user = u;
         memcpy(d->session_id, made.session.id, sizeof(d->session_id));
         memcpy(d->ids, devices, n * sizeof(devices[0]));
         d->n = n;
+        if (gql_work_after(info, &d->w) < 0)
+            return -1;
     }
     *out =
         json_pack("{s:s, s:s?, s:o}", "accessToken", made.access, "refreshToken",

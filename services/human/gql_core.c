@@ -21,6 +21,79 @@ int gql_storage_error(const gql_resolve_info *info, int r)
     return gql_error(info, "Internal error");
 }
 
+/* ---- slow work outside the transaction (gql.h) ------------------------------------------------- */
+
+void gql_works_free(struct gql_work *list)
+{
+    while (list) {
+        struct gql_work *next = list->next;
+        json_decref(list->path);
+        free(list->key);
+        if (list->free)
+            list->free(list);
+        else
+            free(list);
+        list = next;
+    }
+}
+
+/* Puts w at the end of *list, with the field's path: 0, or -1 after an error (w freed). */
+static int work_add(const gql_resolve_info *info, struct gql_work **list, struct gql_work *w)
+{
+    struct gql_ctx *c = gql_ctx(info);
+    w->next = NULL;
+    if (!c->mutation || !c->works) {
+        gql_works_free(w);
+        log_error("graphql: %s.%s: work outside a transaction asked outside a mutation", info->type_name,
+                  info->field_name);
+        return gql_error(info, "Internal error");
+    }
+    if (c->works->n >= GQL_WORK_MAX) {
+        gql_works_free(w);
+        return gql_error(info, "Too many changes in one request");
+    }
+    if (!(w->path = gql_path(info)) || !(w->key = json_dumps(w->path, JSON_COMPACT))) {
+        gql_works_free(w);
+        return gql_storage_error(info, -ENOMEM);
+    }
+    c->works->n++;
+    while (*list)
+        list = &(*list)->next;
+    *list = w;
+    return 0;
+}
+
+int gql_work_before(const gql_resolve_info *info, struct gql_work *w)
+{
+    struct gql_ctx *c = gql_ctx(info);
+    if (work_add(info, &c->works->before, w) < 0)
+        return -1;
+    c->works->rerun = true;
+    return 0;
+}
+
+int gql_work_after(const gql_resolve_info *info, struct gql_work *w)
+{
+    return work_add(info, &gql_ctx(info)->works->after, w);
+}
+
+struct gql_work *gql_work_done(const gql_resolve_info *info)
+{
+    struct gql_ctx *c = gql_ctx(info);
+    if (!c->works || !c->works->before)
+        return NULL;
+    json_t *path = gql_path(info);
+    char *key = path ? json_dumps(path, JSON_COMPACT) : NULL;
+    json_decref(path);
+    struct gql_work *found = NULL;
+    /* the newest of the field's: an earlier one may be stale (it asked again) */
+    for (struct gql_work *w = c->works->before; key && w; w = w->next)
+        if (w->done && strcmp(w->key, key) == 0)
+            found = w;
+    free(key);
+    return found;
+}
+
 /* ---- User ------------------------------------------------------------------------------------ */
 
 json_t *gql_user_object(const struct storage_user *u)

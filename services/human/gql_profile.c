@@ -4,7 +4,9 @@
  * MAS: crates/handlers/src/graphql/mutations/{user_email,matrix,user}.rs, model/matrix.rs.
  *
  * Each mutation is the account_op the account pages run (account.h), here inside the request's
- * own transaction (account_op_run_tx): the same checks, limits, statuses and jobs. What MAS
+ * own transaction (account_op_run_tx): the same checks, limits, statuses and jobs. Its slow
+ * stage, the password's check and hash or the homeserver's call, runs outside the transaction,
+ * before it (gql_work_before), and the op is decided again once that is done. What MAS
  * answers with an error rather than a status (a switch off, a missing password, another's
  * object) is an error here too. */
 #include "account.h"
@@ -25,23 +27,48 @@ static int internal(const gql_resolve_info *info, const char *why)
 
 /* ---- User.matrix (MAS: model/matrix.rs), live from the homeserver ---------------------------- */
 
+/* The user's profile on the homeserver; in a mutation, asked before the transaction (gql.h). */
+struct matrix_work {
+    struct gql_work w;
+    struct homeserver *hs;
+    char username[STORAGE_USERNAME_MAX + 1];
+    struct homeserver_user u;
+    int r;
+};
+
+static void matrix_run(struct gql_work *w)
+{
+    struct matrix_work *m = (struct matrix_work *)w;
+    struct homeserver_result res = {0};
+    if ((m->r = homeserver_query_user(m->hs, m->username, &m->u, &res)) < 0)
+        log_warn("graphql: User.matrix: %s", res.message);
+}
+
 static int user_matrix(const gql_resolve_info *info, json_t **out)
 {
     struct gql_ctx *c = gql_ctx(info);
     const char *username = json_string_value(json_object_get(info->parent, "username"));
     if (!username)
         return internal(info, "the user has no username");
-    struct homeserver_user u;
-    struct homeserver_result res = {0};
-    if (homeserver_query_user(c->hs, username, &u, &res) < 0) {
-        log_warn("graphql: User.matrix: %s", res.message);
-        return gql_error(info, "The homeserver did not answer");
+    struct matrix_work *m = (struct matrix_work *)gql_work_done(info), inline_work;
+    if (!m) {
+        m = c->mutation ? calloc(1, sizeof(*m)) : memset(&inline_work, 0, sizeof(inline_work));
+        if (!m)
+            return internal(info, "out of memory");
+        m->w.run = matrix_run;
+        m->hs = c->hs;
+        snprintf(m->username, sizeof(m->username), "%s", username);
+        if (c->mutation)
+            return gql_work_before(info, &m->w);
+        matrix_run(&m->w); /* a query's read transaction holds no lock */
     }
+    if (m->r < 0)
+        return gql_error(info, "The homeserver did not answer");
     char mxid[STORAGE_USERNAME_MAX + 300];
     snprintf(mxid, sizeof(mxid), "@%s:%s", username, c->cfg->matrix.homeserver);
     *out = json_pack("{s:s, s:s?, s:s?, s:b}", "mxid", mxid, "displayName",
-                     u.has_displayname ? u.displayname : NULL, "avatarUrl",
-                     u.has_avatar_url ? u.avatar_url : NULL, "deactivated", u.deactivated);
+                     m->u.has_displayname ? m->u.displayname : NULL, "avatarUrl",
+                     m->u.has_avatar_url ? m->u.avatar_url : NULL, "deactivated", m->u.deactivated);
     return *out ? 0 : internal(info, "out of memory");
 }
 
@@ -133,12 +160,42 @@ static int op_begin(const gql_resolve_info *info, struct account_op *op, enum ac
     return 0;
 }
 
-/* Runs the op in the request's transaction: 0 with op->status one of the payload's, or -1 after
- * the error MAS answers instead (the op is cleared then). */
+/* An op's slow stage, handed to the endpoint to run before the transaction (gql.h). */
+struct op_work {
+    struct gql_work w;
+    struct account_op op;
+};
+
+static void op_work_run(struct gql_work *w)
+{
+    account_op_run_outside(&((struct op_work *)w)->op);
+}
+
+static void op_work_free(struct gql_work *w)
+{
+    account_op_clear(&((struct op_work *)w)->op);
+    free(w);
+}
+
+/* Runs the op in the request's transaction: 0 with op->status one of the payload's; 1 when the
+ * op went to run its slow stage before the transaction (the resolver answers nothing: the
+ * document runs again); -1 after the error MAS answers instead. The op is cleared unless 0. */
 static int op_run(const gql_resolve_info *info, struct account_op *op)
 {
     struct gql_ctx *c = gql_ctx(info);
-    int r = account_op_run_tx(op, c->tx);
+    const struct gql_work *done = gql_work_done(info);
+    int r = account_op_run_tx(op, c->tx, done ? &((const struct op_work *)done)->op : NULL);
+    if (r == 1) {
+        struct op_work *w = calloc(1, sizeof(*w));
+        if (!w) {
+            account_op_clear(op);
+            return internal(info, "out of memory");
+        }
+        w->w.run = op_work_run, w->w.free = op_work_free;
+        w->op = *op; /* what the op holds goes with it */
+        memset(op, 0, sizeof(*op));
+        return gql_work_before(info, &w->w) < 0 ? -1 : 1;
+    }
     const char *error = NULL;
     if (r < 0) {
         account_op_clear(op);
@@ -201,8 +258,9 @@ static int start_email_authentication(const gql_resolve_info *info, json_t **out
         account_op_clear(&op);
         return gql_error(info, "Invalid input");
     }
-    if (op_run(info, &op) < 0)
-        return -1;
+    int ran = op_run(info, &op);
+    if (ran != 0)
+        return ran < 0 ? -1 : 0;
     *out = status_payload(&op);
     if (op.status == ACCOUNT_STARTED) {
         struct storage_email_authentication a;
@@ -229,8 +287,9 @@ static int resend_email_authentication_code(const gql_resolve_info *info, json_t
         account_op_clear(&op);
         return -1;
     }
-    if (op_run(info, &op) < 0)
-        return -1;
+    int ran = op_run(info, &op);
+    if (ran != 0)
+        return ran < 0 ? -1 : 0;
     *out = status_payload(&op);
     account_op_clear(&op);
     return 0;
@@ -246,8 +305,9 @@ static int complete_email_authentication(const gql_resolve_info *info, json_t **
         return -1;
     }
     copy(op.code, sizeof(op.code), input_string(info, "code")); /* too long: no such code */
-    if (op_run(info, &op) < 0)
-        return -1;
+    int ran = op_run(info, &op);
+    if (ran != 0)
+        return ran < 0 ? -1 : 0;
     *out = status_payload(&op);
     account_op_clear(&op);
     return 0;
@@ -268,8 +328,9 @@ static int remove_email(const gql_resolve_info *info, json_t **out)
     /* the address before it goes, for the payload */
     struct storage_email e;
     bool found = storage_email_get(c->tx, op.id, &e) == 0;
-    if (op_run(info, &op) < 0)
-        return -1;
+    int ran = op_run(info, &op);
+    if (ran != 0)
+        return ran < 0 ? -1 : 0;
     *out = status_payload(&op);
     if (op.status == ACCOUNT_REMOVED && found) {
         json_object_set_new(*out, "email",
@@ -316,17 +377,15 @@ static int set_display_name(const gql_resolve_info *info, json_t **out)
         return gql_error(info, "User not found");
     if (op_begin(info, &op, ACCOUNT_SET_DISPLAY_NAME, &u, false) < 0)
         return -1;
-    /* MAS: an administrator may change any name, the switch notwithstanding */
-    struct config cfg = *c->cfg;
-    cfg.displayname_change_allowed = c->cfg->displayname_change_allowed || c->admin;
-    op.cfg = &cfg;
     const json_t *name = json_object_get(input(info), "displayName");
     op.unset = !json_is_string(name);
     if (!op.unset && !copy(op.display_name, sizeof(op.display_name), json_string_value(name)) &&
-        cfg.displayname_change_allowed) {
+        (c->cfg->displayname_change_allowed || c->admin)) {
         op.status = ACCOUNT_INVALID; /* longer than any valid name */
-    } else if (op_run(info, &op) < 0) {
-        return -1;
+    } else {
+        int ran = op_run(info, &op);
+        if (ran != 0)
+            return ran < 0 ? -1 : 0;
     }
     *out = status_payload(&op);
     if (op.status == ACCOUNT_SET)
@@ -354,8 +413,9 @@ static int set_password(const gql_resolve_info *info, json_t **out)
         account_op_clear(&op);
         return internal(info, "out of memory");
     }
-    if (op_run(info, &op) < 0)
-        return -1;
+    int ran = op_run(info, &op);
+    if (ran != 0)
+        return ran < 0 ? -1 : 0;
     *out = status_payload(&op);
     account_op_clear(&op);
     return 0;
@@ -373,8 +433,9 @@ static int deactivate_user(const gql_resolve_info *info, json_t **out)
         account_op_clear(&op);
         return internal(info, "out of memory");
     }
-    if (op_run(info, &op) < 0)
-        return -1;
+    int ran = op_run(info, &op);
+    if (ran != 0)
+        return ran < 0 ? -1 : 0;
     *out = status_payload(&op);
     if (op.status == ACCOUNT_DEACTIVATED) {
         struct storage_user u;
@@ -405,8 +466,9 @@ static int allow_user_cross_signing_reset(const gql_resolve_info *info, json_t *
     account_op_init(&op, ACCOUNT_ALLOW_CROSS_SIGNING_RESET, c->cfg, human.st, c->hs, human.policy, &u,
                     c->kind == GQL_REQUESTER_BROWSER ? c->browser.id : "", &client);
     op.admin = c->admin;
-    if (op_run(info, &op) < 0)
-        return -1;
+    int ran = op_run(info, &op);
+    if (ran != 0)
+        return ran < 0 ? -1 : 0;
     account_op_clear(&op);
     *out = json_pack("{s:o}", "user", gql_user_object(&u));
     return *out ? 0 : internal(info, "out of memory");

@@ -11,8 +11,9 @@
  *   Mutation.resendRecoveryEmail(input)      the ticket's session's e-mail again, under the
  *                                            recovery limits; progressUrl is absolute
  *
- * The password is hashed inside the mutation's transaction, as MAS does: a resolver has no
- * other thread to hand it to (the page hashes on the hashing thread). */
+ * The new password is hashed outside the mutation's transaction, before it (gql_work_before: the
+ * ticket is judged, the hash made, then the ticket judged again and the password set), so the
+ * hash never holds the database's write lock. */
 #include "gql.h"
 #include "log.h"
 #include "passwords.h"
@@ -63,6 +64,58 @@ static int set_status(json_t **out, const char *status)
     return 0;
 }
 
+/* The new password's hash, made before the transaction. */
+struct hash_work {
+    struct gql_work w;
+    const struct config_passwords *cfg;
+    char *password; /* wiped once hashed */
+    char *hash;     /* NULL: it failed */
+    unsigned version;
+};
+
+static void wipe(char **p)
+{
+    if (*p) {
+        OPENSSL_cleanse(*p, strlen(*p));
+        free(*p);
+        *p = NULL;
+    }
+}
+
+static void hash_run(struct gql_work *w)
+{
+    struct hash_work *h = (struct hash_work *)w;
+    if (password_hash(h->cfg, h->password, strlen(h->password), &h->hash, &h->version) < 0 ||
+        strlen(h->hash) > STORAGE_PASSWORD_MAX)
+        wipe(&h->hash);
+    wipe(&h->password);
+}
+
+static void hash_free(struct gql_work *w)
+{
+    struct hash_work *h = (struct hash_work *)w;
+    wipe(&h->password);
+    wipe(&h->hash);
+    free(h);
+}
+
+/* The hash of `password` made before the transaction: 0 with *done (NULL: asked for now, the
+ * resolver answers nothing), or -1 after an error. */
+static int hash_before(const gql_resolve_info *info, const char *password, const struct hash_work **done)
+{
+    *done = (const struct hash_work *)gql_work_done(info);
+    if (*done)
+        return 0;
+    struct hash_work *h = calloc(1, sizeof(*h));
+    if (!h || !(h->password = strdup(password))) {
+        free(h);
+        return gql_storage_error(info, -ENOMEM);
+    }
+    h->w.run = hash_run, h->w.free = hash_free;
+    h->cfg = &gql_ctx(info)->cfg->passwords;
+    return gql_work_before(info, &h->w);
+}
+
 static int set_password(const gql_resolve_info *info, json_t **out)
 {
     struct gql_ctx *c = gql_ctx(info);
@@ -91,17 +144,16 @@ static int set_password(const gql_resolve_info *info, json_t **out)
     case RECOVERY_TICKET_VALID:
         break;
     }
-    char *hash = NULL;
-    unsigned version = 0;
-    if (password_hash(&c->cfg->passwords, password, strlen(password), &hash, &version) < 0 ||
-        strlen(hash) > STORAGE_PASSWORD_MAX) {
-        free(hash);
+    const struct hash_work *h;
+    if (hash_before(info, password, &h) < 0)
+        return -1;
+    if (!h)
+        return 0;
+    if (!h->hash) {
         log_error("graphql: setPasswordByRecovery: cannot hash the password");
         return gql_error(info, "Internal error");
     }
-    r = recovery_set_password(c->tx, &l, hash, version, c->now);
-    OPENSSL_cleanse(hash, strlen(hash));
-    free(hash);
+    r = recovery_set_password(c->tx, &l, h->hash, h->version, c->now);
     if (r == -EALREADY) /* another use of the session won the race */
         return set_status(out, "RECOVERY_TICKET_ALREADY_USED");
     if (r < 0)

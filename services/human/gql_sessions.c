@@ -396,8 +396,26 @@ static int mutation_end_browser_session(const gql_resolve_info *info, json_t **o
     return *out ? 0 : gql_storage_error(info, -ENOMEM);
 }
 
-/* setCompatSessionName, setOauth2SessionName: the device's display name on the homeserver first
- * (a failure is an error, and the name stays as it was), then the name. */
+/* A rename's push to the homeserver, before the transaction (gql.h). */
+struct push_work {
+    struct gql_work w;
+    struct homeserver *hs;
+    struct account_rename rn;
+    int r; /* account_rename_push's */
+};
+
+static void push_run(struct gql_work *w)
+{
+    struct push_work *p = (struct push_work *)w;
+    struct homeserver_result res;
+    p->r = account_rename_push(p->hs, &p->rn, &res);
+}
+
+/* setCompatSessionName, setOauth2SessionName, as the account page does it (account_sessions.h):
+ * the rename prepared, the devices' display name pushed to the homeserver outside the
+ * transaction (gql_work_before), then, on the document's next run, prepared again and stored
+ * if it still pushes what was pushed (else pushed again). A homeserver failure is an error, and
+ * the name stays as it was (MAS). */
 static int set_session_name(const gql_resolve_info *info, json_t **out, enum storage_session_kind kind,
                             const char *id_field, const char *payload_field)
 {
@@ -422,8 +440,18 @@ static int set_session_name(const gql_resolve_info *info, json_t **out, enum sto
         *out = payload("NOT_FOUND", payload_field, NULL);
         return *out ? 0 : gql_storage_error(info, -ENOMEM);
     }
-    struct homeserver_result res;
-    if (account_rename_push(c->hs, &rn, &res) < 0)
+    const struct push_work *done = (const struct push_work *)gql_work_done(info);
+    bool push = rn.n_devices && !homeserver_read_only(c->hs);
+    if (push && (!done || !account_rename_same(&done->rn, &rn))) {
+        struct push_work *p = calloc(1, sizeof(*p));
+        if (!p)
+            return gql_storage_error(info, -ENOMEM);
+        p->w.run = push_run;
+        p->hs = c->hs;
+        p->rn = rn;
+        return gql_work_before(info, &p->w);
+    }
+    if (push && done->r < 0)
         return gql_error(info, "Failed to update the device name on the homeserver");
     if ((r = account_rename_store(c->tx, &rn)) < 0)
         return gql_storage_error(info, r);

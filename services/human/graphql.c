@@ -100,6 +100,7 @@ struct gql_job {
     struct browser browser;
     char *token; /* the Bearer token, or NULL */
     struct gql_ctx ctx;
+    struct gql_works works; /* kept across the document's runs */
     char ip[MASD_ADDR_STRLEN];
     char user_agent[STORAGE_SHORT_TEXT_MAX + 1];
     /* outcome */
@@ -112,6 +113,8 @@ static void job_free(struct gql_job *j)
 {
     gql_http_answer_free(&j->answer);
     json_decref(j->response);
+    gql_works_free(j->works.before);
+    gql_works_free(j->works.after);
     free(j->token);
     free(j);
 }
@@ -144,15 +147,24 @@ static int load_bearer(struct storage_tx *tx, struct gql_job *j)
     return 0;
 }
 
+/* run_tx's answer when the document must run again (gql.h, gql_work_before): not an errno
+ * storage_tx would retry. */
+#define RUN_AGAIN (-ECANCELED)
+
 static int run_tx(struct storage_tx *tx, void *arg)
 {
     struct gql_job *j = arg;
     struct gql_ctx *c = &j->ctx;
-    /* storage_tx may run this again: start afresh */
+    /* storage_tx may run this again, and so may run_work: start afresh (but for the work done
+     * before the transaction, which the resolvers look for) */
     json_decref(j->response);
     j->response = NULL;
     j->status = 0, j->refusal = NULL;
+    gql_works_free(j->works.after);
+    j->works.after = NULL;
+    j->works.rerun = false;
     *c = (struct gql_ctx){.tx = tx,
+                          .works = &j->works,
                           .mutation = j->answer.operation == GQL_MUTATION,
                           .now = masd_now(),
                           .cfg = human.cfg,
@@ -175,7 +187,37 @@ static int run_tx(struct storage_tx *tx, void *arg)
     }
     if (!(j->response = gql_run(j->answer.prepared, c)))
         return -ENOMEM;
-    return 0;
+    /* a resolver asked for work before the transaction: roll back, and run_work goes on */
+    return j->works.rerun ? RUN_AGAIN : 0;
+}
+
+/* The works asked for before the transaction and not run yet. */
+static void run_before(struct gql_job *j)
+{
+    for (struct gql_work *w = j->works.before; w; w = w->next)
+        if (!w->done) {
+            w->run(w);
+            w->done = true;
+        }
+}
+
+/* The works asked for after the commit; a failed one turns the answer into its error (gql.h). */
+static void run_after(struct gql_job *j)
+{
+    json_t *errors = NULL;
+    for (struct gql_work *w = j->works.after; w; w = w->next) {
+        w->error[0] = '\0';
+        w->run(w);
+        w->done = true;
+        if (w->error[0] && (errors || (errors = json_array())))
+            json_array_append_new(errors, json_pack("{s:s, s:O}", "message", w->error, "path", w->path));
+    }
+    if (!errors)
+        return;
+    json_decref(j->response);
+    j->response = json_pack("{s:n, s:o}", "data", "errors", errors);
+    if (!j->response)
+        j->status = 500, j->refusal = "Internal error";
 }
 
 static void run_work(void *arg)
@@ -183,29 +225,31 @@ static void run_work(void *arg)
     struct gql_job *j = arg;
     unsigned flags =
         j->answer.operation == GQL_MUTATION ? STORAGE_TX_WRITE | STORAGE_TX_DURABLE : STORAGE_TX_READ;
-    if (storage_tx(human.st, flags, run_tx, j) < 0) {
+    int r;
+    for (unsigned run = 1;; run++) {
+        r = storage_tx(human.st, flags, run_tx, j);
+        if (r != RUN_AGAIN)
+            break;
+        if (run == GQL_WORK_MAX_RUNS) { /* changes that keep undoing each other's checks */
+            log_warn("graphql: the mutation still asked for work after %u runs", run);
+            json_decref(j->response);
+            j->response =
+                json_pack("{s:n, s:[{s:s}]}", "data", "errors", "message",
+                          "The changes in this request depend on each other; send them one at a time");
+            if (!j->response)
+                j->status = 500, j->refusal = "Internal error";
+            return;
+        }
+        run_before(j); /* outside any transaction: no lock is held */
+    }
+    if (r < 0) {
         log_error("graphql: %s", storage_last_error());
         json_decref(j->response);
         j->response = NULL;
         j->status = 500, j->refusal = "Internal error";
         return;
     }
-    /* createOauth2Session's devices, now that its session committed (docs/architecture.md: the
-     * device exists on the homeserver before its token is handed out) */
-    const struct gql_new_devices *d = &j->ctx.new_devices;
-    for (size_t i = 0; i < d->n && !j->status; i++) {
-        struct homeserver_result res = {0};
-        if (hs_device_create(human.st, human.hs, &human.cfg->matrix, &d->user, d->ids[i], NULL,
-                             STORAGE_SESSION_OAUTH, d->session_id, &res) >= 0)
-            continue;
-        log_error("graphql: user %s: cannot create device %s on the homeserver, session %s ended: %s",
-                  d->user.id, d->ids[i], d->session_id, res.message);
-        json_decref(j->response);
-        j->response = json_pack("{s:n, s:[{s:s, s:[s]}]}", "data", "errors", "message",
-                                "Failed to provision device", "path", "createOauth2Session");
-        if (!j->response)
-            j->status = 500, j->refusal = "Internal error";
-    }
+    run_after(j);
 }
 
 static void run_done(struct masd_request *r, void *arg)
@@ -220,9 +264,9 @@ static void run_done(struct masd_request *r, void *arg)
     } else {
         const struct gql_ctx *c = &j->ctx;
         if (c->kind == GQL_REQUESTER_BROWSER)
-            activity_note(STORAGE_SESSION_BROWSER, c->browser.id, c->now);
+            activity_note(STORAGE_SESSION_BROWSER, c->browser.id, c->now, c->ip);
         else if (c->kind == GQL_REQUESTER_OAUTH)
-            activity_note(STORAGE_SESSION_OAUTH, c->oauth.id, c->now);
+            activity_note(STORAGE_SESSION_OAUTH, c->oauth.id, c->now, c->ip);
         if (c->sign_out)
             browser_set_session(r, NULL);
         send_json(r, 200, j->answer.media, j->response);

@@ -94,6 +94,15 @@ int browser_load(struct storage_tx *tx, struct browser *b)
     return 0;
 }
 
+/* The session was used now, from the client's address as the trusted proxies tell it
+ * (docs/architecture.md §3). */
+static void note_activity(struct masd_request *r, const char *session_id)
+{
+    char ip[MASD_ADDR_STRLEN];
+    human_client_ip(r, ip, sizeof(ip));
+    activity_note(STORAGE_SESSION_BROWSER, session_id, masd_now(), ip);
+}
+
 void browser_write_cookie(struct masd_request *r, struct browser *b)
 {
     if (b->state == BROWSER_GONE) {
@@ -101,7 +110,7 @@ void browser_write_cookie(struct masd_request *r, struct browser *b)
         b->cookie.logged_out_at = masd_now();
         b->state = BROWSER_ANONYMOUS;
     } else if (b->state == BROWSER_ACTIVE) {
-        activity_note(STORAGE_SESSION_BROWSER, b->session.id, masd_now());
+        note_activity(r, b->session.id);
     }
     if (!b->cookie.current[0] && !b->cookie.logged_out_at)
         return; /* nothing to remember: no cookie at all, as MAS sets none for a new browser */
@@ -113,9 +122,10 @@ void browser_write_cookie(struct masd_request *r, struct browser *b)
 void browser_set_session(struct masd_request *r, const char *session_id)
 {
     struct cookie_session c = {0};
-    if (session_id)
+    if (session_id) {
         snprintf(c.current, sizeof(c.current), "%s", session_id);
-    else
+        note_activity(r, session_id); /* a new session's first use: its sign-in (MAS) */
+    } else
         c.logged_out_at = masd_now();
     char *json = cookie_session_render(&c);
     human_set_cookie(r, "session", json, true);

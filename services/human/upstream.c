@@ -89,7 +89,7 @@ static void read_cookie(struct masd_request *r, struct upstream_cookie *c)
 static void write_cookie(struct masd_request *r, struct upstream_cookie *c)
 {
     upstream_cookie_prune(c, masd_now());
-    char *json = upstream_cookie_render(c);
+    char *json = upstream_cookie_render_fit(c, COOKIE_VALUE_MAX / 2);
     human_set_cookie(r, UPSTREAM_COOKIE_NAME, json, false);
     free(json);
 }
@@ -159,7 +159,8 @@ static void refuse(struct masd_request *r, int status, const char *kind, const c
 }
 
 /* The page of a failed call to the provider (upstream_rp_error): 502 when the provider could not
- * be reached or answered what the protocol does not allow, 400 when its token failed a check. */
+ * be reached or answered what the protocol does not allow, 400 when its token failed a check, 500
+ * when the provider's configuration cannot work (docs/upstream-oauth.md, "Errors"). */
 static void refuse_rp(struct masd_request *r, const struct upstream_rp_error *err, const struct way_back *w)
 {
     switch (err->status) {
@@ -172,7 +173,10 @@ static void refuse_rp(struct masd_request *r, const struct upstream_rp_error *er
     case UPSTREAM_RP_NOMEM:
         refuse(r, 500, "internal", "out of memory", w, NULL);
         break;
-    default: /* IDP_ERROR, BAD_ANSWER, MISCONFIGURED */
+    case UPSTREAM_RP_MISCONFIGURED: /* ours to fix, not the provider's: the log line says what */
+        refuse(r, 500, "internal", err->message, w, "temporarily_unavailable");
+        break;
+    default: /* IDP_ERROR, BAD_ANSWER */
         refuse(r, 502, "upstream_bad_answer", err->message, w, "temporarily_unavailable");
         break;
     }
@@ -185,6 +189,7 @@ enum a_outcome { A_CONTINUE, A_REDIRECT, A_NOT_FOUND, A_RP_FAIL, A_INTERNAL };
 struct authz_job {
     const struct config_upstream_provider *p;
     struct way_back way;
+    bool way_loaded; /* after a failure: wayback_work ran */
     bool logged_out;
     int stage;
     enum a_outcome outcome;
@@ -350,6 +355,20 @@ static void session_work(void *arg)
     j->outcome = build_url(j) < 0 ? A_INTERNAL : A_REDIRECT;
 }
 
+/* After a failed metadata fetch: the waiting OAuth authorization, for the way back. */
+static int wayback_tx(struct storage_tx *tx, void *arg)
+{
+    return load_way_back(tx, arg);
+}
+
+static void wayback_work(void *arg)
+{
+    struct authz_job *j = arg;
+    if (storage_tx(human.st, STORAGE_TX_READ, wayback_tx, &j->way) < 0)
+        log_error("upstream authorize %s: %s", j->p->id, storage_last_error()); /* no way back then */
+    j->way_loaded = true;
+}
+
 static void authz_answer(struct masd_request *r, void *arg)
 {
     struct authz_job *j = arg;
@@ -357,6 +376,10 @@ static void authz_answer(struct masd_request *r, void *arg)
         authz_free(j);
         return;
     }
+    if (j->outcome == A_RP_FAIL && !j->way_loaded &&
+        j->way.action.kind == ACTION_CONTINUE_AUTHORIZATION_GRANT &&
+        masd_defer(r, wayback_work, authz_answer, j) == MASD_DEFER_QUEUED)
+        return;
     static void (*const stages[])(void *) = {metadata_work, session_work};
     static const defer_fn defers[] = {masd_defer_outbound, masd_defer};
     if (j->outcome == A_CONTINUE && j->stage < 2) {

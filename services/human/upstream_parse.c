@@ -116,6 +116,20 @@ char *upstream_cookie_render(const struct upstream_cookie *c)
     return s;
 }
 
+char *upstream_cookie_render_fit(struct upstream_cookie *c, size_t max)
+{
+    for (;;) {
+        char *s = upstream_cookie_render(c);
+        if (!s || strlen(s) <= max)
+            return s;
+        free(s);
+        if (c->n <= 1)
+            return NULL;
+        memmove(&c->e[0], &c->e[1], (c->n - 1) * sizeof(c->e[0]));
+        c->n--;
+    }
+}
+
 void upstream_cookie_prune(struct upstream_cookie *c, int64_t now)
 {
     size_t k = 0;
@@ -163,7 +177,7 @@ static int decode(masd_str in, char **out)
     if (!s)
         return -ENOMEM;
     long n = form_decode(in, s);
-    if (n < 0) {
+    if (n < 0 || memchr(s, '\0', (size_t)n)) { /* a raw NUL would cut the text short */
         free(s);
         return -EINVAL;
     }

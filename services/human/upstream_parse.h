@@ -42,6 +42,9 @@ struct upstream_cookie {
 int upstream_cookie_parse(const char *json, size_t len, struct upstream_cookie *out);
 /* The JSON, malloc'd (NULL when out of memory). */
 char *upstream_cookie_render(const struct upstream_cookie *c);
+/* The same, dropping the oldest entries until the JSON is at most max bytes (what a sealed cookie
+ * may hold: COOKIE_VALUE_MAX / 2); NULL when out of memory or when not even the newest fits. */
+char *upstream_cookie_render_fit(struct upstream_cookie *c, size_t max);
 /* Drops the entries whose session is older than UPSTREAM_COOKIE_TTL_MS at `now` (ms). */
 void upstream_cookie_prune(struct upstream_cookie *c, int64_t now);
 /* Appends an entry, dropping the oldest when full. */

@@ -214,7 +214,8 @@ static int compat_token(struct storage_tx *tx, struct introspect *in, bool acces
     free(scope);
     if (!in->body)
         return -ENOMEM;
-    activity_note(STORAGE_SESSION_COMPAT, t.session_id, in->now);
+    /* no address: the homeserver asks, not the session's client (MAS passes none either) */
+    activity_note(STORAGE_SESSION_COMPAT, t.session_id, in->now, NULL);
     return 0;
 }
 
@@ -248,7 +249,7 @@ static int oauth_token_row(struct storage_tx *tx, struct introspect *in, bool ac
         return -ENOMEM;
     if (access && !t.first_used_at)
         memcpy(in->mark_used, t.token_id, STORAGE_ID_SIZE);
-    activity_note(STORAGE_SESSION_OAUTH, t.session_id, in->now);
+    activity_note(STORAGE_SESSION_OAUTH, t.session_id, in->now, NULL);
     return 0;
 }
 

@@ -138,6 +138,7 @@ int userinfo_answer(const char *sub, const char *username, const char *client_id
 struct userinfo {
     char *token;
     int64_t now;
+    char ip[MASD_ADDR_STRLEN]; /* the client's address, for the session's activity; "" unknown */
     /* results */
     int rc;          /* < 0: 500 */
     const char *why; /* set: 401 invalid_token */
@@ -206,7 +207,7 @@ static void userinfo_work(void *arg)
         if ((u->rc = storage_tx(oauth.st, STORAGE_TX_WRITE, mark_used_tx, u)) < 0)
             return;
     }
-    activity_note(STORAGE_SESSION_OAUTH, u->t.session_id, u->now);
+    activity_note(STORAGE_SESSION_OAUTH, u->t.session_id, u->now, u->ip); /* the app itself asks (MAS) */
     u->rc = userinfo_answer(u->t.user_id, u->t.username, u->t.client_id, u->alg[0] ? u->alg : NULL, &u->body,
                             &u->content_type);
 }
@@ -263,6 +264,8 @@ void oauth_userinfo(struct masd_request *r)
         invalid_token(r, "Not an access token"); /* no lookup for what cannot exist */
     } else {
         u->now = masd_now();
+        if (r->client.family == AF_INET || r->client.family == AF_INET6)
+            addr_format(&r->client, u->ip);
         if (masd_defer(r, userinfo_work, userinfo_done, u) == MASD_DEFER_QUEUED)
             return;
         oauth_error(r, 503, "temporarily_unavailable", NULL);

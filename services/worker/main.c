@@ -168,7 +168,7 @@ static void *job_thread(void *arg)
 }
 
 struct purge_counts {
-    unsigned rate_limits, jtis, jobs, networks, sso_logins, email_auths, recoveries;
+    unsigned rate_limits, jtis, jobs, networks, sso_logins, email_auths, recoveries, device_grants;
 };
 
 static int purge_tx(struct storage_tx *tx, void *arg)
@@ -190,6 +190,8 @@ static int purge_tx(struct storage_tx *tx, void *arg)
                                                &p->email_auths);
     if (r >= 0)
         r = storage_recovery_purge(tx, now - STORAGE_RECOVERY_SESSION_KEEP_MS, &p->recoveries);
+    if (r >= 0)
+        r = storage_device_code_grant_purge(tx, now - STORAGE_DEVICE_CODE_KEEP_MS, &p->device_grants);
     return r;
 }
 
@@ -207,11 +209,12 @@ static void upkeep(int64_t *next_checkpoint, int64_t *next_purge)
         if (storage_tx(st, STORAGE_TX_WRITE, purge_tx, &p) < 0)
             log_warn("clean-up: %s", storage_last_error());
         else if (p.rate_limits || p.jtis || p.jobs || p.networks || p.sso_logins || p.email_auths ||
-                 p.recoveries)
+                 p.recoveries || p.device_grants)
             log_info(
                 "clean-up: %u rate-limit rows, %u jtis, %u finished jobs, %u login networks, %u compat SSO "
-                "logins, %u e-mail authentications, %u recovery sessions",
-                p.rate_limits, p.jtis, p.jobs, p.networks, p.sso_logins, p.email_auths, p.recoveries);
+                "logins, %u e-mail authentications, %u recovery sessions, %u device-code grants",
+                p.rate_limits, p.jtis, p.jobs, p.networks, p.sso_logins, p.email_auths, p.recoveries,
+                p.device_grants);
     }
 }
 

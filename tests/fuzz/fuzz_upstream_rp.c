@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -59,7 +60,7 @@ static void fuzz_discovery(const char *s, size_t n)
     struct upstream_rp_error err = {0};
     if (rp_check_discovery(doc, &p, &err) == 0) {
         require(strcmp(json_string_value(json_object_get(doc, "issuer")), ISS) == 0);
-        require(strncmp(json_string_value(json_object_get(doc, "token_endpoint")), "https://", 8) == 0);
+        require(strncasecmp(json_string_value(json_object_get(doc, "token_endpoint")), "https://", 8) == 0);
     } else {
         check_message(&err);
     }

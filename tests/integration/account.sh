@@ -418,41 +418,47 @@ browser_results()
     done
 }
 
-backend sqlite "sqlite://$T/masd.db" sqlite3 "$T/masd.db"
-if pg_database account; then
-    backend postgresql "$PG_DB_URI" psql -X -q -t -A "$PG_DB_URI" -c
-fi
-browser_results
-
 # Every account.* switch off (SQLite, the socket directly).
-config "$T/off.yaml" "sqlite://$T/off.db" off "http://x" "  email_change_allowed: false
+switches_off()
+{
+    config "$T/off.yaml" "sqlite://$T/off.db" off "http://x" "  email_change_allowed: false
   displayname_change_allowed: false
   password_change_allowed: false
   account_deactivation_allowed: false"
-{ "$MASCTL_BIN" -c "$T/off.yaml" database migrate && "$MASCTL_BIN" -c "$T/off.yaml" config sync &&
-    "$MASCTL_BIN" -c "$T/off.yaml" manage register-user -y -p "$PW" erin; } >/dev/null 2>&1
-masd_start human-off "$HUMAN_BIN" "$T/off.yaml" "$T/run/human-off.sock" || finish
-sreq() # NAME JAR curl-args... PATH
-{
-    local name=$1 jar=$2
-    shift 2
-    local path=${*: -1}
-    http "$name" --unix-socket "$T/run/human-off.sock" -b "$T/$jar" -c "$T/$jar" "${@:1:$#-1}" "http://x$path"
+    { "$MASCTL_BIN" -c "$T/off.yaml" database migrate && "$MASCTL_BIN" -c "$T/off.yaml" config sync &&
+        "$MASCTL_BIN" -c "$T/off.yaml" manage register-user -y -p "$PW" erin; } >/dev/null 2>&1
+    masd_start human-off "$HUMAN_BIN" "$T/off.yaml" "$T/run/human-off.sock" || finish
+    sreq() # NAME JAR curl-args... PATH
+    {
+        local name=$1 jar=$2
+        shift 2
+        local path=${*: -1}
+        http "$name" --unix-socket "$T/run/human-off.sock" -b "$T/$jar" -c "$T/$jar" "${@:1:$#-1}" "http://x$path"
+    }
+    sreq f0-get off-jar /login
+    sreq f0 off-jar --data-urlencode "csrf=$(csrf_of f0-get)" --data-urlencode username=erin --data-urlencode "password=$PW" /login
+    sreq f1 off-jar /account/
+    check "switches off: the profile has no forms and no links to what is off" \
+        eval 'page f1 200 && body_lacks f1 "name=\"display_name\"" && body_lacks f1 "add_email" &&
+              body_lacks f1 "/account/password/change" && body_lacks f1 "/account/deactivate" && body_has f1 "/account/sessions"'
+    sreq f2 off-jar /account/password/change
+    sreq f3 off-jar /account/deactivate
+    check "switches off: the password and deactivation pages are 403" eval 'page f2 403 && page f3 403'
+    sreq f4 off-jar --data-urlencode "csrf=$(csrf_of f1)" -d action=add_email -d email=e@example.org --data-urlencode "password=$PW" /account/
+    sreq f5 off-jar --data-urlencode "csrf=$(csrf_of f1)" -d action=set_display_name -d display_name=E /account/
+    check "switches off: adding an address, setting the display name: 403" eval 'page f4 403 && page f5 403'
+    sreq f6 off-jar /account/emails/01HQ8Z4ZQ0ABCDEFGHJKMNPQRS/verify
+    check "switches off: the code page is 403" page f6 403
 }
-sreq f0-get off-jar /login
-sreq f0 off-jar --data-urlencode "csrf=$(csrf_of f0-get)" --data-urlencode username=erin --data-urlencode "password=$PW" /login
-sreq f1 off-jar /account/
-check "switches off: the profile has no forms and no links to what is off" \
-    eval 'page f1 200 && body_lacks f1 "name=\"display_name\"" && body_lacks f1 "add_email" &&
-          body_lacks f1 "/account/password/change" && body_lacks f1 "/account/deactivate" && body_has f1 "/account/sessions"'
-sreq f2 off-jar /account/password/change
-sreq f3 off-jar /account/deactivate
-check "switches off: the password and deactivation pages are 403" eval 'page f2 403 && page f3 403'
-sreq f4 off-jar --data-urlencode "csrf=$(csrf_of f1)" -d action=add_email -d email=e@example.org --data-urlencode "password=$PW" /account/
-sreq f5 off-jar --data-urlencode "csrf=$(csrf_of f1)" -d action=set_display_name -d display_name=E /account/
-check "switches off: adding an address, setting the display name: 403" eval 'page f4 403 && page f5 403'
-sreq f6 off-jar /account/emails/01HQ8Z4ZQ0ABCDEFGHJKMNPQRS/verify
-check "switches off: the code page is 403" page f6 403
+
+if backend_wanted sqlite; then
+    backend sqlite "sqlite://$T/masd.db" sqlite3 "$T/masd.db"
+    browser_results
+    switches_off
+fi
+if pg_database account; then
+    backend postgresql "$PG_DB_URI" psql -X -q -t -A "$PG_DB_URI" -c
+fi
 
 # Every masd process of the run exits cleanly, without a sanitizer report.
 for p in human-sqlite oauth-sqlite worker-sqlite human-postgresql oauth-postgresql worker-postgresql human-off; do

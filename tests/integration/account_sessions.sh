@@ -47,6 +47,7 @@ config()
     cat >"$1" <<EOF
 http:
   public_base: $4/
+  trusted_proxies: [127.0.0.1/32]
   listeners:
     - name: human
       resources: [{name: human}, {name: graphql}]
@@ -122,12 +123,22 @@ backend()
     nginx_start "nginx$S" "$T/nginx$S" "127.0.0.1:$NG" || return
 
     req() { jar_req "$@"; }
-    # signin JAR USER: a browser session for USER in the cookie jar.
+    # signin JAR USER [CURL-ARGS...]: a browser session for USER in the cookie jar.
     signin()
     {
-        req "si-$1" "$1" /login
-        req "si2-$1" "$1" --data-urlencode "csrf=$(csrf_of "si-$1")" --data-urlencode "username=$2" \
+        local jar=$1 user=$2
+        shift 2
+        req "si-$jar" "$jar" "$@" /login
+        req "si2-$jar" "$jar" "$@" --data-urlencode "csrf=$(csrf_of "si-$jar")" --data-urlencode "username=$user" \
             --data-urlencode "password=$PW" /login
+    }
+    # gql NAME JAR JSON [CURL-ARGS...]: a GraphQL request with the jar's session cookie, as the
+    # account frontend sends it.
+    gql()
+    {
+        local name=$1 jar=$2 body=$3
+        shift 3
+        req "$name" "$jar" -H 'Content-Type: application/json' -H "Origin: $BASE" "$@" --data-binary "$body" /graphql
     }
     local A=alice-$B DEV=COMPAT$(echo "$B" | tr a-z A-Z | cut -c1-4)
 
@@ -222,9 +233,40 @@ backend()
         eval 'redirects_to z1 "^/login\\?kind=manage_account&action=org.matrix.sessions_list$" &&
               redirects_to z2 "^/login\\?kind=manage_account" &&
               redirects_to z3 "^/login\\?kind=manage_account&action=org.matrix.session_view&device_id=$DEV$"'
+    # The last-active address of a browser session: the client nginx names in X-Forwarded-For
+    # when the peer that sent it to nginx is a trusted proxy (http.trusted_proxies: 127.0.0.1 in
+    # this config); from another peer (127.0.0.2) the header is ignored and the peer is the client.
+    local XFF=203.0.113.7 SPOOF=198.51.100.66 ABS MBS ip_a ip_m
+    signin alice "$A" -H "X-Forwarded-For: $XFF"
+    signin mallory "bob-$B" --interface 127.0.0.2 -H "X-Forwarded-For: $SPOOF"
+    ABS=$(sql "SELECT browser_session_id FROM browser_sessions b JOIN users u ON u.user_id = b.user_id WHERE u.username = '$A' ORDER BY browser_session_id DESC LIMIT 1")
+    MBS=$(sql "SELECT browser_session_id FROM browser_sessions b JOIN users u ON u.user_id = b.user_id WHERE u.username = 'bob-$B' ORDER BY browser_session_id DESC LIMIT 1")
+    for i in $(seq 1 150); do # the activity flusher writes every 5 s (common/storage/activity.h)
+        ip_a=$(sql "SELECT COALESCE(last_active_ip, '') FROM browser_sessions WHERE browser_session_id = '$ABS'")
+        ip_m=$(sql "SELECT COALESCE(last_active_ip, '') FROM browser_sessions WHERE browser_session_id = '$MBS'")
+        [ -n "$ip_a" ] && [ -n "$ip_m" ] && break
+        sleep 0.1
+    done
+    check "[$B] browser sessions store the last-active address: the trusted proxy's X-Forwarded-For, else the peer" \
+        eval 'expect_eq "$ip_a" "$XFF" && expect_eq "$ip_m" 127.0.0.2'
+    req ip1 alice -H "X-Forwarded-For: $XFF" /account/sessions/browsers
+    req ip2 alice -H "X-Forwarded-For: $XFF" "/account/sessions/$ABS"
+    req ip3 mallory --interface 127.0.0.2 /account/sessions/browsers
+    req ip4 mallory --interface 127.0.0.2 "/account/sessions/browser_session:$MBS"
+    check "[$B] /account/sessions/browsers and the session's page show the address from X-Forwarded-For" \
+        eval 'page ip1 200 && page ip2 200 && body_has ip1 "203\.0\.113\.7" && body_has ip2 "203\.0\.113\.7"'
+    check "[$B] an X-Forwarded-For from an untrusted peer is ignored: the pages show the peer" \
+        eval 'page ip3 200 && page ip4 200 && body_has ip3 "127\.0\.0\.2" && body_has ip4 "127\.0\.0\.2" &&
+              expect_file_lacks "$T/ip3.b" "198\.51\.100\.66" && expect_file_lacks "$T/ip4.b" "198\.51\.100\.66"'
+    local VS='{"query":"query { viewerSession { __typename ... on BrowserSession { id lastActiveIp } } }"}'
+    gql ip5 alice "$VS" -H "X-Forwarded-For: $XFF"
+    gql ip6 mallory "$VS" --interface 127.0.0.2
+    check "[$B] graphql: BrowserSession.lastActiveIp is the same address" \
+        eval 'json_expect "$T/ip5.b" "d.data.viewerSession.lastActiveIp === \"$XFF\" && d.data.viewerSession.id === \"browser_session:$ABS\"" &&
+              json_expect "$T/ip6.b" "d.data.viewerSession.lastActiveIp === \"127.0.0.2\""'
+
     # GraphQL (tests/node/gql_sessions.mjs): the same sessions through /graphql, each document
     # validated against masd's introspected schema.
-    signin alice "$A"
     req e1 - -H 'Content-Type: application/json' --data-binary \
         "{\"type\":\"m.login.password\",\"identifier\":{\"type\":\"m.id.user\",\"user\":\"$A\"},\"password\":\"$PW\",\"device_id\":\"ENDME\"}" \
         /_matrix/client/v3/login
@@ -247,10 +289,39 @@ backend()
     for i in $(seq 1 100); do [ "$(hs_devices "$A")" = "$DEV" ] && break; sleep 0.1; done
     check "[$B] graphql: endCompatSession's sync-devices job ran: ENDME is gone from the homeserver" \
         expect_eq "$(hs_devices "$A")" "$DEV"
+
+    # Slow work outside the transaction (docs/graphql.md): the homeserver stand-in answers after
+    # 4 s; a rename through GraphQL waits for it while another person signs in (a write), who
+    # must not wait for the rename: the write lock is not held across the homeserver's call.
+    local RENAME='{"query":"mutation R($id: ID!, $name: String!) { setCompatSessionName(input: {compatSessionId: $id, humanName: $name}) { status } }","variables":{"id":"compat_session:'"$CS"'","name":"%s"}}'
+    signin alice2 "$A"
+    curl -sS -o /dev/null -X POST --data-binary '{"ms":4000}' "http://127.0.0.1:$HS_PORT/_standin/latency"
+    gql sl1 alice2 "$(printf "$RENAME" "Slow phone")" --max-time 20 &
+    local slow=$! t0 t1 during=no
+    sleep 0.5
+    t0=$(now_ms)
+    signin carol "bob-$B"
+    t1=$(now_ms)
+    kill -0 "$slow" 2>/dev/null && during=yes
+    wait "$slow"
+    curl -sS -o /dev/null -X POST --data-binary '{"ms":0}' "http://127.0.0.1:$HS_PORT/_standin/latency"
+    check "[$B] graphql: a login completes while a rename waits for the homeserver ($((t1 - t0)) ms)" \
+        eval 'redirects_to si2-carol . && expect_eq "$during" yes && [ $((t1 - t0)) -lt 2000 ]'
+    check "[$B] graphql: then the rename completes: UPDATED, the homeserver has the name" \
+        eval 'json_expect "$T/sl1.b" "d.data.setCompatSessionName.status === \"UPDATED\"" &&
+              expect_eq "$(hs_device_name "$A" "$DEV")" "Slow phone" &&
+              expect_eq "$(sql "SELECT human_name FROM compat_sessions WHERE compat_session_id = '"'$CS'"'")" "Slow phone"'
+    # A homeserver failure: an error, and the name stays as it was (MAS).
+    curl -sS -o /dev/null -X POST --data-binary '{"count":1}' "http://127.0.0.1:$HS_PORT/_standin/fail"
+    gql sf1 alice2 "$(printf "$RENAME" "Never")"
+    check "[$B] graphql: a rename the homeserver refuses is an error and changes nothing" \
+        eval 'json_expect "$T/sf1.b" "d.data === null && d.errors.length === 1 && d.errors[0].message === \"Failed to update the device name on the homeserver\" && d.errors[0].path.join() === \"setCompatSessionName\"" &&
+              expect_eq "$(hs_device_name "$A" "$DEV")" "Slow phone" &&
+              expect_eq "$(sql "SELECT human_name FROM compat_sessions WHERE compat_session_id = '"'$CS'"'")" "Slow phone"'
     check "[$B] no sanitizer report" sanitizer_clean "$T/logs/human$S.log" "$T/logs/oauth$S.log" "$T/logs/worker$S.log"
 }
 
-backend sqlite "sqlite://$T/masd.db" sqlite3 "$T/masd.db"
+backend_wanted sqlite && backend sqlite "sqlite://$T/masd.db" sqlite3 "$T/masd.db"
 if pg_database account_sessions; then
     backend postgresql "$PG_DB_URI" psql -X -q -t -A "$PG_DB_URI" -c
 fi

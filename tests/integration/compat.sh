@@ -425,6 +425,6 @@ run_backend()
     masd_stop oauth3-$b
 }
 
-run_backend sqlite "sqlite://$T/masd.db"
+backend_wanted sqlite && run_backend sqlite "sqlite://$T/masd.db"
 pg_database compat && run_backend pg "$PG_DB_URI" "$MASD_TEST_PG_URI" "$PG_DB"
 finish

@@ -310,7 +310,7 @@ run_backend()
 }
 
 command -v sqlite3 >/dev/null || { fail_check "sqlite3 is installed" "tools/packages --install test"; finish; }
-run_backend sqlite "sqlite://$T/masd.db"
+backend_wanted sqlite && run_backend sqlite "sqlite://$T/masd.db"
 pg_database compat_sso && run_backend pg "$PG_DB_URI"
 note "screenshots and HTML in $OUT_BASE"
 finish

@@ -448,7 +448,7 @@ run_backend()
     done
 }
 
-run_backend sqlite "sqlite://$T/masd.db"
+backend_wanted sqlite && run_backend sqlite "sqlite://$T/masd.db"
 pg_database device && run_backend pg "$PG_DB_URI"
 
 stop nginx

@@ -375,7 +375,7 @@ run_backend()
 
 make_ca || { fail_check "the test certificates" "openssl failed"; finish; }
 mkdir -p "$T/db"
-run_backend sqlite "sqlite://$T/db/masd.db"
+backend_wanted sqlite && run_backend sqlite "sqlite://$T/db/masd.db"
 if pg_database email; then
     run_backend postgresql "$PG_DB_URI"
 fi

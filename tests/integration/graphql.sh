@@ -223,7 +223,7 @@ run_backend()
     masd_stop "oauth-$b"
 }
 
-run_backend sqlite "sqlite://$T/masd.db"
+backend_wanted sqlite && run_backend sqlite "sqlite://$T/masd.db"
 pg_database graphql && run_backend pg "$PG_DB_URI"
 
 stop nginx

@@ -345,6 +345,6 @@ run_backend()
     stop hs
 }
 
-run_backend sqlite "sqlite://$T/masd.db"
+backend_wanted sqlite && run_backend sqlite "sqlite://$T/masd.db"
 pg_database hs && run_backend pg "$PG_DB_URI"
 finish

@@ -457,7 +457,7 @@ backend_tests()
     fi
 }
 
-backend_tests sqlite "sqlite://$T/masd.db"
+backend_wanted sqlite && backend_tests sqlite "sqlite://$T/masd.db"
 
 pg_database introspect && backend_tests postgresql "$PG_DB_URI"
 

@@ -310,12 +310,21 @@ jar_form()
     jar_req "$name" "$jar" "${args[@]}" "$path"
 }
 
+# backend_wanted NAME: whether this run covers the storage backend NAME (sqlite or postgresql).
+# MASD_TEST_BACKENDS lists them; by default both. tests/run gives a script's SQLite half and its
+# PostgreSQL half to different builds, so that each check runs once per backend (README, "Tests").
+backend_wanted() { [[ " ${MASD_TEST_BACKENDS:-sqlite postgresql} " == *" $1 "* ]]; }
+
 # pg_database PREFIX: a fresh database on the server of MASD_TEST_PG_URI (tests/run starts one),
 # dropped at exit. Sets PG_DB (its name) and PG_DB_URI. Returns 2 with a note when PostgreSQL is
-# not configured, 1 with a failed check when the database cannot be made.
+# not configured or not wanted in this run, 1 with a failed check when the database cannot be made.
 _PG_DBS=()
 pg_database()
 {
+    if ! backend_wanted postgresql; then
+        note "PostgreSQL is not among MASD_TEST_BACKENDS ($MASD_TEST_BACKENDS): its half runs in another job"
+        return 2
+    fi
     if [ -z "${MASD_TEST_PG_URI:-}" ]; then
         note "MASD_TEST_PG_URI is not set: PostgreSQL skipped (tests/run sets it)"
         return 2

@@ -481,34 +481,6 @@ backend_tests()
         eval 'refused '"$B"'-badcfg 1 "'"$B"'-bad.yaml:[0-9]+:[0-9]+: .*passwordz" && unchanged "'"$before"'"'
 }
 
-# SQLite (the README's flow below covers a database directory that does not exist yet).
-BACKEND=sqlite
-SQLITE_DB=$T/state/masd.db
-DBCFG=$T/sqlite.yaml
-with_uri "sqlite://$SQLITE_DB" "$DBCFG"
-backend_tests
-
-# As root, masctl becomes the owner of the database directory, so SQLite's files belong to the
-# user the services run as (nobody stands in for the masd user here).
-if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
-    mkdir -p "$T/owned"
-    chown nobody: "$T/owned"
-    chmod 700 "$T/owned"
-    with_uri "sqlite://$T/owned/masd.db" "$T/owned.yaml"
-    chmod 644 "$T/owned.yaml"
-    run owned-migrate "$MASCTL_BIN" -c "$T/owned.yaml" database migrate
-    run owned-reg "$MASCTL_BIN" -c "$T/owned.yaml" manage register-user eve -p "$STRONG"
-    owned_ok()
-    {
-        ok owned-migrate && ok owned-reg || return 1
-        local f
-        for f in "$T/owned/"*; do
-            expect_eq "$(stat -c %U "$f")" nobody || { echo "$f"; return 1; }
-        done
-    }
-    check "as root, the SQLite files belong to the database directory's owner" owned_ok
-fi
-
 # PostgreSQL: a database of its own on the server of MASD_TEST_PG_URI, dropped afterwards.
 if pg_database masctl; then
     BACKEND=postgresql
@@ -518,47 +490,77 @@ if pg_database masctl; then
     backend_tests
 fi
 
-# ------------------------------------------------------------------------------------------
-# The README's first steps: generate, migrate, register, in a fresh directory.
+if backend_wanted sqlite; then
+    # SQLite (the README's flow below covers a database directory that does not exist yet).
+    BACKEND=sqlite
+    SQLITE_DB=$T/state/masd.db
+    DBCFG=$T/sqlite.yaml
+    with_uri "sqlite://$SQLITE_DB" "$DBCFG"
+    backend_tests
 
-readme_flow()
-(
-    local d=$T/readme
-    mkdir -p "$d" && cd "$d" || return 1
-    "$MASCTL_BIN" config generate >config.yaml || return 1
-    sed -i "s|uri: sqlite:///var/lib/masd/masd.db|uri: sqlite://$d/db/masd.db|" config.yaml
-    "$MASCTL_BIN" -c config.yaml database migrate &&
-        "$MASCTL_BIN" -c config.yaml manage register-user alice -p "$STRONG" &&
-        "$MASCTL_BIN" -c config.yaml manage promote-admin alice &&
-        expect_eq "$("$MASCTL_BIN" -c config.yaml manage list-admin-users)" alice
-)
-check "README: config generate > config.yaml && database migrate && manage register-user alice -p …" readme_flow
+    # As root, masctl becomes the owner of the database directory, so SQLite's files belong to the
+    # user the services run as (nobody stands in for the masd user here).
+    if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+        mkdir -p "$T/owned"
+        chown nobody: "$T/owned"
+        chmod 700 "$T/owned"
+        with_uri "sqlite://$T/owned/masd.db" "$T/owned.yaml"
+        chmod 644 "$T/owned.yaml"
+        run owned-migrate "$MASCTL_BIN" -c "$T/owned.yaml" database migrate
+        run owned-reg "$MASCTL_BIN" -c "$T/owned.yaml" manage register-user eve -p "$STRONG"
+        owned_ok()
+        {
+            ok owned-migrate && ok owned-reg || return 1
+            local f
+            for f in "$T/owned/"*; do
+                expect_eq "$(stat -c %U "$f")" nobody || { echo "$f"; return 1; }
+            done
+        }
+        check "as root, the SQLite files belong to the database directory's owner" owned_ok
+    fi
 
-# Interactive register-user: on a terminal without -y it asks for the password and a
-# confirmation; answering no changes nothing.
-interactive()
-{
-    local answer=$1 cmd
-    cmd="$MASCTL_BIN -c $DBCFG_SQLITE manage register-user frank"
-    printf '%s\n%s\n%s\n' "$STRONG" "$STRONG" "$answer" |
-        timeout 30 script -qec "$cmd" /dev/null >"$T/interactive.log" 2>&1
-}
-DBCFG_SQLITE=$T/sqlite.yaml
-BACKEND=sqlite
-int_no()
-{
-    ! interactive n || return 1
-    expect_file_contains "$T/interactive.log" "aborted" &&
-        expect_eq "$(sql "SELECT COUNT(*) FROM users WHERE username = 'frank'")" 0
-}
-check "register-user on a terminal: answering no changes nothing" int_no
-int_yes()
-{
-    interactive y || { cat "$T/interactive.log"; return 1; }
-    sanitizer_clean "$T/interactive.log" || return 1
-    expect_file_contains "$T/interactive.log" "Create this user" &&
-        expect_eq "$(sql "SELECT COUNT(*) FROM users u JOIN user_passwords p ON p.user_id = u.user_id WHERE username = 'frank'")" 1
-}
-check "register-user on a terminal: asks for the password, then creates the user" int_yes
+    # ------------------------------------------------------------------------------------------
+    # The README's first steps: generate, migrate, register, in a fresh directory.
+
+    readme_flow()
+    (
+        local d=$T/readme
+        mkdir -p "$d" && cd "$d" || return 1
+        "$MASCTL_BIN" config generate >config.yaml || return 1
+        sed -i "s|uri: sqlite:///var/lib/masd/masd.db|uri: sqlite://$d/db/masd.db|" config.yaml
+        "$MASCTL_BIN" -c config.yaml database migrate &&
+            "$MASCTL_BIN" -c config.yaml manage register-user alice -p "$STRONG" &&
+            "$MASCTL_BIN" -c config.yaml manage promote-admin alice &&
+            expect_eq "$("$MASCTL_BIN" -c config.yaml manage list-admin-users)" alice
+    )
+    check "README: config generate > config.yaml && database migrate && manage register-user alice -p …" readme_flow
+
+    # Interactive register-user: on a terminal without -y it asks for the password and a
+    # confirmation; answering no changes nothing.
+    interactive()
+    {
+        local answer=$1 cmd
+        cmd="$MASCTL_BIN -c $DBCFG_SQLITE manage register-user frank"
+        printf '%s\n%s\n%s\n' "$STRONG" "$STRONG" "$answer" |
+            timeout 30 script -qec "$cmd" /dev/null >"$T/interactive.log" 2>&1
+    }
+    DBCFG_SQLITE=$T/sqlite.yaml
+    BACKEND=sqlite
+    int_no()
+    {
+        ! interactive n || return 1
+        expect_file_contains "$T/interactive.log" "aborted" &&
+            expect_eq "$(sql "SELECT COUNT(*) FROM users WHERE username = 'frank'")" 0
+    }
+    check "register-user on a terminal: answering no changes nothing" int_no
+    int_yes()
+    {
+        interactive y || { cat "$T/interactive.log"; return 1; }
+        sanitizer_clean "$T/interactive.log" || return 1
+        expect_file_contains "$T/interactive.log" "Create this user" &&
+            expect_eq "$(sql "SELECT COUNT(*) FROM users u JOIN user_passwords p ON p.user_id = u.user_id WHERE username = 'frank'")" 1
+    }
+    check "register-user on a terminal: asks for the password, then creates the user" int_yes
+fi
 
 finish

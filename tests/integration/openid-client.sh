@@ -269,6 +269,6 @@ run_backend()
     masd_stop discovery-$b
 }
 
-run_backend sqlite "sqlite://$T/masd.db"
+backend_wanted sqlite && run_backend sqlite "sqlite://$T/masd.db"
 pg_database oidc && run_backend pg "$PG_DB_URI"
 finish

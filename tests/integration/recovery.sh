@@ -324,39 +324,41 @@ backend()
     check "[$B] no sanitizer report" sanitizer_clean "$T/logs/human-$B.log" "$T/logs/worker-$B.log"
 }
 
-backend sqlite "sqlite://$T/masd.db" sqlite3 "$T/masd.db"
+if backend_wanted sqlite; then
+    backend sqlite "sqlite://$T/masd.db" sqlite3 "$T/masd.db"
+
+    # Recovery off (MAS's default): the "not available" page everywhere, no link on the login.
+    config "$T/off.yaml" "sqlite://$T/off.db" "$T/run/human-off.sock" https://auth.example.com false
+    sed -i '/password_recovery_enabled/d' "$T/off.yaml"
+    { "$MASCTL_BIN" -c "$T/off.yaml" database migrate && "$MASCTL_BIN" -c "$T/off.yaml" config sync; } >/dev/null 2>&1
+    masd_start human-off "$HUMAN_BIN" "$T/off.yaml" "$T/run/human-off.sock" || finish
+    http o1 --unix-socket "$T/run/human-off.sock" http://x/recover
+    http o2 --unix-socket "$T/run/human-off.sock" -A test -d email=a@example.org http://x/recover
+    http o3 --unix-socket "$T/run/human-off.sock" "http://x/account/password/recovery?ticket=ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef"
+    http o4 --unix-socket "$T/run/human-off.sock" http://x/login
+    check "recovery off: /recover (GET and POST) and the link are the 403 'not available' page; the login has no link" \
+        eval 'page o1 403 && body_has o1 "Password recovery is not available" && page o2 403 && page o3 403 &&
+              page o4 200 && ! grep -q "/recover" "$T/o4.b" &&
+              expect_eq "$(sqlite3 "$T/off.db" "SELECT COUNT(*) FROM user_recovery_sessions")" 0'
+
+    # The limit per client network (burst 2 here), whatever the addresses: the third is 429.
+    config "$T/ip.yaml" "sqlite://$T/ip.db" "$T/run/human-ip.sock" https://auth.example.com true 2
+    { "$MASCTL_BIN" -c "$T/ip.yaml" database migrate && "$MASCTL_BIN" -c "$T/ip.yaml" config sync; } >/dev/null 2>&1
+    masd_start human-ip "$HUMAN_BIN" "$T/ip.yaml" "$T/run/human-ip.sock" || finish
+    for i in 1 2 3; do
+        http ip$i-get --unix-socket "$T/run/human-ip.sock" http://x/recover
+        # (the csrf cookie is Secure: curl keeps it from http://x, so it goes by hand)
+        http ip$i --unix-socket "$T/run/human-ip.sock" -A test \
+            -H "cookie: $(tr -d '\r' <"$T/ip$i-get.h" | sed -n 's/^set-cookie: \(csrf=[^;]*\).*/\1/Ip' | tail -n 1)" \
+            --data-urlencode "csrf=$(csrf_of ip$i-get)" --data-urlencode "email=someone$i@example.org" http://x/recover
+    done
+    check "the limit per client network: two addresses pass, the third is 429 with the form and Retry-After" \
+        eval 'expect_eq "$(status "$T/ip1.h") $(status "$T/ip2.h")" "303 303" && page ip3 429 &&
+              body_has ip3 "Too many recovery emails" && expect_match "$(header "$T/ip3.h" retry-after)" "^[0-9]+$" &&
+              expect_eq "$(sqlite3 "$T/ip.db" "SELECT COUNT(*) FROM user_recovery_sessions")" 2'
+fi
 if pg_database recovery; then
     backend postgresql "$PG_DB_URI" psql -X -q -t -A "$PG_DB_URI" -c
 fi
-
-# Recovery off (MAS's default): the "not available" page everywhere, no link on the login.
-config "$T/off.yaml" "sqlite://$T/off.db" "$T/run/human-off.sock" https://auth.example.com false
-sed -i '/password_recovery_enabled/d' "$T/off.yaml"
-{ "$MASCTL_BIN" -c "$T/off.yaml" database migrate && "$MASCTL_BIN" -c "$T/off.yaml" config sync; } >/dev/null 2>&1
-masd_start human-off "$HUMAN_BIN" "$T/off.yaml" "$T/run/human-off.sock" || finish
-http o1 --unix-socket "$T/run/human-off.sock" http://x/recover
-http o2 --unix-socket "$T/run/human-off.sock" -A test -d email=a@example.org http://x/recover
-http o3 --unix-socket "$T/run/human-off.sock" "http://x/account/password/recovery?ticket=ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef"
-http o4 --unix-socket "$T/run/human-off.sock" http://x/login
-check "recovery off: /recover (GET and POST) and the link are the 403 'not available' page; the login has no link" \
-    eval 'page o1 403 && body_has o1 "Password recovery is not available" && page o2 403 && page o3 403 &&
-          page o4 200 && ! grep -q "/recover" "$T/o4.b" &&
-          expect_eq "$(sqlite3 "$T/off.db" "SELECT COUNT(*) FROM user_recovery_sessions")" 0'
-
-# The limit per client network (burst 2 here), whatever the addresses: the third is 429.
-config "$T/ip.yaml" "sqlite://$T/ip.db" "$T/run/human-ip.sock" https://auth.example.com true 2
-{ "$MASCTL_BIN" -c "$T/ip.yaml" database migrate && "$MASCTL_BIN" -c "$T/ip.yaml" config sync; } >/dev/null 2>&1
-masd_start human-ip "$HUMAN_BIN" "$T/ip.yaml" "$T/run/human-ip.sock" || finish
-for i in 1 2 3; do
-    http ip$i-get --unix-socket "$T/run/human-ip.sock" http://x/recover
-    # (the csrf cookie is Secure: curl keeps it from http://x, so it goes by hand)
-    http ip$i --unix-socket "$T/run/human-ip.sock" -A test \
-        -H "cookie: $(tr -d '\r' <"$T/ip$i-get.h" | sed -n 's/^set-cookie: \(csrf=[^;]*\).*/\1/Ip' | tail -n 1)" \
-        --data-urlencode "csrf=$(csrf_of ip$i-get)" --data-urlencode "email=someone$i@example.org" http://x/recover
-done
-check "the limit per client network: two addresses pass, the third is 429 with the form and Retry-After" \
-    eval 'expect_eq "$(status "$T/ip1.h") $(status "$T/ip2.h")" "303 303" && page ip3 429 &&
-          body_has ip3 "Too many recovery emails" && expect_match "$(header "$T/ip3.h" retry-after)" "^[0-9]+$" &&
-          expect_eq "$(sqlite3 "$T/ip.db" "SELECT COUNT(*) FROM user_recovery_sessions")" 2'
 
 finish

@@ -336,32 +336,34 @@ backend()
         eval 'page rl9 429 && body_has rl9 "Too many accounts" && expect_eq "$(status "$T/rl8.h")" 303'
 }
 
-backend sqlite "sqlite://$T/masd.db" sqlite3 "$T/masd.db"
+if backend_wanted sqlite; then
+    backend sqlite "sqlite://$T/masd.db" sqlite3 "$T/masd.db"
+
+    # prompt=create, and a server without registration (SQLite).
+    NG=$(free_port)
+    BASE=https://127.0.0.1:$NG
+    config "$T/closed.yaml" "sqlite://$T/closed.db" "$T/run/human-closed.sock" "$BASE" false
+    { "$MASCTL_BIN" -c "$T/closed.yaml" database migrate && "$MASCTL_BIN" -c "$T/closed.yaml" config sync; } >/dev/null 2>&1
+    masd_start human-closed "$HUMAN_BIN" "$T/closed.yaml" "$T/run/human-closed.sock" || finish
+    http c1 --unix-socket "$T/run/human-closed.sock" http://x/register
+    check "registration disabled: /register is a 403 page" \
+        eval 'expect_eq "$(status "$T/c1.h")" 403 && body_has c1 "does not let people create accounts"'
+    http c2 --unix-socket "$T/run/human-closed.sock" "http://x/register/password?kind=manage_account"
+    check "registration disabled: /register/password goes to the login, with the action" \
+        eval 'expect_eq "$(status "$T/c2.h")" 303 && expect_match "$(header "$T/c2.h" location)" "/login\\?kind=manage_account$"'
+    http c2b --unix-socket "$T/run/human-closed.sock" -d username=x http://x/register/password
+    check "registration disabled: a POST of the form is a 403 page" \
+        eval 'expect_eq "$(status "$T/c2b.h")" 403 && body_has c2b "does not let people create accounts"'
+    AUTHZ="/authorize?client_id=$CID&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcallback&response_type=code&scope=openid&prompt=create"
+    http c3 --unix-socket "$T/run/human-closed.sock" "http://x$AUTHZ"
+    check "registration disabled: prompt=create goes to the login" \
+        eval 'expect_eq "$(status "$T/c3.h")" 303 && expect_match "$(header "$T/c3.h" location)" "/login\\?kind=continue_authorization_grant&id="'
+    http c4 --unix-socket "$T/run/human-sqlite.sock" "http://x$AUTHZ"
+    check "prompt=create: to /register, continuing the grant" \
+        eval 'expect_eq "$(status "$T/c4.h")" 303 && expect_match "$(header "$T/c4.h" location)" "/register\\?kind=continue_authorization_grant&id=[0-9A-Z]{26}$"'
+fi
 if pg_database register; then
     backend postgresql "$PG_DB_URI" psql -X -q -t -A "$PG_DB_URI" -c
 fi
-
-# prompt=create, and a server without registration (SQLite).
-NG=$(free_port)
-BASE=https://127.0.0.1:$NG
-config "$T/closed.yaml" "sqlite://$T/closed.db" "$T/run/human-closed.sock" "$BASE" false
-{ "$MASCTL_BIN" -c "$T/closed.yaml" database migrate && "$MASCTL_BIN" -c "$T/closed.yaml" config sync; } >/dev/null 2>&1
-masd_start human-closed "$HUMAN_BIN" "$T/closed.yaml" "$T/run/human-closed.sock" || finish
-http c1 --unix-socket "$T/run/human-closed.sock" http://x/register
-check "registration disabled: /register is a 403 page" \
-    eval 'expect_eq "$(status "$T/c1.h")" 403 && body_has c1 "does not let people create accounts"'
-http c2 --unix-socket "$T/run/human-closed.sock" "http://x/register/password?kind=manage_account"
-check "registration disabled: /register/password goes to the login, with the action" \
-    eval 'expect_eq "$(status "$T/c2.h")" 303 && expect_match "$(header "$T/c2.h" location)" "/login\\?kind=manage_account$"'
-http c2b --unix-socket "$T/run/human-closed.sock" -d username=x http://x/register/password
-check "registration disabled: a POST of the form is a 403 page" \
-    eval 'expect_eq "$(status "$T/c2b.h")" 403 && body_has c2b "does not let people create accounts"'
-AUTHZ="/authorize?client_id=$CID&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcallback&response_type=code&scope=openid&prompt=create"
-http c3 --unix-socket "$T/run/human-closed.sock" "http://x$AUTHZ"
-check "registration disabled: prompt=create goes to the login" \
-    eval 'expect_eq "$(status "$T/c3.h")" 303 && expect_match "$(header "$T/c3.h" location)" "/login\\?kind=continue_authorization_grant&id="'
-http c4 --unix-socket "$T/run/human-sqlite.sock" "http://x$AUTHZ"
-check "prompt=create: to /register, continuing the grant" \
-    eval 'expect_eq "$(status "$T/c4.h")" 303 && expect_match "$(header "$T/c4.h" location)" "/register\\?kind=continue_authorization_grant&id=[0-9A-Z]{26}$"'
 
 finish

@@ -215,7 +215,7 @@ oauth:
     masd_stop "oauth2-$B"
 }
 
-backend_tests sqlite "sqlite://$T/masd.db"
+backend_wanted sqlite && backend_tests sqlite "sqlite://$T/masd.db"
 
 pg_database registration && backend_tests postgresql "$PG_DB_URI"
 

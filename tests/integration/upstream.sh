@@ -44,6 +44,8 @@ HS_SECRET=shared-secret-for-the-homeserver
 PQ=01JAYS74TCG3BTWKADN5Q4518C   # response_mode unset (the IdP answers by GET)
 PF=01GFWR4BNFDCC4QDG6AMSP1VRR   # response_mode: form_post
 PD=01GFWR4BNFDCC4QDG6AMSP1VRS   # an IdP nobody answers for
+PE=01GFWR4BNFDCC4QDG6AMSP1VRV   # the IdP signs its ID tokens with ES256, masd expects RS256
+PS=01GFWR4BNFDCC4QDG6AMSP1VRW   # a subject template that renders empty
 CID=01GFWR4BNFDCC4QDG6AMSP1VRT
 RU=https://client.example.com/cb
 homeserver_start "$HS_SECRET" || finish
@@ -104,6 +106,22 @@ upstream_oauth2:
       token_endpoint_auth_method: client_secret_post
       scope: "openid profile"
       response_mode: form_post
+      fetch_userinfo: true
+    - id: $PE
+      issuer: "$ISSUER"
+      discovery_mode: insecure
+      client_id: masd-es
+      client_secret: masd-es-secret
+      token_endpoint_auth_method: client_secret_basic
+      scope: "openid"
+    - id: $PS
+      issuer: "$ISSUER"
+      discovery_mode: insecure
+      client_id: masd
+      client_secret: masd-secret
+      token_endpoint_auth_method: client_secret_basic
+      claims_imports:
+        subject: { template: "{{ user.no_such_claim }}" }
     - id: $PD
       issuer: "http://127.0.0.1:$DEAD_PORT"
       discovery_mode: insecure
@@ -162,8 +180,10 @@ run_backend()
     cat >"$T/idp.json" <<EOF
 {"clients": [
   {"client_id": "masd", "client_secret": "masd-secret", "token_endpoint_auth_method": "client_secret_basic",
-   "redirect_uris": ["$BASE/upstream/callback/$PQ"],
+   "redirect_uris": ["$BASE/upstream/callback/$PQ", "$BASE/upstream/callback/$PS"],
    "backchannel_logout_uri": "$ISSUER/_test/bcl-sink", "backchannel_logout_session_required": true},
+  {"client_id": "masd-es", "client_secret": "masd-es-secret", "token_endpoint_auth_method": "client_secret_basic",
+   "id_token_signed_response_alg": "ES256", "redirect_uris": ["$BASE/upstream/callback/$PE"]},
   {"client_id": "masd-fp", "client_secret": "masd-fp-secret", "token_endpoint_auth_method": "client_secret_post",
    "redirect_uris": ["$BASE/upstream/callback/$PF"]}
 ]}
@@ -286,6 +306,27 @@ EOF
     check "$b: the IdP's error with no sign-in of this browser: 400 page, no return to a client" \
         eval "html_page e2 400 'did not sign you in' && ! grep -q 'client.example.com' $T/e2.b"
 
+    # ---- logged_out: just signed out, the prompt template asks the IdP for a new login -------------
+    req lo1 -b "$T/jarH" -c "$T/jarH" /login
+    req lo2 -b "$T/jarH" -c "$T/jarH" --data-urlencode "csrf=$(csrf_of lo1)" /logout
+    authorize a6 jarH "$PQ"
+    check "$b: authorize right after a sign-out: logged_out renders prompt=login" \
+        eval "expect_eq \"\$(status $T/lo2.h)\" 303 && expect_eq \"\$(qp '$URL' prompt)\" login"
+
+    # ---- a token that fails its checks; a subject that renders empty ------------------------------
+    authorize a7 jarI "$PE" "kind=continue_authorization_grant&id=$GRANT"
+    idp_login "$URL" alice
+    req v1 -b "$T/jarI" "$(cbpath "$CB")"
+    check "$b: an ID token signed with another alg than configured: 400 page, access_denied for the waiting client" \
+        eval "html_page v1 400 'could not be verified' && expect_file_contains $T/v1.b 'class=\"detail\"' &&
+              expect_file_contains $T/v1.b 'error=access_denied'"
+    authorize a8 jarJ "$PS"
+    idp_login "$URL" alice
+    req v2 -b "$T/jarJ" "$(cbpath "$CB")"
+    check "$b: a subject template that renders empty: 502 page, the session left pending" \
+        eval "html_page v2 502 'did not say who you are' &&
+              expect_eq \"\$(sql_q \"SELECT count(*) FROM upstream_oauth_authorization_sessions WHERE state = '$STATE' AND completed_at IS NULL\")\" 1"
+
     # ---- form_post -----------------------------------------------------------------------------
     authorize f1 jarF "$PF"
     check "$b: form_post provider: response_mode=form_post sent" expect_eq "$(qp "$URL" response_mode)" form_post
@@ -303,6 +344,9 @@ EOF
               expect_file_contains $T/p1.b 'name=\"iss\" value=\"$ISSUER\"' &&
               expect_match \"\$(header $T/p1.h content-security-policy)\" \"script-src 'nonce-\""
     req p2 -b "$T/jarF" -c "$T/jarF" --data "$FFORM&did_mas_repost_to_itself=true" "$(cbpath "$FURL")"
+    check "$b: ... the userinfo answer (fetch_userinfo) stored with the session" \
+        expect_eq "$(sql_q "SELECT userinfo FROM upstream_oauth_authorization_sessions WHERE state = '$STATE'")" \
+        '{"sub":"alice","name":"Alice Liddell","preferred_username":"alice"}'
     check "$b: the re-post, same-site with our cookie: 303 to the link; iss kept, the flag not" \
         eval "expect_eq \"\$(status $T/p2.h)\" 303 && expect_eq \"\$(sql_q \"SELECT extra_callback_parameters FROM upstream_oauth_authorization_sessions WHERE state = '$STATE' AND upstream_oauth_link_id = '\$(link_of p2)'\")\" '{\"iss\":\"$ISSUER\"}'"
     req p3 --data "state=x&code=y&did_mas_repost_to_itself=true" "/upstream/callback/$PF"
@@ -311,9 +355,10 @@ EOF
     check "$b: GET where the provider answers by form_post: 400 page" html_page p4 400 'answered the wrong way'
 
     # ---- the IdP down -------------------------------------------------------------------------
-    req d1 "/upstream/authorize/$PD"
-    check "$b: authorize at a provider nobody answers for: 502 page with a reference, no 500" \
-        eval "html_page d1 502 'did not answer' && expect_file_contains $T/d1.b 'class=\"reference\"'"
+    req d1 "/upstream/authorize/$PD?kind=continue_authorization_grant&id=$GRANT"
+    check "$b: authorize at a provider nobody answers for: 502 page with a reference, returning temporarily_unavailable offered, no 500" \
+        eval "html_page d1 502 'did not answer' && expect_file_contains $T/d1.b 'class=\"reference\"' &&
+              expect_file_contains $T/d1.b 'state=client-state&amp;error=temporarily_unavailable'"
     authorize a5 jarG "$PQ" "kind=continue_authorization_grant&id=$GRANT"
     idp_login "$URL" alice
     stop idp
@@ -340,14 +385,14 @@ EOF
     done <"$dir/pages.out"
     check "$b: upstream_pages.mjs ran to the end" eval "grep -q '^done$' $dir/pages.out || { tail -n 30 $dir/pages.err; false; }"
 
-    check "$b: masd-human never answered 500 and logged no sanitizer report" \
-        eval "! grep -E '\" 500 ' $dir/nginx/access.log && sanitizer_clean $T/logs/human-$b.log"
     stop nginx-$b
     stop human-late-$b
     stop assets-$b
     stop oauth-$b
     stop human-$b
     stop idp
+    check "$b: masd-human never answered 500, and logged no sanitizer report up to its exit" \
+        eval "! grep -E '\" 500 ' $dir/nginx/access.log && sanitizer_clean $T/logs/human-$b.log $T/logs/human-late-$b.log"
 }
 
 run_backend sqlite "sqlite://$T/sqlite.db"

@@ -112,7 +112,32 @@ run_backend()
         "$(sql $b "$uri" "SELECT COUNT(*) FROM upstream_oauth_links") $(sql $b "$uri" "SELECT COUNT(*) FROM upstream_oauth_providers")" '0 1'
 }
 
-run_backend sqlite "sqlite://$T/masd.db"
+# The README's "Signing in with Keycloak, Google, GitHub…": every sample provider, its <…>
+# filled in, passes masctl config check as it is written (Apple's with a P-256 key file).
+readme_samples()
+{
+    local readme n=0 b
+    readme=$(dirname "$0")/../../README.md
+    mkdir -p "$T/samples"
+    awk '/^## Signing in with Keycloak/ { s = 1; next } /^## / { s = 0 }
+         s && /^```yaml$/ { f = 1; n++; next } f && /^```$/ { f = 0; next }
+         s && f { print > (dir "/" n ".yaml") }' dir="$T/samples" "$readme"
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/samples/apple.p8" 2>/dev/null || return 1
+    for b in "$T/samples/"[0-9]*.yaml; do
+        n=$((n + 1))
+        config "$T/sample.yaml" "sqlite://$T/sample.db" no
+        sed -i '/^upstream_oauth2:/,$d' "$T/sample.yaml"
+        sed -e 's/<[^>]*>/x/g' -e "s|/etc/masd/apple-signin.p8|$T/samples/apple.p8|" "$b" >>"$T/sample.yaml"
+        "$MASCTL_BIN" -c "$T/sample.yaml" config check >"$T/sample.out" 2>&1 ||
+            { echo "sample $n:"; cat "$T/sample.out"; return 1; }
+    done
+    [ "$n" -ge 10 ] || { echo "only $n samples found"; return 1; }
+    echo "$n samples"
+}
+# (backend-independent: with the SQLite half)
+backend_wanted sqlite && check "README: every sample provider configuration passes masctl config check" readme_samples
+
+backend_wanted sqlite && run_backend sqlite "sqlite://$T/masd.db"
 if pg_database upstream; then
     run_backend pg "$PG_DB_URI"
 fi

@@ -267,7 +267,7 @@ backend_tests()
     masd_stop "oauth-$B"
 }
 
-backend_tests sqlite "sqlite://$T/masd.db"
+backend_wanted sqlite && backend_tests sqlite "sqlite://$T/masd.db"
 
 pg_database userinfo && backend_tests postgresql "$PG_DB_URI"
 

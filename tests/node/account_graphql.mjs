@@ -169,6 +169,28 @@ await step('setPassword: WRONG_PASSWORD, INVALID_NEW_PASSWORD, then ALLOWED', as
     expect(p.status === 'ALLOWED', `ALLOWED, got ${JSON.stringify(p)}`);
 });
 
+await step('work outside the transaction: two display names by alias, each sent in order; User.matrix after them', async () => {
+    const r = await q(`mutation Two($userId: ID!) {
+      a: setDisplayName(input: { userId: $userId, displayName: "First" }) { status }
+      b: setDisplayName(input: { userId: $userId, displayName: "Second" }) { status user { matrix { displayName } } } }`, { userId });
+    expect(r.status === 200 && !r.errors, `no error, got ${JSON.stringify(r.body)}`);
+    expect(r.data.a.status === 'SET' && r.data.b.status === 'SET', `SET twice, got ${JSON.stringify(r.data)}`);
+    expect(r.data.b.user.matrix.displayName === 'Second', `the homeserver's name after both, got ${JSON.stringify(r.data.b)}`);
+    await homeserver((u) => u.display_name === 'Second');
+});
+
+await step('work outside the transaction: password changes that undo each other\'s check are an error, and change nothing', async () => {
+    const r = await q(`mutation Chain($userId: ID!, $now: String!) {
+      a: setPassword(input: { userId: $userId, currentPassword: $now, newPassword: "chain one two three four" }) { status }
+      b: setPassword(input: { userId: $userId, currentPassword: "chain one two three four", newPassword: "chain five six seven eight" }) { status } }`,
+                      { userId, now: cfg.new_password });
+    expect(r.status === 200 && r.data === null && r.errors && /one at a time/.test(r.errors[0].message), `the error, got ${r.status} ${JSON.stringify(r.body)}`);
+    const p = await m(`mutation SetPassword($userId: ID!, $current: String, $next: String!) {
+      setPassword(input: { userId: $userId, currentPassword: $current, newPassword: $next }) { status } }`,
+                      { userId, current: cfg.new_password, next: cfg.new_password }, 'setPassword');
+    expect(p.status === 'ALLOWED', `the password is still the one before, got ${JSON.stringify(p)}`);
+});
+
 await step('allowUserCrossSigningReset: the homeserver is asked', async () => {
     const p = await m(`mutation X($userId: ID!) { allowUserCrossSigningReset(input: { userId: $userId }) { user { id } } }`,
                       { userId }, 'allowUserCrossSigningReset');

@@ -176,15 +176,24 @@ await step('the inactive view and the browsers page', async () => {
     expect((await text()).includes('Inactive sessions'), 'the inactive heading');
     await shots('sessions-inactive');
     await go('/account/sessions/browsers');
-    const t = await text();
+    let t = await text();
     expect(t.includes('This browser') && t.includes('Chrome on Linux'), `this browser, parsed: ${t}`);
+    // its last-active address, once the activity flusher wrote it (every 5 s)
+    for (let i = 0; i < 30 && !t.includes('127.0.0.1'); i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        await go('/account/sessions/browsers');
+        t = await text();
+    }
+    expect(t.includes('127.0.0.1'), `the last-active address, got ${t}`);
     await shots('sessions-browsers');
 });
 
 await step('ending this browser\'s own session signs it out', async () => {
     const href = await page.$eval('ul.session-list li a.session-name', (a) => a.getAttribute('href'));
     await go(href);
-    expect((await text()).includes('You are using this browser session now.'), 'the current session marked');
+    const d = await text();
+    expect(d.includes('You are using this browser session now.'), 'the current session marked');
+    expect(d.includes('127.0.0.1'), `the last-active address, got ${d}`);
     await shots('session-browser');
     await click('form.actions button.destructive');
     expect(path() === '/login', `the login, got ${path()}`);

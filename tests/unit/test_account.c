@@ -348,56 +348,110 @@ static void test_deactivate(void)
     CHECK_INT(test_tx_end(tx, true), 0);
 }
 
-/* Inside a caller's transaction (a GraphQL mutation's): the same outcomes, committed with it or
- * rolled back with it. */
-static void test_in_tx(void)
+/* A password change's op for alice, with the current password (NULL: none, admin: an
+ * administrator's) and the new one. */
+static void password_op(struct account_op *op, const char *current, const char *next, bool admin)
+{
+    struct masd_addr client = {0};
+    account_op_init(op, ACCOUNT_SET_PASSWORD, cfg, st, NULL, policy, &alice, admin ? "" : bs.id, &client);
+    op->admin = admin;
+    if (current)
+        CHECK_INT(account_op_set_password(op, 0, current), 0);
+    CHECK_INT(account_op_set_password(op, 1, next), 0);
+}
+
+/* One run of a fresh op in a transaction, as GraphQL's endpoint runs a mutation's document:
+ * account_op_run_tx()'s answer, with *status. The transaction commits when `commit`. */
+static int run_once(const char *current, const char *next, bool admin, const struct account_op *done,
+                    bool commit, enum account_status *status)
 {
     struct account_op op;
+    password_op(&op, current, next, admin);
+    struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    int r = account_op_run_tx(&op, tx, done);
+    CHECK_INT(test_tx_end(tx, commit), 0);
+    *status = op.status;
+    account_op_clear(&op);
+    return r;
+}
+
+/* Inside a caller's transaction (a GraphQL mutation's): the same outcomes, committed with it or
+ * rolled back with it; the password's check and hash never inside it (account_op_run_tx answers
+ * 1, the caller runs the slow stage outside and runs again with it as `done`). */
+static void test_in_tx(void)
+{
+    struct account_op op, done;
+    enum account_status status;
     struct masd_addr client = {0};
     account_op_init(&op, ACCOUNT_START_EMAIL, cfg, st, NULL, policy, &bob, bob_bs.id, &client);
     snprintf(op.email, sizeof(op.email), "bob.tx@example.org");
     struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_WRITE);
-    CHECK_INT(account_op_run_tx(&op, tx), 0);
+    CHECK_INT(account_op_run_tx(&op, tx, NULL), 0); /* nothing slow: done at once */
     CHECK_INT(op.status, ACCOUNT_STARTED);
     CHECK_INT(test_tx_end(tx, false), 0); /* rolled back: no job */
     CHECK_INT(jobs(STORAGE_QUEUE_EMAIL_AUTHENTICATION_CODE, NULL, 0), 0);
     tx = test_tx_begin(st, STORAGE_TX_WRITE);
-    CHECK_INT(account_op_run_tx(&op, tx), 0);
+    CHECK_INT(account_op_run_tx(&op, tx, NULL), 0);
     CHECK_INT(op.status, ACCOUNT_STARTED);
     CHECK_INT(test_tx_end(tx, true), 0);
     CHECK_INT(jobs(STORAGE_QUEUE_EMAIL_AUTHENTICATION_CODE, NULL, 0), 1);
     account_op_clear(&op);
-    /* a password change with its hash, twice (a retried transaction) */
-    account_op_init(&op, ACCOUNT_SET_PASSWORD, cfg, st, NULL, policy, &alice, bs.id, &client);
-    CHECK_INT(account_op_set_password(&op, 0, "wrong"), 0);
-    CHECK_INT(account_op_set_password(&op, 1, NEWPW), 0);
+
+    /* a wrong current password: asked outside, decided on the next run */
+    password_op(&done, "wrong", NEWPW, false);
     tx = test_tx_begin(st, STORAGE_TX_WRITE);
-    CHECK_INT(account_op_run_tx(&op, tx), 0);
-    CHECK_INT(op.status, ACCOUNT_WRONG_PASSWORD);
-    CHECK_INT(test_tx_end(tx, true), 0);
-    CHECK_INT(account_op_set_password(&op, 0, NEWPW), 0);
+    CHECK_INT(account_op_run_tx(&done, tx, NULL), 1);
+    CHECK_INT(done.status, ACCOUNT_PENDING);
+    CHECK_INT(test_tx_end(tx, false), 0);
+    account_op_run_outside(&done);
+    CHECK_INT(done.status, ACCOUNT_WRONG_PASSWORD);
+    CHECK_INT(run_once("wrong", NEWPW, false, &done, true, &status), 0);
+    CHECK_INT(status, ACCOUNT_WRONG_PASSWORD);
+    account_op_clear(&done);
+
+    /* the right one, the second run twice (a retried transaction): the hash is copied */
+    password_op(&done, NEWPW, NEWPW "?", false);
+    tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    CHECK_INT(account_op_run_tx(&done, tx, NULL), 1);
+    CHECK_INT(test_tx_end(tx, false), 0);
+    CHECK(done.new_hash == NULL); /* nothing hashed inside the transaction */
+    account_op_run_outside(&done);
+    CHECK(done.new_hash != NULL);
     for (int i = 0; i < 2; i++) {
-        tx = test_tx_begin(st, STORAGE_TX_WRITE);
-        CHECK_INT(account_op_run_tx(&op, tx), 0);
-        CHECK_INT(op.status, ACCOUNT_ALLOWED);
-        CHECK_INT(test_tx_end(tx, i == 1), 0);
+        CHECK_INT(run_once(NEWPW, NEWPW "?", false, &done, i == 1, &status), 0);
+        CHECK_INT(status, ACCOUNT_ALLOWED);
     }
-    account_op_clear(&op);
-    CHECK(password_is(&alice, NEWPW));
-    /* an administrator (GraphQL, urn:mas:admin) skips the re-check */
-    account_op_init(&op, ACCOUNT_SET_PASSWORD, cfg, st, NULL, policy, &alice, "", &client);
-    op.admin = true;
-    CHECK_INT(account_op_set_password(&op, 1, NEWPW "!"), 0);
+    CHECK(password_is(&alice, NEWPW "?"));
+    /* `done` was checked against the row that is gone now: asked again, nothing changed */
+    CHECK_INT(run_once(NEWPW, NEWPW "?", false, &done, true, &status), 1);
+    CHECK(password_is(&alice, NEWPW "?"));
+    account_op_clear(&done);
+
+    /* an administrator (GraphQL, urn:mas:admin) skips the re-check; the hash is still outside */
+    password_op(&done, NULL, NEWPW "!", true);
     tx = test_tx_begin(st, STORAGE_TX_WRITE);
-    CHECK_INT(account_op_run_tx(&op, tx), 0);
-    CHECK_INT(op.status, ACCOUNT_ALLOWED);
-    CHECK_INT(test_tx_end(tx, true), 0);
-    account_op_clear(&op);
+    CHECK_INT(account_op_run_tx(&done, tx, NULL), 1);
+    CHECK_INT(test_tx_end(tx, false), 0);
+    account_op_run_outside(&done);
+    CHECK_INT(run_once(NULL, NEWPW "!", true, &done, true, &status), 0);
+    CHECK_INT(status, ACCOUNT_ALLOWED);
+    account_op_clear(&done);
     CHECK(password_is(&alice, NEWPW "!"));
+
+    /* the homeserver's kinds: nothing in the transaction, the outcome taken from `done` */
+    account_op_init(&op, ACCOUNT_SET_DISPLAY_NAME, cfg, st, NULL, policy, &alice, bs.id, &client);
+    snprintf(op.display_name, sizeof(op.display_name), "Alice");
+    account_op_init(&done, ACCOUNT_SET_DISPLAY_NAME, cfg, st, NULL, policy, &alice, bs.id, &client);
+    done.status = ACCOUNT_HOMESERVER;
+    tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    CHECK_INT(account_op_run_tx(&op, tx, NULL), 1);
+    CHECK_INT(account_op_run_tx(&op, tx, &done), 0);
+    CHECK_INT(op.status, ACCOUNT_HOMESERVER);
+    CHECK_INT(test_tx_end(tx, false), 0);
+    account_op_clear(&op);
+
     /* and back, for the tests that follow */
-    account_op_init(&op, ACCOUNT_SET_PASSWORD, cfg, st, NULL, policy, &alice, "", &client);
-    op.admin = true;
-    CHECK_INT(account_op_set_password(&op, 1, NEWPW), 0);
+    password_op(&op, NULL, NEWPW, true);
     account_op_run(&op);
     CHECK_INT(op.status, ACCOUNT_ALLOWED);
     account_op_clear(&op);

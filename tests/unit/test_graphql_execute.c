@@ -26,7 +26,7 @@ static const char edge_sdl[] =
     "type Dog implements Pet { name: String! barks: Boolean }\n"
     "type Cat implements Pet { name: String! meows: Boolean }\n"
     "type Conn { total: Int items: [Int] }\n"
-    "type Mutation { first: Int second: Int third: Int }\n";
+    "type Mutation { first: Int second: Int third: Int fourth: Int }\n";
 
 static char calls[64];
 static int counter;
@@ -116,6 +116,20 @@ static int r_mutation(const gql_resolve_info *info, json_t **out)
     return 0;
 }
 
+/* Records the field's response path (gql_path) into `paths`. */
+static char paths[256];
+
+static int r_path(const gql_resolve_info *info, json_t **out)
+{
+    json_t *p = gql_path(info);
+    char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
+    strncat(paths, text ? text : "(null)", sizeof(paths) - strlen(paths) - 1);
+    free(text);
+    json_decref(p);
+    *out = json_integer(1);
+    return 0;
+}
+
 static const gql_resolver edge_resolvers[] = {
     {"Query.hello", r_hello, 0},
     {"Query.int32", r_int32, 0},
@@ -146,6 +160,7 @@ static const gql_resolver edge_resolvers[] = {
     {"Mutation.first", r_mutation, 0},
     {"Mutation.second", r_mutation, 0},
     {"Mutation.third", r_mutation, 0},
+    {"Mutation.fourth", r_path, 0},
     {NULL, NULL, 0},
 };
 
@@ -440,6 +455,14 @@ static void test_selects(void)
     CHECK(strstr(result, "\"totalCount\":2") != NULL);
 }
 
+/* gql_path(): the field's response path, by its alias, as its errors carry it. */
+static void test_path(void)
+{
+    paths[0] = '\0';
+    CHECK_STR(run("mutation { fourth x: fourth y: fourth }"), "{\"data\":{\"fourth\":1,\"x\":1,\"y\":1}}");
+    CHECK_STR(paths, "[\"fourth\"][\"x\"][\"y\"]");
+}
+
 static void test_caps(void)
 {
     gql_limits saved = limits;
@@ -662,6 +685,7 @@ int main(void)
     test_operations();
     test_abstract();
     test_selects();
+    test_path();
     test_caps();
     test_introspection();
     test_account_page();

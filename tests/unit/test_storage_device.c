@@ -333,6 +333,26 @@ static void test_races(struct storage *st, const char *uri, const struct fixture
     CHECK_INT(test_tx_end(tx, true), 0);
 }
 
+/* The clean-up deletes what expired before its bound, in any state, and frees the user code. */
+static void test_purge(struct storage *st, const struct fixture *f)
+{
+    struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    struct storage_device_code_grant late, got;
+    CHECK_INT(create(tx, f, "purge-device-code-late-0000000000", "PRG002", NOW + LIFE, &late), 0);
+    unsigned n = 99;
+    /* the grants of the other tests expire at NOW + LIFE or NOW + 2 LIFE at the latest */
+    CHECK_INT(storage_device_code_grant_purge(tx, NOW + LIFE, &n), 0);
+    CHECK_INT(n, 0);
+    CHECK_INT(storage_device_code_grant_purge(tx, NOW + LIFE + 1, &n), 0);
+    CHECK(n > 0);
+    CHECK_INT(storage_device_code_grant_lookup_device_code(tx, DEVICE, &got), -ENOENT);
+    CHECK_INT(storage_device_code_grant_get(tx, late.id, &got), 0); /* expires at NOW + 2 LIFE */
+    CHECK_INT(storage_device_code_grant_purge(tx, NOW + 2 * LIFE + 1, &n), 0);
+    CHECK_INT(storage_device_code_grant_get(tx, late.id, &got), -ENOENT);
+    CHECK_INT(create(tx, f, "purge-device-code-again-000000000", "ABC123", NOW, &got), 0); /* free again */
+    CHECK_INT(test_tx_end(tx, true), 0);
+}
+
 static void run(enum storage_backend b, const char *uri)
 {
     struct storage *st = test_open(uri);
@@ -343,6 +363,7 @@ static void run(enum storage_backend b, const char *uri)
     test_stages(st, &f);
     test_lazy(st, b, &f);
     test_races(st, uri, &f);
+    test_purge(st, &f);
     storage_close(st);
 }
 

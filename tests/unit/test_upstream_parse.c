@@ -96,6 +96,24 @@ static void test_cookie(void)
     CHECK(upstream_cookie_find(&e, P1, "st2") == NULL);
     CHECK(upstream_cookie_find(&e, P1, "st10") != NULL);
 
+    /* within what a sealed cookie holds: the oldest go first, the newest stays */
+    struct upstream_cookie big_c = {0};
+    for (int i = 0; i < UPSTREAM_COOKIE_MAX_ENTRIES; i++) {
+        struct upstream_cookie_entry x = {.action = {.kind = ACTION_MANAGE_ACCOUNT}};
+        memcpy(x.session, new_id, sizeof(x.session));
+        memcpy(x.provider, P1, sizeof(x.provider));
+        snprintf(x.state, sizeof(x.state), "st%d", i);
+        memset(x.action.account_action, 'a', ACTION_PARAM_MAX);
+        memset(x.action.device_id, 'd', ACTION_PARAM_MAX);
+        upstream_cookie_add(&big_c, &x);
+    }
+    char *fit = upstream_cookie_render_fit(&big_c, 2048);
+    CHECK(fit != NULL && strlen(fit) <= 2048);
+    CHECK(big_c.n >= 2 && big_c.n < UPSTREAM_COOKIE_MAX_ENTRIES);
+    CHECK_STR(big_c.e[big_c.n - 1].state, "st7");
+    free(fit);
+    CHECK(upstream_cookie_render_fit(&big_c, 100) == NULL);
+
     /* not an array: -EINVAL (no cookie) */
     CHECK_INT(upstream_cookie_parse("{}", 2, &c), -EINVAL);
     CHECK_INT(upstream_cookie_parse("[", 1, &c), -EINVAL);
@@ -152,6 +170,9 @@ static void test_callback(void)
     CHECK_INT(parse("state=%00", &c), -EINVAL);
     CHECK_INT(parse("x=%FF%FE", &c), -EINVAL); /* not UTF-8 */
     CHECK_INT(parse("%C3%28=1", &c), -EINVAL);
+    /* a raw NUL in a name or value (found by fuzz_upstream_parse): "st\0x" must not become "st" */
+    CHECK_INT(upstream_callback_parse((masd_str){"st\0x=1&st=2", 11}, &c), -EINVAL);
+    CHECK_INT(upstream_callback_parse((masd_str){"state=a\0b", 9}, &c), -EINVAL);
     char many[2048] = "";
     for (int i = 0; i <= UPSTREAM_CALLBACK_MAX_PARAMS; i++)
         snprintf(many + strlen(many), sizeof(many) - strlen(many), "p%d=1&", i);

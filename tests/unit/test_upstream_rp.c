@@ -165,6 +165,23 @@ static void test_id_token(void)
     CHECK(claims == NULL);
     free(t);
     json_decref(other);
+    /* a key published for RS256 only does not verify PS256 */
+    json_t *restricted = json_deep_copy(jwks);
+    size_t i;
+    json_t *k;
+    json_array_foreach(json_object_get(restricted, "keys"), i, k)
+        json_object_set_new(k, "alg", json_string("RS256"));
+    t = sign("PS256", id_claims());
+    CHECK(rp_verify_jws(t, jwks, "PS256", &claims, &err) == 0);
+    json_decref(claims);
+    CHECK(rp_verify_jws(t, restricted, "PS256", &claims, &err) < 0);
+    CHECK_STR(err.message, "the token's key is published for another algorithm than PS256");
+    free(t);
+    t = sign("RS256", id_claims());
+    CHECK(rp_verify_jws(t, restricted, "RS256", &claims, &err) == 0);
+    json_decref(claims);
+    free(t);
+    json_decref(restricted);
     CHECK(rp_verify_jws("garbage", jwks, "RS256", &claims, &err) < 0);
     CHECK_STR(err.message, "the token is not a signed JWT (compact JWS)");
     /* no issuer configured: never accepted (MAS then skips the check) */
