@@ -14,7 +14,8 @@
 #     session), to the action or the index;
 #   - bob, signed in with his password, signs in at the IdP: the suggestion to link; linked;
 #   - alice, signed in, signs in at the IdP as bob: the mismatch page; its forms cannot link;
-#   - skip_confirmation with forced imports: no page, the account made at once (after the
+#   - skip_confirmation with forced imports and terms to accept: the page with the fixed values
+#     and the terms only (MAS would skip it and record no terms), then the account (after the
 #     registration token the provider's registration_token_required asks for);
 #   - on_conflict add: the forced localpart is bob's, so bob's account gets the link and is
 #     signed in; on_conflict fail: an error page naming the name; a localpart with an upper-case
@@ -103,7 +104,8 @@ EOF
         provider "$PR" masd 'human_name: Test IdP' >>"$1"
         return
     fi
-    printf 'account:\n  password_registration_enabled: true\nupstream_oauth2:\n  providers:\n' >>"$1"
+    printf 'account:\n  password_registration_enabled: true\nbranding:\n  tos_uri: https://example.com/tos\n' >>"$1"
+    printf 'upstream_oauth2:\n  providers:\n' >>"$1"
     provider "$PR" masd 'human_name: Test IdP' 'brand_name: github' 'synapse_idp_id: oidc-test' \
         'claims_imports:' '  localpart: {action: suggest}' '  displayname: {action: suggest}' \
         '  email: {action: suggest}' '  account_name: {template: "@{{ user.preferred_username }}"}' >>"$1"
@@ -236,7 +238,10 @@ run_backend()
         html_page s1-bad 409 'This username is taken'
     post s1-link s1-page jarA "$LINK" action=link
     check "$b: action=link while signed out: 400" html_page s1-link 400
-    post s1-post s1-page jarA "$LINK" action=register username=alice import_display_name=on import_email=on
+    post s1-terms s1-page jarA "$LINK" action=register username=alice import_display_name=on import_email=on
+    check "$b: the terms not accepted: the form again with the error (400)" \
+        html_page s1-terms 400 'field-error'
+    post s1-post s1-page jarA "$LINK" action=register username=alice import_display_name=on import_email=on accept_terms=on
     local REG
     REG=$(loc s1-post | sed -n 's|^/register/steps/\([0-9A-Z]\{26\}\)/finish$|\1|p')
     check "$b: the POST: a registration naming the authorization session; 303 to finish" \
@@ -247,6 +252,8 @@ run_backend()
     req s1-fin -b "$T/jarA" -c "$T/jarA" "/register/steps/$REG/finish"
     check "$b: finish: signed in, on to the waiting authorization's consent" \
         eval "redirects_to s1-fin '^/consent/$GRANT$' && expect_match \"\$(header $T/s1-fin.h set-cookie)\" 'session='"
+    check "$b: ... the terms she accepted recorded" \
+        expect_eq "$(sql_q "SELECT t.terms_url FROM user_terms t JOIN users u ON u.user_id = t.user_id WHERE u.username = 'alice'")" https://example.com/tos
     local ALICE
     ALICE=$(sql_q "SELECT user_id FROM users WHERE username = 'alice'")
     check "$b: the account: linked, the e-mail from the IdP, the session consumed by the new browser session" \
@@ -306,9 +313,16 @@ run_backend()
 
     # ---- skip_confirmation -----------------------------------------------------------------------
     signin s5 jarD "$PS" alice
-    req s5-go -b "$T/jarD" -c "$T/jarD" "$LINK"
+    req s5-page -b "$T/jarD" -c "$T/jarD" "$LINK"
+    check "$b: skip_confirmation with terms to accept: the page, every value fixed, the terms' checkbox (MAS skips and records no terms)" \
+        eval "html_page s5-page 200 'id=\"username\" value=\"alice-s\" readonly' &&
+              expect_file_contains $T/s5-page.b '<p class=\"value\">alice\\+s@example.org</p>' &&
+              expect_file_contains $T/s5-page.b 'name=\"accept_terms\" required' && expect_file_lacks $T/s5-page.b 'name=\"username\"'"
+    post s5-go s5-page jarD "$LINK" action=register accept_terms=on username=mallory
     REG=$(loc s5-go | sed -n 's|^/register/steps/\([0-9A-Z]\{26\}\)/finish$|\1|p')
-    check "$b: skip_confirmation: no page, straight to finish" expect_match "$REG" '^[0-9A-Z]{26}$'
+    check "$b: ... accepted: the registration under the fixed name (a typed one is ignored)" \
+        eval "expect_match '$REG' '^[0-9A-Z]{26}$' &&
+              expect_eq \"\$(sql_q \"SELECT username || '|' || terms_url FROM user_registrations WHERE user_registration_id = '$REG'\")\" 'alice-s|https://example.com/tos'"
     req s5-fin0 -b "$T/jarD" -c "$T/jarD" "/register/steps/$REG/finish"
     check "$b: ... the provider's registration_token_required: the token step first" \
         redirects_to s5-fin0 "^/register/steps/$REG/token$"

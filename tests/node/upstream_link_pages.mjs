@@ -107,6 +107,7 @@ await step('Chromium: alice at the IdP: the registration page, then her account 
     expect(await a.inputValue('input[name=username]') === 'alice2', 'the suggested name');
     await shots(a, 'upstream-register');
     await a.uncheck('#import_email'); /* alice@example.com is alice's already */
+    await a.check('#accept_terms');
     await a.locator('button[type=submit].primary').click();
     await a.waitForURL(`${BASE}/`, { timeout: 10000 });
     expect((await a.content()).includes('@alice2:example.com'), 'signed in as alice2');
