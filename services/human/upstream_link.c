@@ -423,10 +423,12 @@ static int load(struct storage_tx *tx, struct link_job *j, struct storage_upstre
 static int main_tx(struct storage_tx *tx, void *arg)
 {
     struct link_job *j = arg;
-    struct storage_upstream_session us;
+    struct storage_upstream_session us = {0};
     int r = load(tx, j, &us);
-    if (r != 0)
+    if (r != 0) {
+        storage_upstream_session_clear(&us); /* read before a refusal */
         return r < 0 ? r : 0;
+    }
     if (j->post && !upstream_link_form_allowed(j->route, j->form_action)) {
         fail(j, 400, "bad_request", "this form's action does not apply to this sign-in any more");
         r = 0;
@@ -470,7 +472,7 @@ out:
 static int create_tx(struct storage_tx *tx, void *arg)
 {
     struct link_job *j = arg;
-    struct storage_upstream_session us;
+    struct storage_upstream_session us = {0};
     int r = load(tx, j, &us);
     storage_upstream_session_clear(&us);
     if (r != 0)

@@ -406,13 +406,15 @@ run_backend()
     done <"$dir/pages.out"
     check "$b: upstream_link_pages.mjs ran to the end" eval "grep -q '^done$' $dir/pages.out || { tail -n 30 $dir/pages.err; false; }"
 
-    check "$b: no 500 and no sanitizer report" \
-        eval "! grep -E '\" 500 ' $dir/nginx/access.log && sanitizer_clean $T/logs/human-$b.log && sanitizer_clean $T/logs/oauth-$b.log"
     stop nginx-$b
     stop assets-$b
     stop oauth-$b
     stop human-$b
     stop idp
+    # after the exits, so that LeakSanitizer's report counts
+    check "$b: no 500 and no sanitizer report (leaks included)" \
+        eval "! grep -E '\" 500 ' $dir/nginx/access.log && sanitizer_clean $T/logs/human-$b.log &&
+              sanitizer_clean $T/logs/oauth-$b.log && sanitizer_clean $T/logs/human-one-$b.log"
 }
 
 run_backend sqlite "sqlite://$T/sqlite.db"
