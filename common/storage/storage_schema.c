@@ -678,6 +678,24 @@ static const char migration_13[] =
     "CREATE INDEX upstream_oauth_authorization_sessions_created_idx"
     " ON upstream_oauth_authorization_sessions (created_at);";
 
+/* A sign-in through an upstream provider (services/human/upstream_link.c; MAS:
+ * 20230828143553_user_session_authentication_source.sql and the upstream column of
+ * 20250113102144_user_registrations.sql): the browser session's authentication names the
+ * authorization session it came from (back-channel logout finds browser sessions by it), and a
+ * registration started from a provider's claims names it too, so that `finish` links the new user
+ * and consumes it. Both are set to NULL when the authorization session goes (a pruned provider). */
+static const char migration_15[] =
+    "ALTER TABLE browser_session_authentications ADD COLUMN upstream_oauth_authorization_session_id TEXT"
+    " REFERENCES upstream_oauth_authorization_sessions (upstream_oauth_authorization_session_id)"
+    " ON DELETE SET NULL;"
+    "CREATE INDEX browser_session_authentications_upstream_idx"
+    " ON browser_session_authentications (upstream_oauth_authorization_session_id);"
+    "ALTER TABLE user_registrations ADD COLUMN upstream_oauth_authorization_session_id TEXT"
+    " REFERENCES upstream_oauth_authorization_sessions (upstream_oauth_authorization_session_id)"
+    " ON DELETE SET NULL;"
+    "CREATE INDEX user_registrations_upstream_idx"
+    " ON user_registrations (upstream_oauth_authorization_session_id);";
+
 static const struct migration migrations[] = {
     {1, "initial schema", migration_1, NULL, NULL},
     {2, "client assertion jtis, config digests", migration_2, NULL, NULL},
@@ -692,6 +710,7 @@ static const struct migration migrations[] = {
     {11, "account recovery sessions and tickets", migration_11, NULL, NULL},
     {12, "sessions by user in ID order", migration_12, NULL, NULL},
     {13, "upstream OAuth providers, links and authorization sessions", migration_13, NULL, NULL},
+    {15, "authentications and registrations by upstream authorization session", migration_15, NULL, NULL},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

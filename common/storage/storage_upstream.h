@@ -107,3 +107,49 @@ int storage_upstream_session_find_link(struct storage_tx *tx, const char *link_i
  * -EALREADY when consumed already or not completed, -ENOENT. */
 int storage_upstream_session_consume(struct storage_tx *tx, const char *id, const char *browser_session_id,
                                      int64_t now);
+/* ---- the link page (storage_upstream_link.c; services/human/upstream_link.c) ------------------ */
+
+/* A link by its ID; -ENOENT. */
+int storage_upstream_link_get(struct storage_tx *tx, const char *id, struct storage_upstream_link *out);
+/* Gives a link without a user the user: 0, -EALREADY when it has one already, -ENOENT. */
+int storage_upstream_link_associate(struct storage_tx *tx, const char *link_id, const char *user_id);
+/* How many links of the provider the user has. */
+int storage_upstream_link_count_for_user(struct storage_tx *tx, const char *provider_id, const char *user_id,
+                                         int64_t *count);
+/* Removes the user's links to the provider (on_conflict: replace), their sessions marked
+ * unlinked; *removed (may be NULL): how many. */
+int storage_upstream_link_remove_for_user(struct storage_tx *tx, const char *provider_id, const char *user_id,
+                                          int64_t now, int64_t *removed);
+
+/* Records that the browser session authenticated through the upstream authorization session. */
+int storage_browser_session_authenticate_upstream(struct storage_tx *tx, const char *session_id,
+                                                  const char *upstream_session_id, int64_t now,
+                                                  char auth_id[STORAGE_ID_SIZE]);
+/* The upstream authorization session of an authentication ("" for a password's); -ENOENT. */
+int storage_browser_session_authentication_upstream(struct storage_tx *tx, const char *auth_id,
+                                                    char upstream_session_id[STORAGE_ID_SIZE]);
+/* A registration started from an upstream sign-in: 0, -EALREADY when completed, -ENOENT. */
+int storage_registration_set_upstream_session(struct storage_tx *tx, const char *id,
+                                              const char *upstream_session_id);
+/* Its upstream authorization session ("" when none); -ENOENT. */
+int storage_registration_upstream_session(struct storage_tx *tx, const char *id,
+                                          char upstream_session_id[STORAGE_ID_SIZE]);
+/* An e-mail authentication completed at once: the address came from the provider's claims
+ * (MAS: complete_authentication_with_upstream); no code, no e-mail sent. */
+int storage_email_authentication_create_completed(struct storage_tx *tx, const char *email, int64_t now,
+                                                  char id[STORAGE_ID_SIZE]);
+
+/* An enabled provider as the login and register pages and the compat login list it. */
+struct storage_upstream_button {
+    char id[STORAGE_ID_SIZE];
+    char human_name[256], issuer[512], brand_name[64], synapse_idp_id[256]; /* "" when unset */
+};
+struct storage_upstream_button_list {
+    struct storage_upstream_button *items;
+    size_t n, cap;
+};
+/* The enabled providers by ui_order, then ID. */
+int storage_upstream_provider_buttons(struct storage_tx *tx, struct storage_upstream_button_list *out);
+void storage_upstream_button_list_clear(struct storage_upstream_button_list *l);
+/* "Continue with <label>": human_name, else the issuer without its scheme, else the ID. */
+const char *storage_upstream_button_label(const struct storage_upstream_button *b);

@@ -180,13 +180,17 @@ void human_consent(struct masd_request *r);           /* consent.c: GET, POST /c
 void human_register(struct masd_request *r);          /* register.c: GET /register */
 void human_register_password(struct masd_request *r); /* register.c: GET, POST /register/password */
 void human_register_step(struct masd_request *r);     /* register.c: /register/steps/{id}/{step} */
-void human_compat_sso(struct masd_request *r);        /* compat_sso.c: GET, POST /complete-compat-sso/{id} */
-void human_link(struct masd_request *r);              /* link.c: GET, POST /link */
-void human_device(struct masd_request *r);            /* device.c: GET, POST /device/{grant_id} */
-void human_account_sessions(struct masd_request *r);  /* sessions.c: GET /account/sessions */
-void human_account_browsers(struct masd_request *r);  /* sessions.c: GET /account/sessions/browsers */
-void human_account_session(struct masd_request *r);   /* sessions.c: GET, POST /account/sessions/{id} */
-void human_account_device(struct masd_request *r);    /* sessions.c: GET /account/devices/{device_id} */
+/* register.c: the registration `id` joins the browser's user-registration-sessions cookie (a
+ * registration started elsewhere: the upstream link page) */
+void register_cookie_add(struct masd_request *r, const char *id);
+void human_upstream_link(struct masd_request *r);    /* upstream_link.c: GET, POST /upstream/link/{link_id} */
+void human_compat_sso(struct masd_request *r);       /* compat_sso.c: GET, POST /complete-compat-sso/{id} */
+void human_link(struct masd_request *r);             /* link.c: GET, POST /link */
+void human_device(struct masd_request *r);           /* device.c: GET, POST /device/{grant_id} */
+void human_account_sessions(struct masd_request *r); /* sessions.c: GET /account/sessions */
+void human_account_browsers(struct masd_request *r); /* sessions.c: GET /account/sessions/browsers */
+void human_account_session(struct masd_request *r);  /* sessions.c: GET, POST /account/sessions/{id} */
+void human_account_device(struct masd_request *r);   /* sessions.c: GET /account/devices/{device_id} */
 /* account_page.c: the account pages */
 void human_account_profile(struct masd_request *r);             /* GET, POST /account/ */
 void human_account_verify_email(struct masd_request *r);        /* GET, POST /account/emails/{id}/verify */

@@ -13,6 +13,7 @@
 #include "human.h"
 #include "log.h"
 #include "password_login.h"
+#include "upstream_buttons.h"
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@ struct login_job {
     json_t *client; /* the client the login continues to, when the action is a grant */
     struct password_login pl;
     struct storage_browser_session session; /* created */
+    struct storage_upstream_button_list providers;
     enum login_step step;
 };
 
@@ -40,6 +42,7 @@ static void job_free(struct login_job *j)
 {
     json_decref(j->client);
     password_login_clear(&j->pl);
+    storage_upstream_button_list_clear(&j->providers);
     free(j);
 }
 
@@ -111,6 +114,13 @@ static void render_form(struct masd_request *r, struct login_job *j, int status,
     json_object_set_new(p.data, "form", form);
     json_object_set_new(p.data, "csrf", json_string(csrf));
     json_object_set_new(p.data, "password_login", json_boolean(human.cfg->passwords.enabled));
+    json_object_set_new(p.data, "providers", upstream_buttons_json(&j->providers, &j->action));
+    /* "Create account" leads to the password form or the providers (MAS: not while linking an
+     * upstream account to an existing one) */
+    bool can_register = human.cfg->password_registration_enabled && human.cfg->passwords.enabled;
+    json_object_set_new(
+        p.data, "registration",
+        json_boolean((can_register || j->providers.n) && j->action.kind != ACTION_LINK_UPSTREAM));
     json_object_set_new(p.data, "login_with_email", json_boolean(human.cfg->login_with_email_allowed));
     /* MAS: "Forgot password?" while account recovery is on (recover.c) */
     json_object_set_new(p.data, "recovery",
@@ -155,7 +165,7 @@ static int first_tx(struct storage_tx *tx, void *arg)
             return 0;
         }
     }
-    if ((r = load_context(tx, j)) < 0)
+    if ((r = load_context(tx, j)) < 0 || (r = upstream_buttons_load(tx, &j->providers)) < 0)
         return r;
     j->step = STEP_SHOW;
     if (j->post && !j->username_missing && !j->password_missing)
@@ -255,10 +265,20 @@ static void login_answer(struct masd_request *r, void *arg)
         browser_set_session(r, j->session.id);
         redirect_to_action(r, &j->action, "/");
         break;
-    case STEP_SHOW:
+    case STEP_SHOW: {
+        char to[1400];
         browser_write_cookie(r, &j->browser);
+        /* MAS: no password login and one provider: straight to it, unless the browser just
+         * signed out (the provider would sign it straight back in) */
+        if (!j->post && !human.cfg->passwords.enabled &&
+            upstream_buttons_single(&j->providers, &j->action, to, sizeof(to)) &&
+            !upstream_recently_logged_out(&j->browser, masd_now())) {
+            page_redirect(r, to);
+            break;
+        }
         render_form(r, j, j->post ? 400 : 200, NULL);
         break;
+    }
     case STEP_FAILED:
         browser_write_cookie(r, &j->browser);
         switch (j->pl.outcome) {
@@ -345,7 +365,8 @@ void human_login(struct masd_request *r)
         }
     }
     /* A browser with no session asking for the bare form needs nothing from the database. */
-    if (!post && !j->browser.cookie.current[0] && j->action.kind == ACTION_NONE) {
+    if (!post && !j->browser.cookie.current[0] && j->action.kind == ACTION_NONE &&
+        !human.cfg->n_upstream_providers) {
         j->step = STEP_SHOW;
         login_answer(r, j);
         return;

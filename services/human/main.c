@@ -167,6 +167,8 @@ static const struct masd_route routes[] = {
     /* sign-in at an upstream OAuth 2.0 / OpenID Connect provider (docs/upstream-oauth.md) */
     {"human", "/upstream/authorize/{provider}", ROUTE_EXACT, "GET, HEAD", human_upstream_authorize},
     {"human", "/upstream/callback/{provider}", ROUTE_EXACT, "GET, HEAD, POST", human_upstream_callback},
+    /* upstream identity providers: after the callback, log in, register or link */
+    {"human", "/upstream/link/{link_id}", ROUTE_EXACT, "GET, HEAD, POST", human_upstream_link},
     /* MAS's GraphQL API (resource `graphql`; docs/graphql.md "The endpoint") */
     {"graphql", "/graphql", ROUTE_EXACT, "GET, POST, OPTIONS", human_graphql},
     {0},

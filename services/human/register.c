@@ -1,8 +1,7 @@
 /* Registration with a password (MAS: crates/handlers/src/views/register/): /register,
  * /register/password, then the steps of /register/steps/{id}/ until `finish` creates the account.
  *
- *   GET  /register                      → /register/password (the only way in until upstream
- *                                         providers exist), or a 403 page when it is disabled
+ *   GET  /register                      register_index.c: the ways in (providers, password)
  *   GET  /register/password             the form: username, e-mail (when required), password
  *                                         twice, the terms (when branding.tos_uri is set)
  *   POST /register/password             checks, then a registration row and 303 to finish
@@ -21,7 +20,9 @@
  * `finish` creates the user, its password and the browser session in one transaction, counts
  * the registration token's use there (a single-use token cannot serve two), and provisions the
  * user on the homeserver before it answers, so that the user exists there before the first
- * device of any client (the queued job remains as the fallback). */
+ * device of any client (the queued job remains as the fallback). A registration from an upstream
+ * provider's claims (upstream_link.c) has no password: `finish` links the provider's account to
+ * the new user and signs in through the provider's authorization session, which it consumes. */
 #include "clock.h"
 #include "form.h"
 #include "hs_sync.h"
@@ -30,6 +31,7 @@
 #include "mail_address.h"
 #include "passwords.h"
 #include "policy.h"
+#include "storage_upstream.h"
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -124,6 +126,14 @@ static void cookie_remove(struct reg_cookie *c, const char *id)
             c->n--;
             return;
         }
+}
+
+void register_cookie_add(struct masd_request *r, const char *id)
+{
+    struct reg_cookie c;
+    cookie_read(r, &c);
+    cookie_add(&c, id);
+    cookie_write(r, &c);
 }
 
 /* ---- the job ------------------------------------------------------------------------------- */
@@ -578,7 +588,32 @@ static int finish_tx(struct storage_tx *tx, void *arg)
     }
     if (r != -ENOENT)
         return r;
-    if (human.cfg->registration_token_required && !j->reg.token_id[0]) {
+    /* a registration from an upstream provider's claims (upstream_link.c): its authorization
+     * session must still be unused, and the provider may ask for a token too */
+    char upstream[STORAGE_ID_SIZE] = "";
+    struct storage_upstream_link link = {0};
+    const struct config_upstream_provider *provider = NULL;
+    if ((r = storage_registration_upstream_session(tx, j->id, upstream)) < 0)
+        return r;
+    if (upstream[0]) {
+        struct storage_upstream_session us;
+        if ((r = storage_upstream_session_get(tx, upstream, &us)) < 0)
+            return r;
+        bool used = us.consumed_at != 0;
+        r = us.link_id[0] ? storage_upstream_link_get(tx, us.link_id, &link) : -ENOENT;
+        for (size_t i = 0; i < human.cfg->n_upstream_providers; i++)
+            if (strcmp(human.cfg->upstream_providers[i].id, us.provider_id) == 0)
+                provider = &human.cfg->upstream_providers[i];
+        storage_upstream_session_clear(&us);
+        if (r < 0 && r != -ENOENT)
+            return r;
+        if (used || r == -ENOENT || link.user_id[0]) {
+            error_page(j, 409, "upstream_used");
+            return 0;
+        }
+    }
+    if ((human.cfg->registration_token_required || (provider && provider->registration_token_required)) &&
+        !j->reg.token_id[0]) {
         step_redirect(j, "token");
         return 0;
     }
@@ -602,6 +637,7 @@ static int finish_tx(struct storage_tx *tx, void *arg)
         return 0;
     }
     int64_t now = masd_now();
+    r = 0; /* the lookups above leave -ENOENT ("not found", as wanted) */
     if (j->reg.token_id[0] && (r = storage_registration_token_use(tx, j->reg.token_id, now)) == -EALREADY) {
         /* used up, expired or revoked since the step took it: ask for another */
         if ((r = storage_registration_set_token(tx, j->id, "")) < 0)
@@ -617,7 +653,7 @@ static int finish_tx(struct storage_tx *tx, void *arg)
     if (r >= 0 && j->reg.hashed_password[0])
         r = storage_password_add(tx, j->user.id, j->reg.hashed_password, j->reg.hashed_password_version, NULL,
                                  now, &pw);
-    if (r >= 0)
+    if (r >= 0 && j->reg.hashed_password[0])
         memcpy(password_id, pw.id, sizeof(password_id));
     if (r >= 0 && j->auth.completed_at)
         r = storage_email_add(tx, j->user.id, j->auth.email, now, NULL);
@@ -625,8 +661,20 @@ static int finish_tx(struct storage_tx *tx, void *arg)
         r = storage_user_accept_terms(tx, j->user.id, j->reg.terms_url, now);
     if (r >= 0)
         r = storage_browser_session_create(tx, j->user.id, j->user_agent[0] ? j->user_agent : NULL, now, &s);
-    if (r >= 0)
+    if (r >= 0 && upstream[0]) {
+        /* the link gets its user, the authorization session is used by this browser session */
+        r = storage_upstream_link_associate(tx, link.id, j->user.id);
+        if (r >= 0)
+            r = storage_upstream_session_consume(tx, upstream, s.id, now);
+        if (r >= 0)
+            r = storage_browser_session_authenticate_upstream(tx, s.id, upstream, now, auth_id);
+        if (r == -EALREADY) {
+            error_page(j, 409, "upstream_used");
+            return r;
+        }
+    } else if (r >= 0) {
         r = storage_browser_session_authenticate(tx, s.id, password_id, now, auth_id);
+    }
     if (r >= 0)
         r = hs_queue_provision_user(tx, &human.cfg->matrix, j->user.id, j->reg.display_name, now);
     if (r >= 0)
@@ -827,20 +875,6 @@ static void defer(struct masd_request *r, struct reg_job *j, void (*work)(void *
         job_free(j);
         page_error(r, 503, "busy", NULL);
     }
-}
-
-void human_register(struct masd_request *r)
-{
-    struct action a;
-    action_parse(r->query, &a);
-    if (!human.cfg->password_registration_enabled || !human.cfg->passwords.enabled) {
-        page_error(r, 403, "registration_disabled", NULL);
-        return;
-    }
-    char q[1024] = "", to[1200];
-    action_query(&a, q, sizeof(q));
-    snprintf(to, sizeof(to), "%s/register/password%s%s", human.root, q[0] ? "?" : "", q);
-    page_redirect(r, to);
 }
 
 void human_register_password(struct masd_request *r)

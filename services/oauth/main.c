@@ -81,7 +81,7 @@ static const struct masd_route routes[] = {
     {"oauth", "/oauth2/registration", ROUTE_EXACT, "POST, OPTIONS", oauth_registration},
     {"oauth", "/oauth2/userinfo", ROUTE_EXACT, "GET, HEAD, POST, OPTIONS", oauth_userinfo},
     {"compat", "/_matrix/client/{version}/login", ROUTE_EXACT, "GET, HEAD, POST, OPTIONS", compat_login},
-    /* compat SSO: the browser step of m.login.sso; {idp} is ignored (masd offers none) */
+    /* compat SSO: the browser step of m.login.sso; {idp} names an upstream provider */
     {"compat", "/_matrix/client/{version}/login/sso/redirect", ROUTE_EXACT, "GET, HEAD", compat_sso_redirect},
     {"compat", "/_matrix/client/{version}/login/sso/redirect/", ROUTE_EXACT, "GET, HEAD",
      compat_sso_redirect},

@@ -3,10 +3,12 @@
  * (callback_url adding loginToken, callback_display_name, callback_csp_source). No crash, and:
  * what the parser accepts is clean (no control character, space, backslash or non-ASCII byte; no
  * userinfo; a host for http(s)) and parses again to itself; loginToken lands in the query,
- * before the URL's own fragment, which is kept as it was. */
+ * before the URL's own fragment, which is kept as it was. The same bytes as a redirect/{idp}
+ * path: the segment is decoded without '/' or control characters (compat_sso_idp_parse). */
 #include "callback.h"
 #include "compat/parse.h"
 #include "fuzz_input.h"
+#include <errno.h>
 #include <stdint.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -71,6 +73,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_accepted(rq.redirect_url);
     else
         fuzz_require(err.status == 400 || err.status == 500);
+
+    /* the same bytes as the path of redirect/{idp}: a clean segment or a refusal */
+    char idp[256];
+    int r = compat_sso_idp_parse((masd_str){copy, size}, idp, sizeof(idp));
+    fuzz_require(r == 0 || r == -ENOENT || r == -EINVAL);
+    if (r == 0) {
+        fuzz_require(idp[0] != '\0' && strchr(idp, '/') == NULL);
+        for (const unsigned char *p = (const unsigned char *)idp; *p; p++)
+            fuzz_require(*p >= 0x20 && *p != 0x7f);
+    }
     free(copy);
     return 0;
 }

@@ -398,8 +398,46 @@ static void test_config_sections(void)
     }
 }
 
+/* The {idp} segment of GET /login/sso/redirect/{idp}. */
+static void test_sso_idp(void)
+{
+    char idp[16];
+    CHECK_INT(
+        compat_sso_idp_parse(MASD_STR("/_matrix/client/v3/login/sso/redirect/oidc-github"), idp, sizeof(idp)),
+        0);
+    CHECK_STR(idp, "oidc-github");
+    CHECK_INT(compat_sso_idp_parse(MASD_STR("/_matrix/client/r0/login/sso/redirect/oidc%2Dx%20y"), idp,
+                                   sizeof(idp)),
+              0);
+    CHECK_STR(idp, "oidc-x y");
+    /* none: the two routes without the segment */
+    CHECK_INT(compat_sso_idp_parse(MASD_STR("/_matrix/client/v3/login/sso/redirect"), idp, sizeof(idp)),
+              -ENOENT);
+    CHECK_INT(compat_sso_idp_parse(MASD_STR("/_matrix/client/v3/login/sso/redirect/"), idp, sizeof(idp)),
+              -ENOENT);
+    CHECK_INT(compat_sso_idp_parse(MASD_STR("/elsewhere"), idp, sizeof(idp)), -ENOENT);
+    /* not a provider masd could have: refused before any lookup */
+    static const char *const bad[] = {
+        "/_matrix/client/v3/login/sso/redirect/a%2Fb",
+        "/_matrix/client/v3/login/sso/redirect/a%00",
+        "/_matrix/client/v3/login/sso/redirect/a%0a",
+        "/_matrix/client/v3/login/sso/redirect/a%",
+        "/_matrix/client/v3/login/sso/redirect/a%4",
+        "/_matrix/client/v3/login/sso/redirect/a%zz",
+        "/_matrix/client/v3/login/sso/redirect//",
+        "/_matrix/client/v3/login/sso/redirect/0123456789abcdef",
+        "/_matrix/client/v3/login/sso/redirectx",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK_INT(compat_sso_idp_parse(masd_str_from(bad[i]), idp, sizeof(idp)), -EINVAL);
+    CHECK_INT(compat_sso_idp_parse(MASD_STR("/_matrix/client/v3/login/sso/redirect/0123456789abcde"), idp,
+                                   sizeof(idp)),
+              0); /* 15 bytes and the NUL fit */
+}
+
 int main(void)
 {
+    test_sso_idp();
     test_body_rules();
     test_login_parse();
     test_token_login();

@@ -390,6 +390,10 @@ static void test_race(enum storage_backend b)
  * copy holds them all. */
 /* The migrations after 5, undone too, so that 5 is applied again on a database at 4. */
 #define UNDO_LATER                                                                                           \
+    "DROP INDEX browser_session_authentications_upstream_idx;"                                               \
+    "ALTER TABLE browser_session_authentications DROP COLUMN upstream_oauth_authorization_session_id;"       \
+    "DROP INDEX user_registrations_upstream_idx;"                                                            \
+    "ALTER TABLE user_registrations DROP COLUMN upstream_oauth_authorization_session_id;"                    \
     "DROP TABLE upstream_oauth_authorization_sessions;"                                                      \
     "DROP TABLE upstream_oauth_links;"                                                                       \
     "DROP TABLE upstream_oauth_providers;"                                                                   \

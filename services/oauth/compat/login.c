@@ -30,6 +30,7 @@
 #include "compat/compat.h"
 #include "oauth.h"
 #include "password_login.h"
+#include "storage_upstream.h"
 #include "random.h"
 #include "compat/session.h"
 #include "clock.h"
@@ -414,6 +415,64 @@ static void login_post(struct masd_request *r)
     }
 }
 
+/* ---- GET: the flows, with the upstream providers ------------------------------------------- */
+
+/* The m.login.sso flow lists the enabled upstream providers as the client-server API's
+ * identity_providers (Matrix spec, GET /login: id, name, brand), read from the database on each
+ * GET (masd-human's start-up sync writes them). The id a client sends back to
+ * login/sso/redirect/{idp} is the provider's synapse_idp_id when it has one (what Synapse's
+ * clients stored), else its ULID. */
+struct flows_job {
+    struct storage_upstream_button_list providers;
+    int r;
+};
+
+static int providers_tx(struct storage_tx *tx, void *arg)
+{
+    struct flows_job *j = arg;
+    return storage_upstream_provider_buttons(tx, &j->providers);
+}
+
+static void providers_work(void *arg)
+{
+    struct flows_job *j = arg;
+    if ((j->r = storage_tx(oauth.st, STORAGE_TX_READ, providers_tx, j)) < 0)
+        log_error("compat login: the upstream providers: %s", storage_last_error());
+}
+
+static json_t *flows_with(const struct storage_upstream_button_list *l)
+{
+    json_t *out = json_deep_copy(flows), *list = json_object_get(out, "flows"), *flow;
+    size_t i;
+    json_array_foreach(list, i, flow)
+    {
+        const char *type = json_string_value(json_object_get(flow, "type"));
+        if (!type || strcmp(type, "m.login.sso") != 0 || !l->n)
+            continue;
+        json_t *idps = json_array();
+        for (size_t k = 0; k < l->n; k++) {
+            const struct storage_upstream_button *b = &l->items[k];
+            json_array_append_new(idps, json_pack("{s:s, s:s, s:s*}", "id",
+                                                  b->synapse_idp_id[0] ? b->synapse_idp_id : b->id, "name",
+                                                  storage_upstream_button_label(b), "brand",
+                                                  b->brand_name[0] ? b->brand_name : NULL));
+        }
+        json_object_set_new(flow, "identity_providers", idps);
+    }
+    return out;
+}
+
+static void providers_done(struct masd_request *r, void *arg)
+{
+    struct flows_job *j = arg;
+    if (r && j->r < 0)
+        matrix_error_internal(r);
+    else if (r)
+        matrix_respond_json(r, 200, flows_with(&j->providers));
+    storage_upstream_button_list_clear(&j->providers);
+    free(j);
+}
+
 void compat_login(struct masd_request *r)
 {
     if (oauth_cors(r))
@@ -422,7 +481,15 @@ void compat_login(struct masd_request *r)
         login_post(r);
         return;
     }
-    matrix_respond_json(r, 200, json_incref(flows));
+    struct flows_job *j = oauth.cfg->n_upstream_providers ? calloc(1, sizeof(*j)) : NULL;
+    if (!j) { /* no providers configured (or no memory): the flows as they are */
+        matrix_respond_json(r, 200, json_incref(flows));
+        return;
+    }
+    if (masd_defer(r, providers_work, providers_done, j) != MASD_DEFER_QUEUED) {
+        free(j);
+        matrix_error_limited(r, "The server is busy", 1000);
+    }
 }
 
 /* The flows masd offers (MAS: login.rs get): password login when passwords are enabled, then

@@ -349,3 +349,45 @@ int compat_sso_redirect_parse(masd_str query, struct compat_sso_redirect_request
         out->action = sso_action(query, "org.matrix.msc3824.action");
     return 0;
 }
+
+static int hex_value(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+int compat_sso_idp_parse(masd_str path, char *out, size_t size)
+{
+    static const char marker[] = "/login/sso/redirect";
+    const char *end = path.ptr + path.len, *at = NULL;
+    if (!size)
+        return -EINVAL;
+    out[0] = '\0';
+    for (const char *p = path.ptr; p && p + sizeof(marker) - 1 <= end;) {
+        const char *hit = memmem(p, (size_t)(end - p), marker, sizeof(marker) - 1);
+        if (!hit)
+            break;
+        at = hit + sizeof(marker) - 1, p = hit + 1;
+    }
+    if (!at || at == end || (*at == '/' && at + 1 == end))
+        return -ENOENT;
+    if (*at != '/')
+        return -EINVAL;
+    size_t n = 0;
+    for (const char *p = at + 1; p < end; p++) {
+        int c = (unsigned char)*p;
+        if (c == '%') {
+            int hi = p + 2 < end ? hex_value(p[1]) : -1, lo = p + 2 < end ? hex_value(p[2]) : -1;
+            if (hi < 0 || lo < 0)
+                return -EINVAL;
+            c = hi * 16 + lo, p += 2;
+        }
+        if (c < 0x20 || c == 0x7f || c == '/' || n + 1 >= size)
+            return -EINVAL;
+        out[n++] = (char)c;
+    }
+    out[n] = '\0';
+    return 0;
+}

@@ -70,6 +70,12 @@ struct compat_sso_redirect_request {
 int compat_sso_redirect_parse(masd_str query, struct compat_sso_redirect_request *out,
                               struct compat_error *err);
 
+/* The identity provider of /_matrix/client/{version}/login/sso/redirect/{idp}: the path's
+ * segment after "/login/sso/redirect/", percent-decoded, into out. 0; -ENOENT when the path has
+ * none (".../redirect" or ".../redirect/"); -EINVAL when it is not one masd could know: a bad
+ * escape, a decoded control character or '/', or longer than size - 1 bytes. */
+int compat_sso_idp_parse(masd_str path, char *out, size_t size);
+
 /* The URL a compat SSO login sends the browser back to with its loginToken: an absolute URL
  * (RFC 3986 §4.3) that MAS's parser (WHATWG URL) would read the same way, without userinfo,
  * with a host when its scheme is http or https, not one of the schemes that are no place for a

@@ -3,8 +3,15 @@
  * browser with its redirectUrl. masd records a pending compat SSO login (storage.h) and sends the
  * browser on to masd-human's confirmation page, {public_base}complete-compat-sso/{id}, with
  * MSC3824's action (as `action` and `org.matrix.msc3824.action`, as MAS does); the login token
- * is drawn only when the person confirms there. The identity provider's segment is ignored:
- * masd offers none (MAS: the same).
+ * is drawn only when the person confirms there.
+ *
+ * With an identity provider's segment (redirect/{idp}; MAS ignores it) and upstream providers
+ * configured (without any, the segment is ignored as MAS does), masd picks the enabled
+ * upstream provider whose ID or synapse_idp_id is {idp}, read from the database, and sends the
+ * browser to its /upstream/authorize/{id} with the compat login as the post-auth action: after
+ * the provider, the person lands on the same confirmation page. An {idp} no enabled provider has
+ * is a 404 M_NOT_FOUND in Matrix JSON, like every error here, and no login is recorded
+ * (docs/upstream-oauth.md "Compat SSO").
  *
  * A redirectUrl that is missing or not acceptable is a 400 in Matrix JSON, M_MISSING_PARAM or
  * M_INVALID_PARAM with the rule it broke (compat_redirect_url_parse), where MAS renders its HTML
@@ -20,6 +27,8 @@
 #include "hs_sync.h"
 #include "log.h"
 #include "oauth.h"
+#include "storage_upstream.h"
+#include <string.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,12 +36,33 @@
 struct sso_job {
     struct compat_sso_redirect_request req;
     struct storage_compat_sso_login login;
+    char idp[256];                     /* "" without one */
+    char provider_id[STORAGE_ID_SIZE]; /* the provider {idp} names */
+    bool unknown_idp;
     int r;
 };
+
+/* The enabled provider whose ID or synapse_idp_id is j->idp. */
+static int find_provider(struct storage_tx *tx, struct sso_job *j)
+{
+    struct storage_upstream_button_list l;
+    int r = storage_upstream_provider_buttons(tx, &l);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < l.n && !j->provider_id[0]; i++)
+        if (strcmp(l.items[i].id, j->idp) == 0 || strcmp(l.items[i].synapse_idp_id, j->idp) == 0)
+            memcpy(j->provider_id, l.items[i].id, sizeof(j->provider_id));
+    storage_upstream_button_list_clear(&l);
+    j->unknown_idp = !j->provider_id[0];
+    return 0;
+}
 
 static int create_tx(struct storage_tx *tx, void *arg)
 {
     struct sso_job *j = arg;
+    int r;
+    if (j->idp[0] && ((r = find_provider(tx, j)) < 0 || j->unknown_idp))
+        return r < 0 ? r : 0;
     return storage_compat_sso_login_create(tx, j->req.redirect_url, masd_now(), &j->login);
 }
 
@@ -49,6 +79,19 @@ static void create_done(struct masd_request *r, void *arg)
     struct sso_job *j = arg;
     if (r && j->r < 0) {
         matrix_error_internal(r);
+    } else if (r && j->unknown_idp) {
+        matrix_error(r, 404, "M_NOT_FOUND", "Unknown identity provider");
+    } else if (r && j->provider_id[0]) {
+        char *location = NULL;
+        if (asprintf(&location, "%supstream/authorize/%s?kind=continue_compat_sso_login&id=%s",
+                     oauth.cfg->public_base, j->provider_id, j->login.id) < 0) {
+            matrix_error_internal(r);
+        } else {
+            masd_add_header(r, "location", masd_str_from(location));
+            masd_add_header(r, "cache-control", MASD_STR("no-store"));
+            masd_respond(r, 303, NULL, MASD_STR(""));
+            free(location);
+        }
     } else if (r) {
         static const char *const names[] = {
             [COMPAT_SSO_ACTION_LOGIN] = "login", [COMPAT_SSO_ACTION_REGISTER] = "register"};
@@ -80,6 +123,14 @@ void compat_sso_redirect(struct masd_request *r)
     if (compat_sso_redirect_parse(r->query, &j->req, &err) < 0) {
         free(j);
         matrix_error(r, err.status, err.errcode, err.error);
+        return;
+    }
+    /* without providers the segment is ignored, as MAS ignores it */
+    int idp =
+        oauth.cfg->n_upstream_providers ? compat_sso_idp_parse(r->path, j->idp, sizeof(j->idp)) : -ENOENT;
+    if (idp == -EINVAL) {
+        free(j);
+        matrix_error(r, 404, "M_NOT_FOUND", "Unknown identity provider");
         return;
     }
     /* the login would end in a device masd cannot create: say so before the person signs in */
