@@ -306,7 +306,8 @@ static int tree_build(struct asset_tree *t, const char *path)
     t->n_files = w.n_files;
     if (r < 0)
         return r == -E2BIG ? r : log_errno(r, "assets: path %s: %m", path);
-    qsort(t->files, t->n_files, sizeof(*t->files), file_cmp);
+    if (t->n_files > 0) /* an empty directory has no array: qsort's pointer must not be NULL */
+        qsort(t->files, t->n_files, sizeof(*t->files), file_cmp);
     tree_link_variants(t);
 
     size_t variants = 0, bytes = 0;

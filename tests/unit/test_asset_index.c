@@ -225,6 +225,13 @@ static void test_build_errors(void)
     CHECK_INT(idx ? idx->trees[0].n_files : 0, ASSET_FILES_MAX);
     asset_index_unref(idx);
 
+    /* An empty directory (assets not generated yet) is served as an empty tree. */
+    dir("empty");
+    snprintf(p, sizeof(p), "%s/empty", base);
+    CHECK_INT(asset_index_build(paths, 1, &idx), 0);
+    CHECK_INT(idx ? (int)idx->trees[0].n_files : -1, 0);
+    asset_index_unref(idx);
+
     CHECK_INT(asset_index_build(NULL, 0, &idx), 0); /* no assets resource at all */
     CHECK_INT(idx ? idx->n_trees : 1, 0);
     asset_index_unref(idx);
