@@ -153,3 +153,23 @@ int storage_upstream_provider_buttons(struct storage_tx *tx, struct storage_upst
 void storage_upstream_button_list_clear(struct storage_upstream_button_list *l);
 /* "Continue with <label>": human_name, else the issuer without its scheme, else the ID. */
 const char *storage_upstream_button_label(const struct storage_upstream_button *b);
+
+/* ---- Back-channel logout (OpenID Connect Back-Channel Logout 1.0; docs/upstream-oauth.md) ---- */
+
+/* What a logout token ended. users: each user once, for a sync-devices job each (malloc'd). */
+struct storage_upstream_logout {
+    unsigned browser_sessions, oauth_sessions, compat_sessions;
+    char (*users)[STORAGE_ID_SIZE];
+    size_t n_users;
+};
+void storage_upstream_logout_clear(struct storage_upstream_logout *out);
+
+/* The browser sessions that sign-ins through provider_id opened, whose ID token had this sub
+ * (NULL: any) and this sid (NULL: any; never both NULL), and that signed in at or before
+ * issued_at (a logout token does not end a sign-in made after it was issued: a replay of a
+ * sub-only token within its lifetime then ends nothing new). Active ones are ended; with
+ * all_sessions, so are the active OAuth 2.0 and compat sessions started from them (MAS's
+ * logout_all), their devices freed. Counts and users to *out. */
+int storage_upstream_backchannel_logout(struct storage_tx *tx, const char *provider_id, const char *sub,
+                                        const char *sid, int64_t issued_at, bool all_sessions, int64_t now,
+                                        struct storage_upstream_logout *out);

@@ -198,11 +198,14 @@ void human_account_password(struct masd_request *r);            /* GET, POST /ac
 void human_account_deactivate(struct masd_request *r);          /* GET, POST /account/deactivate */
 void human_account_reset_cross_signing(struct masd_request *r); /* GET, POST /account/reset-cross-signing */
 void human_change_password_well_known(struct masd_request *r);  /* GET /.well-known/change-password */
+/* upstream providers (docs/upstream-oauth.md): upstream.c's GET /upstream/authorize/{provider} and
+ * GET, POST /upstream/callback/{provider}; upstream_backchannel.c's POST
+ * /upstream/backchannel-logout/{provider} */
+void human_upstream_authorize(struct masd_request *r);
+void human_upstream_callback(struct masd_request *r);
+void human_upstream_backchannel_logout(struct masd_request *r);
 /* account recovery (recovery.h) */
-/* upstream.c: the sign-in at an upstream provider (docs/upstream-oauth.md) */
-void human_upstream_authorize(struct masd_request *r); /* GET /upstream/authorize/{provider} */
-void human_upstream_callback(struct masd_request *r);  /* GET, POST /upstream/callback/{provider} */
-void human_recover(struct masd_request *r);            /* recover.c: GET, POST /recover */
-void human_recover_progress(struct masd_request *r);   /* recover.c: GET, POST /recover/progress/{id} */
-void human_recovery_password(struct masd_request *r);  /* recovery_password.c: GET, POST
-                                                        * /account/password/recovery?ticket=… */
+void human_recover(struct masd_request *r);           /* recover.c: GET, POST /recover */
+void human_recover_progress(struct masd_request *r);  /* recover.c: GET, POST /recover/progress/{id} */
+void human_recovery_password(struct masd_request *r); /* recovery_password.c: GET, POST
+                                                       * /account/password/recovery?ticket=… */

@@ -7,9 +7,9 @@
 #include "activity.h"
 #include "gql.h"
 #include "homeserver.h"
-#include "jose.h"
 #include "human.h"
 #include "human_assets.h"
+#include "jose.h"
 #include "log.h"
 #include "policy.h"
 #include "secrets.h"
@@ -169,6 +169,8 @@ static const struct masd_route routes[] = {
     {"human", "/upstream/callback/{provider}", ROUTE_EXACT, "GET, HEAD, POST", human_upstream_callback},
     /* upstream identity providers: after the callback, log in, register or link */
     {"human", "/upstream/link/{link_id}", ROUTE_EXACT, "GET, HEAD, POST", human_upstream_link},
+    {"human", "/upstream/backchannel-logout/{provider}", ROUTE_EXACT, "POST",
+     human_upstream_backchannel_logout},
     /* MAS's GraphQL API (resource `graphql`; docs/graphql.md "The endpoint") */
     {"graphql", "/graphql", ROUTE_EXACT, "GET, POST, OPTIONS", human_graphql},
     {0},
