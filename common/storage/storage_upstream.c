@@ -406,3 +406,28 @@ int storage_upstream_session_consume(struct storage_tx *tx, const char *id, cons
         sq_exec(tx, &session_consume, SQ_ARGS(P_TEXT(id), P_TEXT(browser_session_id), P_INT(now)), &changes);
     return cas_result(tx, id, r, changes);
 }
+
+STORAGE_STMT(purge_sessions, "DELETE FROM upstream_oauth_authorization_sessions"
+                             " WHERE browser_session_id IS NULL AND created_at < $1");
+STORAGE_STMT(
+    purge_link_sessions,
+    "DELETE FROM upstream_oauth_authorization_sessions WHERE upstream_oauth_link_id IN"
+    " (SELECT upstream_oauth_link_id FROM upstream_oauth_links WHERE user_id IS NULL AND created_at < $1)");
+STORAGE_STMT(purge_links, "DELETE FROM upstream_oauth_links WHERE user_id IS NULL AND created_at < $1");
+
+int storage_upstream_purge(struct storage_tx *tx, int64_t before, unsigned *sessions, unsigned *links)
+{
+    int64_t a = 0, b = 0, c = 0;
+    int r = sq_exec(tx, &purge_sessions, SQ_ARGS(P_INT(before)), &a);
+    if (r >= 0)
+        r = sq_exec(tx, &purge_link_sessions, SQ_ARGS(P_INT(before)), &b);
+    if (r >= 0)
+        r = sq_exec(tx, &purge_links, SQ_ARGS(P_INT(before)), &c);
+    if (r < 0)
+        return r;
+    if (sessions)
+        *sessions = (unsigned)(a + b);
+    if (links)
+        *links = (unsigned)c;
+    return 0;
+}

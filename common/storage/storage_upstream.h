@@ -65,6 +65,14 @@ int storage_upstream_session_find_state(struct storage_tx *tx, const char *state
  * too (docs/upstream-oauth.md). */
 #define STORAGE_UPSTREAM_SESSION_TTL_MS (10 * 60 * 1000LL)
 
+/* masd-worker's clean-up (MAS: cleanup-upstream-oauth-sessions and -links), of what is older than
+ * `before` (STORAGE_UPSTREAM_KEEP_MS ago): the authorization sessions no browser session came of
+ * (abandoned, refused, or whose browser session was deleted), and the links that never got a user,
+ * with their sessions. Sessions that signed a browser in stay: back-channel logout finds the
+ * browser sessions through them. *sessions, *links (may be NULL): how many went. */
+#define STORAGE_UPSTREAM_KEEP_MS (7LL * 24 * 3600 * 1000)
+int storage_upstream_purge(struct storage_tx *tx, int64_t before, unsigned *sessions, unsigned *links);
+
 /* A whole authorization session row (heap fields: storage_upstream_session_clear). Pending: no
  * completed_at; completed: link_id and the callback's data set; consumed: consumed_at. */
 struct storage_upstream_session {

@@ -28,6 +28,7 @@
 #include "hs_sync.h"
 #include "log.h"
 #include "storage.h"
+#include "storage_upstream.h"
 #include "storage_jti.h"
 #include <errno.h>
 #include <pthread.h>
@@ -169,6 +170,7 @@ static void *job_thread(void *arg)
 
 struct purge_counts {
     unsigned rate_limits, jtis, jobs, networks, sso_logins, email_auths, recoveries, device_grants;
+    unsigned upstream_sessions, upstream_links;
 };
 
 static int purge_tx(struct storage_tx *tx, void *arg)
@@ -192,6 +194,9 @@ static int purge_tx(struct storage_tx *tx, void *arg)
         r = storage_recovery_purge(tx, now - STORAGE_RECOVERY_SESSION_KEEP_MS, &p->recoveries);
     if (r >= 0)
         r = storage_device_code_grant_purge(tx, now - STORAGE_DEVICE_CODE_KEEP_MS, &p->device_grants);
+    if (r >= 0)
+        r = storage_upstream_purge(tx, now - STORAGE_UPSTREAM_KEEP_MS, &p->upstream_sessions,
+                                   &p->upstream_links);
     return r;
 }
 
@@ -209,12 +214,13 @@ static void upkeep(int64_t *next_checkpoint, int64_t *next_purge)
         if (storage_tx(st, STORAGE_TX_WRITE, purge_tx, &p) < 0)
             log_warn("clean-up: %s", storage_last_error());
         else if (p.rate_limits || p.jtis || p.jobs || p.networks || p.sso_logins || p.email_auths ||
-                 p.recoveries || p.device_grants)
+                 p.recoveries || p.device_grants || p.upstream_sessions || p.upstream_links)
             log_info(
                 "clean-up: %u rate-limit rows, %u jtis, %u finished jobs, %u login networks, %u compat SSO "
-                "logins, %u e-mail authentications, %u recovery sessions, %u device-code grants",
+                "logins, %u e-mail authentications, %u recovery sessions, %u device-code grants, %u upstream "
+                "authorization sessions, %u upstream links",
                 p.rate_limits, p.jtis, p.jobs, p.networks, p.sso_logins, p.email_auths, p.recoveries,
-                p.device_grants);
+                p.device_grants, p.upstream_sessions, p.upstream_links);
     }
 }
 

@@ -266,6 +266,66 @@ static void test_sessions(enum storage_backend b)
     storage_close(st);
 }
 
+/* The clean-up: old sessions no browser session came of, old links without a user and their
+ * sessions; what signed a browser in, and links with a user, stay. */
+static void test_purge(enum storage_backend b)
+{
+    char uri[512];
+    test_db(b, "upstream_purge", uri, sizeof(uri));
+    struct storage *st = test_open(uri);
+    struct config *cfg = load(HEAD P1 P2("true"));
+    struct secrets *s = NULL;
+    CHECK_INT(secrets_from_config(cfg, &s), 0);
+    struct upstream_sync sync = {0};
+    CHECK_INT(upstream_sync_run(cfg, st, s, &sync), 0);
+
+    struct storage_tx *tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    struct storage_user u;
+    struct storage_browser_session bs;
+    CHECK_INT(storage_user_create(tx, "pat", false, NOW, &u), 0);
+    CHECK_INT(storage_browser_session_create(tx, u.id, NULL, NOW, &bs), 0);
+    struct storage_upstream_link owned, orphan, young;
+    CHECK_INT(storage_upstream_link_create(tx, ID1, "owned", NULL, NOW, &owned), 0);
+    CHECK_INT(storage_upstream_link_associate(tx, owned.id, u.id), 0);
+    CHECK_INT(storage_upstream_link_create(tx, ID1, "orphan", NULL, NOW, &orphan), 0);
+    CHECK_INT(storage_upstream_link_create(tx, ID1, "young", NULL, NOW + 1000, &young), 0);
+    char pending[STORAGE_ID_SIZE], used[STORAGE_ID_SIZE], of_orphan[STORAGE_ID_SIZE], later[STORAGE_ID_SIZE];
+    CHECK_INT(storage_upstream_session_create(tx, ID1, "p-pending", NULL, NULL, NOW, pending), 0);
+    CHECK_INT(storage_upstream_session_create(tx, ID1, "p-used", NULL, NULL, NOW, used), 0);
+    CHECK_INT(storage_upstream_session_create(tx, ID1, "p-orphan", NULL, NULL, NOW, of_orphan), 0);
+    CHECK_INT(storage_upstream_session_create(tx, ID1, "p-later", NULL, NULL, NOW + 1000, later), 0);
+    struct storage_upstream_completion c = {.link_id = owned.id, .extra_callback_parameters = "{}"};
+    CHECK_INT(storage_upstream_session_complete(tx, used, &c, NOW), 0);
+    CHECK_INT(storage_upstream_session_consume(tx, used, bs.id, NOW), 0);
+    c.link_id = orphan.id;
+    CHECK_INT(storage_upstream_session_complete(tx, of_orphan, &c, NOW), 0);
+    CHECK_INT(test_tx_end(tx, true), 0);
+
+    tx = test_tx_begin(st, STORAGE_TX_WRITE);
+    unsigned sessions = 99, links = 99;
+    CHECK_INT(storage_upstream_purge(tx, NOW, &sessions, &links), 0); /* nothing is older than NOW */
+    CHECK_INT(sessions + links, 0);
+    CHECK_INT(storage_upstream_purge(tx, NOW + 1, &sessions, &links), 0);
+    CHECK_INT(sessions, 2); /* pending, of_orphan */
+    CHECK_INT(links, 1);    /* orphan */
+    struct storage_upstream_session row = {0};
+    struct storage_upstream_link l;
+    CHECK_INT(storage_upstream_session_get(tx, pending, &row), -ENOENT);
+    CHECK_INT(storage_upstream_session_get(tx, of_orphan, &row), -ENOENT);
+    CHECK_INT(storage_upstream_session_get(tx, used, &row), 0);
+    storage_upstream_session_clear(&row);
+    CHECK_INT(storage_upstream_session_get(tx, later, &row), 0);
+    storage_upstream_session_clear(&row);
+    CHECK_INT(storage_upstream_link_get(tx, orphan.id, &l), -ENOENT);
+    CHECK_INT(storage_upstream_link_get(tx, owned.id, &l), 0);
+    CHECK_INT(storage_upstream_link_get(tx, young.id, &l), 0);
+    CHECK_INT(test_tx_end(tx, true), 0);
+
+    secrets_free(s);
+    config_free(cfg);
+    storage_close(st);
+}
+
 int main(void)
 {
     test_init();
@@ -274,6 +334,7 @@ int main(void)
     for (int i = 0; i < n; i++) {
         test_sync(backends[i]);
         test_sessions(backends[i]);
+        test_purge(backends[i]);
     }
     return check_report("test_storage_upstream");
 }
