@@ -275,7 +275,7 @@ static bool numeric_date(const json_t *claims, const char *name, int64_t *out)
 static int check_times(const json_t *claims, const struct rp_expect *e, const char *what,
                        struct upstream_rp_error *err)
 {
-    int64_t exp, iat, nbf;
+    int64_t exp = 0, iat = 0, nbf = 0;
     if (!numeric_date(claims, "exp", &exp))
         return rp_fail(err, UPSTREAM_RP_INVALID, "the %s has no exp", what);
     if (exp < e->now - UPSTREAM_RP_LEEWAY_S)
@@ -286,9 +286,11 @@ static int check_times(const json_t *claims, const struct rp_expect *e, const ch
     if (iat > e->now + UPSTREAM_RP_LEEWAY_S)
         return rp_fail(err, UPSTREAM_RP_INVALID, "the %s was issued %lld s in the future", what,
                        (long long)(iat - e->now));
-    if (json_object_get(claims, "nbf") && !numeric_date(claims, "nbf", &nbf))
+    if (!json_object_get(claims, "nbf"))
+        return 0;
+    if (!numeric_date(claims, "nbf", &nbf))
         return rp_fail(err, UPSTREAM_RP_INVALID, "the %s's nbf is not a number", what);
-    if (json_object_get(claims, "nbf") && nbf > e->now + UPSTREAM_RP_LEEWAY_S)
+    if (nbf > e->now + UPSTREAM_RP_LEEWAY_S)
         return rp_fail(err, UPSTREAM_RP_INVALID, "the %s is not valid before %lld", what, (long long)nbf);
     return 0;
 }
