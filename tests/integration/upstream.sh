@@ -11,7 +11,7 @@
 #   - callback by GET: the IdP's redirect with code, state and iss leads to a 303 to
 #     /upstream/link/{id}; the row completed (link, ID token, claims, sub and sid, iss among the
 #     extra parameters); the link made once and found again by a second sign-in;
-#   - refused, each with its page: the same callback again (the cookie's entry has its link: 400),
+#   - refused, each with its page: a nonce swapped on the way to the IdP (400), the same callback again (the cookie's entry has its link: 400),
 #     replayed with the cookie from before (the row is completed: 400), a foreign state (another
 #     browser's: 400), no parameters (400), a duplicate parameter (400), a session older than 10
 #     minutes (a masd-human whose clock runs 11 minutes ahead: 400, though its cookie entry is
@@ -320,6 +320,13 @@ EOF
     check "$b: an ID token signed with another alg than configured: 400 page, access_denied for the waiting client" \
         eval "html_page v1 400 'could not be verified' && expect_file_contains $T/v1.b 'class=\"detail\"' &&
               expect_file_contains $T/v1.b 'error=access_denied'"
+    # the nonce swapped on the way to the IdP (a tampered authorization request): the ID token
+    # carries the IdP's copy, not the one masd stored
+    authorize a9 jarK "$PQ"
+    idp_login "$(node -p 'const u = new URL(process.argv[1]); u.searchParams.set("nonce", "tampered000000XY"); u.href' "$URL")" alice
+    req v3 -b "$T/jarK" "$(cbpath "$CB")"
+    check "$b: the nonce swapped on the way to the IdP: 400 page, the detail names the nonce" \
+        eval "html_page v3 400 'could not be verified' && expect_file_contains $T/v3.b 'nonce'"
     authorize a8 jarJ "$PS"
     idp_login "$URL" alice
     req v2 -b "$T/jarJ" "$(cbpath "$CB")"
