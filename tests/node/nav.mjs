@@ -1,10 +1,10 @@
 // Waiting for the page that a click asks for, on proof and not on timing.
 //
-// A click on a submit button returns before the browser has the next page (Chromium may not even
-// have started the form submission yet), and page.waitForLoadState('load') returns at once while
-// the old page is still shown, since that page's own load event has fired already: reading
-// page.url() or the page's text after either may read the old page, and does so more often the
-// slower the server answers (an ASan build's password hash).
+// page.waitForLoadState('load') returns at once while the old page is still shown, since that
+// page's own load event has fired already, so next to a click it proves nothing. That such
+// steps read the next page anyway is playwright-core's doing: its click waits for a navigation
+// the click starts to commit, unless noWaitAfter, an option that "will default to true in the
+// future" (its types.d.ts); a step that reads page.url() or the page's text should not rest on it.
 //
 // clickToPage(page, click) sets up, before the click, waits for the main frame's document
 // response (the last one of any redirects) and for the commit of a new document in the main
