@@ -10,6 +10,7 @@
 // Prints one JSON line per step {step, ok, ...}; exit status 1 when any step failed.
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
+import { clickToPage } from './nav.mjs';
 
 const cfg = JSON.parse(process.argv[2] || '{}');
 const BASE = cfg.base.replace(/\/$/, '');
@@ -131,8 +132,7 @@ await step('remove it, with the password: gone here and on the homeserver', asyn
 });
 
 await step('the password: a wrong current one, then the change and the offer to sign out elsewhere', async () => {
-    await page.click('a[href="/account/password/change"]');
-    await page.waitForLoadState('load');
+    await clickToPage(page, () => page.click('a[href="/account/password/change"]'));
     await shots('account-password');
     await page.fill('#password', 'wrong password');
     await page.fill('#new_password', cfg.new_password);

@@ -15,6 +15,7 @@ import http from 'node:http';
 import * as sdk from 'matrix-js-sdk';
 import { logger } from 'matrix-js-sdk/lib/logger.js';
 import { chromium } from 'playwright-core';
+import { clickToPage } from './nav.mjs';
 
 const cfg = JSON.parse(process.argv[2] || '{}');
 const BASE = cfg.base.replace(/\/$/, '');
@@ -140,12 +141,10 @@ let confirmResponse;
 await step('Chromium: signing in leads to the confirmation page naming the redirect and the account', async () => {
     await page.fill('#username', cfg.user);
     await page.fill('#password', cfg.password);
-    const [resp] = await Promise.all([
-        page.waitForResponse((r) => completePath.test(r.url()) && r.request().method() === 'GET'),
-        page.click('form.fields button[type=submit]'),
-    ]);
-    await page.waitForLoadState('load');
+    const resp = await clickToPage(page, () => page.click('form.fields button[type=submit]'));
     confirmResponse = resp;
+    expect(completePath.test(resp.url()) && resp.request().method() === 'GET' && page.url() === resp.url(),
+           `the GET of /complete-compat-sso/{id}, got ${resp.request().method()} ${resp.url()} at ${page.url()}`);
     expect(resp.status() === 200, `200, got ${resp.status()}`);
     const h1 = await page.locator('h1').innerText();
     expect(h1 === `Continue to http://127.0.0.1:${cfg.callback_port}/sso-callback?`, `the redirect named in the heading, got ${h1}`);
@@ -222,6 +221,7 @@ await step('a second SSO login with refresh_token and a chosen device: no login 
     const arrived = new Promise((resolve) => { onArrival = resolve; });
     await page.getByRole('button', { name: 'Continue' }).click();
     await arrived;
+    await page.waitForURL((u) => u.href.startsWith(REDIRECT), { waitUntil: 'load' });
     const t = arrivals[0].searchParams.get('loginToken');
     const r = await client.loginRequest({ type: 'm.login.token', token: t, device_id: 'SSODEVICE2', refresh_token: true });
     expect(r.device_id === 'SSODEVICE2' && /^mcr_/.test(r.refresh_token) && r.expires_in_ms === 300000,
@@ -232,11 +232,11 @@ await step('a second SSO login with refresh_token and a chosen device: no login 
 await step('"Use another account" signs out and comes back to the same login through the login page', async () => {
     await page.goto(client.getSsoLoginUrl(REDIRECT));
     const id = page.url().match(completePath)[1];
-    await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Use another account' }).click()]);
+    await clickToPage(page, () => page.getByRole('button', { name: 'Use another account' }).click());
     expect(page.url() === `${BASE}/login?kind=continue_compat_sso_login&id=${id}`, `the login page with the action, got ${page.url()}`);
     await page.fill('#username', cfg.other_user);
     await page.fill('#password', cfg.password);
-    await Promise.all([page.waitForLoadState('load'), page.click('form.fields button[type=submit]')]);
+    await clickToPage(page, () => page.click('form.fields button[type=submit]'));
     expect(page.url() === `${BASE}/complete-compat-sso/${id}`, `back at the confirmation page, got ${page.url()}`);
     const text = await page.locator('main').innerText();
     expect(text.includes(`@${cfg.other_user}:example.com`), `the other account, got ${text.slice(0, 200)}`);

@@ -22,6 +22,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as client from 'openid-client';
 import * as oauth from 'oauth4webapi';
 import { chromium } from 'playwright-core';
+import { clickToPage } from './nav.mjs';
 
 const cfg = JSON.parse(process.argv[2] || '{}');
 if (!cfg.base || !cfg.client_id || !cfg.out || !cfg.result) {
@@ -116,7 +117,7 @@ function saveHtml(name, html) {
 async function signIn() {
     await page.fill('#username', cfg.user);
     await page.fill('#password', cfg.password);
-    await Promise.all([page.waitForLoadState('load'), page.click('form.fields button[type=submit]')]);
+    await clickToPage(page, () => page.click('form.fields button[type=submit]'));
 }
 function grantOf(url, re) {
     const m = url.match(re);
@@ -142,9 +143,9 @@ async function enterCode(typed) {
 async function decide(grant) {
     if (grant) {
         await page.check('#confirm_device');
-        await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Grant access' }).click()]);
+        await clickToPage(page, () => page.getByRole('button', { name: 'Grant access' }).click());
     } else {
-        await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Cancel' }).click()]);
+        await clickToPage(page, () => page.getByRole('button', { name: 'Cancel' }).click());
     }
     return page.locator('main').innerText();
 }

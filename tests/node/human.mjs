@@ -19,6 +19,7 @@ import http from 'node:http';
 import * as client from 'openid-client';
 import * as oauth from 'oauth4webapi';
 import { chromium } from 'playwright-core';
+import { clickToPage } from './nav.mjs';
 
 const cfg = JSON.parse(process.argv[2] || '{}');
 if (!cfg.base || !cfg.client_id || !cfg.callback_port || !cfg.db || !cfg.out) {
@@ -186,10 +187,12 @@ async function saveHtml(ctx, url, name) {
     writeFileSync(`${cfg.out}/html/${name}.html`, await r.text());
     return r.status();
 }
+// Fills the login form and submits it; returns the response of the page it led to, once that
+// page is loaded (tests/node/nav.mjs).
 async function signIn(page, user, password) {
     await page.fill('#username', user);
     await page.fill('#password', password);
-    await Promise.all([page.waitForLoadState('load'), page.click('form.fields button[type=submit]')]);
+    return clickToPage(page, () => page.click('form.fields button[type=submit]'));
 }
 function grantOf(url, re) {
     const m = url.match(re);
@@ -356,8 +359,7 @@ await step('"Use another account" signs out and shows the login page of the same
     await page.goto(u.url);
     const g = grantOf(page.url(), consentPath);
     const session = grantSessionOfContext();
-    await page.getByRole('button', { name: 'Use another account' }).click();
-    await page.waitForLoadState('load');
+    await clickToPage(page, () => page.getByRole('button', { name: 'Use another account' }).click());
     const g2 = grantOf(page.url(), loginPath);
     expect(g2 === g, `login for ${g}, got ${g2}`);
     expect(await page.locator('#username').count() === 1, 'the login form');
@@ -388,8 +390,10 @@ await step('form_post without JavaScript: the Continue button posts the code', a
     await signIn(p, cfg.user, cfg.password);
     const g = grantOf(p.url(), consentPath);
     const since = records.length;
-    await clickContinue(p);
-    await p.waitForLoadState('load');
+    const fpPage = await clickToPage(p, () => clickContinue(p));
+    expect(fpPage.request().method() === 'POST' && fpPage.status() === 200,
+           `the form_post page (200 to the POST), got ${fpPage.status()} to ${fpPage.request().method()}`);
+    // without JavaScript the page must not go on by itself: half a second for anything that would
     await p.waitForTimeout(500);
     expect(records.length === since, 'nothing sent before the click');
     expect(new URL(p.url()).pathname === `/consent/${g}`, `still on the form_post page, got ${p.url()}`);
@@ -409,9 +413,11 @@ if (cfg.locked_user) {
         const l = await authRequest('query');
         await p.goto(l.url);
         const g = grantOf(p.url(), loginPath);
-        await signIn(p, cfg.locked_user, cfg.password);
+        const resp = await signIn(p, cfg.locked_user, cfg.password);
         const text = await p.locator('main').innerText();
-        expect(/account is locked/i.test(text), `the locked page, got: ${text.slice(0, 300)}`);
+        expect(/account is locked/i.test(text), `the locked page, got ${resp.status()} for ${resp.request().method()} ${resp.url()}: ${text.slice(0, 300)}`);
+        expect(resp.status() === 200 && resp.request().method() === 'POST' && p.url() === resp.url(),
+               `the POST's own 200 answer in place, got ${resp.status()} for ${resp.request().method()} ${resp.url()} at ${p.url()}`);
         await shots(p, 'locked');
         expect(grantRow(g).fulfilled_at === null, 'the grant still pending');
         const n = JSON.parse(sql(`SELECT count(*) AS n FROM browser_sessions b JOIN users u ON u.user_id = b.user_id WHERE u.username = '${cfg.locked_user}'`));

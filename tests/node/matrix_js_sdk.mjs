@@ -17,6 +17,7 @@ import http from 'node:http';
 import * as sdk from 'matrix-js-sdk';
 import { logger } from 'matrix-js-sdk/lib/logger.js';
 import { chromium } from 'playwright-core';
+import { clickToPage } from './nav.mjs';
 
 const cfg = JSON.parse(process.argv[2] || '{}');
 const BASE = cfg.base.replace(/\/$/, '');
@@ -140,7 +141,7 @@ await step('Chromium: the authorization URL leads to masd-human\'s login page', 
 await step('Chromium: signing in leads to the consent page, which names the registered client', async () => {
     await page.fill('#username', cfg.user);
     await page.fill('#password', cfg.password);
-    await Promise.all([page.waitForLoadState('load'), page.click('form.fields button[type=submit]')]);
+    await clickToPage(page, () => page.click('form.fields button[type=submit]'));
     expect(/\/consent\/[0-9A-Z]{26}$/.test(page.url()), `the consent page, got ${page.url()}`);
     const text = await page.locator('main').innerText();
     expect(text.includes('Element (masd test)'), `the client's name on the page, got ${text.slice(0, 200)}`);
