@@ -22,13 +22,9 @@ HUMAN_BIN=$BUILD/services/human/masd-human
 OAUTH_BIN=$BUILD/services/oauth/masd-oauth
 MASCTL_BIN=$BUILD/tools/masctl
 require_binaries "$HUMAN_BIN" "$OAUTH_BIN" "$MASCTL_BIN" "$ASSETS_BIN"
-if [ ! -d "$NODE_DIR/node_modules/matrix-js-sdk" ] || [ ! -d "$NODE_DIR/node_modules/playwright-core" ]; then
-    (cd "$NODE_DIR" && npm ci --no-audit --no-fund >/dev/null 2>&1) ||
-        { fail_check "npm ci in tests/node" "matrix-js-sdk is not installed"; finish; }
-fi
-CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-[ -x "$CHROMIUM" ] || { fail_check "chromium is installed ($CHROMIUM)" "tools/packages --install test"; finish; }
-command -v tidy >/dev/null || { fail_check "tidy is installed" "tools/packages --install test"; finish; }
+need_node_modules matrix-js-sdk playwright-core
+need_chromium
+need_command tidy
 
 OUT_BASE=${OUT:-$ROOT/build-output/manual}/compat_sso-$(basename "$BUILD")
 rm -rf "$OUT_BASE"
@@ -36,33 +32,13 @@ PW='correct horse battery staple'
 HS_SECRET=shared-secret-for-the-homeserver
 BANNED_UA='BannedAgent/1.0'
 homeserver_start "$HS_SECRET" || finish
-make_cert auth.example.com
-mkdir -p "$T/assets"
-cp "$BUILD"/services/human/templates/masd-*.css* "$T/assets/" 2>/dev/null
-chmod -R a+rX "$T/assets"
+human_assets
 
 # config FILE DB-URI HUMAN-SOCKET OAUTH-SOCKET: one configuration for every service.
 config()
 {
     cat >"$1" <<EOF
-http:
-  public_base: $BASE/
-  listeners:
-    - name: human
-      resources: [{name: human}]
-      binds: [{socket: $3, mode: "666"}]
-    - name: oauth
-      resources: [{name: oauth}, {name: compat}]
-      binds: [{socket: $4, mode: "666"}]
-    - name: assets
-      resources: [{name: assets, path: $T/assets/}]
-      binds: [{socket: $T/run/assets.sock, mode: "666"}]
-database:
-  uri: "$2"
-matrix:
-  homeserver: example.com
-  secret: $HS_SECRET
-  endpoint: $HS_ENDPOINT
+$(web_config_yaml "$BASE" "$2" "$3" "$4")
 rate_limiting:
   login:
     per_ip: {burst: 100, per_second: 1}
@@ -74,12 +50,8 @@ $(secrets_yaml)
 EOF
 }
 
-js() { node -e 'const d = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log(eval(process.argv[1]) ?? "")' "$1"; }
-req() { local name=$1; shift; local path=${*: -1}; http "$name" --cacert "$T/tls/cert.pem" "${@:1:$#-1}" "$BASE$path"; }
 # on SOCKET NAME curl-args... PATH: straight to one process, past nginx.
 on() { local sock=$1 name=$2; shift 2; local path=${*: -1}; http "$name" --unix-socket "$sock" "${@:1:$#-1}" "http://x$path"; }
-loc() { header "$T/$1.h" location; }
-enc() { node -e 'console.log(encodeURIComponent(process.argv[1]))' "$1"; }
 introspect()
 {
     req "$1" -H "Authorization: Bearer $HS_SECRET" -H 'Accept: application/json' -H 'X-MAS-Supports-Device-Id: 1' \
@@ -92,14 +64,6 @@ matrix_error()
     expect_match "$(header "$T/$1.h" content-type)" '^application/json' || return 1
     json_expect "$T/$1.b" "d.errcode === '$3' && typeof d.error === 'string' && new RegExp(process.argv[3] || '').test(d.error)" || return 1
     [ -z "${4:-}" ] || expect_match "$(js d.error <"$T/$1.b")" "$4"
-}
-# html_page NAME STATUS [BODY-REGEX]: an HTML page with this status.
-html_page()
-{
-    expect_eq "$(status "$T/$1.h")" "$2" || return 1
-    expect_match "$(header "$T/$1.h" content-type)" '^text/html; charset=utf-8$' || return 1
-    expect_match "$(header "$T/$1.h" content-security-policy)" "default-src 'none'" || return 1
-    [ -z "${3:-}" ] || expect_file_contains "$T/$1.b" "$3"
 }
 token_login() # NAME TOKEN [EXTRA-HEADER...]: POST /login with m.login.token through nginx
 {
@@ -153,36 +117,18 @@ run_backend()
         fail_check "$b: masctl sets up the database" "$(tail -n 20 "$dir/masctl.log")"
         return
     fi
-    masd_start human-$b "$HUMAN_BIN" "$dir/config.yaml" "$S_HUMAN" || return
-    masd_start oauth-$b "$OAUTH_BIN" "$dir/config.yaml" "$S_OAUTH" || return
-    masd_start assets-$b "$ASSETS_BIN" "$dir/config.yaml" "$T/run/assets.sock" || return
+    web_start "$b" "$dir/config.yaml" "$S_HUMAN" "$S_OAUTH" || return
     # Late by the clock: a login 31 min old for this masd-human, a token 31 s old for this masd-oauth.
     MASD_TEST_CLOCK_OFFSET_MS=1860000 masd_start human-late-$b "$HUMAN_BIN" "$dir/late.yaml" "$S_HUMAN_LATE" || return
     MASD_TEST_CLOCK_OFFSET_MS=31000 masd_start oauth-late-$b "$OAUTH_BIN" "$dir/late.yaml" "$S_OAUTH_LATE" || return
-    render_nginx_snippets "$dir/nginx/masd" -e "s|listen 443 ssl http2;|listen 127.0.0.1:$ng ssl http2;|" \
-        -e '/listen \[::\]:443/d'
-    nginx_main_conf "$dir/nginx" "
-    include $dir/nginx/masd/masd-upstreams-unix.conf;
-    include $dir/nginx/masd/masd.conf;"
-    nginx_start nginx-$b "$dir/nginx" 127.0.0.1:$ng || return
+    nginx_masd_start nginx-$b "$dir/nginx" "$ng" || return
 
     # ---- matrix-js-sdk and Chromium ----------------------------------------------------------
-    local out=$OUT_BASE/$b line name R=$dir/result.json
+    local out=$OUT_BASE/$b R=$dir/result.json
     NODE_EXTRA_CA_CERTS=$T/tls/cert.pem node "$NODE_DIR/compat_sso.mjs" "$(printf \
         '{"base":"%s","callback_port":%s,"user":"alice","other_user":"bob","password":"%s","chromium":"%s","hs_record":"%s","out":"%s","result":"%s"}' \
         "$BASE" "$cb" "$PW" "$CHROMIUM" "$HS_RECORD" "$out" "$R")" >"$dir/sdk.out" 2>"$dir/sdk.err"
-    while IFS= read -r line; do
-        case $line in
-        '{"step"'*)
-            name=$(js 'd.step' <<<"$line")
-            if [ "$(js 'd.ok' <<<"$line")" = true ]; then
-                check "$b: $name" true
-            else
-                fail_check "$b: $name" "$(js 'd.error' <<<"$line")"
-            fi
-            ;;
-        esac
-    done <"$dir/sdk.out"
+    step_checks "$b" "$dir/sdk.out"
     check "$b: compat_sso.mjs ran to the end" eval "grep -q 'no Content-Security-Policy violation' $dir/sdk.out || { tail -n 30 $dir/sdk.err; false; }"
     local AT DEV SSO_ID
     AT=$(js d.access_token <"$R") DEV=$(js d.device_id <"$R") SSO_ID=$(js d.login_id <"$R")
@@ -227,34 +173,34 @@ run_backend()
     local JA=$dir/jar-alice JC=$dir/jar-carol
     check "$b: curl signs alice in" browser_login "$JA" alice
     req p1 -b "$JA" /complete-compat-sso/01ARZ3NDEKTSV4RRFFQ69G5FAV
-    check "$b: the page of an unknown login: 404 HTML" html_page p1 404 'does not exist'
+    check "$b: the page of an unknown login: 404 HTML" csp_page p1 404 'does not exist'
     req p2 -b "$JA" /complete-compat-sso/not-a-login
-    check "$b: the page of something that is no ULID: 404 HTML" html_page p2 404
+    check "$b: the page of something that is no ULID: 404 HTML" csp_page p2 404
     req p3 -b "$JA" "/complete-compat-sso/$SSO_ID"
-    check "$b: the page of the login matrix-js-sdk used: 409 HTML" html_page p3 409 'already used'
+    check "$b: the page of the login matrix-js-sdk used: 409 HTML" csp_page p3 409 'already used'
     sso_start s1 'io.element.app:/callback?x=1'
     req p4 "/complete-compat-sso/$LOGIN"
     check "$b: the page without a session: 303 to the login with the action" \
         eval "expect_eq \"\$(status $T/p4.h)\" 303 && expect_eq \"\$(loc p4)\" '/login?kind=continue_compat_sso_login&id=$LOGIN'"
     req p5 -b "$JA" -X POST "/complete-compat-sso/$LOGIN"
     check "$b: POST without the CSRF token: 400 HTML, the login still pending" \
-        eval "html_page p5 400 'could not be checked' && expect_eq \"\$(sql_q \"SELECT count(*) FROM compat_sso_logins WHERE compat_sso_login_id = '$LOGIN' AND fulfilled_at IS NOT NULL\")\" 0"
+        eval "csp_page p5 400 'could not be checked' && expect_eq \"\$(sql_q \"SELECT count(*) FROM compat_sso_logins WHERE compat_sso_login_id = '$LOGIN' AND fulfilled_at IS NOT NULL\")\" 0"
     on "$S_HUMAN_LATE" p6 -H "cookie: $(cookies "$JA")" "/complete-compat-sso/$LOGIN"
-    check "$b: the page of a login 31 min old (masd-human's clock ahead): 410 HTML" html_page p6 410 'has expired'
+    check "$b: the page of a login 31 min old (masd-human's clock ahead): 410 HTML" csp_page p6 410 'has expired'
     on "$S_HUMAN_LATE" p7 "/complete-compat-sso/$LOGIN"
-    check "$b: ... also without a session: 410, no sign-in asked for first" html_page p7 410
+    check "$b: ... also without a session: 410, no sign-in asked for first" csp_page p7 410
     req p8-get -b "$JA" -c "$JA" "/complete-compat-sso/$LOGIN"
     on "$S_HUMAN_LATE" p8 -H "cookie: $(cookies "$JA")" --data-urlencode "csrf=$(csrf_of p8-get)" "/complete-compat-sso/$LOGIN"
     check "$b: ... and its POST: 410 HTML, nothing fulfilled" \
-        eval "html_page p8 410 && expect_eq \"\$(sql_q \"SELECT count(*) FROM compat_sso_logins WHERE compat_sso_login_id = '$LOGIN' AND fulfilled_at IS NOT NULL\")\" 0"
+        eval "csp_page p8 410 && expect_eq \"\$(sql_q \"SELECT count(*) FROM compat_sso_logins WHERE compat_sso_login_id = '$LOGIN' AND fulfilled_at IS NOT NULL\")\" 0"
     check "$b: GET of the confirmation page: 200 HTML naming the app's scheme, form-action allows it" \
-        eval "html_page p8-get 200 'Continue to io\\.element\\.app:/callback\\?' && expect_match \"\$(header $T/p8-get.h content-security-policy)\" \"form-action 'self' io\\.element\\.app:;\""
+        eval "csp_page p8-get 200 'Continue to io\\.element\\.app:/callback\\?' && expect_match \"\$(header $T/p8-get.h content-security-policy)\" \"form-action 'self' io\\.element\\.app:;\""
     req p9 -b "$JA" --data-urlencode "csrf=$(csrf_of p8-get)" "/complete-compat-sso/$LOGIN"
     TOKEN=$(loc p9 | sed -n 's/.*[?&]loginToken=\([A-Za-z0-9]*\).*/\1/p')
     check "$b: POST: 303 to the native app's URL, loginToken after its own query, an empty fragment" \
         eval "expect_eq \"\$(status $T/p9.h)\" 303 && expect_match \"\$(loc p9)\" '^io\\.element\\.app:/callback\\?x=1&loginToken=[A-Za-z0-9]{32}#\$'"
     req p10 -b "$JA" --data-urlencode "csrf=$(csrf_of p8-get)" "/complete-compat-sso/$LOGIN"
-    check "$b: the same POST again: 409 HTML" html_page p10 409
+    check "$b: the same POST again: 409 HTML" csp_page p10 409
 
     # ---- the exchange: too late, session ended, locked, deactivated ---------------------------
     on "$S_OAUTH_LATE" x1 -H 'content-type: application/json' --data-binary "{\"type\":\"m.login.token\",\"token\":\"$TOKEN\"}" \
@@ -290,7 +236,7 @@ run_backend()
     # ---- the policy: a banned user agent -----------------------------------------------------
     sso_start s5 'https://app.example/cb'
     req pv -b "$JA" -A "$BANNED_UA" "/complete-compat-sso/$LOGIN"
-    check "$b: the page for a banned user agent: 403 policy page" html_page pv 403 "isn&#39;t allowed to do this action|isn't allowed"
+    check "$b: the page for a banned user agent: 403 policy page" csp_page pv 403 "isn&#39;t allowed to do this action|isn't allowed"
     confirm c5 "$JA" "$LOGIN"
     token_login x7 "$TOKEN" -A "$BANNED_UA"
     check "$b: the exchange by a banned user agent: 403 Login denied by the policy" \

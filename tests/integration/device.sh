@@ -28,15 +28,9 @@ HUMAN_BIN=$BUILD/services/human/masd-human
 OAUTH_BIN=$BUILD/services/oauth/masd-oauth
 MASCTL_BIN=$BUILD/tools/masctl
 require_binaries "$HUMAN_BIN" "$OAUTH_BIN" "$MASCTL_BIN" "$DISCOVERY_BIN" "$ASSETS_BIN"
-if [ ! -d "$NODE_DIR/node_modules/playwright-core" ] || [ ! -d "$NODE_DIR/node_modules/openid-client" ]; then
-    (cd "$NODE_DIR" && npm ci --no-audit --no-fund >/dev/null 2>&1) ||
-        { fail_check "npm ci in tests/node" "playwright-core is not installed"; finish; }
-fi
-CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-[ -x "$CHROMIUM" ] || { fail_check "chromium is installed ($CHROMIUM)" "tools/packages --install test"; finish; }
-for tool in tidy sqlite3 psql; do
-    command -v $tool >/dev/null || { fail_check "$tool is installed" "tools/packages --install test"; finish; }
-done
+need_node_modules playwright-core openid-client
+need_chromium
+for tool in tidy sqlite3 psql; do need_command $tool; done
 
 OUT_DIR=${OUT:-$ROOT/build-output/manual}/device-$(basename "$BUILD")
 rm -rf "$OUT_DIR"
@@ -88,25 +82,17 @@ $(secrets_yaml)
 EOF
 }
 
-render_nginx_snippets "$T/nginx/masd" -e "s|listen 443 ssl http2;|listen 127.0.0.1:$NG ssl http2;|" \
-    -e '/listen \[::\]:443/d'
-nginx_main_conf "$T/nginx" "
-    include $T/nginx/masd/masd-upstreams-unix.conf;
-    include $T/nginx/masd/masd.conf;"
-nginx_start nginx "$T/nginx" 127.0.0.1:$NG || finish
+nginx_masd_start nginx "$T/nginx" "$NG" || finish
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
 
-# req NAME [curl-args] PATH: through nginx (from 127.0.0.1 unless --interface says otherwise).
-req() { local name=$1; shift; local path=${*: -1}; http "$name" --cacert "$T/tls/cert.pem" "${@:1:$#-1}" "$BASE$path"; }
+# req NAME [curl-args] PATH (lib.sh): through nginx, from 127.0.0.1 unless --interface says otherwise.
 # direct NAME SOCKET [curl-args] PATH: to a service's socket, without nginx.
 direct() { local name=$1 sock=$2; shift 2; local path=${*: -1}; http "$name" --unix-socket "$sock" "${@:1:$#-1}" "http://x$path"; }
 # cookies JAR: a Cookie header's value from a curl cookie jar (for direct(): the jar's cookies
 # are for 127.0.0.1 over https, which curl would not send to a socket).
 cookies() { awk -F'\t' 'NF >= 7 { printf "%s%s=%s", n++ ? "; " : "", $6, $7 }' "$1"; }
-js() { node -e 'const d = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log(eval(process.argv[1]) ?? "")' "$1"; }
-loc() { header "$T/$1.h" location; }
 sql()
 {
     if [ "$BACKEND" = sqlite ]; then sqlite3 "${DB_URI#sqlite://}" "$1"; else psql -X -q -t -A "$DB_URI" -c "$1"; fi

@@ -569,6 +569,191 @@ haproxy_start()
 }
 
 # ---------------------------------------------------------------------------------------------
+# The scripts behind the shipped nginx over TLS ($BASE is https://127.0.0.1:PORT, the certificate
+# from make_cert). A script may define its own variant of any of these after sourcing this file.
+
+# need_node_modules MODULE...: runs npm ci in tests/node when one of these modules is missing;
+# if that fails, a failed check "npm ci in tests/node" naming the first module, and the end.
+need_node_modules()
+{
+    local m
+    for m in "$@"; do
+        [ -d "$NODE_DIR/node_modules/$m" ] && continue
+        (cd "$NODE_DIR" && npm ci --no-audit --no-fund >/dev/null 2>&1) ||
+            { fail_check "npm ci in tests/node" "$1 is not installed"; finish; }
+        return 0
+    done
+}
+
+# need_chromium: CHROMIUM (default /usr/bin/chromium) is executable; else a failed check and the end.
+need_chromium()
+{
+    CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+    [ -x "$CHROMIUM" ] || { fail_check "chromium is installed ($CHROMIUM)" "tools/packages --install test"; finish; }
+}
+
+# need_command NAME: NAME is on PATH; else a failed check "NAME is installed" and the end.
+need_command() { command -v "$1" >/dev/null || { fail_check "$1 is installed" "tools/packages --install test"; finish; }; }
+
+# human_assets: the certificate for auth.example.com, and $T/assets with masd-human's
+# stylesheets for masd-assets to serve (the pages' look in the screenshots).
+human_assets()
+{
+    make_cert auth.example.com
+    mkdir -p "$T/assets"
+    cp "$BUILD"/services/human/templates/masd-*.css* "$T/assets/" 2>/dev/null
+    chmod -R a+rX "$T/assets"
+}
+
+# web_config_yaml PUBLIC-BASE DB-URI HUMAN-SOCKET OAUTH-SOCKET [discovery]: the http, database and
+# matrix sections of a masd configuration: listeners human, oauth (with compat) and assets (and
+# discovery) on UNIX sockets, the stand-in homeserver of homeserver_start with secret $HS_SECRET.
+web_config_yaml()
+{
+    cat <<EOF
+http:
+  public_base: $1/
+  listeners:
+    - name: human
+      resources: [{name: human}]
+      binds: [{socket: $3, mode: "666"}]
+    - name: oauth
+      resources: [{name: oauth}, {name: compat}]
+      binds: [{socket: $4, mode: "666"}]
+    - name: assets
+      resources: [{name: assets, path: $T/assets/}]
+      binds: [{socket: $T/run/assets.sock, mode: "666"}]
+EOF
+    [ "${5:-}" != discovery ] || cat <<EOF
+    - name: discovery
+      resources: [{name: discovery}]
+      binds: [{socket: $T/run/discovery.sock, mode: "666"}]
+EOF
+    cat <<EOF
+database:
+  uri: "$2"
+matrix:
+  homeserver: example.com
+  secret: $HS_SECRET
+  endpoint: $HS_ENDPOINT
+EOF
+}
+
+# provider_yaml ID CLIENT [LINE...]: one entry of upstream_oauth2.providers for tests/node/idp.mjs
+# at $ISSUER (discovery insecure: plain HTTP), client CLIENT with the secret CLIENT-secret by
+# client_secret_basic, scope "openid profile email"; each LINE is added as a further key.
+provider_yaml()
+{
+    local id=$1 client=$2
+    shift 2
+    printf '    - id: %s\n      issuer: "%s"\n      discovery_mode: insecure\n      client_id: %s\n' "$id" "$ISSUER" "$client"
+    printf '      client_secret: %s-secret\n      token_endpoint_auth_method: client_secret_basic\n' "$client"
+    printf '      scope: "openid profile email"\n'
+    local l
+    for l in "$@"; do printf '      %s\n' "$l"; done
+}
+
+# start_idp [NAME [CHECK-PREFIX [IDP-ARGS...]]]: tests/node/idp.mjs (oidc-provider) on $IDP_PORT
+# with the clients of $T/idp.json and the keys of $T/idp-keys.json (made once, then the same), as
+# process NAME (default idp), trusting $T/tls/cert.pem (it calls masd through nginx). Returns 1
+# with the failed check "CHECK-PREFIXthe IdP starts" when it does not listen.
+start_idp()
+{
+    local name=${1:-idp} prefix=${2:-}
+    shift $(($# < 2 ? $# : 2))
+    NODE_EXTRA_CA_CERTS=$T/tls/cert.pem spawn "$name" "$T/logs/$name.log" node "$NODE_DIR/idp.mjs" \
+        --port "$IDP_PORT" --config "$T/idp.json" --keys "$T/idp-keys.json" "$@"
+    wait_listen "127.0.0.1:$IDP_PORT" "${PID_OF[$name]}" >"$T/wait.out" 2>&1 ||
+        { fail_check "${prefix}the IdP starts" "$(cat "$T/wait.out" "$T/logs/$name.log")"; return 1; }
+}
+
+# standin_reset B: the stand-in homeserver forgets its users (another backend's alice would be
+# taken there); a failed check "B: the stand-in homeserver is reset" when it does not answer.
+standin_reset()
+{
+    curl -sS --max-time 5 -X POST -H 'content-type: application/json' -d '{"users": {}}' \
+        "${HS_ENDPOINT}_standin/state" >/dev/null || fail_check "$1: the stand-in homeserver is reset" "curl failed"
+}
+
+# masctl_sync B CONFIG LOG: masctl database migrate, then config sync (the providers); returns 1
+# with the failed check "B: masctl sets up the database" and LOG's tail when either fails.
+masctl_sync()
+{
+    if ! { "$MASCTL_BIN" -c "$2" database migrate && "$MASCTL_BIN" -c "$2" config sync; } >"$3" 2>&1; then
+        fail_check "$1: masctl sets up the database" "$(tail -n 20 "$3")"
+        return 1
+    fi
+}
+
+# web_start B CONFIG HUMAN-SOCKET OAUTH-SOCKET: masd-human, masd-oauth and masd-assets of CONFIG as
+# processes human-B, oauth-B and assets-B (assets on $T/run/assets.sock), each listening.
+web_start()
+{
+    masd_start "human-$1" "$HUMAN_BIN" "$2" "$3" || return 1
+    masd_start "oauth-$1" "$OAUTH_BIN" "$2" "$4" || return 1
+    masd_start "assets-$1" "$ASSETS_BIN" "$2" "$T/run/assets.sock" || return 1
+}
+
+# nginx_masd_start NAME DIR PORT [SED-ARGS...]: the shipped units/nginx snippets rendered into
+# DIR/masd (render_nginx_snippets, with these further sed expressions), listening on
+# 127.0.0.1:PORT only, in DIR/nginx.conf; nginx started as process NAME.
+nginx_masd_start()
+{
+    local name=$1 dir=$2 port=$3
+    shift 3
+    render_nginx_snippets "$dir/masd" -e "s|listen 443 ssl http2;|listen 127.0.0.1:$port ssl http2;|" \
+        -e '/listen \[::\]:443/d' "$@"
+    nginx_main_conf "$dir" "
+    include $dir/masd/masd-upstreams-unix.conf;
+    include $dir/masd/masd.conf;"
+    nginx_start "$name" "$dir" "127.0.0.1:$port"
+}
+
+# req NAME [curl-args...] PATH: $BASE$PATH through nginx, trusting the test certificate;
+# leaves $T/NAME.h and $T/NAME.b as http() does.
+req() { local name=$1; shift; local path=${*: -1}; http "$name" --cacert "$T/tls/cert.pem" "${@:1:$#-1}" "$BASE$path"; }
+# loc NAME: the Location of the answer $T/NAME.h.
+loc() { header "$T/$1.h" location; }
+# qp URL NAME: a query parameter of URL, decoded ("" when absent; "<twice>" when repeated).
+qp() { node -e 'const v = new URL(process.argv[1]).searchParams.getAll(process.argv[2]); console.log(v.length > 1 ? "<twice>" : v[0] ?? "")' "$1" "$2"; }
+# js EXPR: EXPR evaluated with d = the JSON document on stdin ("" for null or undefined).
+js() { node -e 'const d = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log(eval(process.argv[1]) ?? "")' "$1"; }
+# enc STRING: STRING as a URL component (encodeURIComponent).
+enc() { node -e 'console.log(encodeURIComponent(process.argv[1]))' "$1"; }
+# redirects_to NAME REGEX: a 303 whose Location matches REGEX.
+redirects_to() { expect_eq "$(status "$T/$1.h")" 303 && expect_match "$(loc "$1")" "$2"; }
+# html_page NAME STATUS [BODY-REGEX]: an HTML page with this status.
+html_page()
+{
+    expect_eq "$(status "$T/$1.h")" "$2" || return 1
+    expect_match "$(header "$T/$1.h" content-type)" '^text/html; charset=utf-8$' || return 1
+    [ -z "${3:-}" ] || expect_file_contains "$T/$1.b" "$3"
+}
+# csp_page NAME STATUS [BODY-REGEX]: the same, with masd-human's CSP (default-src 'none').
+csp_page()
+{
+    expect_eq "$(status "$T/$1.h")" "$2" || return 1
+    expect_match "$(header "$T/$1.h" content-type)" '^text/html; charset=utf-8$' || return 1
+    expect_match "$(header "$T/$1.h" content-security-policy)" "default-src 'none'" || return 1
+    [ -z "${3:-}" ] || expect_file_contains "$T/$1.b" "$3"
+}
+
+# step_checks PREFIX FILE: a check "PREFIX: STEP" for each line {"step": STEP, "ok": ...} that a
+# node driver (tests/node/browser.mjs's step()) printed to FILE, failed with its error unless ok.
+step_checks()
+{
+    local line name
+    while IFS= read -r line; do
+        case $line in
+        '{"step"'*)
+            name=$(js 'd.step' <<<"$line")
+            if [ "$(js 'd.ok' <<<"$line")" = true ]; then check "$1: $name" true; else fail_check "$1: $name" "$(js 'd.error' <<<"$line")"; fi
+            ;;
+        esac
+    done <"$2"
+}
+
+# ---------------------------------------------------------------------------------------------
 # Exit
 
 _cleanup()

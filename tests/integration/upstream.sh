@@ -30,13 +30,9 @@ HUMAN_BIN=$BUILD/services/human/masd-human
 OAUTH_BIN=$BUILD/services/oauth/masd-oauth
 MASCTL_BIN=$BUILD/tools/masctl
 require_binaries "$HUMAN_BIN" "$OAUTH_BIN" "$MASCTL_BIN" "$ASSETS_BIN"
-if [ ! -d "$NODE_DIR/node_modules/oidc-provider" ] || [ ! -d "$NODE_DIR/node_modules/playwright-core" ]; then
-    (cd "$NODE_DIR" && npm ci --no-audit --no-fund >/dev/null 2>&1) ||
-        { fail_check "npm ci in tests/node" "oidc-provider is not installed"; finish; }
-fi
-CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-[ -x "$CHROMIUM" ] || { fail_check "chromium is installed ($CHROMIUM)" "tools/packages --install test"; finish; }
-command -v sqlite3 >/dev/null || { fail_check "sqlite3 is installed" "tools/packages --install test"; finish; }
+need_node_modules oidc-provider playwright-core
+need_chromium
+need_command sqlite3
 
 OUT_BASE=${OUT:-$ROOT/build-output/manual}/upstream-$(basename "$BUILD")
 rm -rf "$OUT_BASE"
@@ -49,33 +45,13 @@ PS=01GFWR4BNFDCC4QDG6AMSP1VRW   # a subject template that renders empty
 CID=01GFWR4BNFDCC4QDG6AMSP1VRT
 RU=https://client.example.com/cb
 homeserver_start "$HS_SECRET" || finish
-make_cert auth.example.com
-mkdir -p "$T/assets"
-cp "$BUILD"/services/human/templates/masd-*.css* "$T/assets/" 2>/dev/null
-chmod -R a+rX "$T/assets"
+human_assets
 
 # config FILE DB-URI HUMAN-SOCKET OAUTH-SOCKET
 config()
 {
     cat >"$1" <<EOF
-http:
-  public_base: $BASE/
-  listeners:
-    - name: human
-      resources: [{name: human}]
-      binds: [{socket: $3, mode: "666"}]
-    - name: oauth
-      resources: [{name: oauth}, {name: compat}]
-      binds: [{socket: $4, mode: "666"}]
-    - name: assets
-      resources: [{name: assets, path: $T/assets/}]
-      binds: [{socket: $T/run/assets.sock, mode: "666"}]
-database:
-  uri: "$2"
-matrix:
-  homeserver: example.com
-  secret: $HS_SECRET
-  endpoint: $HS_ENDPOINT
+$(web_config_yaml "$BASE" "$2" "$3" "$4")
 clients:
   - client_id: $CID
     client_auth_method: none
@@ -131,26 +107,6 @@ upstream_oauth2:
 EOF
 }
 
-js() { node -e 'const d = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log(eval(process.argv[1]) ?? "")' "$1"; }
-req() { local name=$1; shift; local path=${*: -1}; http "$name" --cacert "$T/tls/cert.pem" "${@:1:$#-1}" "$BASE$path"; }
-loc() { header "$T/$1.h" location; }
-# qp URL NAME: a query parameter of URL, decoded ("" when absent; "<twice>" when repeated)
-qp() { node -e 'const v = new URL(process.argv[1]).searchParams.getAll(process.argv[2]); console.log(v.length > 1 ? "<twice>" : v[0] ?? "")' "$1" "$2"; }
-# html_page NAME STATUS [BODY-REGEX]: an HTML page with this status and our CSP.
-html_page()
-{
-    expect_eq "$(status "$T/$1.h")" "$2" || return 1
-    expect_match "$(header "$T/$1.h" content-type)" '^text/html; charset=utf-8$' || return 1
-    expect_match "$(header "$T/$1.h" content-security-policy)" "default-src 'none'" || return 1
-    [ -z "${3:-}" ] || expect_file_contains "$T/$1.b" "$3"
-}
-# start_idp: tests/node/idp.mjs on $IDP_PORT (same keys every time), as process "idp".
-start_idp()
-{
-    spawn idp "$T/logs/idp.log" node "$NODE_DIR/idp.mjs" --port "$IDP_PORT" --config "$T/idp.json" --keys "$T/idp-keys.json"
-    wait_listen "127.0.0.1:$IDP_PORT" "${PID_OF[idp]}" >"$T/wait.out" 2>&1 ||
-        { fail_check "the IdP starts" "$(cat "$T/wait.out" "$T/logs/idp.log")"; return 1; }
-}
 # authorize NAME JAR PROVIDER [QUERY]: GET /upstream/authorize/...; sets URL (the Location) and STATE.
 authorize()
 {
@@ -189,24 +145,14 @@ run_backend()
 ]}
 EOF
     start_idp || return
-    if ! { "$MASCTL_BIN" -c "$dir/config.yaml" database migrate && "$MASCTL_BIN" -c "$dir/config.yaml" config sync; } >"$dir/masctl.log" 2>&1; then
-        fail_check "$b: masctl sets up the database" "$(tail -n 20 "$dir/masctl.log")"
-        return
-    fi
-    masd_start human-$b "$HUMAN_BIN" "$dir/config.yaml" "$S_HUMAN" || return
-    masd_start oauth-$b "$OAUTH_BIN" "$dir/config.yaml" "$S_OAUTH" || return
-    masd_start assets-$b "$ASSETS_BIN" "$dir/config.yaml" "$T/run/assets.sock" || return
+    masctl_sync "$b" "$dir/config.yaml" "$dir/masctl.log" || return
+    web_start "$b" "$dir/config.yaml" "$S_HUMAN" "$S_OAUTH" || return
     MASD_TEST_CLOCK_OFFSET_MS=660000 masd_start human-late-$b "$HUMAN_BIN" "$dir/late.yaml" "$S_LATE" || return
-    render_nginx_snippets "$dir/nginx/masd" -e "s|listen 443 ssl http2;|listen 127.0.0.1:$ng ssl http2;|" \
-        -e '/listen \[::\]:443/d'
-    nginx_main_conf "$dir/nginx" "
-    include $dir/nginx/masd/masd-upstreams-unix.conf;
-    include $dir/nginx/masd/masd.conf;"
-    nginx_start nginx-$b "$dir/nginx" 127.0.0.1:$ng || return
+    nginx_masd_start nginx-$b "$dir/nginx" "$ng" || return
 
     # ---- authorize --------------------------------------------------------------------------
     # an OAuth authorization waits for the sign-in (its login_hint goes on to the IdP)
-    req grant "/authorize?client_id=$CID&redirect_uri=$(node -p 'encodeURIComponent(process.argv[1])' "$RU")&response_type=code&scope=openid&state=client-state&login_hint=alice%40example.com"
+    req grant "/authorize?client_id=$CID&redirect_uri=$(enc "$RU")&response_type=code&scope=openid&state=client-state&login_hint=alice%40example.com"
     local GRANT
     GRANT=$(loc grant | sed -n 's/.*kind=continue_authorization_grant&id=\([0-9A-Z]\{26\}\).*/\1/p')
     check "$b: an OAuth authorization waits at the login (its grant: $GRANT)" expect_match "$GRANT" '^[0-9A-Z]{26}$'
@@ -237,7 +183,7 @@ EOF
     req nf1 "/upstream/authorize/01ZZZZZZZZZZZZZZZZZZZZZZZZ"
     req nf2 "/upstream/authorize/nope"
     check "$b: authorize: an unknown or malformed provider: 404 page" \
-        eval "html_page nf1 404 'No such identity provider' && html_page nf2 404"
+        eval "csp_page nf1 404 'No such identity provider' && csp_page nf2 404"
 
     # ---- callback by GET ----------------------------------------------------------------------
     cp "$T/jarA" "$T/jarA-before"
@@ -260,21 +206,21 @@ EOF
     # ---- replays and foreign states -------------------------------------------------------------
     req c2 -b "$T/jarA" "$CBP"
     check "$b: the same callback again (the cookie's entry has its link): 400 page" \
-        html_page c2 400 'This sign-in was not started here'
+        csp_page c2 400 'This sign-in was not started here'
     req c3 -b "$T/jarA-before" "$CBP"
     check "$b: the callback replayed with the cookie from before: 400 'already used' (the row is completed)" \
-        html_page c3 400 'This sign-in was already used'
+        csp_page c3 400 'This sign-in was already used'
     authorize b1 jarB "$PQ"
     req c4 -b "$T/jarB" "$CBP"
     check "$b: a foreign state (another browser's sign-in): 400 page, with a way back" \
-        eval "html_page c4 400 'this browser started no sign-in with that state' && expect_file_contains $T/c4.b 'href=\"/login\"'"
+        eval "csp_page c4 400 'this browser started no sign-in with that state' && expect_file_contains $T/c4.b 'href=\"/login\"'"
     req c5 -b "$T/jarB" "/upstream/callback/$PQ"
     req c6 -b "$T/jarB" "/upstream/callback/$PQ?state=a&state=b"
     req c7 -b "$T/jarB" "/upstream/callback/$PQ?iss=x"
     check "$b: no parameters, a duplicate, none of the known ones: 400 pages" \
-        eval "html_page c5 400 \"answer is incomplete\" && html_page c6 400 'more than once' && html_page c7 400"
+        eval "csp_page c5 400 \"answer is incomplete\" && csp_page c6 400 'more than once' && csp_page c7 400"
     req c8 "/upstream/callback/01ZZZZZZZZZZZZZZZZZZZZZZZZ?code=x&state=y"
-    check "$b: callback of an unknown provider: 404 page" html_page c8 404 'No such identity provider'
+    check "$b: callback of an unknown provider: 404 page" csp_page c8 404 'No such identity provider'
 
     # a second sign-in of alice finds the same link
     authorize a2 jarC "$PQ"
@@ -290,7 +236,7 @@ EOF
     http late --unix-socket "$S_LATE" -H "cookie: $(awk '$6 == "upstream-oauth2-sessions" { print $6 "=" $7 }' "$T/jarD")" \
         "http://x$(cbpath "$CB")"
     check "$b: a session created more than 10 minutes ago (its cookie entry still there): 400 page" \
-        html_page late 400 'This sign-in took too long'
+        csp_page late 400 'This sign-in took too long'
     check "$b: ... and the row stays pending" \
         expect_eq "$(sql_q "SELECT count(*) FROM upstream_oauth_authorization_sessions WHERE state = '$STATE' AND completed_at IS NULL")" 1
 
@@ -298,13 +244,13 @@ EOF
     authorize a4 jarE "$PQ" "kind=continue_authorization_grant&id=$GRANT"
     req e1 -b "$T/jarE" "/upstream/callback/$PQ?error=access_denied&error_description=The+user+said+no&state=$STATE"
     check "$b: the IdP's error=access_denied: 400 page naming it" \
-        eval "html_page e1 400 'The identity provider did not sign you in' && expect_file_contains $T/e1.b 'access_denied: The user said no'"
+        eval "csp_page e1 400 'The identity provider did not sign you in' && expect_file_contains $T/e1.b 'access_denied: The user said no'"
     check "$b: ... offering to return access_denied to the waiting client (its state), and to try again" \
         eval "expect_file_contains $T/e1.b 'href=\"https://client.example.com/cb\\?state=client-state&amp;error=access_denied&amp;error_description=' &&
               expect_file_contains $T/e1.b 'href=\"/login\\?kind=continue_authorization_grant&amp;id=$GRANT\"'"
     req e2 "/upstream/callback/$PQ?error=access_denied&state=nothing-of-ours"
     check "$b: the IdP's error with no sign-in of this browser: 400 page, no return to a client" \
-        eval "html_page e2 400 'did not sign you in' && ! grep -q 'client.example.com' $T/e2.b"
+        eval "csp_page e2 400 'did not sign you in' && ! grep -q 'client.example.com' $T/e2.b"
 
     # ---- logged_out: just signed out, the prompt template asks the IdP for a new login -------------
     req lo1 -b "$T/jarH" -c "$T/jarH" /login
@@ -318,7 +264,7 @@ EOF
     idp_login "$URL" alice
     req v1 -b "$T/jarI" "$(cbpath "$CB")"
     check "$b: an ID token signed with another alg than configured: 400 page, access_denied for the waiting client" \
-        eval "html_page v1 400 'could not be verified' && expect_file_contains $T/v1.b 'class=\"detail\"' &&
+        eval "csp_page v1 400 'could not be verified' && expect_file_contains $T/v1.b 'class=\"detail\"' &&
               expect_file_contains $T/v1.b 'error=access_denied'"
     # the nonce swapped on the way to the IdP (a tampered authorization request): the ID token
     # carries the IdP's copy, not the one masd stored
@@ -331,7 +277,7 @@ EOF
     idp_login "$URL" alice
     req v2 -b "$T/jarJ" "$(cbpath "$CB")"
     check "$b: a subject template that renders empty: 502 page, the session left pending" \
-        eval "html_page v2 502 'did not say who you are' &&
+        eval "csp_page v2 502 'did not say who you are' &&
               expect_eq \"\$(sql_q \"SELECT count(*) FROM upstream_oauth_authorization_sessions WHERE state = '$STATE' AND completed_at IS NULL\")\" 1"
 
     # ---- form_post -----------------------------------------------------------------------------
@@ -343,7 +289,7 @@ EOF
     check "$b: the IdP answers with its auto-posting form to our callback" \
         eval "expect_match '$CB' '^POST $BASE/upstream/callback/$PF ' && expect_match '$FFORM' 'code=' || cat $T/idp-login.err"
     req p1 --data "$FFORM" "$(cbpath "$FURL")"
-    check "$b: form_post without our cookie (cross-site): 200, the re-post page" html_page p1 200 'Continue to the application'
+    check "$b: form_post without our cookie (cross-site): 200, the re-post page" csp_page p1 200 'Continue to the application'
     check "$b: ... which posts every parameter and did_mas_repost_to_itself to the same URL, its script allowed by nonce" \
         eval "expect_file_contains $T/p1.b '<form method=\"post\" action=\"$BASE/upstream/callback/$PF\"' &&
               expect_file_contains $T/p1.b 'name=\"did_mas_repost_to_itself\" value=\"true\"' &&
@@ -357,39 +303,32 @@ EOF
     check "$b: the re-post, same-site with our cookie: 303 to the link; iss kept, the flag not" \
         eval "expect_eq \"\$(status $T/p2.h)\" 303 && expect_eq \"\$(sql_q \"SELECT extra_callback_parameters FROM upstream_oauth_authorization_sessions WHERE state = '$STATE' AND upstream_oauth_link_id = '\$(link_of p2)'\")\" '{\"iss\":\"$ISSUER\"}'"
     req p3 --data "state=x&code=y&did_mas_repost_to_itself=true" "/upstream/callback/$PF"
-    check "$b: a re-post that still has no cookie: 400, not a loop" html_page p3 400 'not started here'
+    check "$b: a re-post that still has no cookie: 400, not a loop" csp_page p3 400 'not started here'
     req p4 -b "$T/jarF" "/upstream/callback/$PF?state=x&code=y"
-    check "$b: GET where the provider answers by form_post: 400 page" html_page p4 400 'answered the wrong way'
+    check "$b: GET where the provider answers by form_post: 400 page" csp_page p4 400 'answered the wrong way'
 
     # ---- the IdP down -------------------------------------------------------------------------
     req d1 "/upstream/authorize/$PD?kind=continue_authorization_grant&id=$GRANT"
     check "$b: authorize at a provider nobody answers for: 502 page with a reference, returning temporarily_unavailable offered, no 500" \
-        eval "html_page d1 502 'did not answer' && expect_file_contains $T/d1.b 'class=\"reference\"' &&
+        eval "csp_page d1 502 'did not answer' && expect_file_contains $T/d1.b 'class=\"reference\"' &&
               expect_file_contains $T/d1.b 'state=client-state&amp;error=temporarily_unavailable'"
     authorize a5 jarG "$PQ" "kind=continue_authorization_grant&id=$GRANT"
     idp_login "$URL" alice
     stop idp
     req d2 -b "$T/jarG" "$(cbpath "$CB")"
     check "$b: the IdP down at the code exchange: 502 page, returning temporarily_unavailable offered" \
-        eval "html_page d2 502 'did not answer' && expect_file_contains $T/d2.b 'error=temporarily_unavailable'"
+        eval "csp_page d2 502 'did not answer' && expect_file_contains $T/d2.b 'error=temporarily_unavailable'"
     check "$b: ... the row stays pending" \
         expect_eq "$(sql_q "SELECT count(*) FROM upstream_oauth_authorization_sessions WHERE state = '$STATE' AND completed_at IS NULL")" 1
     start_idp || return
 
     # ---- Chromium: the form_post sign-in in a real browser; the pages at 375 and 1280 px -------
-    local out=$OUT_BASE/$b line name
-    local AUTHZ="/authorize?client_id=$CID&redirect_uri=$(node -p 'encodeURIComponent(process.argv[1])' "$RU")&response_type=code&scope=openid&state=s2"
+    local out=$OUT_BASE/$b
+    local AUTHZ="/authorize?client_id=$CID&redirect_uri=$(enc "$RU")&response_type=code&scope=openid&state=s2"
     node "$NODE_DIR/upstream_pages.mjs" "$(printf '{"base":"%s","provider":"%s","query_provider":"%s","authorize_path":"%s","issuer":"%s","chromium":"%s","out":"%s","pages":{"no-session":"%s","unreachable":"%s","not-found":"%s"}}' \
         "$BASE" "$PF" "$PQ" "$AUTHZ" "$ISSUER" "$CHROMIUM" "$out" "/upstream/callback/$PQ?code=x&state=nothing" \
         "/upstream/authorize/$PD" "/upstream/authorize/01ZZZZZZZZZZZZZZZZZZZZZZZZ")" >"$dir/pages.out" 2>"$dir/pages.err"
-    while IFS= read -r line; do
-        case $line in
-        '{"step"'*)
-            name=$(js 'd.step' <<<"$line")
-            if [ "$(js 'd.ok' <<<"$line")" = true ]; then check "$b: $name" true; else fail_check "$b: $name" "$(js 'd.error' <<<"$line")"; fi
-            ;;
-        esac
-    done <"$dir/pages.out"
+    step_checks "$b" "$dir/pages.out"
     check "$b: upstream_pages.mjs ran to the end" eval "grep -q '^done$' $dir/pages.out || { tail -n 30 $dir/pages.err; false; }"
 
     stop nginx-$b

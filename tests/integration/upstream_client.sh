@@ -27,13 +27,9 @@ HUMAN_BIN=$BUILD/services/human/masd-human
 OAUTH_BIN=$BUILD/services/oauth/masd-oauth
 MASCTL_BIN=$BUILD/tools/masctl
 require_binaries "$HUMAN_BIN" "$OAUTH_BIN" "$MASCTL_BIN" "$DISCOVERY_BIN" "$ASSETS_BIN"
-if [ ! -d "$NODE_DIR/node_modules/oidc-provider" ] || [ ! -d "$NODE_DIR/node_modules/matrix-js-sdk" ]; then
-    (cd "$NODE_DIR" && npm ci --no-audit --no-fund >/dev/null 2>&1) ||
-        { fail_check "npm ci in tests/node" "oidc-provider is not installed"; finish; }
-fi
-CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-[ -x "$CHROMIUM" ] || { fail_check "chromium is installed ($CHROMIUM)" "tools/packages --install test"; finish; }
-command -v sqlite3 >/dev/null || { fail_check "sqlite3 is installed" "tools/packages --install test"; finish; }
+need_node_modules oidc-provider matrix-js-sdk
+need_chromium
+need_command sqlite3
 
 OUT_BASE=${OUT:-$ROOT/build-output/manual}/upstream_client-$(basename "$BUILD")
 rm -rf "$OUT_BASE"
@@ -42,50 +38,18 @@ PB=01JAYS74TCG3BTWKADN5Q4518C # client_secret_basic
 PK=01GFWR4BNFDCC4QDG6AMSP1VR1 # private_key_jwt
 PI=01GFWR4BNFDCC4QDG6AMSP1VR2 # discovery disabled, an issuer that is not the IdP's
 homeserver_start "$HS_SECRET" || finish
-make_cert auth.example.com
-mkdir -p "$T/assets"
-cp "$BUILD"/services/human/templates/masd-*.css* "$T/assets/" 2>/dev/null
-chmod -R a+rX "$T/assets"
+human_assets
 
 # config FILE DB-URI PUBLIC-BASE HUMAN-SOCKET
 config()
 {
     cat >"$1" <<EOF
-http:
-  public_base: $3/
-  listeners:
-    - name: human
-      resources: [{name: human}]
-      binds: [{socket: $4, mode: "666"}]
-    - name: oauth
-      resources: [{name: oauth}, {name: compat}]
-      binds: [{socket: $T/run/oauth.sock, mode: "666"}]
-    - name: discovery
-      resources: [{name: discovery}]
-      binds: [{socket: $T/run/discovery.sock, mode: "666"}]
-    - name: assets
-      resources: [{name: assets, path: $T/assets/}]
-      binds: [{socket: $T/run/assets.sock, mode: "666"}]
-database:
-  uri: "$2"
-matrix:
-  homeserver: example.com
-  secret: $HS_SECRET
-  endpoint: $HS_ENDPOINT
+$(web_config_yaml "$3" "$2" "$4" "$T/run/oauth.sock" discovery)
 $(secrets_yaml)
 upstream_oauth2:
   providers:
-    - id: $PB
-      issuer: "$ISSUER"
-      discovery_mode: insecure
-      human_name: Test IdP
-      client_id: masd-basic
-      client_secret: masd-basic-secret
-      token_endpoint_auth_method: client_secret_basic
-      scope: "openid profile email"
-      claims_imports:
-        localpart: { action: suggest }
-        displayname: { action: suggest }
+$(provider_yaml "$PB" masd-basic 'human_name: Test IdP' 'claims_imports:' '  localpart: { action: suggest }' \
+    '  displayname: { action: suggest }')
     - id: $PK
       issuer: "$ISSUER"
       discovery_mode: insecure
@@ -112,8 +76,6 @@ upstream_oauth2:
 EOF
 }
 
-js() { node -e 'const d = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log(eval(process.argv[1]) ?? "")' "$1"; }
-req() { local name=$1; shift; local path=${*: -1}; http "$name" --cacert "$T/tls/cert.pem" "${@:1:$#-1}" "$BASE$path"; }
 introspect()
 {
     req "$1" -H "Authorization: Bearer $HS_SECRET" -H 'Accept: application/json' -H 'X-MAS-Supports-Device-Id: 1' \
@@ -143,52 +105,25 @@ run_backend()
    "redirect_uris": ["$BASE/upstream/callback/$PB"]}
 ]}
 EOF
-    NODE_EXTRA_CA_CERTS=$T/tls/cert.pem spawn idp-$b "$T/logs/idp-$b.log" node "$NODE_DIR/idp.mjs" \
-        --port "$IDP_PORT" --config "$T/idp.json" --keys "$T/idp-keys.json" --log "$dir/idp-requests.log"
-    wait_listen "127.0.0.1:$IDP_PORT" "${PID_OF[idp-$b]}" >"$T/wait.out" 2>&1 ||
-        { fail_check "$b: the IdP starts" "$(cat "$T/wait.out" "$T/logs/idp-$b.log")"; return; }
-    curl -sS --max-time 5 -X POST -H 'content-type: application/json' -d '{"users": {}}' \
-        "${HS_ENDPOINT}_standin/state" >/dev/null || fail_check "$b: the stand-in homeserver is reset" "curl failed"
-    if ! { "$MASCTL_BIN" -c "$dir/config.yaml" database migrate && "$MASCTL_BIN" -c "$dir/config.yaml" config sync; } \
-        >"$dir/masctl.log" 2>&1; then
-        fail_check "$b: masctl sets up the database" "$(tail -n 20 "$dir/masctl.log")"
-        return
-    fi
-    masd_start human-$b "$HUMAN_BIN" "$dir/config.yaml" "$T/run/human.sock" || return
-    masd_start oauth-$b "$OAUTH_BIN" "$dir/config.yaml" "$T/run/oauth.sock" || return
+    start_idp "idp-$b" "$b: " --log "$dir/idp-requests.log" || return
+    standin_reset "$b"
+    masctl_sync "$b" "$dir/config.yaml" "$dir/masctl.log" || return
+    web_start "$b" "$dir/config.yaml" "$T/run/human.sock" "$T/run/oauth.sock" || return
     masd_start discovery-$b "$DISCOVERY_BIN" "$dir/config.yaml" "$T/run/discovery.sock" || return
-    masd_start assets-$b "$ASSETS_BIN" "$dir/config.yaml" "$T/run/assets.sock" || return
     # the IdP's ID tokens live an hour: 2 hours ahead, they have expired
     MASD_TEST_CLOCK_OFFSET_MS=7200000 masd_start human-late-$b "$HUMAN_BIN" "$dir/late.yaml" "$S_LATE" || return
-    render_nginx_snippets "$dir/nginx/masd" -e "s|listen 443 ssl http2;|listen 127.0.0.1:$ng ssl http2;|" \
-        -e '/listen \[::\]:443/d'
-    nginx_main_conf "$dir/nginx" "
-    include $dir/nginx/masd/masd-upstreams-unix.conf;
-    include $dir/nginx/masd/masd.conf;"
-    nginx_start nginx-$b "$dir/nginx" 127.0.0.1:$ng || return
+    nginx_masd_start nginx-$b "$dir/nginx" "$ng" || return
     # the late masd-human behind its own nginx: the same shipped text, its socket and port
-    render_nginx_snippets "$dir/nginx-late/masd" -e "s|listen 443 ssl http2;|listen 127.0.0.1:$ngl ssl http2;|" \
-        -e '/listen \[::\]:443/d' -e "s|$T/run/human.sock|$S_LATE|"
-    nginx_main_conf "$dir/nginx-late" "
-    include $dir/nginx-late/masd/masd-upstreams-unix.conf;
-    include $dir/nginx-late/masd/masd.conf;"
-    nginx_start nginx-late-$b "$dir/nginx-late" 127.0.0.1:$ngl || return
+    nginx_masd_start nginx-late-$b "$dir/nginx-late" "$ngl" -e "s|$T/run/human.sock|$S_LATE|" || return
 
     # ---- Chromium and matrix-js-sdk ------------------------------------------------------------
-    local line name out=$OUT_BASE/$b H0
+    local out=$OUT_BASE/$b H0
     H0=$(wc -l <"$HS_RECORD")
     NODE_EXTRA_CA_CERTS=$T/tls/cert.pem node "$NODE_DIR/upstream_client.mjs" "$(printf \
         '{"base":"%s","late_base":"%s","issuer":"%s","chromium":"%s","out":"%s","callback_port":%s,"result":"%s","basic":"%s","key":"%s","iss":"%s","other_client":"masd-other"}' \
         "$BASE" "$LATE" "$ISSUER" "$CHROMIUM" "$out" "$(free_port)" "$dir/result.json" "$PB" "$PK" "$PI")" \
         >"$dir/client.out" 2>"$dir/client.err"
-    while IFS= read -r line; do
-        case $line in
-        '{"step"'*)
-            name=$(js 'd.step' <<<"$line")
-            if [ "$(js 'd.ok' <<<"$line")" = true ]; then check "$b: $name" true; else fail_check "$b: $name" "$(js 'd.error' <<<"$line")"; fi
-            ;;
-        esac
-    done <"$dir/client.out"
+    step_checks "$b" "$dir/client.out"
     check "$b: upstream_client.mjs ran to the end" eval "grep -q '^done$' $dir/client.out || { tail -n 30 $dir/client.err; false; }"
     cp "$dir/client.out" "$out/steps.jsonl" 2>/dev/null
 

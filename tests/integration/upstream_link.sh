@@ -33,13 +33,9 @@ HUMAN_BIN=$BUILD/services/human/masd-human
 OAUTH_BIN=$BUILD/services/oauth/masd-oauth
 MASCTL_BIN=$BUILD/tools/masctl
 require_binaries "$HUMAN_BIN" "$OAUTH_BIN" "$MASCTL_BIN" "$ASSETS_BIN"
-if [ ! -d "$NODE_DIR/node_modules/oidc-provider" ] || [ ! -d "$NODE_DIR/node_modules/playwright-core" ]; then
-    (cd "$NODE_DIR" && npm ci --no-audit --no-fund >/dev/null 2>&1) ||
-        { fail_check "npm ci in tests/node" "oidc-provider is not installed"; finish; }
-fi
-CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-[ -x "$CHROMIUM" ] || { fail_check "chromium is installed ($CHROMIUM)" "tools/packages --install test"; finish; }
-command -v sqlite3 >/dev/null || { fail_check "sqlite3 is installed" "tools/packages --install test"; finish; }
+need_node_modules oidc-provider playwright-core
+need_chromium
+need_command sqlite3
 
 OUT_BASE=${OUT:-$ROOT/build-output/manual}/upstream_link-$(basename "$BUILD")
 rm -rf "$OUT_BASE"
@@ -54,45 +50,13 @@ CID=01HQ8Z4ZQ0ABCDEFGHJKMNPQRS
 RU=https://client.example.com/cb
 PW='correct horse battery staple 42'
 homeserver_start "$HS_SECRET" || finish
-make_cert auth.example.com
-mkdir -p "$T/assets"
-cp "$BUILD"/services/human/templates/masd-*.css* "$T/assets/" 2>/dev/null
-chmod -R a+rX "$T/assets"
-
-# provider ID CLIENT [YAML lines of claims_imports...]
-provider()
-{
-    local id=$1 client=$2
-    shift 2
-    printf '    - id: %s\n      issuer: "%s"\n      discovery_mode: insecure\n      client_id: %s\n' "$id" "$ISSUER" "$client"
-    printf '      client_secret: %s-secret\n      token_endpoint_auth_method: client_secret_basic\n' "$client"
-    printf '      scope: "openid profile email"\n'
-    local l
-    for l in "$@"; do printf '      %s\n' "$l"; done
-}
+human_assets
 
 # config FILE DB-URI HUMAN-SOCKET OAUTH-SOCKET [single]
 config()
 {
     cat >"$1" <<EOF
-http:
-  public_base: $BASE/
-  listeners:
-    - name: human
-      resources: [{name: human}]
-      binds: [{socket: $3, mode: "666"}]
-    - name: oauth
-      resources: [{name: oauth}, {name: compat}]
-      binds: [{socket: $4, mode: "666"}]
-    - name: assets
-      resources: [{name: assets, path: $T/assets/}]
-      binds: [{socket: $T/run/assets.sock, mode: "666"}]
-database:
-  uri: "$2"
-matrix:
-  homeserver: example.com
-  secret: $HS_SECRET
-  endpoint: $HS_ENDPOINT
+$(web_config_yaml "$BASE" "$2" "$3" "$4")
 clients:
   - client_id: $CID
     client_auth_method: none
@@ -101,44 +65,27 @@ $(secrets_yaml)
 EOF
     if [ "${5:-}" = single ]; then
         printf 'passwords:\n  enabled: false\nupstream_oauth2:\n  providers:\n' >>"$1"
-        provider "$PR" masd 'human_name: Test IdP' >>"$1"
+        provider_yaml "$PR" masd 'human_name: Test IdP' >>"$1"
         return
     fi
     printf 'account:\n  password_registration_enabled: true\nbranding:\n  tos_uri: https://example.com/tos\n' >>"$1"
     printf 'upstream_oauth2:\n  providers:\n' >>"$1"
-    provider "$PR" masd 'human_name: Test IdP' 'brand_name: github' 'synapse_idp_id: oidc-test' \
+    provider_yaml "$PR" masd 'human_name: Test IdP' 'brand_name: github' 'synapse_idp_id: oidc-test' \
         'claims_imports:' '  localpart: {action: suggest}' '  displayname: {action: suggest}' \
         '  email: {action: suggest}' '  account_name: {template: "@{{ user.preferred_username }}"}' >>"$1"
-    provider "$PS" masd-s 'registration_token_required: true' 'claims_imports:' '  skip_confirmation: true' \
+    provider_yaml "$PS" masd-s 'registration_token_required: true' 'claims_imports:' '  skip_confirmation: true' \
         '  localpart: {action: require, template: "{{ user.preferred_username }}-s"}' \
         '  displayname: {action: force}' '  email: {action: force, template: "{{ user.preferred_username }}+s@example.org"}' >>"$1"
-    provider "$PC" masd-c 'human_name: Conflict Add' 'claims_imports:' \
+    provider_yaml "$PC" masd-c 'human_name: Conflict Add' 'claims_imports:' \
         '  localpart: {action: force, on_conflict: add}' >>"$1"
-    provider "$PF" masd-f 'human_name: Conflict Fail' 'claims_imports:' '  localpart: {action: force}' >>"$1"
-    provider "$PU" masd-u 'human_name: Upper' 'claims_imports:' \
+    provider_yaml "$PF" masd-f 'human_name: Conflict Fail' 'claims_imports:' '  localpart: {action: force}' >>"$1"
+    provider_yaml "$PU" masd-u 'human_name: Upper' 'claims_imports:' \
         '  localpart: {action: require, template: "{{ user.preferred_username | capitalize }}", on_conflict: add}' >>"$1"
-    provider "$PV" masd-v 'human_name: Example Login' 'additional_authorization_parameters: {prompt: login}' \
+    provider_yaml "$PV" masd-v 'human_name: Example Login' 'additional_authorization_parameters: {prompt: login}' \
         'claims_imports:' '  localpart: {action: suggest, template: "{{ user.preferred_username }}2"}' \
         '  displayname: {action: suggest}' '  email: {action: suggest}' >>"$1"
 }
 
-js() { node -e 'const d = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log(eval(process.argv[1]) ?? "")' "$1"; }
-req() { local name=$1; shift; local path=${*: -1}; http "$name" --cacert "$T/tls/cert.pem" "${@:1:$#-1}" "$BASE$path"; }
-loc() { header "$T/$1.h" location; }
-qp() { node -e 'const v = new URL(process.argv[1]).searchParams.getAll(process.argv[2]); console.log(v.length > 1 ? "<twice>" : v[0] ?? "")' "$1" "$2"; }
-html_page()
-{
-    expect_eq "$(status "$T/$1.h")" "$2" || return 1
-    expect_match "$(header "$T/$1.h" content-type)" '^text/html; charset=utf-8$' || return 1
-    [ -z "${3:-}" ] || expect_file_contains "$T/$1.b" "$3"
-}
-redirects_to() { expect_eq "$(status "$T/$1.h")" 303 && expect_match "$(loc "$1")" "$2"; }
-start_idp()
-{
-    spawn idp "$T/logs/idp.log" node "$NODE_DIR/idp.mjs" --port "$IDP_PORT" --config "$T/idp.json" --keys "$T/idp-keys.json"
-    wait_listen "127.0.0.1:$IDP_PORT" "${PID_OF[idp]}" >"$T/wait.out" 2>&1 ||
-        { fail_check "the IdP starts" "$(cat "$T/wait.out" "$T/logs/idp.log")"; return 1; }
-}
 # signin NAME JAR PROVIDER USER [QUERY]: authorize, the IdP's login, the callback; sets LINK
 # (the link page's path, "" when the callback did not send there).
 signin()
@@ -182,8 +129,7 @@ run_backend()
     echo "{\"clients\": [$clients]}" >"$T/idp.json"
     start_idp || return
     # the homeserver forgets the other backend's users (alice would be taken there)
-    curl -sS --max-time 5 -X POST -H 'content-type: application/json' -d '{"users": {}}' \
-        "${HS_ENDPOINT}_standin/state" >/dev/null || fail_check "$b: the stand-in homeserver is reset" "curl failed"
+    standin_reset "$b"
     local M=("$MASCTL_BIN" -c "$dir/config.yaml")
     if ! "${M[@]}" database migrate >"$dir/masctl.log" 2>&1 || ! "${M[@]}" config sync >>"$dir/masctl.log" 2>&1 ||
         ! "${M[@]}" manage register-user -y -p "$PW" bob >>"$dir/masctl.log" 2>&1 ||
@@ -191,18 +137,11 @@ run_backend()
         fail_check "$b: masctl sets up the database and bob" "$(tail -n 20 "$dir/masctl.log")"
         return
     fi
-    masd_start human-$b "$HUMAN_BIN" "$dir/config.yaml" "$S_HUMAN" || return
-    masd_start oauth-$b "$OAUTH_BIN" "$dir/config.yaml" "$S_OAUTH" || return
-    masd_start assets-$b "$ASSETS_BIN" "$dir/config.yaml" "$T/run/assets.sock" || return
-    render_nginx_snippets "$dir/nginx/masd" -e "s|listen 443 ssl http2;|listen 127.0.0.1:$ng ssl http2;|" \
-        -e '/listen \[::\]:443/d'
-    nginx_main_conf "$dir/nginx" "
-    include $dir/nginx/masd/masd-upstreams-unix.conf;
-    include $dir/nginx/masd/masd.conf;"
-    nginx_start nginx-$b "$dir/nginx" 127.0.0.1:$ng || return
+    web_start "$b" "$dir/config.yaml" "$S_HUMAN" "$S_OAUTH" || return
+    nginx_masd_start nginx-$b "$dir/nginx" "$ng" || return
 
     # ---- the buttons --------------------------------------------------------------------------
-    req grant "/authorize?client_id=$CID&redirect_uri=$(node -p 'encodeURIComponent(process.argv[1])' "$RU")&response_type=code&scope=openid&state=client-state"
+    req grant "/authorize?client_id=$CID&redirect_uri=$(enc "$RU")&response_type=code&scope=openid&state=client-state"
     local GRANT ACT
     GRANT=$(loc grant | sed -n 's/.*kind=continue_authorization_grant&id=\([0-9A-Z]\{26\}\).*/\1/p')
     ACT="kind=continue_authorization_grant&id=$GRANT"
@@ -393,17 +332,10 @@ run_backend()
     stop human-one-$b
 
     # ---- Chromium: each page at 375 and 1280 px ------------------------------------------------------
-    local out=$OUT_BASE/$b line name
+    local out=$OUT_BASE/$b
     node "$NODE_DIR/upstream_link_pages.mjs" "$(printf '{"base":"%s","issuer":"%s","chromium":"%s","out":"%s","view":"%s","fail":"%s","upper":"%s","password":"%s"}' \
         "$BASE" "$ISSUER" "$CHROMIUM" "$out" "$PV" "$PF" "$PU" "$PW")" >"$dir/pages.out" 2>"$dir/pages.err"
-    while IFS= read -r line; do
-        case $line in
-        '{"step"'*)
-            name=$(js 'd.step' <<<"$line")
-            if [ "$(js 'd.ok' <<<"$line")" = true ]; then check "$b: $name" true; else fail_check "$b: $name" "$(js 'd.error' <<<"$line")"; fi
-            ;;
-        esac
-    done <"$dir/pages.out"
+    step_checks "$b" "$dir/pages.out"
     check "$b: upstream_link_pages.mjs ran to the end" eval "grep -q '^done$' $dir/pages.out || { tail -n 30 $dir/pages.err; false; }"
 
     stop nginx-$b

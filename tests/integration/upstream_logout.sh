@@ -21,11 +21,8 @@ OAUTH_BIN=$BUILD/services/oauth/masd-oauth
 WORKER_BIN=$BUILD/services/worker/masd-worker
 MASCTL_BIN=$BUILD/tools/masctl
 require_binaries "$HUMAN_BIN" "$OAUTH_BIN" "$WORKER_BIN" "$MASCTL_BIN" "$ASSETS_BIN"
-if [ ! -d "$NODE_DIR/node_modules/oidc-provider" ]; then
-    (cd "$NODE_DIR" && npm ci --no-audit --no-fund >/dev/null 2>&1) ||
-        { fail_check "npm ci in tests/node" "oidc-provider is not installed"; finish; }
-fi
-command -v sqlite3 >/dev/null || { fail_check "sqlite3 is installed" "tools/packages --install test"; finish; }
+need_node_modules oidc-provider
+need_command sqlite3
 
 HS_SECRET=shared-secret-for-the-homeserver
 PA=01JAYS74TCG3BTWKADN5Q4518C # logout_all
@@ -38,44 +35,16 @@ mkdir -p "$T/assets"
 # provider ID CLIENT MODE
 provider()
 {
-    cat <<EOF
-    - id: $1
-      issuer: "$ISSUER"
-      discovery_mode: insecure
-      client_id: $2
-      client_secret: $2-secret
-      token_endpoint_auth_method: client_secret_basic
-      scope: "openid profile email"
-      on_backchannel_logout: $3
-      claims_imports:
-        skip_confirmation: true
-        localpart: { action: require, template: "{{ user.preferred_username }}" }
-        displayname: { action: force, template: "{{ user.name }}" }
-EOF
+    provider_yaml "$1" "$2" "on_backchannel_logout: $3" 'claims_imports:' '  skip_confirmation: true' \
+        '  localpart: { action: require, template: "{{ user.preferred_username }}" }' \
+        '  displayname: { action: force, template: "{{ user.name }}" }'
 }
 
 # config FILE DB-URI
 config()
 {
     cat >"$1" <<EOF
-http:
-  public_base: $BASE/
-  listeners:
-    - name: human
-      resources: [{name: human}]
-      binds: [{socket: $T/run/human.sock, mode: "666"}]
-    - name: oauth
-      resources: [{name: oauth}, {name: compat}]
-      binds: [{socket: $T/run/oauth.sock, mode: "666"}]
-    - name: assets
-      resources: [{name: assets, path: $T/assets/}]
-      binds: [{socket: $T/run/assets.sock, mode: "666"}]
-database:
-  uri: "$2"
-matrix:
-  homeserver: example.com
-  secret: $HS_SECRET
-  endpoint: $HS_ENDPOINT
+$(web_config_yaml "$BASE" "$2" "$T/run/human.sock" "$T/run/oauth.sock")
 $(secrets_yaml)
 upstream_oauth2:
   providers:
@@ -83,11 +52,6 @@ $(provider "$PA" masd logout_all)
 $(provider "$PB" masd-b logout_browser_only)
 EOF
 }
-
-req() { local name=$1; shift; local path=${*: -1}; http "$name" --cacert "$T/tls/cert.pem" "${@:1:$#-1}" "$BASE$path"; }
-loc() { header "$T/$1.h" location; }
-redirects_to() { expect_eq "$(status "$T/$1.h")" 303 && expect_match "$(loc "$1")" "$2"; }
-enc() { node -p 'encodeURIComponent(process.argv[1])' "$1"; }
 
 # compat_signin NAME JAR PROVIDER USER: a legacy client's SSO login through the IdP, from
 # login/sso/redirect/{idp} to m.login.token; sets ACCESS (the client's access token).
@@ -176,27 +140,12 @@ run_backend()
 ]}
 EOF
     # the IdP posts its logout tokens to masd through nginx, over TLS with the test certificate
-    NODE_EXTRA_CA_CERTS=$T/tls/cert.pem spawn idp-$b "$T/logs/idp-$b.log" node "$NODE_DIR/idp.mjs" \
-        --port "$IDP_PORT" --config "$T/idp.json" --keys "$T/idp-keys.json"
-    wait_listen "127.0.0.1:$IDP_PORT" "${PID_OF[idp-$b]}" >"$T/wait.out" 2>&1 ||
-        { fail_check "$b: the IdP starts" "$(cat "$T/wait.out" "$T/logs/idp-$b.log")"; return; }
-    curl -sS --max-time 5 -X POST -H 'content-type: application/json' -d '{"users": {}}' \
-        "${HS_ENDPOINT}_standin/state" >/dev/null || fail_check "$b: the stand-in homeserver is reset" "curl failed"
-    if ! { "$MASCTL_BIN" -c "$dir/config.yaml" database migrate && "$MASCTL_BIN" -c "$dir/config.yaml" config sync; } \
-        >"$dir/masctl.log" 2>&1; then
-        fail_check "$b: masctl sets up the database" "$(tail -n 20 "$dir/masctl.log")"
-        return
-    fi
-    masd_start human-$b "$HUMAN_BIN" "$dir/config.yaml" "$T/run/human.sock" || return
-    masd_start oauth-$b "$OAUTH_BIN" "$dir/config.yaml" "$T/run/oauth.sock" || return
-    masd_start assets-$b "$ASSETS_BIN" "$dir/config.yaml" "$T/run/assets.sock" || return
+    start_idp "idp-$b" "$b: " || return
+    standin_reset "$b"
+    masctl_sync "$b" "$dir/config.yaml" "$dir/masctl.log" || return
+    web_start "$b" "$dir/config.yaml" "$T/run/human.sock" "$T/run/oauth.sock" || return
     spawn worker-$b "$T/logs/worker-$b.log" "$WORKER_BIN" --config "$dir/config.yaml" --threads 1
-    render_nginx_snippets "$dir/nginx/masd" -e "s|listen 443 ssl http2;|listen 127.0.0.1:$ng ssl http2;|" \
-        -e '/listen \[::\]:443/d'
-    nginx_main_conf "$dir/nginx" "
-    include $dir/nginx/masd/masd-upstreams-unix.conf;
-    include $dir/nginx/masd/masd.conf;"
-    nginx_start nginx-$b "$dir/nginx" 127.0.0.1:$ng || return
+    nginx_masd_start nginx-$b "$dir/nginx" "$ng" || return
 
     # ---- logout_all: alice -----------------------------------------------------------------------
     check "$b: alice signs in to a legacy client through the IdP (compat SSO, a new account, m.login.token)" \

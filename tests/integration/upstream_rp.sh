@@ -15,7 +15,7 @@
 . "$(dirname "$0")/lib.sh"
 PROBE_BIN=$BUILD/tests/upstream_rp_probe
 require_binaries "$PROBE_BIN"
-command -v node >/dev/null || { fail_check "node is installed" "tools/packages --install test"; finish; }
+need_command node
 
 IDP_PORT=$(free_port)
 HOLE_PORT=$(free_port)

@@ -18,18 +18,17 @@
 //    masd-human whose clock runs ahead; a code issued to another client of the IdP), each an
 //    HTML 4xx/502 with our CSP, screenshots at 375 and 1280 px.
 // Prints one JSON line per step {step, ok, ...} and "done"; writes the tokens to RESULT.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import * as sdk from 'matrix-js-sdk';
 import { logger } from 'matrix-js-sdk/lib/logger.js';
-import { chromium } from 'playwright-core';
+import { expect, idpSignIn as signInAt, launch, makeOutDirs, shots as shotsIn, step } from './browser.mjs';
 
 const cfg = JSON.parse(process.argv[2] || '{}');
 const BASE = cfg.base.replace(/\/$/, '');
 const ISSUER = BASE + '/';
 const REDIRECT = `http://127.0.0.1:${cfg.callback_port}/callback`;
-mkdirSync(`${cfg.out}/screenshots`, { recursive: true });
-mkdirSync(`${cfg.out}/html`, { recursive: true });
+makeOutDirs(cfg.out);
 
 class MemoryStorage {
     #m = new Map();
@@ -44,21 +43,6 @@ globalThis.window = { sessionStorage: new MemoryStorage(), localStorage: new Mem
                       location: { origin: `http://127.0.0.1:${cfg.callback_port}` } };
 logger.setLevel('warn');
 
-function report(step, ok, extra = {}) {
-    console.log(JSON.stringify({ step, ok, ...extra }));
-}
-async function step(name, fn) {
-    try {
-        report(name, true, (await fn()) || {});
-        return true;
-    } catch (e) {
-        report(name, false, { error: String(e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : e) });
-        return false;
-    }
-}
-function expect(cond, what) {
-    if (!cond) throw new Error('expected ' + what);
-}
 
 // ---- the native client's redirect URI: each arrival resolves the current waiter ------------
 let onCallback = null;
@@ -74,49 +58,10 @@ const nextCallback = () => new Promise((resolve, reject) => {
     setTimeout(() => reject(new Error('nothing arrived at the redirect URI in 15 s')), 15000);
 });
 
-const browser = await chromium.launch({
-    executablePath: cfg.chromium || '/usr/bin/chromium',
-    headless: true,
-    chromiumSandbox: false,
-    args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-           '--disable-component-update', '--disable-sync',
-           '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1'],
-});
-const cspViolations = [];
-async function newContext() {
-    const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
-    await ctx.route(/^(?!https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/])/, (r) => r.abort());
-    ctx.on('page', (page) => page.on('console', (m) => {
-        if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(`${page.url()}: ${m.text()}`);
-    }));
-    return ctx;
-}
-async function shots(page, name) {
-    for (const width of [375, 1280]) {
-        await page.setViewportSize({ width, height: 800 });
-        await page.screenshot({ path: `${cfg.out}/screenshots/${name}-${width}.png`, fullPage: true });
-    }
-    await page.setViewportSize({ width: 1280, height: 800 });
-    writeFileSync(`${cfg.out}/html/${name}.html`, await page.content());
-}
-// The IdP's login and consent pages as `user`, until the browser leaves the IdP.
-async function idpSignIn(page, user) {
-    const seen = [];
-    for (let i = 0; i < 4 && page.url().startsWith(cfg.issuer); i++) {
-        const nav = page.waitForNavigation({ waitUntil: 'load' });
-        if (await page.locator('input[name=login]').count()) {
-            seen.push('login');
-            await page.fill('input[name=login]', user);
-            await page.fill('input[name=password]', 'x');
-        } else {
-            seen.push('consent');
-        }
-        await page.locator('button[type=submit]').first().click();
-        await nav;
-        await page.waitForLoadState('load');
-    }
-    return seen;
-}
+const { browser, newContext, cspViolations } = await launch(cfg.chromium);
+const shots = (page, name) => shotsIn(page, cfg.out, name);
+// the IdP's pages as `user`, until the browser leaves the IdP: the pages seen
+const idpSignIn = (page, user) => signInAt(page, cfg.issuer, user);
 // The answers of masd's callback seen by the page (status, content-type, CSP).
 function watchCallbacks(page) {
     const seen = [];

@@ -10,69 +10,17 @@
 // in with his password: the suggestion to link, then linked by its button; alice signed in, bob
 // at the IdP: the mismatch page; the error pages of a taken and of an upper-case localpart. No
 // CSP violation on the way. Prints one JSON line per step {step, ok, ...} and "done".
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { expect, idpSignIn as signInAt, launch, makeOutDirs, shots as shotsIn, step } from './browser.mjs';
 
 const cfg = JSON.parse(process.argv[2] || '{}');
 const BASE = cfg.base.replace(/\/$/, '');
-mkdirSync(`${cfg.out}/screenshots`, { recursive: true });
-mkdirSync(`${cfg.out}/html`, { recursive: true });
+makeOutDirs(cfg.out);
 
-function report(step, ok, extra = {}) {
-    console.log(JSON.stringify({ step, ok, ...extra }));
-}
-async function step(name, fn) {
-    try {
-        report(name, true, (await fn()) || {});
-        return true;
-    } catch (e) {
-        report(name, false, { error: String(e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : e) });
-        return false;
-    }
-}
-function expect(cond, what) {
-    if (!cond) throw new Error('expected ' + what);
-}
 
-const browser = await chromium.launch({
-    executablePath: cfg.chromium || '/usr/bin/chromium',
-    headless: true,
-    chromiumSandbox: false,
-    args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-           '--disable-component-update', '--disable-sync',
-           '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1'],
-});
-const cspViolations = [];
-async function newContext() {
-    const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
-    await ctx.route(/^(?!https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/])/, (r) => r.abort());
-    ctx.on('page', (page) => page.on('console', (m) => {
-        if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(`${page.url()}: ${m.text()}`);
-    }));
-    return ctx;
-}
-async function shots(page, name) {
-    for (const width of [375, 1280]) {
-        await page.setViewportSize({ width, height: 800 });
-        await page.screenshot({ path: `${cfg.out}/screenshots/${name}-${width}.png`, fullPage: true });
-    }
-    await page.setViewportSize({ width: 1280, height: 800 });
-    writeFileSync(`${cfg.out}/html/${name}.html`, await page.content());
-}
-// The IdP's login and consent pages (oidc-provider's devInteractions) as `user`, until the
-// browser is back at masd.
-async function idpSignIn(page, user) {
-    for (let i = 0; i < 4 && page.url().startsWith(cfg.issuer); i++) {
-        const nav = page.waitForNavigation({ waitUntil: 'load' });
-        if (await page.locator('input[name=login]').count()) {
-            await page.fill('input[name=login]', user);
-            await page.fill('input[name=password]', 'x');
-        }
-        await page.locator('button[type=submit]').first().click();
-        await nav;
-        await page.waitForLoadState('load');
-    }
-}
+const { browser, newContext, cspViolations } = await launch(cfg.chromium);
+const shots = (page, name) => shotsIn(page, cfg.out, name);
+// the IdP's pages as `user`, until the browser is back at masd
+const idpSignIn = (page, user) => signInAt(page, cfg.issuer, user);
 // The provider's button on /login (signed out), or its authorize URL (signed in: /login would
 // go on to the index), then the IdP as `user`.
 async function viaProvider(page, provider, user, button) {

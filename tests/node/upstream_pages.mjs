@@ -14,68 +14,17 @@
 // 2. Screenshots at 375 and 1280 px: the IdP's error with "Return to the application", each page
 //    of `pages`, and the re-post page as a browser without scripting sees it.
 // Prints one JSON line per step {step, ok, ...} and "done" at the end.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { expect, idpSignIn as signInAt, launch, makeOutDirs, shots as shotsIn, step } from './browser.mjs';
 
 const cfg = JSON.parse(process.argv[2] || '{}');
 const BASE = cfg.base.replace(/\/$/, '');
-mkdirSync(`${cfg.out}/screenshots`, { recursive: true });
-mkdirSync(`${cfg.out}/html`, { recursive: true });
+makeOutDirs(cfg.out);
 
-function report(step, ok, extra = {}) {
-    console.log(JSON.stringify({ step, ok, ...extra }));
-}
-async function step(name, fn) {
-    try {
-        report(name, true, (await fn()) || {});
-        return true;
-    } catch (e) {
-        report(name, false, { error: String(e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : e) });
-        return false;
-    }
-}
-function expect(cond, what) {
-    if (!cond) throw new Error('expected ' + what);
-}
-
-const browser = await chromium.launch({
-    executablePath: cfg.chromium || '/usr/bin/chromium',
-    headless: true,
-    chromiumSandbox: false,
-    args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-           '--disable-component-update', '--disable-sync',
-           '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1'],
-});
-const cspViolations = [];
-async function newContext(opts = {}) {
-    const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 }, ...opts });
-    await ctx.route(/^(?!https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/])/, (r) => r.abort());
-    ctx.on('page', (page) => page.on('console', (m) => {
-        if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(`${page.url()}: ${m.text()}`);
-    }));
-    return ctx;
-}
-async function shots(page, name, response) {
-    for (const width of [375, 1280]) {
-        await page.setViewportSize({ width, height: 800 });
-        await page.screenshot({ path: `${cfg.out}/screenshots/${name}-${width}.png`, fullPage: true });
-    }
-    await page.setViewportSize({ width: 1280, height: 800 });
-    if (response) writeFileSync(`${cfg.out}/html/${name}.html`, await response.text());
-}
-// The IdP's login and consent pages (oidc-provider's devInteractions), until the browser leaves.
-async function idpSignIn(page) {
-    for (let i = 0; i < 4 && page.url().startsWith(cfg.issuer); i++) {
-        const nav = page.waitForNavigation({ waitUntil: 'load' });
-        if (await page.locator('input[name=login]').count()) {
-            await page.fill('input[name=login]', 'alice');
-            await page.fill('input[name=password]', 'x');
-        }
-        await page.locator('button[type=submit]').first().click();
-        await nav;
-        await page.waitForLoadState('load');
-    }
-}
+const { browser, newContext, cspViolations } = await launch(cfg.chromium);
+// the screenshots, with the HTML of the response when there is one
+const shots = (page, name, response) => shotsIn(page, cfg.out, name, response ? () => response.text() : null);
+// the IdP's pages as alice, until the browser leaves
+const idpSignIn = (page) => signInAt(page, cfg.issuer, 'alice');
 
 const ctx = await newContext();
 const page = await ctx.newPage();
