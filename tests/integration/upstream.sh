@@ -341,7 +341,7 @@ EOF
         eval "! grep -E '\" 500 ' $dir/nginx/access.log && sanitizer_clean $T/logs/human-$b.log $T/logs/human-late-$b.log"
 }
 
-run_backend sqlite "sqlite://$T/sqlite.db"
+backend_wanted sqlite && run_backend sqlite "sqlite://$T/sqlite.db"
 if pg_database upstream; then
     run_backend pg "$PG_DB_URI"
 fi

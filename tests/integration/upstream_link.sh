@@ -349,8 +349,7 @@ run_backend()
               sanitizer_clean $T/logs/oauth-$b.log && sanitizer_clean $T/logs/human-one-$b.log"
 }
 
-run_backend sqlite "sqlite://$T/sqlite.db"
-[ -n "${KEEP:-}" ] && cp -r $T /tmp/ul-keep
+backend_wanted sqlite && run_backend sqlite "sqlite://$T/sqlite.db"
 if pg_database upstream_link; then
     run_backend pg "$PG_DB_URI"
 fi
