@@ -17,7 +17,12 @@ static struct claims_template *tmpl;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *copy = fuzz_copy((masd_str){(const char *)data, size});
+    /* the functions take C strings: the bytes up to the first NUL, on the heap so that ASan sees
+     * a read past the end */
+    char *copy = malloc(size + 1);
+    fuzz_require(copy != NULL);
+    memcpy(copy, data, size);
+    copy[size] = '\0';
     char out[256], again[256];
     if (upstream_localpart_normalise(copy, out, sizeof(out)) == 0) {
         size_t n = strlen(out);
@@ -30,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char err[128];
         fuzz_require(claims_template_compile("{{ user.claim }}", 16, &tmpl, err, sizeof(err)) == 0);
     }
-    json_t *claim = size ? json_stringn(copy + 1, strlen(copy + (size ? 1 : 0))) : NULL;
+    json_t *claim = size ? json_string(copy + 1) : NULL;
     if (claim) {
         json_t *claims = json_pack("{s:O}", "claim", claim);
         json_t *vars = claims_template_context(claims, NULL, NULL);
