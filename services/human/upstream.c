@@ -721,6 +721,7 @@ static void repost(struct masd_request *r, const struct config_upstream_provider
     }
     json_object_set_new(page.data, "redirect_uri", json_string(uri));
     json_object_set_new(page.data, "params", params);
+    json_object_set_new(page.data, "repost", json_true());
     page_send(r, 200, "form_post.html", &page);
 }
 

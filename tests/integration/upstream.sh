@@ -289,7 +289,7 @@ EOF
     check "$b: the IdP answers with its auto-posting form to our callback" \
         eval "expect_match '$CB' '^POST $BASE/upstream/callback/$PF ' && expect_match '$FFORM' 'code=' || cat $T/idp-login.err"
     req p1 --data "$FFORM" "$(cbpath "$FURL")"
-    check "$b: form_post without our cookie (cross-site): 200, the re-post page" csp_page p1 200 'Continue to the application'
+    check "$b: form_post without our cookie (cross-site): 200, the re-post page" csp_page p1 200 'Finishing your sign-in'
     check "$b: ... which posts every parameter and did_mas_repost_to_itself to the same URL, its script allowed by nonce" \
         eval "expect_file_contains $T/p1.b '<form method=\"post\" action=\"$BASE/upstream/callback/$PF\"' &&
               expect_file_contains $T/p1.b 'name=\"did_mas_repost_to_itself\" value=\"true\"' &&
