@@ -122,15 +122,8 @@ static int sync_tx(struct storage_tx *tx, void *arg)
 {
     struct sync_tx *a = arg;
     struct clients_sync *sync = a->sync;
-    sync->unchanged = false, sync->written = sync->pruned = 0, sync->error[0] = '\0';
-    char stored[STORAGE_HASH_SIZE];
-    int r = storage_config_digest_get(tx, "clients", stored);
-    if (r < 0)
-        return r;
-    if (sync->only_if_changed && strcmp(stored, a->digest) == 0) {
-        sync->unchanged = true;
-        return 0;
-    }
+    sync->written = sync->pruned = 0;
+    int r = 0;
     for (size_t i = 0; i < a->cfg->n_clients; i++) {
         struct storage_oauth_client row;
         if ((r = client_row(&a->cfg->clients[i], a->s, &row)) < 0) {
@@ -144,16 +137,7 @@ static int sync_tx(struct storage_tx *tx, void *arg)
             return r;
         sync->written++;
     }
-    if (sync->prune && (r = prune(tx, a)) < 0)
-        return r;
-    if ((r = storage_config_digest_set(tx, "clients", a->digest, masd_now())) < 0)
-        return r;
-    return sync->dry_run ? -ECANCELED : 0;
-}
-
-static int read_digest_tx(struct storage_tx *tx, void *arg)
-{
-    return storage_config_digest_get(tx, "clients", arg);
+    return sync->prune ? prune(tx, a) : 0;
 }
 
 int clients_sync_run(const struct config *cfg, struct storage *st, const struct secrets *s,
@@ -164,19 +148,15 @@ int clients_sync_run(const struct config *cfg, struct storage *st, const struct 
     if (r < 0)
         return r;
     struct sync_tx a = {cfg, s, sync, digest};
-    /* the common case at start: nothing changed, and a read transaction says so */
-    if (sync->only_if_changed) {
-        char stored[STORAGE_HASH_SIZE];
-        r = storage_tx(st, STORAGE_TX_READ, read_digest_tx, stored);
-        if (r >= 0 && strcmp(stored, digest) == 0) {
-            sync->unchanged = true;
-            return 0;
-        }
-    }
-    r = storage_tx(st, STORAGE_TX_WRITE, sync_tx, &a);
-    if (r == -ECANCELED && sync->dry_run)
-        r = 0;
-    if (r < 0 && !sync->error[0])
-        snprintf(sync->error, sizeof(sync->error), "%s", storage_last_error());
-    return r;
+    return storage_section_sync(st, &(struct storage_section_sync){
+                                        .section = "clients",
+                                        .digest = digest,
+                                        .only_if_changed = sync->only_if_changed,
+                                        .dry_run = sync->dry_run,
+                                        .write = sync_tx,
+                                        .arg = &a,
+                                        .unchanged = &sync->unchanged,
+                                        .error = sync->error,
+                                        .error_size = sizeof(sync->error),
+                                    });
 }

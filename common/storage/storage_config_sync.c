@@ -2,9 +2,12 @@
  * `clients` section, and the digest of the section as last written, so that a process whose
  * configuration did not change writes nothing. */
 #include "storage_config_sync.h"
+#include "clock.h"
 #include "storage_internal.h"
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 STORAGE_STMT(digest_get, "SELECT digest FROM config_digests WHERE name = $1");
 STORAGE_STMT(digest_set, "INSERT INTO config_digests (name, digest, updated_at) VALUES ($1, $2, $3)"
@@ -93,4 +96,52 @@ int storage_oauth_client_delete_static(struct storage_tx *tx, const char *id)
     if (r < 0)
         return r;
     return changes ? 0 : -ENOENT;
+}
+
+struct section_read {
+    const struct storage_section_sync *s;
+    char stored[STORAGE_HASH_SIZE];
+};
+
+static int section_read_tx(struct storage_tx *tx, void *arg)
+{
+    struct section_read *a = arg;
+    return storage_config_digest_get(tx, a->s->section, a->stored);
+}
+
+static int section_write_tx(struct storage_tx *tx, void *arg)
+{
+    const struct storage_section_sync *s = arg;
+    *s->unchanged = false;
+    s->error[0] = '\0';
+    char stored[STORAGE_HASH_SIZE];
+    int r = storage_config_digest_get(tx, s->section, stored);
+    if (r < 0)
+        return r;
+    if (s->only_if_changed && strcmp(stored, s->digest) == 0) {
+        *s->unchanged = true;
+        return 0;
+    }
+    if ((r = s->write(tx, s->arg)) < 0 ||
+        (r = storage_config_digest_set(tx, s->section, s->digest, masd_now())) < 0)
+        return r;
+    return s->dry_run ? -ECANCELED : 0;
+}
+
+int storage_section_sync(struct storage *st, const struct storage_section_sync *s)
+{
+    /* the common case at start: nothing changed, and a read transaction says so */
+    if (s->only_if_changed) {
+        struct section_read a = {s, ""};
+        if (storage_tx(st, STORAGE_TX_READ, section_read_tx, &a) >= 0 && strcmp(a.stored, s->digest) == 0) {
+            *s->unchanged = true;
+            return 0;
+        }
+    }
+    int r = storage_tx(st, STORAGE_TX_WRITE, section_write_tx, (void *)s);
+    if (r == -ECANCELED && s->dry_run)
+        r = 0;
+    if (r < 0 && !s->error[0])
+        snprintf(s->error, s->error_size, "%s", storage_last_error());
+    return r;
 }

@@ -186,15 +186,8 @@ static int sync_tx(struct storage_tx *tx, void *arg)
 {
     struct sync_tx *a = arg;
     struct upstream_sync *sync = a->sync;
-    sync->unchanged = false, sync->written = sync->disabled = sync->pruned = 0, sync->error[0] = '\0';
-    char stored[STORAGE_HASH_SIZE];
-    int r = storage_config_digest_get(tx, SECTION, stored);
-    if (r < 0)
-        return r;
-    if (sync->only_if_changed && strcmp(stored, a->digest) == 0) {
-        sync->unchanged = true;
-        return 0;
-    }
+    sync->written = sync->disabled = sync->pruned = 0;
+    int r;
     int64_t now = masd_now();
     for (size_t i = 0; i < a->cfg->n_upstream_providers; i++) {
         const struct config_upstream_provider *u = &a->cfg->upstream_providers[i];
@@ -236,16 +229,7 @@ static int sync_tx(struct storage_tx *tx, void *arg)
     }
     free(ids);
     free(disabled);
-    if (r < 0)
-        return r;
-    if ((r = storage_config_digest_set(tx, SECTION, a->digest, now)) < 0)
-        return r;
-    return sync->dry_run ? -ECANCELED : 0;
-}
-
-static int read_digest_tx(struct storage_tx *tx, void *arg)
-{
-    return storage_config_digest_get(tx, SECTION, arg);
+    return r < 0 ? r : 0;
 }
 
 int upstream_sync_run(const struct config *cfg, struct storage *st, const struct secrets *s,
@@ -256,18 +240,15 @@ int upstream_sync_run(const struct config *cfg, struct storage *st, const struct
     if (r < 0)
         return r;
     struct sync_tx a = {cfg, s, sync, digest};
-    if (sync->only_if_changed) {
-        char stored[STORAGE_HASH_SIZE];
-        r = storage_tx(st, STORAGE_TX_READ, read_digest_tx, stored);
-        if (r >= 0 && strcmp(stored, digest) == 0) {
-            sync->unchanged = true;
-            return 0;
-        }
-    }
-    r = storage_tx(st, STORAGE_TX_WRITE, sync_tx, &a);
-    if (r == -ECANCELED && sync->dry_run)
-        r = 0;
-    if (r < 0 && !sync->error[0])
-        snprintf(sync->error, sizeof(sync->error), "%s", storage_last_error());
-    return r;
+    return storage_section_sync(st, &(struct storage_section_sync){
+                                        .section = SECTION,
+                                        .digest = digest,
+                                        .only_if_changed = sync->only_if_changed,
+                                        .dry_run = sync->dry_run,
+                                        .write = sync_tx,
+                                        .arg = &a,
+                                        .unchanged = &sync->unchanged,
+                                        .error = sync->error,
+                                        .error_size = sizeof(sync->error),
+                                    });
 }
