@@ -388,6 +388,10 @@ struct config {
     size_t n_warnings;
 };
 
+/* The provider of upstream_oauth2.providers with this ID (id[0..len), enabled or not); NULL. */
+const struct config_upstream_provider *config_upstream_provider(const struct config *cfg, const char *id,
+                                                                size_t len);
+
 /* Loads and validates path. On failure returns a negative errno and, in *error (malloc'd), a
  * one-line message "file:line:column: what is wrong". Warnings for known but unimplemented
  * keys go to the log, one per key. A relative file name in the config (`*_file`, keys_dir) is

@@ -72,6 +72,16 @@ const char *config_upstream_backchannel_name(enum config_upstream_backchannel m)
 {
     return bcl_names[m];
 }
+const struct config_upstream_provider *config_upstream_provider(const struct config *cfg, const char *id,
+                                                                size_t len)
+{
+    for (size_t i = 0; i < cfg->n_upstream_providers; i++) {
+        const struct config_upstream_provider *p = &cfg->upstream_providers[i];
+        if (strlen(p->id) == len && memcmp(p->id, id, len) == 0)
+            return p;
+    }
+    return NULL;
+}
 const char *config_claims_action_name(enum config_claims_action a)
 {
     return action_names[a];

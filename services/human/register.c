@@ -601,9 +601,7 @@ static int finish_tx(struct storage_tx *tx, void *arg)
             return r;
         bool used = us.consumed_at != 0;
         r = us.link_id[0] ? storage_upstream_link_get(tx, us.link_id, &link) : -ENOENT;
-        for (size_t i = 0; i < human.cfg->n_upstream_providers; i++)
-            if (strcmp(human.cfg->upstream_providers[i].id, us.provider_id) == 0)
-                provider = &human.cfg->upstream_providers[i];
+        provider = config_upstream_provider(human.cfg, us.provider_id, strlen(us.provider_id));
         storage_upstream_session_clear(&us);
         if (r < 0 && r != -ENOENT)
             return r;

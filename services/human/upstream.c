@@ -49,14 +49,8 @@ static const struct config_upstream_provider *find_provider(struct masd_request 
 {
     size_t n = strlen(prefix);
     masd_str id = {r->path.ptr + n, r->path.len - n};
-    if (id.len != ULID_LEN)
-        return NULL;
-    for (size_t i = 0; i < human.cfg->n_upstream_providers; i++) {
-        const struct config_upstream_provider *p = &human.cfg->upstream_providers[i];
-        if (p->enabled && memcmp(p->id, id.ptr, ULID_LEN) == 0)
-            return p;
-    }
-    return NULL;
+    const struct config_upstream_provider *p = config_upstream_provider(human.cfg, id.ptr, id.len);
+    return p && p->enabled ? p : NULL;
 }
 
 /* The provider's row is there and enabled (the sync may have failed, or run elsewhere). */

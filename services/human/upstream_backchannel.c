@@ -166,17 +166,6 @@ static void bcl_done(struct masd_request *r, void *arg)
     bcl_free(j);
 }
 
-/* The enabled provider of that ID, NULL when none. */
-static const struct config_upstream_provider *provider_by_id(masd_str id)
-{
-    for (size_t i = 0; i < human.cfg->n_upstream_providers; i++) {
-        const struct config_upstream_provider *p = &human.cfg->upstream_providers[i];
-        if (p->enabled && id.len == strlen(p->id) && memcmp(id.ptr, p->id, id.len) == 0)
-            return p;
-    }
-    return NULL;
-}
-
 void human_upstream_backchannel_logout(struct masd_request *r)
 {
     int cursor = 0;
@@ -196,8 +185,8 @@ void human_upstream_backchannel_logout(struct masd_request *r)
         return;
     }
     masd_str id = {r->path.ptr + strlen(PREFIX), r->path.len - strlen(PREFIX)};
-    const struct config_upstream_provider *p = provider_by_id(id);
-    if (!p || !human.rp) {
+    const struct config_upstream_provider *p = config_upstream_provider(human.cfg, id.ptr, id.len);
+    if (!p || !p->enabled || !human.rp) {
         free(token);
         respond_json(r, 404, "invalid_request", "no such upstream provider");
         return;

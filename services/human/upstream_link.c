@@ -98,14 +98,6 @@ static void field_error(struct link_job *j, const char *flag)
     json_object_set_new(j->errors, flag, json_true());
 }
 
-static const struct config_upstream_provider *config_provider(const char *id)
-{
-    for (size_t i = 0; i < human.cfg->n_upstream_providers; i++)
-        if (strcmp(human.cfg->upstream_providers[i].id, id) == 0)
-            return &human.cfg->upstream_providers[i];
-    return NULL;
-}
-
 static void provider_label(struct link_job *j)
 {
     const struct config_upstream_provider *p = j->provider;
@@ -408,7 +400,9 @@ static int load(struct storage_tx *tx, struct link_job *j, struct storage_upstre
         fail(j, 410, "upstream_expired", NULL);
         return 1;
     }
-    if (!(j->provider = config_provider(j->link.provider_id)) || !j->provider->enabled) {
+    if (!(j->provider =
+              config_upstream_provider(human.cfg, j->link.provider_id, strlen(j->link.provider_id))) ||
+        !j->provider->enabled) {
         fail(j, 404, "upstream_not_found", NULL);
         return 1;
     }
