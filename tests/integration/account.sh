@@ -29,7 +29,6 @@ mkdir -p "$OUT_DIR"
 PW='correct horse battery staple 42'
 NEWPW='violet tangerine microscope 77'
 homeserver_start "$HS_SECRET" || finish
-make_cert auth.example.com
 SMTP_PORT=$(free_port)
 MAIL=$T/mail
 mkdir -p "$MAIL"
@@ -51,9 +50,7 @@ code_for()
     done
     return 1
 }
-mkdir -p "$T/assets"
-cp "$BUILD"/services/human/templates/masd-*.css* "$T/assets/" 2>/dev/null
-chmod -R a+rX "$T/assets"
+human_assets
 
 # config FILE DB-URI B BASE [ACCOUNT-SWITCHES]: one configuration for every service.
 config()
@@ -102,8 +99,6 @@ EOF
 body_has() { expect_file_contains "$T/$1.b" "$2"; }
 body_lacks() { expect_file_lacks "$T/$1.b" "$2"; }
 page() { expect_eq "$(status "$T/$1.h")" "$2" && expect_match "$(header "$T/$1.h" content-type)" '^text/html'; }
-location() { header "$T/$1.h" location; }
-redirects_to() { expect_eq "$(status "$T/$1.h")" 303 && expect_match "$(location "$1")" "$2"; }
 # hs_wait LOCALPART PYTHON-EXPRESSION-OVER-u: waits up to 10 s for the stand-in's record of the
 # user (a dict: display_name, emails, deactivated, ...) to satisfy it; says what it was otherwise.
 hs_wait()
@@ -237,7 +232,7 @@ backend()
     check "[$B] ... not an address: 400" eval 'page e3 400 && body_has e3 "not an email address"'
     form e4 "$J" /account/ action=add_email "email=$A@Example.org" "password=$PW"
     local AUTH
-    AUTH=$(location e4 | sed -n 's|^/account/emails/\([0-9A-Z]*\)/verify$|\1|p')
+    AUTH=$(loc e4 | sed -n 's|^/account/emails/\([0-9A-Z]*\)/verify$|\1|p')
     check "[$B] ... right: 303 to the code page" expect_match "$AUTH" '^[0-9A-Z]{26}$'
     req v0 "$J" "/account/emails/$AUTH/verify"
     local CODE
@@ -265,7 +260,7 @@ backend()
     # Guessing: another authentication, four wrong codes; the limit is 3.
     form g1 "$J" /account/ action=add_email "email=guess-$B@example.org" "password=$PW"
     local AUTH2 i
-    AUTH2=$(location g1 | sed -n 's|^/account/emails/\([0-9A-Z]*\)/verify$|\1|p')
+    AUTH2=$(loc g1 | sed -n 's|^/account/emails/\([0-9A-Z]*\)/verify$|\1|p')
     for i in 1 2 3 4; do form "g2-$i" "$J" "/account/emails/$AUTH2/verify" action=verify code=000000; done
     check "[$B] guessing the code: the 4th try is 429 (attempt_per_session)" \
         eval 'page g2-3 400 && page g2-4 429 && body_has g2-4 "Too many attempts"'
@@ -314,9 +309,9 @@ backend()
     req x0 - "/account/?action=org.matrix.cross_signing_reset"
     check "[$B] the deep link signed out: the login, the action kept" \
         redirects_to x0 '/login\?kind=manage_account&action=org\.matrix\.cross_signing_reset$'
-    form x1 "$B-jarx" "$(location x0)" "username=$A" "password=$NEWPW"
-    [ "$(status "$T/x1.h")" = 303 ] && req x2 "$B-jarx" "$(location x1)"
-    [ "$(status "$T/x2.h")" = 303 ] && req x2b "$B-jarx" "$(location x2)"
+    form x1 "$B-jarx" "$(loc x0)" "username=$A" "password=$NEWPW"
+    [ "$(status "$T/x1.h")" = 303 ] && req x2 "$B-jarx" "$(loc x1)"
+    [ "$(status "$T/x2.h")" = 303 ] && req x2b "$B-jarx" "$(loc x2)"
     check "[$B] ... after the login, on to the reset page" \
         eval 'redirects_to x1 "^/account/\?action=org\.matrix\.cross_signing_reset$" &&
               redirects_to x2 "^/account/reset-cross-signing$" && page x2b 200 && body_has x2b "Allow the reset"'
@@ -370,16 +365,7 @@ backend()
     NODE_EXTRA_CA_CERTS=$T/tls/cert.pem node "$NODE_DIR/account_graphql.mjs" "$(printf \
         '{"base":"%s","cookie":"%s","other_cookie":"session=%s","other_user_id":"%s","username":"erin-%s","password":"%s","new_password":"%s","mail_dir":"%s","hs":"%s"}' \
         "$BASE" "$cookie" "$(awk '$6 == "session" { print $7 }' "$T/$J")" "$alice_id" "$B" "$PW" "$NEWPW" "$MAIL" "$HS_ENDPOINT")" >"$T/graphql-$B.out" 2>&1
-    local line
-    while IFS= read -r line; do
-        case $line in
-        '{"step"'*'"ok":true'*) check "[$B] graphql: $(node -e 'console.log(JSON.parse(process.argv[1]).step)' "$line")" true ;;
-        '{"step"'*)
-            check "[$B] graphql: $(node -e 'console.log(JSON.parse(process.argv[1]).step)' "$line")" \
-                eval "node -e 'console.log(JSON.parse(process.argv[1]).error)' '${line//\'/\'\\\'\'}'; false"
-            ;;
-        esac
-    done <"$T/graphql-$B.out"
+    step_checks "[$B] graphql" "$T/graphql-$B.out"
     check "[$B] graphql: account_graphql.mjs ran to the end" \
         eval "grep -q '\"documents\"' $T/graphql-$B.out || { tail -n 30 $T/graphql-$B.out; false; }"
     check "[$B] graphql: the homeserver got allow_cross_signing_reset for erin, and never alice's 'pwned' name" \
@@ -399,16 +385,7 @@ backend()
 browser_results()
 {
     wait "$BROWSER_PID"
-    local line
-    while IFS= read -r line; do
-        case $line in
-        '{"step"'*'"ok":true'*) check "chromium: $(node -e 'console.log(JSON.parse(process.argv[1]).step)' "$line")" true ;;
-        '{"step"'*)
-            check "chromium: $(node -e 'console.log(JSON.parse(process.argv[1]).step)' "$line")" \
-                eval "node -e 'console.log(JSON.parse(process.argv[1]).error)' '${line//\'/\'\\\'\'}'; false"
-            ;;
-        esac
-    done <"$T/browser.out"
+    step_checks "chromium" "$T/browser.out"
     check "chromium: account.mjs ran to the end" \
         eval "grep -q 'no Content-Security-Policy' $T/browser.out || { tail -n 30 $T/browser.out; false; }"
     local p

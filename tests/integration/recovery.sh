@@ -32,7 +32,6 @@ mkdir -p "$OUT_DIR"
 OLD_PW='an old password nobody remembers 17'
 NEW_PW='correct horse battery staple 42'
 homeserver_start "$HS_SECRET" || finish
-make_cert auth.example.com
 SMTP_PORT=$(free_port)
 MAIL=$T/mail
 mkdir -p "$MAIL"
@@ -40,9 +39,7 @@ spawn smtp "$T/logs/smtp.log" /usr/bin/python3 "$ROOT/tests/tools/smtp_server.py
     --dir "$MAIL" --mode plain
 wait_listen "127.0.0.1:$SMTP_PORT" "${PID_OF[smtp]}" >"$T/wait.out" 2>&1 ||
     { fail_check "the SMTP server starts" "$(cat "$T/wait.out" "$T/logs/smtp.log")"; finish; }
-mkdir -p "$T/assets"
-cp "$BUILD"/services/human/templates/masd-*.css* "$T/assets/" 2>/dev/null
-chmod -R a+rX "$T/assets"
+human_assets
 
 # mails_to ADDRESS: how many messages to ADDRESS arrived.
 mails_to() { grep -li "^To: .*<$1>" "$MAIL"/*.eml 2>/dev/null | wc -l; }
@@ -117,8 +114,6 @@ jobs_done()
 }
 body_has() { expect_file_contains "$T/$1.b" "$2"; }
 page() { expect_eq "$(status "$T/$1.h")" "$2" && expect_match "$(header "$T/$1.h" content-type)" '^text/html'; }
-location() { header "$T/$1.h" location; }
-redirects_to() { expect_eq "$(status "$T/$1.h")" 303 && expect_match "$(location "$1")" "$2"; }
 
 backend()
 {
@@ -188,8 +183,8 @@ backend()
     local LINK
     LINK=$(link_for "$A@example.org" 1)
     jobs_done "${sqlcmd[@]}"
-    req n2 "$B-j2" "$(location n1)"
-    req a2 "$B-j1" "$(location a1)"
+    req n2 "$B-j2" "$(loc n1)"
+    req a2 "$B-j1" "$(loc a1)"
     check "[$B] an unknown address and a known one: both 303 to a progress page, the same page but for the address" \
         eval 'redirects_to n1 "/recover/progress/[0-9A-Z]{26}$" && redirects_to a1 "/recover/progress/[0-9A-Z]{26}$" &&
               page n2 200 && page a2 200 &&
@@ -253,12 +248,12 @@ backend()
     # (its job is due on that instance's clock, 11 minutes ahead: queued, not sent during this test)
     check "[$B] ... 'send a new link': 303 to the session's progress page, its job queued again" \
         eval 'redirects_to x2 "/recover/progress/[0-9A-Z]{26}$" &&
-              expect_eq "$(sql "SELECT COUNT(*) FROM queue_jobs WHERE payload LIKE '"'%$(location x2 | sed "s|.*/||")%'"'")" 2'
+              expect_eq "$(sql "SELECT COUNT(*) FROM queue_jobs WHERE payload LIKE '"'%$(loc x2 | sed "s|.*/||")%'"'")" 2'
     # the limit per address (burst 3): the /recover, the resend; the progress page's resend is
     # the third, the next one is refused
-    req b2 "$B-j5" "$(location b1)"
-    form b3 "$B-j5" "$(location b1)"
-    form b4 "$B-j5" "$(location b1)"
+    req b2 "$B-j5" "$(loc b1)"
+    form b3 "$B-j5" "$(loc b1)"
+    form b4 "$B-j5" "$(loc b1)"
     check "[$B] 'Resend' on the progress page: 200 and a banner, then 429 and a banner (per address)" \
         eval 'page b3 200 && body_has b3 "Another email is on its way" && page b4 429 && body_has b4 "Too many recovery emails" &&
               expect_match "$(header "$T/b4.h" retry-after)" "^[0-9]+$"'
@@ -273,7 +268,7 @@ backend()
     check "[$B] a locked account's link: 403 page" eval 'page k1 403 && body_has k1 "cannot be recovered"'
 
     # The same through /graphql, as MAS's account frontend does it (tests/node/gql_recovery.mjs)
-    local C=carol$B CLINK2 line
+    local C=carol$B CLINK2
     form g0 "$B-carol" /login "username=$C" "password=$OLD_PW"
     check "[$B] graphql: carol is signed in in a browser" redirects_to g0 "/$"
     form g1 "$B-j7" /recover "email=$C@example.org"
@@ -282,15 +277,7 @@ backend()
         '{"base":"%s","ticket":"%s","username":"%s","email":"%s","password":"%s","cookie":"session=%s"}' \
         "$BASE" "${CLINK2##*ticket=}" "$C" "$C@example.org" "$NEW_PW" \
         "$(awk '$6 == "session" { print $7 }' "$T/$B-carol")")" >"$T/$B-gql.out" 2>&1
-    while IFS= read -r line; do
-        case $line in
-        '{"step"'*'"ok":true'*) check "[$B] graphql: $(node -e 'console.log(JSON.parse(process.argv[1]).step)' "$line")" true ;;
-        '{"step"'*)
-            check "[$B] graphql: $(node -e 'console.log(JSON.parse(process.argv[1]).step)' "$line")" \
-                eval "node -e 'console.log(JSON.parse(process.argv[1]).error)' '${line//\'/\'\\\'\'}'; false"
-            ;;
-        esac
-    done <"$T/$B-gql.out"
+    step_checks "[$B] graphql" "$T/$B-gql.out"
     check "[$B] graphql: gql_recovery.mjs ran to the end" \
         eval "grep -q 'every document was validated' '$T/$B-gql.out' || { tail -n 20 '$T/$B-gql.out'; false; }"
     form g2 "$B-g2" /login "username=$C" "password=$NEW_PW"
@@ -304,15 +291,7 @@ backend()
         NODE_EXTRA_CA_CERTS=$T/tls/cert.pem node "$NODE_DIR/recovery.mjs" "$(printf \
             '{"base":"%s","out":"%s","username":"dana","email":"dana@example.org","mail_dir":"%s","password":"%s","chromium":"%s"}' \
             "$BASE" "$OUT_DIR" "$MAIL" "$NEW_PW" "$CHROMIUM")" >"$T/browser.out" 2>&1
-        while IFS= read -r line; do
-            case $line in
-            '{"step"'*'"ok":true'*) check "chromium: $(node -e 'console.log(JSON.parse(process.argv[1]).step)' "$line")" true ;;
-            '{"step"'*)
-                check "chromium: $(node -e 'console.log(JSON.parse(process.argv[1]).step)' "$line")" \
-                    eval "node -e 'console.log(JSON.parse(process.argv[1]).error)' '${line//\'/\'\\\'\'}'; false"
-                ;;
-            esac
-        done <"$T/browser.out"
+        step_checks "chromium" "$T/browser.out"
         check "chromium: recovery.mjs ran to the end" \
             eval "grep -q 'no Content-Security-Policy' $T/browser.out || { tail -n 30 $T/browser.out; false; }"
         local p

@@ -30,7 +30,6 @@ mkdir -p "$OUT_DIR"
 CID=01HQ8Z4ZQ0ABCDEFGHJKMNPQRS
 PW='correct horse battery staple 42'
 homeserver_start "$HS_SECRET" || finish
-make_cert auth.example.com
 # The mail server: every message it accepts is $MAIL/N.eml.
 SMTP_PORT=$(free_port)
 MAIL=$T/mail
@@ -54,9 +53,7 @@ code_for()
     done
     return 1
 }
-mkdir -p "$T/assets"
-cp "$BUILD"/services/human/templates/masd-*.css* "$T/assets/" 2>/dev/null
-chmod -R a+rX "$T/assets"
+human_assets
 
 # config FILE DB-URI HUMAN-SOCKET BASE [REGISTRATION]: one configuration for every service.
 config()
@@ -108,8 +105,6 @@ EOF
 
 body_has() { expect_file_contains "$T/$1.b" "$2"; }
 page() { expect_eq "$(status "$T/$1.h")" "$2" && expect_match "$(header "$T/$1.h" content-type)" '^text/html'; }
-location() { header "$T/$1.h" location; }
-redirects_to() { expect_eq "$(status "$T/$1.h")" 303 && expect_match "$(location "$1")" "$2"; }
 
 # backend NAME DB-URI SQL-CMD...: the whole story on one database.
 backend()
@@ -184,7 +179,7 @@ backend()
     form r7 "$J" "/register/password?kind=continue_authorization_grant&id=01HQ8Z4ZQ0ABCDEFGHJKMNPQRS" \
         "username=$BOB" "email=$BOB@Example.org" "password=$PW" "password_confirm=$PW" accept_terms=on
     local REG
-    REG=$(location r7 | sed -n 's|.*/register/steps/\([0-9A-Z]*\)/finish$|\1|p')
+    REG=$(loc r7 | sed -n 's|.*/register/steps/\([0-9A-Z]*\)/finish$|\1|p')
     check "[$B] a valid form: 303 to the steps, the user-registration-sessions cookie set" \
         eval 'redirects_to r7 "/register/steps/[0-9A-Z]{26}/finish$" &&
               expect_match "$(header "$T/r7.h" set-cookie)" "^user-registration-sessions=.*HttpOnly; SameSite=Lax; Secure"'
@@ -231,7 +226,7 @@ backend()
     local J2=$B-jar2
     form o1 "$J2" /register/password "username=olga.$B" "email=olga.$B@example.org" "password=$PW" "password_confirm=$PW" accept_terms=on
     local REG2
-    REG2=$(location o1 | sed -n 's|.*/register/steps/\([0-9A-Z]*\)/finish$|\1|p')
+    REG2=$(loc o1 | sed -n 's|.*/register/steps/\([0-9A-Z]*\)/finish$|\1|p')
     form o2 "$J2" "/register/steps/$REG2/token" "token=once-$B"
     form o2b "$J2" "/register/steps/$REG2/verify-email" action=verify "code=$(MAIL_SEEN=0 code_for "olga.$B@example.org")"
     form o3 "$J2" "/register/steps/$REG2/display-name" action=skip
@@ -274,7 +269,7 @@ backend()
     # Someone registers with bob's address after him: verified, then refused at finish (409).
     form f1 "$B-jar7" /register/password "username=fred.$B" "email=$BOB@example.org" "password=$PW" "password_confirm=$PW" accept_terms=on
     local REG4
-    REG4=$(location f1 | sed -n 's|.*/register/steps/\([0-9A-Z]*\)/finish$|\1|p')
+    REG4=$(loc f1 | sed -n 's|.*/register/steps/\([0-9A-Z]*\)/finish$|\1|p')
     form f2 "$B-jar7" "/register/steps/$REG4/token" "token=many-$B"
     form f3 "$B-jar7" "/register/steps/$REG4/verify-email" action=verify "code=$(MAIL_SEEN=0 code_for "$BOB@example.org")"
     req f4 "$B-jar7" "/register/steps/$REG4/finish"
@@ -285,7 +280,7 @@ backend()
     # An hour later the registration has expired (the second masd-human runs 2 h ahead).
     form e1 "$B-jar5" /register/password "username=eve.$B" "email=eve.$B@example.org" "password=$PW" "password_confirm=$PW" accept_terms=on
     local REG3
-    REG3=$(location e1 | sed -n 's|.*/register/steps/\([0-9A-Z]*\)/finish$|\1|p')
+    REG3=$(loc e1 | sed -n 's|.*/register/steps/\([0-9A-Z]*\)/finish$|\1|p')
     http e2 --unix-socket "$T/run/human-$B-future.sock" -b "$T/$B-jar5" "http://x/register/steps/$REG3/finish"
     check "[$B] a registration older than an hour: 410 page" eval 'page e2 410 && body_has e2 "within an hour"'
     req e3 - /register/steps/01HQ8Z4ZQ0ABCDEFGHJKMNPQRS/finish
@@ -305,16 +300,7 @@ backend()
         NODE_EXTRA_CA_CERTS=$T/tls/cert.pem node "$NODE_DIR/register.mjs" "$(printf \
             '{"base":"%s","client_id":"%s","callback_port":%s,"out":"%s","username":"dana","email":"dana@example.org","mail_dir":"%s","password":"%s","token":"browser-%s","chromium":"%s"}' \
             "$BASE" "$CID" "$CB" "$OUT_DIR" "$MAIL" "$PW" "$B" "$CHROMIUM")" >"$T/browser.out" 2>&1
-        local line
-        while IFS= read -r line; do
-            case $line in
-            '{"step"'*'"ok":true'*) check "chromium: $(node -e 'console.log(JSON.parse(process.argv[1]).step)' "$line")" true ;;
-            '{"step"'*)
-                check "chromium: $(node -e 'console.log(JSON.parse(process.argv[1]).step)' "$line")" \
-                    eval "node -e 'console.log(JSON.parse(process.argv[1]).error)' '${line//\'/\'\\\'\'}'; false"
-                ;;
-            esac
-        done <"$T/browser.out"
+        step_checks "chromium" "$T/browser.out"
         check "chromium: register.mjs ran to the end" \
             eval "grep -q 'no Content-Security-Policy' $T/browser.out || { tail -n 30 $T/browser.out; false; }"
         check "chromium: dana exists with her display name on the homeserver" \
@@ -350,17 +336,17 @@ if backend_wanted sqlite; then
         eval 'expect_eq "$(status "$T/c1.h")" 403 && body_has c1 "does not let people create accounts"'
     http c2 --unix-socket "$T/run/human-closed.sock" "http://x/register/password?kind=manage_account"
     check "registration disabled: /register/password goes to the login, with the action" \
-        eval 'expect_eq "$(status "$T/c2.h")" 303 && expect_match "$(header "$T/c2.h" location)" "/login\\?kind=manage_account$"'
+        eval 'redirects_to c2 "/login\\?kind=manage_account$"'
     http c2b --unix-socket "$T/run/human-closed.sock" -d username=x http://x/register/password
     check "registration disabled: a POST of the form is a 403 page" \
         eval 'expect_eq "$(status "$T/c2b.h")" 403 && body_has c2b "does not let people create accounts"'
     AUTHZ="/authorize?client_id=$CID&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcallback&response_type=code&scope=openid&prompt=create"
     http c3 --unix-socket "$T/run/human-closed.sock" "http://x$AUTHZ"
     check "registration disabled: prompt=create goes to the login" \
-        eval 'expect_eq "$(status "$T/c3.h")" 303 && expect_match "$(header "$T/c3.h" location)" "/login\\?kind=continue_authorization_grant&id="'
+        eval 'redirects_to c3 "/login\\?kind=continue_authorization_grant&id="'
     http c4 --unix-socket "$T/run/human-sqlite.sock" "http://x$AUTHZ"
     check "prompt=create: to /register, continuing the grant" \
-        eval 'expect_eq "$(status "$T/c4.h")" 303 && expect_match "$(header "$T/c4.h" location)" "/register\\?kind=continue_authorization_grant&id=[0-9A-Z]{26}$"'
+        eval 'redirects_to c4 "/register\\?kind=continue_authorization_grant&id=[0-9A-Z]{26}$"'
 fi
 if pg_database register; then
     backend postgresql "$PG_DB_URI" psql -X -q -t -A "$PG_DB_URI" -c

@@ -1,5 +1,6 @@
 // What the node drivers that run headless Chromium (playwright-core) against masd share, for
-// tests/node/upstream_pages.mjs, upstream_link_pages.mjs and upstream_client.mjs:
+// tests/node/upstream_pages.mjs, upstream_link_pages.mjs and upstream_client.mjs (and, for the
+// step protocol and screenshots only, account.mjs, recovery.mjs and register.mjs):
 //   - the step protocol: one JSON line {step, ok, ...} per step on stdout, which
 //     tests/integration/lib.sh's step_checks turns into checks;
 //   - Chromium launched with every request kept on loopback, and the CSP violations it reports;

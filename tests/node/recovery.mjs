@@ -8,26 +8,17 @@
 //     {base, out, username, email, mail_dir, password, chromium}
 //
 // Prints one JSON line per step {step, ok, ...}; exit status 1 when any step failed.
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
+import { expect, makeOutDirs, step as runStep, shots as pageShots } from './browser.mjs';
 
 const cfg = JSON.parse(process.argv[2] || '{}');
 const BASE = cfg.base.replace(/\/$/, '');
-mkdirSync(`${cfg.out}/screenshots`, { recursive: true });
-mkdirSync(`${cfg.out}/html`, { recursive: true });
+makeOutDirs(cfg.out);
 
 let failed = 0;
 async function step(name, fn) {
-    try {
-        const extra = await fn();
-        console.log(JSON.stringify({ step: name, ok: true, ...(extra || {}) }));
-    } catch (e) {
-        failed++;
-        console.log(JSON.stringify({ step: name, ok: false, error: String(e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : e) }));
-    }
-}
-function expect(cond, what) {
-    if (!cond) throw new Error('expected ' + what);
+    if (!(await runStep(name, fn))) failed++;
 }
 
 const browser = await chromium.launch({
@@ -46,12 +37,7 @@ page.on('console', (m) => {
 });
 
 async function shots(name) {
-    for (const width of [375, 1280]) {
-        await page.setViewportSize({ width, height: 800 });
-        await page.screenshot({ path: `${cfg.out}/screenshots/${name}-${width}.png`, fullPage: true });
-    }
-    await page.setViewportSize({ width: 1280, height: 800 });
-    writeFileSync(`${cfg.out}/html/${name}.html`, await page.content());
+    await pageShots(page, cfg.out, name);
 }
 async function submit(selector = 'form.fields button[type=submit]') {
     await Promise.all([page.waitForLoadState('load'), page.waitForNavigation(), page.click(selector)]);
